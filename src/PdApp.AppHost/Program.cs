@@ -1,0 +1,5 @@
+var builder = DistributedApplication.CreateBuilder(args);
+
+builder.AddProject<Projects.PdApp_Proxy>("proxy");
+
+builder.Build().Run();

@@ -1,0 +1,2 @@
+Console.WriteLine("PdApp.Bench: not implemented yet");
+return 1;

@@ -1,0 +1,52 @@
+namespace PdApp.Protocol;
+
+/// <summary>
+/// Configuration keys the app host writes (as environment variables) and the proxy reads at
+/// start-up, so both sides name them once. Keys use ':'; environment variables use '__'.
+/// </summary>
+public static class PdProxySettings
+{
+    /// <summary>The proxy's configuration section.</summary>
+    public const string Section = "Pd";
+
+    /// <summary><c>Pd:Connector</c>: the connector name (<see cref="KvConnectorNames"/>), choosing the PD flow.</summary>
+    public const string Connector = "Pd:Connector";
+
+    /// <summary><c>Pd:ChildConnectors:{i}</c>: the MultiConnector's children, in order.</summary>
+    public const string ChildConnectors = "Pd:ChildConnectors";
+
+    /// <summary><c>Pd:Model</c>: the served model name clients use.</summary>
+    public const string Model = "Pd:Model";
+
+    /// <summary><c>Pd:Instances:{i}</c>: one entry per instance with <see cref="InstanceName"/>, <see cref="InstanceRole"/>, <see cref="InstanceAddress"/>.</summary>
+    public const string Instances = "Pd:Instances";
+
+    /// <summary>Instance key: resource name (prefill-0, decode-0).</summary>
+    public const string InstanceName = "Name";
+
+    /// <summary>Instance key: <see cref="PdRole"/> name.</summary>
+    public const string InstanceRole = "Role";
+
+    /// <summary>Instance key: base URL, resolved through service discovery (e.g. <c>http://prefill-0</c>).</summary>
+    public const string InstanceAddress = "Address";
+
+    /// <summary>Instance key: the instance's KV address <c>host:port</c> (P2pNccl ZMQ address, PyNccl rendezvous).</summary>
+    public const string InstanceKvAddress = "KvAddress";
+
+    /// <summary><c>Pd:Registry:Port</c>: port of the P2pNccl ZeroMQ registration socket the proxy binds.</summary>
+    public const string RegistryPort = "Pd:Registry:Port";
+
+    /// <summary><c>Pd:UpstreamApiKey</c>: the key the instances run with (vLLM <c>--api-key</c>), forwarded upstream.</summary>
+    public const string UpstreamApiKey = "Pd:UpstreamApiKey";
+
+    /// <summary><c>Pd:ApiKey</c>: optional key clients must send as <c>Authorization: Bearer</c>.</summary>
+    public const string ApiKey = "Pd:ApiKey";
+
+    /// <summary><c>Pd:AdminApiKey</c>: key protecting <c>/admin</c>.</summary>
+    public const string AdminApiKey = "Pd:AdminApiKey";
+
+    /// <summary>Converts a configuration key to its environment-variable form.</summary>
+    /// <param name="key">A key such as <c>Pd:Connector</c>.</param>
+    /// <returns>The variable name, e.g. <c>Pd__Connector</c>.</returns>
+    public static string ToEnvironmentVariable(string key) => key.Replace(":", "__", StringComparison.Ordinal);
+}

@@ -1,0 +1,123 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Aspire service defaults shared by the proxy and the simulator: OpenTelemetry (logs, metrics,
+/// traces; OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks, service
+/// discovery. Outgoing <see cref="System.Net.Http.HttpClient"/>s get service discovery only:
+/// the standard resilience handler's 10 s attempt timeout would cut token streams, so callers
+/// that want it opt in with <c>AddStandardResilienceHandler</c>.
+/// </summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Adds OpenTelemetry, default health checks and service discovery.</summary>
+    /// <typeparam name="TBuilder">The host application builder.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="meterNames">Extra meters to export (the service's own <c>pdapp.*</c> meters).</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, params string[] meterNames)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+
+        builder.ConfigureOpenTelemetry(meterNames);
+        builder.AddDefaultHealthChecks();
+        builder.Services.AddServiceDiscovery();
+        builder.Services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery());
+        return builder;
+    }
+
+    /// <summary>Configures logging, metrics and tracing through OpenTelemetry.</summary>
+    /// <typeparam name="TBuilder">The host application builder.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="meterNames">Extra meters and activity sources to export.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, params string[] meterNames)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics =>
+            {
+                metrics.AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddMeter(meterNames)
+                    .AddPrometheusExporter();
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(builder.Environment.ApplicationName)
+                    .AddSource(meterNames)
+                    .AddAspNetCoreInstrumentation(options =>
+                        // Health probes and scrapes would drown the request traces.
+                        options.Filter = context =>
+                            !context.Request.Path.StartsWithSegments(HealthEndpoints.HealthPath)
+                            && !context.Request.Path.StartsWithSegments(HealthEndpoints.AlivePath)
+                            && !context.Request.Path.StartsWithSegments(HealthEndpoints.MetricsPath))
+                    .AddHttpClientInstrumentation(options =>
+                        options.FilterHttpRequestMessage = request =>
+                            request.RequestUri is not { AbsolutePath: HealthEndpoints.HealthPath or HealthEndpoints.MetricsPath });
+            });
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>Adds a liveness check tagged <see cref="HealthEndpoints.LiveTag"/>.</summary>
+    /// <typeparam name="TBuilder">The host application builder.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), [HealthEndpoints.LiveTag]);
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>/health</c> (all checks), <c>/alive</c> (live checks) and the Prometheus
+    /// <c>/metrics</c> endpoint. Unlike Aspire's template these are mapped in every environment:
+    /// vLLM answers <c>/health</c> in production too and orchestrators probe it.
+    /// </summary>
+    /// <param name="app">The web application.</param>
+    /// <param name="mapPrometheus">
+    /// Whether to map OpenTelemetry's Prometheus exporter on <c>/metrics</c>; the simulator
+    /// serves vLLM's own metric text there instead.
+    /// </param>
+    /// <returns>The application, for chaining.</returns>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app, bool mapPrometheus = true)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+
+        app.MapHealthChecks(HealthEndpoints.HealthPath);
+        app.MapHealthChecks(HealthEndpoints.AlivePath, new HealthCheckOptions
+        {
+            Predicate = registration => registration.Tags.Contains(HealthEndpoints.LiveTag),
+        });
+        if (mapPrometheus)
+        {
+            app.MapPrometheusScrapingEndpoint(HealthEndpoints.MetricsPath);
+        }
+
+        return app;
+    }
+}
