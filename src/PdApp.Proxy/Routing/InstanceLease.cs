@@ -1,0 +1,48 @@
+namespace PdApp.Proxy.Routing;
+
+/// <summary>
+/// An instance chosen for one upstream call. Disposing it ends the call's claim on the
+/// instance (outstanding count); report the outcome first so passive health checking sees it.
+/// </summary>
+public sealed class InstanceLease : IDisposable
+{
+    private readonly IInstanceOutcomeSink _sink;
+    private int _disposed;
+
+    internal InstanceLease(UpstreamInstance instance, IInstanceOutcomeSink sink)
+    {
+        Instance = instance;
+        _sink = sink;
+        instance.Acquire();
+    }
+
+    /// <summary>The chosen instance.</summary>
+    public UpstreamInstance Instance { get; }
+
+    /// <summary>The call succeeded (any response the instance produced on purpose, 4xx included).</summary>
+    public void ReportSuccess() => _sink.OnSuccess(Instance);
+
+    /// <summary>The call failed because of the instance: connect error, timeout, 5xx.</summary>
+    public void ReportFailure() => _sink.OnFailure(Instance);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Instance.Release();
+        }
+    }
+}
+
+/// <summary>Receives call outcomes for passive health checking.</summary>
+public interface IInstanceOutcomeSink
+{
+    /// <summary>A call to <paramref name="instance"/> succeeded.</summary>
+    /// <param name="instance">The instance.</param>
+    void OnSuccess(UpstreamInstance instance);
+
+    /// <summary>A call to <paramref name="instance"/> failed because of the instance.</summary>
+    /// <param name="instance">The instance.</param>
+    void OnFailure(UpstreamInstance instance);
+}

@@ -1,0 +1,10 @@
+namespace PdApp.Proxy.Routing;
+
+/// <summary>What a balancing policy may look at to choose an instance for one request.</summary>
+/// <param name="RequestId">The request id.</param>
+/// <param name="AffinityKey">
+/// Text identifying the prompt's prefix for prefix affinity: the whole rendered prompt (all chat
+/// messages, not only the first), or null when the request has none.
+/// </param>
+/// <param name="Exclude">Instances not to choose (e.g. the prefill that just failed, on retry).</param>
+public sealed record RoutingContext(string RequestId, string? AffinityKey, IReadOnlySet<UpstreamInstance>? Exclude = null);

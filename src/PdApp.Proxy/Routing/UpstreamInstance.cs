@@ -1,0 +1,74 @@
+using PdApp.Protocol;
+
+namespace PdApp.Proxy.Routing;
+
+/// <summary>
+/// One prefill or decode engine the proxy can send requests to, with the live state the
+/// balancing policies read (outstanding requests, health, drain, ejection).
+/// </summary>
+public sealed class UpstreamInstance
+{
+    private int _outstanding;
+
+    /// <summary>Creates an instance.</summary>
+    /// <param name="name">Unique name (the app host's resource name, e.g. <c>prefill-0</c>, or the registered address).</param>
+    /// <param name="role">Role in the PD pair.</param>
+    /// <param name="baseAddress">Resolved HTTP base address, e.g. <c>http://127.0.0.1:8100/</c>.</param>
+    /// <param name="source">Where the instance came from.</param>
+    /// <param name="kvAddress">The instance's KV address <c>host:port</c> (P2pNccl ZMQ address), if known.</param>
+    public UpstreamInstance(string name, PdRole role, Uri baseAddress, InstanceSource source, string? kvAddress = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(baseAddress);
+        Name = name;
+        Role = role;
+        BaseAddress = baseAddress;
+        Source = source;
+        KvAddress = kvAddress;
+    }
+
+    /// <summary>Unique name.</summary>
+    public string Name { get; }
+
+    /// <summary>Role in the PD pair.</summary>
+    public PdRole Role { get; }
+
+    /// <summary>HTTP base address.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>Where the instance came from.</summary>
+    public InstanceSource Source { get; }
+
+    /// <summary>KV address <c>host:port</c> (P2pNccl ZMQ address), if known.</summary>
+    public string? KvAddress { get; }
+
+    /// <summary>Requests currently in flight on this instance.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Result of the last active health check (true until the first check says otherwise).</summary>
+    public bool IsHealthy { get; set; } = true;
+
+    /// <summary>Draining: finishes what it has, gets nothing new.</summary>
+    public bool IsDraining { get; set; }
+
+    /// <summary>Ejected by passive health checking until this time (UTC), or null.</summary>
+    public DateTimeOffset? EjectedUntil { get; set; }
+
+    /// <summary>Whether new requests may be sent here at <paramref name="now"/>.</summary>
+    /// <param name="now">The current time.</param>
+    /// <returns>True when healthy, not draining and not ejected.</returns>
+    public bool IsAvailable(DateTimeOffset now) =>
+        IsHealthy && !IsDraining && (EjectedUntil is not { } until || until <= now);
+
+    /// <summary>Whether the instance can serve <paramref name="role"/> (a <see cref="PdRole.Both"/> instance serves either).</summary>
+    /// <param name="role">Requested role.</param>
+    /// <returns>True when it can.</returns>
+    public bool Serves(PdRole role) => Role == role || Role == PdRole.Both;
+
+    internal void Acquire() => Interlocked.Increment(ref _outstanding);
+
+    internal void Release() => Interlocked.Decrement(ref _outstanding);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({Role}, {BaseAddress})";
+}
