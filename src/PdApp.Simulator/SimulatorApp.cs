@@ -76,6 +76,9 @@ public static class SimulatorApp
         services.AddHostedService<KvConnectorHost>();
 
         var app = builder.Build();
+
+        // Build the connector now so its configuration errors (env, extra config) fail here, naming the setting.
+        _ = app.Services.GetRequiredService<IKvConnectorSimulation>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PdApp.Simulator");
         foreach (var line in ignoredFlags)
         {
