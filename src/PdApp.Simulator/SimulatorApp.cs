@@ -48,13 +48,15 @@ public static class SimulatorApp
 
         // The vLLM command line is ours to read: keep it away from the generic command-line configuration.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        configure?.Invoke(builder);
+
+        // After configure and the environment: --host/--port win over ASPNETCORE_URLS (which Aspire sets).
         builder.WebHost.UseUrls(ListenUrl(options));
         if (options.OtlpTracesEndpoint is { } otlp)
         {
             builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
         }
 
-        configure?.Invoke(builder);
         builder.AddServiceDefaults();
 
         var services = builder.Services;
