@@ -103,6 +103,7 @@ public static class SimulatorApp
         app.UseSimulatorMiddleware();
         app.MapHealthChecks(HealthEndpoints.AlivePath);
         app.MapInfoEndpoints();
+        app.MapTokenizeEndpoint();
         app.MapPost("/v1/completions", (HttpContext context, CompletionEndpoint endpoint) => endpoint.HandleAsync(context, CompletionKind.Text));
         app.MapPost("/v1/chat/completions", (HttpContext context, CompletionEndpoint endpoint) => endpoint.HandleAsync(context, CompletionKind.Chat));
         return app;
