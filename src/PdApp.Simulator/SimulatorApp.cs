@@ -69,7 +69,7 @@ public static class SimulatorApp
             builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
         }
 
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults(SimulatorMeter.MeterName);
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -81,6 +81,7 @@ public static class SimulatorApp
         services.AddSingleton<EngineScheduler>();
         services.AddSingleton<TimingModel>();
         services.AddSingleton<SimulatorMetrics>();
+        services.AddSingleton<SimulatorMeter>();
         services.AddSingleton<FailureInjector>();
         services.AddSingleton<HealthState>();
         services.AddSingleton<CompletionEngine>();
@@ -93,6 +94,7 @@ public static class SimulatorApp
 
         // Build the connector now so its configuration errors (env, extra config) fail here, naming the setting.
         _ = app.Services.GetRequiredService<IKvConnectorSimulation>();
+        _ = app.Services.GetRequiredService<SimulatorMeter>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PdApp.Simulator");
         foreach (var line in ignoredFlags)
         {
