@@ -2,11 +2,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Proxy.Admin;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Balancing;
 using PdApp.Proxy.Routing.Discovery;
 using PdApp.Proxy.Routing.Health;
 using PdApp.Proxy.Routing.Options;
+using PdApp.Proxy.Routing.P2pNccl;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -44,7 +46,15 @@ public static class RoutingServiceCollectionExtensions
         services.AddOptions<EjectionOptions>().Bind(configuration.GetSection(EjectionOptions.SectionName)).ValidateOnStart();
         services.AddOptions<ReadinessOptions>()
             .Configure(o => o.DecodeOnlyFallback = configuration.GetValue(ReadinessOptions.DecodeOnlyFallbackKey, false));
+        services.AddOptions<DnsDiscoveryOptions>().Bind(configuration.GetSection(DnsDiscoveryOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<P2pNcclRegistryOptions>()
+            .Bind(configuration.GetSection(P2pNcclRegistryOptions.SectionName))
+            .PostConfigure(o => P2pNcclRegistryOptions.Configure(o, configuration[PdProxySettings.Connector]))
+            .ValidateOnStart();
+        services.AddOptions<AdminOptions>().Configure(o => o.ApiKey = configuration[PdProxySettings.AdminApiKey]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InstancesOptions>, InstancesOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DnsDiscoveryOptions>, DnsDiscoveryOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2pNcclRegistryOptions>, P2pNcclRegistryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BalancingOptions>, BalancingOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ActiveHealthCheckOptions>, ActiveHealthCheckOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
@@ -55,7 +65,22 @@ public static class RoutingServiceCollectionExtensions
         services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());
         services.TryAddSingleton<IInstanceSelector, InstanceSelector>();
 
-        services.AddHostedService<ConfigurationInstanceSource>();
+        services.TryAddSingleton<IHostAddressResolver, SystemHostAddressResolver>();
+
+        // Singletons first, then the hosted-service registrations resolve them, so tests and
+        // diagnostics can reach the same objects (e.g. the P2pNccl registry's bound port).
+        services.TryAddSingleton<ConfigurationInstanceSource>();
+        services.TryAddSingleton<DnsInstanceSource>();
+        services.TryAddSingleton<P2pNcclRegistryService>();
+        services.TryAddSingleton<ActiveHealthChecker>();
+        services.TryAddSingleton<DrainedInstanceReaper>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigurationInstanceSource>());
+        services.AddHostedService(sp => sp.GetRequiredService<DnsInstanceSource>());
+        services.AddHostedService(sp => sp.GetRequiredService<P2pNcclRegistryService>());
+        services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthChecker>());
+        services.AddHostedService(sp => sp.GetRequiredService<DrainedInstanceReaper>());
+
+        services.AddHealthChecks().AddCheck<PdInstancesHealthCheck>(InstancesHealthCheckName);
         return services;
     }
 }
