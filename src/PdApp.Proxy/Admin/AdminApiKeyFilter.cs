@@ -25,13 +25,10 @@ internal sealed class AdminApiKeyFilter(IOptions<AdminOptions> options) : IEndpo
         var http = context.HttpContext;
         if (_expectedDigest is null)
         {
-            await OpenAiErrorWriter.WriteAsync(
-                http.Response,
+            return new OpenAiErrorResult(
                 StatusCodes.Status404NotFound,
                 OpenAiErrorTypes.NotFound,
-                $"Not found: the admin API is disabled until {PdProxySettings.AdminApiKey} is configured.",
-                cancellationToken: http.RequestAborted);
-            return null;
+                $"Not found: the admin API is disabled until {PdProxySettings.AdminApiKey} is configured.");
         }
 
         var header = http.Request.Headers.Authorization.ToString();
@@ -39,15 +36,12 @@ internal sealed class AdminApiKeyFilter(IOptions<AdminOptions> options) : IEndpo
             || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(header[BearerPrefix.Length..].Trim())), _expectedDigest))
         {
             http.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
-            await OpenAiErrorWriter.WriteAsync(
-                http.Response,
+            return new OpenAiErrorResult(
                 StatusCodes.Status401Unauthorized,
                 OpenAiErrorTypes.Authentication,
                 string.IsNullOrEmpty(header)
-                    ? "Missing admin API key: send Authorization: Bearer <Pd:AdminApiKey>."
-                    : "Invalid admin API key.",
-                cancellationToken: http.RequestAborted);
-            return null;
+                    ? $"Missing admin API key: send Authorization: Bearer <{PdProxySettings.AdminApiKey}>."
+                    : "Invalid admin API key.");
         }
 
         return await next(context);

@@ -13,7 +13,7 @@ using PdApp.Proxy.Routing.P2pNccl;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the PD proxy's instance registry, discovery, health checking and balancing.</summary>
-public static class RoutingServiceCollectionExtensions
+public static class PdRoutingServiceCollectionExtensions
 {
     /// <summary>The name of the readiness health check (not tagged <c>live</c>).</summary>
     public const string InstancesHealthCheckName = "pd-instances";
