@@ -31,8 +31,13 @@ public static class PdRoutingServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(InstanceRegistry)))
+        {
+            return services; // Already added: hosted services must not run twice.
+        }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
         services.AddServiceDiscoveryCore();
         services.AddConfigurationServiceEndpointProvider();
         services.AddPassThroughServiceEndpointProvider();
@@ -60,6 +65,7 @@ public static class PdRoutingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
 
         services.TryAddSingleton<InstanceRegistry>();
+        services.TryAddSingleton<RoutingMetrics>();
         services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
         services.TryAddSingleton<PassiveHealthTracker>();
         services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());

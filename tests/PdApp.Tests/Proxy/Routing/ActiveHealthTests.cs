@@ -11,6 +11,25 @@ namespace PdApp.Tests.Proxy.Routing;
 
 public sealed class ActiveHealthTests
 {
+    [Fact]
+    public async Task InstanceAddedAtRunTime_IsProbedAtOnce()
+    {
+        await using var server = await HealthToggleServer.StartAsync();
+        server.Healthy = false;
+        await using var host = await RoutingHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Pd:Proxy:Health:Enabled"] = "true",
+            ["Pd:Proxy:Health:IntervalSeconds"] = "3600",
+        });
+        var instance = new UpstreamInstance("decode-7", PdRole.Decode, server.BaseAddress, InstanceSource.Admin);
+
+        host.Registry.AddOrUpdate(instance);
+
+        // The next probe round is an hour away: only the new-instance probe can see the failure.
+        Assert.True(await Eventually.TrueAsync(() => !instance.IsHealthy));
+        Assert.Equal(1, server.Probes);
+    }
+
     private static (InstanceRegistry Registry, ActiveHealthChecker Checker) CreateChecker(double timeoutSeconds = 2, int threshold = 2)
     {
         var registry = new InstanceRegistry(NullLogger<InstanceRegistry>.Instance);

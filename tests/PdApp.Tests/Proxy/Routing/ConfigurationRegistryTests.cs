@@ -42,6 +42,35 @@ public sealed class ConfigurationRegistryTests
     }
 
     [Fact]
+    public async Task WithServiceDefaults_AReferenceResolvesToOneInstance()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Pd:Proxy:Health:Enabled"] = "false",
+            ["Pd:Instances:0:Name"] = "decode-0",
+            ["Pd:Instances:0:Role"] = "Decode",
+            ["Pd:Instances:0:Address"] = "http://decode-0",
+            ["services:decode-0:http:0"] = "http://127.0.0.1:18200",
+        });
+        builder.AddServiceDefaults(RoutingMetrics.MeterName);
+        builder.Services.AddPdRouting(builder.Configuration);
+        var hostedServices = builder.Services.Count(d => d.ServiceType == typeof(IHostedService));
+        builder.Services.AddPdRouting(builder.Configuration);
+        Assert.Equal(hostedServices, builder.Services.Count(d => d.ServiceType == typeof(IHostedService)));
+        using var app = builder.Build();
+
+        await app.StartAsync();
+        var registry = app.Services.GetRequiredService<InstanceRegistry>();
+
+        var instance = Assert.Single(registry.Instances);
+        Assert.Equal(new Uri("http://127.0.0.1:18200/"), instance.BaseAddress);
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task LiteralAddress_IsUsedAsIs()
     {
         await using var host = await RoutingHost.StartAsync(new Dictionary<string, string?>

@@ -1,11 +1,14 @@
 using System.Buffers;
 using MessagePack;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using NetMQ;
 using NetMQ.Sockets;
 using PdApp.Protocol;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Options;
 using PdApp.Proxy.Routing.P2pNccl;
 
 namespace PdApp.Tests.Proxy.Routing;
@@ -101,6 +104,53 @@ public sealed class P2pNcclRegistryTests
 
         clock.Advance(TimeSpan.FromSeconds(3));
         Assert.True(await Eventually.TrueAsync(() => host.Registry.Instances.Count == 0));
+    }
+
+    [Fact]
+    public async Task WithActiveHealthChecks_RegisteredInstanceServesOnlyAfterItsFirstPassingProbe()
+    {
+        await using var engine = await HealthToggleServer.StartAsync();
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var closedPort = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        await using var host = await RoutingHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Pd:Registry:Port"] = "0",
+            ["Pd:Registry:BindAddress"] = "127.0.0.1",
+            ["Pd:Proxy:Health:Enabled"] = "true",
+            ["Pd:Proxy:Health:IntervalSeconds"] = "3600",
+        });
+        using var dealer = await ConnectAsync(host, "127.0.0.1:21001");
+
+        // The decode engine still loads its model: it pings, but its HTTP port is closed.
+        dealer.SendFrame(Registration("D", $"127.0.0.1:{closedPort}", "127.0.0.1:22001"));
+        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find($"decode@127.0.0.1:{closedPort}") is not null));
+        Assert.False(host.Selector.HasAvailable(PdRole.Decode));
+
+        // The prefill engine serves: its first probe admits it.
+        dealer.SendFrame(Registration("P", $"127.0.0.1:{engine.BaseAddress.Port}", "127.0.0.1:21001"));
+        Assert.True(await Eventually.TrueAsync(() => host.Selector.HasAvailable(PdRole.Prefill)));
+        Assert.True(engine.Probes >= 1);
+        Assert.False(host.Selector.HasAvailable(PdRole.Decode));
+    }
+
+    [Fact]
+    public void P2pNcclConnectorWithoutPort_ListensOnVllmsDefaultPort()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [PdProxySettings.Connector] = KvConnectorNames.P2pNccl })
+            .Build();
+        services.AddPdRouting(configuration);
+        using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<P2pNcclRegistryOptions>>().Value;
+
+        Assert.True(options.Enabled);
+        Assert.Null(options.Port);
+        Assert.Equal(30001, P2pNcclRegistryOptions.DefaultPort);
     }
 
     [Fact]
