@@ -178,4 +178,24 @@ public sealed class ProxyResilienceTests
         Assert.Equal(1, await proxy.Metrics.WaitForAsync("pdapp.proxy.cancelled_after_prefill", 1));
         Assert.Equal(0, await decode.WaitForMetricAsync("vllm:num_requests_running", 0, TimeSpan.FromSeconds(3)));
     }
+
+    [Fact]
+    public async Task ShutdownDuringAStream_FinishesTheStreamAndRefusesNewConnections()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        var decode = await SimulatorInstance.StartAsync("decode-0", ["--inter-token-latency", "20"]);
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)], ["Pd:Proxy:ShutdownTimeoutSeconds=10"]);
+
+        using var response = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(maxTokens: 40, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+        var stopping = proxy.StopProxyAsync();
+        var events = await SseEvents.ReadAllAsync(response);
+        await stopping;
+
+        Assert.Equal("[DONE]", events[^1].Data);
+        Assert.Equal(41, events.Count);
+        using var fresh = new HttpClient { BaseAddress = proxy.BaseAddress };
+        await Assert.ThrowsAsync<HttpRequestException>(() => fresh.GetAsync("/health"));
+    }
 }
