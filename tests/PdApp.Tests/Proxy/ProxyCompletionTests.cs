@@ -175,4 +175,17 @@ public sealed class ProxyCompletionTests
         Assert.Equal("chat.completion", json.RootElement.GetProperty("object").GetString());
         Assert.Equal(4, json.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
+
+    [Fact]
+    public async Task Models_WithoutAnAnsweringDecode_ListsTheConfiguredModel()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Dead("decode-dead")], [$"{PdProxySettings.Model}=dp7b"]);
+
+        using var json = JsonDocument.Parse(await proxy.Client.GetStringAsync("/v1/models"));
+
+        Assert.Equal("dp7b", json.RootElement.GetProperty("data")[0].GetProperty("id").GetString());
+        Assert.Equal("model", json.RootElement.GetProperty("data")[0].GetProperty("object").GetString());
+    }
 }
