@@ -40,7 +40,12 @@ public static class PdTopologyBuilderExtensions
         ArgumentNullException.ThrowIfNull(args);
         if (builder.Configuration[ConfigFileKey] is { Length: > 0 } file)
         {
-            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+            // Relative paths work from the current directory or the app host's folder (where `dotnet run` starts it).
+            var path = new[] { Path.GetFullPath(file), Path.GetFullPath(Path.Combine(builder.AppHostDirectory, file)) }
+                .FirstOrDefault(File.Exists)
+                ?? throw new FileNotFoundException(
+                    $"{ConfigFileKey} names '{file}', which exists neither in the current directory nor in {builder.AppHostDirectory}.", file);
+            builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
             builder.Configuration.AddCommandLine(args);
         }
 

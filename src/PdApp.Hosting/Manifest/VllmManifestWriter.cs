@@ -26,6 +26,7 @@ internal static class VllmManifestWriter
 
         writer.WriteStartObject("pd");
         writer.WriteString("role", resource.Role.ToConfigName());
+        writer.WriteNumber("port", resource.Arguments.Port);
         writer.WriteString("kvRole", resource.KvConnector?.KvRole ?? resource.KvRole);
         if (resource.KvConnector is { } connector)
         {
