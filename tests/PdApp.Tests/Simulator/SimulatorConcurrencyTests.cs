@@ -21,6 +21,7 @@ public sealed class SimulatorConcurrencyTests(ITestOutputHelper output)
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var allStarted = new CountdownEvent(Streams);
         var peakRunning = 0.0;
+        var allRunningAt = TimeSpan.Zero;
 
         async Task<int> StreamAsync(int i)
         {
@@ -39,12 +40,17 @@ public sealed class SimulatorConcurrencyTests(ITestOutputHelper output)
         while (!streams.All(s => s.IsCompleted))
         {
             await Task.Delay(100);
-            peakRunning = Math.Max(peakRunning, SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:num_requests_running"));
+            var running = SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:num_requests_running");
+            if (running > peakRunning)
+            {
+                peakRunning = running;
+                allRunningAt = watch.Elapsed;
+            }
         }
 
         var chunks = await Task.WhenAll(streams);
         watch.Stop();
-        output.WriteLine($"{Streams} streams x {Tokens} tokens in {watch.Elapsed.TotalSeconds:F2} s; peak running {peakRunning}");
+        output.WriteLine($"{Streams} streams x {Tokens} tokens in {watch.Elapsed.TotalSeconds:F2} s; peak running {peakRunning} reached at {allRunningAt.TotalSeconds:F2} s");
 
         Assert.All(chunks, count => Assert.Equal(Tokens, count));
         Assert.True(peakRunning >= Streams * 0.9, $"peak running {peakRunning}: the streams did not overlap");
