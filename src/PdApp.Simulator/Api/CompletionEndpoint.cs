@@ -178,6 +178,12 @@ internal sealed partial class CompletionEndpoint(
         // vLLM: OpenAIServing._validate_input.
         var inputTokens = request.PromptTokenIds.Length;
         var maxModelLen = options.MaxModelLen;
+        if (inputTokens == 0)
+        {
+            // vLLM: "The decoder prompt cannot be empty" (processor._validate_model_input).
+            throw new RequestValidationException("The decoder prompt cannot be empty", request.Kind == CompletionKind.Chat ? "messages" : "prompt");
+        }
+
         if (inputTokens >= maxModelLen)
         {
             throw new RequestValidationException(
