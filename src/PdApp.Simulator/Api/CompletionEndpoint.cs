@@ -66,6 +66,7 @@ internal sealed partial class CompletionEndpoint(
 
         // vLLM names requests after X-Request-Id when the client sends one (OpenAIServing._base_request_id).
         var requestId = context.Request.Headers[PdHeaders.RequestId].ToString() is { Length: > 0 } header ? header : Guid.NewGuid().ToString("N");
+        response.Headers[PdHeaders.RequestId] = requestId;
         var promptTokenIds = request.PromptTokenIds;
         var job = new CompletionJob
         {

@@ -253,4 +253,16 @@ public sealed class PdTopologyModelTests
         Assert.Contains(env, e => e.Key.StartsWith("services__decode-0__", StringComparison.Ordinal) && e.Value.StartsWith("https://10.0.0.12:8200", StringComparison.Ordinal));
         Assert.DoesNotContain(builder.Resources, r => r is VllmResource or ProjectResource { Name: not "proxy" });
     }
+
+    [Fact]
+    public async Task KvConnectorExtraConfig_IsAddedToTheConnectorsExtraConfig()
+    {
+        var (builder, _, _) = Declare(PdBackend.Vllm, ("Pd:KvConnectorExtraConfig:backends", "cpu"));
+
+        var (args, _) = await AppModel.EvaluateAsync(Container(builder, "decode-0"));
+
+        var extra = KvConfig(args).KvConnectorExtraConfig!;
+        Assert.Equal("cpu", extra["backends"]!.GetValue<string>());
+        Assert.Equal("/data/models/pd_local_storage", extra["shared_storage_path"]!.GetValue<string>());
+    }
 }
