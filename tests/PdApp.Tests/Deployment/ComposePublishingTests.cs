@@ -168,8 +168,11 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task Secrets_AreOnlyReferencedInComposeAndListedInTheEnvFile()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets]);
+        var published = await DeploymentPublishing.PublishAsync(
+            ComposeWriter.PublisherName, [.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets, "--Parameters:vllm-api-key=configured-api-key-value"]);
         var composeText = published.Read(ComposeWriter.ComposeFileName);
+        Assert.DoesNotContain("configured-api-key-value", composeText, StringComparison.Ordinal);
+        Assert.DoesNotContain("configured-api-key-value", published.Read(ComposeWriter.EnvFileName), StringComparison.Ordinal);
         var compose = ComposeDocument.Parse(composeText);
 
         foreach (var name in new[] { "prefill-0", "decode-0" })

@@ -132,7 +132,8 @@ public sealed class KubernetesPublishingTests
     [Fact]
     public async Task Secrets_AreReferencedFromTheSecretAndNeverWritten()
     {
-        var (published, objects) = await PublishAsync([.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets]);
+        var (published, objects) = await PublishAsync([.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets, "--Parameters:vllm-api-key=configured-api-key-value"]);
+        Assert.DoesNotContain("configured-api-key-value", published.Read(KubernetesWriter.ManifestFileName), StringComparison.Ordinal);
 
         foreach (var name in new[] { "prefill-0", "decode-0" })
         {
