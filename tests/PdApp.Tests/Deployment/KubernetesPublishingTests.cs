@@ -208,6 +208,18 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
+    public async Task HuggingFaceCache_IsASecondNodeFolderWhileDataUsesTheModelClaim()
+    {
+        var (_, objects) = await PublishAsync(["--Pd:HuggingFaceCachePath=/var/cache/hf", "--Pd:Kubernetes:ModelVolume=pvc:models"]);
+
+        var pod = Deployment(objects, "prefill-0").Spec.Template.Spec;
+        var mounts = pod.Containers.Single().VolumeMounts.ToDictionary(m => m.MountPath, m => m.Name);
+        Assert.Equal("models", pod.Volumes.Single(v => v.Name == mounts["/data"]).PersistentVolumeClaim.ClaimName);
+        Assert.Equal("/var/cache/hf", pod.Volumes.Single(v => v.Name == mounts["/root/.cache/huggingface"]).HostPath.Path);
+        Assert.Equal(pod.Volumes.Count, pod.Volumes.Select(v => v.Name).Distinct().Count());
+    }
+
+    [Fact]
     public async Task TensorParallel2_EachEngineLimitsTwoGpus()
     {
         var (_, objects) = await PublishAsync(["--Pd:TensorParallelSize=2"]);

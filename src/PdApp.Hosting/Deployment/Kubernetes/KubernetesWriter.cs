@@ -199,7 +199,12 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         for (var i = 0; i < engine.Mounts.Count; i++)
         {
             var mount = engine.Mounts[i];
-            var name = engine.Mounts.Count == 1 ? "data" : "data-" + i.ToString(CultureInfo.InvariantCulture);
+            var name = mount.Target switch
+            {
+                VllmResource.DataMountPath => "data",
+                VllmResource.HuggingFaceCachePath => "hf-cache",
+                _ => "mount-" + i.ToString(CultureInfo.InvariantCulture),
+            };
             volumes.Add(BuildMountVolume(name, mount));
             container.VolumeMounts.Add(new V1VolumeMount { Name = name, MountPath = mount.Target, ReadOnlyProperty = mount.IsReadOnly ? true : null });
         }
