@@ -4,6 +4,10 @@
 var builder = DistributedApplication.CreateBuilder(args);
 builder.AddPdConfigurationFile(args);
 
+// Deployment: `--publisher compose|kubernetes --output-path <dir>` writes compose.yaml/.env or Kubernetes
+// manifests from this same model and exits (docs/deployment.md); `--publisher manifest` is Aspire's own.
+builder.AddPdDeploymentPublishers();
+
 // Topology: validated at start-up; errors name the setting to fix.
 var pd = builder.GetPdOptions();
 

@@ -74,7 +74,7 @@ public static class SimulatorApp
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new SimulatorEnvironment(builder.Configuration));
+        services.AddSingleton<SimulatorEnvironment>();
         services.AddSingleton<InstanceIdentity>();
         services.AddSingleton<PromptTokenizer>();
         services.AddSingleton<CompletionRequestParser>();

@@ -1,0 +1,43 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using PdApp.Hosting.Deployment.Publishing;
+
+namespace PdApp.Tests.Deployment;
+
+/// <summary>
+/// Publishes the real app host's model: its Program.cs runs (through the testing builder) up to Build with the
+/// given settings, then the same publisher the <c>--publisher</c> pipeline step uses writes the files.
+/// </summary>
+internal static class DeploymentPublishing
+{
+    public static async Task<Published> PublishAsync(string publisher, params string[] settings)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var output = Directory.CreateTempSubdirectory("pdapp-" + publisher + "-").FullName;
+        string[] args = ["--publisher", publisher, "--Pd:Backend=vllm", .. settings];
+        await using var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(args, timeout.Token);
+        var model = new DistributedApplicationModel(appHost.Resources);
+        var files = await new PdDeploymentPublisher(appHost.Configuration, NullLoggerFactory.Instance)
+            .PublishAsync(model, publisher, output, timeout.Token);
+
+        // The model's own view of each engine's arguments, to compare the written command with.
+        var args0 = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var vllm in model.Resources.OfType<PdApp.Hosting.VllmResource>())
+        {
+            var configuration = await ExecutionConfigurationBuilder.Create(vllm)
+                .WithArgumentsConfig()
+                .BuildAsync(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Publish), NullLogger.Instance, timeout.Token);
+            args0[vllm.Name] = [.. configuration.Arguments.Select(a => a.Value)];
+        }
+
+        return new Published(output, files, args0);
+    }
+
+    /// <summary>What was written, and the model's arguments per engine (manifest expressions for references).</summary>
+    public sealed record Published(string Directory, IReadOnlyList<string> Files, IReadOnlyDictionary<string, IReadOnlyList<string>> ModelArgs)
+    {
+        public string Read(string fileName) => File.ReadAllText(Path.Combine(Directory, fileName));
+    }
+}
