@@ -102,8 +102,9 @@ internal sealed partial class CompletionEndpoint(
             var result = await engine.RunAsync(job, sink, cancellationToken).ConfigureAwait(false);
             await sink.CompleteAsync(result, includeUsage, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
+            // The client went away (aborted request, or the response pipe completed under us).
             LogClientGone(job.Kv.RequestId);
         }
         catch (InjectedStreamFaultException ex) when (ex.DropConnection)
@@ -134,8 +135,9 @@ internal sealed partial class CompletionEndpoint(
         {
             result = await engine.RunAsync(job, sink, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
+            // The client went away (aborted request, or the response pipe completed under us).
             LogClientGone(job.Kv.RequestId);
             return;
         }
