@@ -174,6 +174,32 @@ public sealed class ProxyErrorTests
     }
 
     [Fact]
+    public async Task NonStreamingGenerationLongerThanIdleTimeout_IsBoundedByTheNonStreamingTimeout()
+    {
+        await using var proxy = await StartAsync(
+            decodeArgs: ["--inter-token-latency", "40"],
+            settings: ["Pd:Proxy:Timeouts:DecodeIdleSeconds=0.3", "Pd:Proxy:Timeouts:DecodeNonStreamingSeconds=30"]);
+
+        // D is silent for the whole ~0.8 s generation, longer than the idle timeout.
+        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 20));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task NonStreamingGenerationOverTheNonStreamingTimeout_Returns504()
+    {
+        await using var proxy = await StartAsync(
+            decodeArgs: ["--fault-added-latency", "5000"],
+            settings: "Pd:Proxy:Timeouts:DecodeNonStreamingSeconds=0.3");
+
+        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Contains("within 0.3 s", (await ErrorOf(response)).GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task PrefillTimeoutWithoutFallback_Returns504BeforeAnyByte()
     {
         await using var proxy = await StartAsync(
