@@ -81,6 +81,17 @@ public sealed class ProxyErrorTests
     }
 
     [Fact]
+    public async Task BodyOverLimitSentChunked_Returns413()
+    {
+        await using var proxy = await StartAsync(settings: "Pd:Proxy:MaxRequestBodyBytes=200");
+
+        using var response = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(prompt: new string('a', 500)), r => r.Headers.TransferEncodingChunked = true);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
     public async Task NoHealthyPrefillInstance_Returns503AndHealthIsUnready()
     {
         var decode = await SimulatorInstance.StartAsync("decode-0");
