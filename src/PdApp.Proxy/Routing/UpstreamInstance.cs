@@ -10,6 +10,7 @@ public sealed class UpstreamInstance
 {
     private int _outstanding;
     private volatile bool _isHealthy = true;
+    private volatile bool _isVerified;
     private volatile bool _isDraining;
     private volatile bool _removeWhenDrained;
     private volatile InstanceLoad? _load;
@@ -60,6 +61,17 @@ public sealed class UpstreamInstance
         set => _isHealthy = value;
     }
 
+    /// <summary>
+    /// Whether the instance has proven it serves: a health probe or a request to it succeeded.
+    /// Configured instances are routed to optimistically before that, but the proxy reports itself
+    /// ready only once instances are verified (an engine still loading its model is not).
+    /// </summary>
+    public bool IsVerified
+    {
+        get => _isVerified;
+        internal set => _isVerified = value;
+    }
+
     /// <summary>Draining: finishes what it has, gets nothing new.</summary>
     public bool IsDraining
     {
@@ -99,6 +111,11 @@ public sealed class UpstreamInstance
     /// <returns>True when healthy, not draining and not ejected.</returns>
     public bool IsAvailable(DateTimeOffset now) =>
         _isHealthy && !_isDraining && Volatile.Read(ref _ejectedUntilTicks) <= now.UtcTicks;
+
+    /// <summary>Whether the instance is available and has proven it serves (<see cref="IsVerified"/>).</summary>
+    /// <param name="now">The current time.</param>
+    /// <returns>True when it counts towards the proxy's readiness.</returns>
+    public bool IsReady(DateTimeOffset now) => _isVerified && IsAvailable(now);
 
     /// <summary>Whether the instance can serve <paramref name="role"/> (a <see cref="PdRole.Both"/> instance serves either).</summary>
     /// <param name="role">Requested role.</param>

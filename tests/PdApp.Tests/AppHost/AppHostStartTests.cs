@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
@@ -66,7 +67,7 @@ public sealed class AppHostStartTests
     }
 
     [Fact]
-    public async Task VllmBackend_ProxyBecomesHealthyWithoutWaitingForTheContainers()
+    public async Task VllmBackend_ProxyRunsWithoutWaitingForTheContainers_AndReportsNotReady()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
 
@@ -78,7 +79,28 @@ public sealed class AppHostStartTests
         await using var app = await builder.BuildAsync(timeout.Token);
         await app.StartAsync(timeout.Token);
 
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", timeout.Token);
+        // The proxy starts at once (no WaitFor on engines that load models for minutes) ...
+        await app.ResourceNotifications.WaitForResourceAsync("proxy", KnownResourceStates.Running, timeout.Token);
+        using var client = app.CreateHttpClient("proxy", "http");
+        HttpResponseMessage alive;
+        while (true)
+        {
+            try
+            {
+                alive = await client.GetAsync("/alive", timeout.Token);
+                break;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(250, timeout.Token);
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+
+        // ... and stays not ready, naming what is missing, while no engine is healthy.
+        var health = await client.GetAsync("/health", timeout.Token);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
 
         Assert.IsType<PdApp.Hosting.VllmResource>(builder.Resources.Single(r => r.Name == "prefill-0"));
         Assert.True(app.ResourceNotifications.TryGetCurrentState("prefill-0", out var prefill));

@@ -138,6 +138,7 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
             {
                 state.EverPassed = true;
                 state.ConsecutiveFailures = 0;
+                instance.IsVerified = true;
                 if (!instance.IsHealthy)
                 {
                     instance.IsHealthy = true;

@@ -40,6 +40,7 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
     public void OnSuccess(UpstreamInstance instance)
     {
         ArgumentNullException.ThrowIfNull(instance);
+        instance.IsVerified = true;
         if (!_states.TryGetValue(instance, out var state))
         {
             return;

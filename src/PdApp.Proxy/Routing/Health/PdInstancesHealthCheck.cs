@@ -6,18 +6,24 @@ using PdApp.Proxy.Routing.Options;
 namespace PdApp.Proxy.Routing.Health;
 
 /// <summary>
-/// Readiness (<c>pd-instances</c>): the proxy can serve only with at least one available decode
-/// instance and one available prefill instance, or decode alone when
-/// <c>Pd:Proxy:DecodeOnlyFallback</c> is on. Not tagged <c>live</c>: an empty pool must take the
+/// Readiness (<c>pd-instances</c>): the proxy can serve only with at least one ready decode
+/// instance and one ready prefill instance, or decode alone when
+/// <c>Pd:Proxy:DecodeOnlyFallback</c> is on. Ready means available and verified by a passing
+/// health probe or a served request, so a proxy whose engines are still loading their models
+/// (minutes for vLLM) reports not ready. Not tagged <c>live</c>: an empty pool must take the
 /// proxy out of rotation, not get it restarted.
 /// </summary>
-internal sealed class PdInstancesHealthCheck(IInstanceSelector selector, IInstanceRegistry registry, IOptions<ReadinessOptions> options)
+internal sealed class PdInstancesHealthCheck(
+    IInstanceRegistry registry,
+    TimeProvider time,
+    IOptions<ReadinessOptions> options,
+    IOptions<ActiveHealthCheckOptions> healthOptions)
     : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var prefill = selector.HasAvailable(PdRole.Prefill);
-        var decode = selector.HasAvailable(PdRole.Decode);
+        var prefill = HasReady(PdRole.Prefill);
+        var decode = HasReady(PdRole.Decode);
         var data = new Dictionary<string, object>
         {
             ["prefill_known"] = registry.GetInstances(PdRole.Prefill).Count,
@@ -46,7 +52,23 @@ internal sealed class PdInstancesHealthCheck(IInstanceSelector selector, IInstan
         }
 
         return Task.FromResult(HealthCheckResult.Unhealthy(
-            $"No available {string.Join(" or ", missing)} instance (known: {data["prefill_known"]} prefill, {data["decode_known"]} decode).",
+            $"No ready {string.Join(" or ", missing)} instance (known: {data["prefill_known"]} prefill, {data["decode_known"]} decode).",
             data: data));
+    }
+
+    // Without active health checks nothing would ever verify an idle instance: availability is all there is.
+    private bool HasReady(PdRole role)
+    {
+        var now = time.GetUtcNow();
+        var requireVerified = healthOptions.Value.Enabled;
+        foreach (var instance in registry.GetInstances(role))
+        {
+            if (requireVerified ? instance.IsReady(now) : instance.IsAvailable(now))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -58,7 +58,7 @@ public sealed class ReadinessHealthCheckTests
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(HealthStatus.Unhealthy, entry.Status);
-        Assert.Equal("No available prefill instance (known: 0 prefill, 1 decode).", entry.Description);
+        Assert.Equal("No ready prefill instance (known: 0 prefill, 1 decode).", entry.Description);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class ReadinessHealthCheckTests
         var entry = await CheckAsync(host);
 
         Assert.Equal(HealthStatus.Unhealthy, entry.Status);
-        Assert.Equal("No available decode instance (known: 1 prefill, 1 decode).", entry.Description);
+        Assert.Equal("No ready decode instance (known: 1 prefill, 1 decode).", entry.Description);
     }
 
     [Fact]
@@ -80,7 +80,34 @@ public sealed class ReadinessHealthCheckTests
 
         var entry = await CheckAsync(host);
 
-        Assert.Equal("No available prefill or decode instance (known: 0 prefill, 0 decode).", entry.Description);
+        Assert.Equal("No ready prefill or decode instance (known: 0 prefill, 0 decode).", entry.Description);
+    }
+
+    [Fact]
+    public async Task ActiveChecksOn_EnginesStillLoading_AreNotReady_UntilTheirProbesPass()
+    {
+        // Engines that are still loading their model answer 503 (or nothing): the proxy must not
+        // claim readiness for them, and becomes ready once their /health passes.
+        await using var prefill = await HealthToggleServer.StartAsync();
+        await using var decode = await HealthToggleServer.StartAsync();
+        prefill.Healthy = decode.Healthy = false;
+        var settings = Instances(prefill: true, decode: true);
+        settings["Pd:Instances:0:Address"] = prefill.BaseAddress.ToString();
+        settings["Pd:Instances:1:Address"] = decode.BaseAddress.ToString();
+        settings["Pd:Proxy:Health:Enabled"] = "true";
+        settings["Pd:Proxy:Health:IntervalSeconds"] = "1";
+        await using var host = await RoutingHost.StartAsync(settings);
+
+        var loading = await CheckAsync(host);
+        Assert.Equal(HealthStatus.Unhealthy, loading.Status);
+        Assert.Equal("No ready prefill or decode instance (known: 1 prefill, 1 decode).", loading.Description);
+
+        prefill.Healthy = decode.Healthy = true;
+
+        Assert.True(await Eventually.TrueAsync(
+            () => CheckAsync(host).GetAwaiter().GetResult().Status == HealthStatus.Healthy, TimeSpan.FromSeconds(10)));
+        using var response = await host.Client.GetAsync(HealthEndpoints.HealthPath);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]
