@@ -10,7 +10,7 @@ namespace PdApp.Proxy.Routing.Options;
 public sealed class DnsDiscoveryOptions
 {
     /// <summary>The configuration section.</summary>
-    public const string SectionName = "Pd:Discovery:Dns";
+    public const string SectionName = PdProxySettings.DnsDiscovery;
 
     /// <summary><c>Pd:Discovery:Dns:Prefill</c>: prefill headless service name, e.g. <c>prefill.pdapp.svc.cluster.local</c>.</summary>
     public string? Prefill { get; set; }
