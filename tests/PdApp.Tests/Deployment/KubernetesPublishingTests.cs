@@ -48,7 +48,7 @@ public sealed class KubernetesPublishingTests
 
             // One pod at a time, never a surge pod that would need GPUs the role does not have.
             Assert.Equal("RollingUpdate", deployment.Spec.Strategy.Type);
-            Assert.Equal((0, 1), ((int)deployment.Spec.Strategy.RollingUpdate.MaxSurge.Value, (int)deployment.Spec.Strategy.RollingUpdate.MaxUnavailable.Value));
+            Assert.Equal(("0", "1"), (deployment.Spec.Strategy.RollingUpdate.MaxSurge.Value, deployment.Spec.Strategy.RollingUpdate.MaxUnavailable.Value));
             Assert.All(deployment.Spec.Selector.MatchLabels, l => Assert.Equal(l.Value, deployment.Spec.Template.Metadata.Labels[l.Key]));
             Assert.Equal(role, deployment.Spec.Template.Metadata.Labels["pdapp.io/role"]);
 
@@ -284,7 +284,7 @@ public sealed class KubernetesPublishingTests
     public async Task PyNcclWithTwoDecodes_FailsBecauseRanksAreFixedPerPod()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, [.. Topologies.PyNccl1P1D, "--Pd:Decode:Count=2", "--Pd:Decode:Instances:1:GpuIds=2"]));
+            DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, [.. Topologies.PyNccl1P1D, "--Pd:Decode:Count=2", "--Pd:Decode:Instances:1:GpuIds=2", "--Pd:PyNccl:KvParallelSize=3"]));
 
         Assert.Contains("kv_rank", error.Message, StringComparison.Ordinal);
         Assert.Contains("Pd:Decode:Count=1", error.Message, StringComparison.Ordinal);
