@@ -22,6 +22,12 @@ public static class PdTopologyBuilderExtensions
     /// <summary>Name of the secret parameter holding the engines' API key.</summary>
     public const string ApiKeyParameterName = "vllm-api-key";
 
+    /// <summary>Name of the secret parameter holding the key clients send to the proxy (<c>Pd:UseClientApiKey</c>).</summary>
+    public const string ClientApiKeyParameterName = "pdapp-api-key";
+
+    /// <summary>Name of the secret parameter holding the proxy's admin API key (<c>Pd:UseAdminApiKey</c>).</summary>
+    public const string AdminApiKeyParameterName = "pdapp-admin-api-key";
+
     /// <summary>Name of the proxy's P2pNccl registration endpoint.</summary>
     public const string RegistryEndpointName = "registry";
 
@@ -137,7 +143,9 @@ public static class PdTopologyBuilderExtensions
     /// models load for minutes and the proxy reports not-ready until instances are healthy), and the
     /// <see cref="PdProxySettings"/> keys as environment variables (<c>Pd__Connector</c>, <c>Pd__Model</c>,
     /// <c>Pd__Instances__{i}__Name|Role|Address|KvAddress</c>, <c>Pd__ChildConnectors__{i}</c>,
-    /// <c>Pd__Registry__Port</c> with a <c>registry</c> TCP endpoint for P2pNccl, <c>Pd__UpstreamApiKey</c>).
+    /// <c>Pd__Registry__Port</c> with a <c>registry</c> TCP endpoint for P2pNccl, <c>Pd__UpstreamApiKey</c>), and, when
+    /// <c>Pd:UseClientApiKey</c> / <c>Pd:UseAdminApiKey</c> are set, <c>Pd__ApiKey</c> / <c>Pd__AdminApiKey</c> from the
+    /// secret parameters <see cref="ClientApiKeyParameterName"/> / <see cref="AdminApiKeyParameterName"/>.
     /// </summary>
     /// <param name="proxy">The proxy project.</param>
     /// <param name="topology">The declared topology.</param>
@@ -193,10 +201,28 @@ public static class PdTopologyBuilderExtensions
             proxy.WithEnvironment(Env(PdProxySettings.UpstreamApiKey), apiKey);
         }
 
+        if (plan.Options.UseClientApiKey)
+        {
+            proxy.WithEnvironment(Env(PdProxySettings.ApiKey), AddGeneratedSecret(proxy.ApplicationBuilder, ClientApiKeyParameterName));
+        }
+
+        if (plan.Options.UseAdminApiKey)
+        {
+            proxy.WithEnvironment(Env(PdProxySettings.AdminApiKey), AddGeneratedSecret(proxy.ApplicationBuilder, AdminApiKeyParameterName));
+        }
+
         return proxy;
     }
 
     private static string Env(string key) => PdProxySettings.ToEnvironmentVariable(key);
+
+    /// <summary>
+    /// A secret parameter that, in run mode, Aspire generates once and persists in the app host's user secrets
+    /// (as its own integrations do for passwords) unless configuration gives <c>Parameters:{name}</c>; in publish
+    /// mode it stays a parameter (the manifest's input, compose's <c>.env</c>, Kubernetes' Secret), never a literal.
+    /// </summary>
+    private static IResourceBuilder<ParameterResource> AddGeneratedSecret(IDistributedApplicationBuilder builder, string name) =>
+        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
     private static PdInstance AddContainer(
         IDistributedApplicationBuilder builder,
