@@ -171,6 +171,21 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
+    public async Task LMCache1P1D_DecodeListensOnItsPodIpAndThePrefillSendsThroughTheDecodeService()
+    {
+        var (_, objects) = await PublishAsync(Topologies.LMCache1P1D);
+
+        var decode = Deployment(objects, "decode").Spec.Template.Spec.Containers.Single().Env;
+        Assert.Equal("status.podIP", decode.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_HOST").ValueFrom.FieldRef.FieldPath);
+        var prefill = Deployment(objects, "prefill").Spec.Template.Spec.Containers.Single().Env;
+        Assert.Equal("decode", prefill.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_HOST").Value);
+        Assert.Equal(
+            decode.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_PORT").Value,
+            prefill.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_PORT").Value);
+        Assert.Equal("decode.pdapp.svc", objects.OfType<V1ConfigMap>().Single().Data["Pd__Discovery__Dns__Decode"]);
+    }
+
+    [Fact]
     public async Task Secrets_AreReferencedFromTheSecretAndNeverWritten()
     {
         var (published, objects) = await PublishAsync([.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets, "--Parameters:vllm-api-key=configured-api-key-value"]);

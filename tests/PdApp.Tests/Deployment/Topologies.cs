@@ -18,6 +18,9 @@ internal static class Topologies
     /// <summary>The NIXL example: two prefills and two decodes, side channels from 5600.</summary>
     public static readonly string[] Nixl2P2D = ["--PdConfig=examples/nixl.json"];
 
+    /// <summary>The LMCache example: one prefill sending KV to one decode over LMCache's NIXL channel.</summary>
+    public static readonly string[] LMCache1P1D = ["--PdConfig=examples/lmcache.json"];
+
     /// <summary>The guide's PyNccl recipe: privileged, SYS_PTRACE, host networking, GPUs 0 and 1.</summary>
     public static readonly string[] PyNccl1P1D = ["--PdConfig=examples/pynccl.json"];
 
