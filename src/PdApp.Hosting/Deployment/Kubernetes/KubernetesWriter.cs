@@ -102,7 +102,10 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         return objects;
     }
 
-    /// <summary>The name of the headless Service over every engine of <paramref name="role"/> (<c>prefill</c>, <c>decode</c>).</summary>
+    /// <summary>
+    /// The name of <paramref name="role"/>'s workload and of the headless Service over its pods (<c>prefill</c>,
+    /// <c>decode</c>): <c>kubectl scale deployment/prefill --replicas=4</c>.
+    /// </summary>
     /// <param name="role">The role.</param>
     /// <returns>The Service name.</returns>
     public static string RoleServiceName(PdRole role) => role.ToConfigName();
