@@ -16,7 +16,10 @@ public static class PdProxyBuilderExtensions
     /// models load for minutes and the proxy reports not-ready until instances are healthy), and the
     /// <see cref="PdProxySettings"/> keys as environment variables (<c>Pd__Connector</c>, <c>Pd__Model</c>,
     /// <c>Pd__Instances__{i}__Name|Role|Address|KvAddress</c>, <c>Pd__ChildConnectors__{i}</c>,
-    /// <c>Pd__Registry__Port</c> with a <c>registry</c> TCP endpoint for P2pNccl, <c>Pd__UpstreamApiKey</c>).
+    /// <c>Pd__Registry__Port</c> with a <c>registry</c> TCP endpoint for P2pNccl, <c>Pd__UpstreamApiKey</c>), and, when
+    /// <c>Pd:UseClientApiKey</c> / <c>Pd:UseAdminApiKey</c> are set, <c>Pd__ApiKey</c> / <c>Pd__AdminApiKey</c> from the
+    /// secret parameters <see cref="PdTopologyBuilderExtensions.ClientApiKeyParameterName"/> /
+    /// <see cref="PdTopologyBuilderExtensions.AdminApiKeyParameterName"/>.
     /// </summary>
     /// <param name="proxy">The proxy project.</param>
     /// <param name="topology">The declared topology.</param>
@@ -72,8 +75,30 @@ public static class PdProxyBuilderExtensions
             proxy.WithEnvironment(Env(PdProxySettings.UpstreamApiKey), apiKey);
         }
 
+        if (plan.Options.UseClientApiKey)
+        {
+            proxy.WithEnvironment(
+                Env(PdProxySettings.ApiKey),
+                AddGeneratedSecret(proxy.ApplicationBuilder, PdTopologyBuilderExtensions.ClientApiKeyParameterName));
+        }
+
+        if (plan.Options.UseAdminApiKey)
+        {
+            proxy.WithEnvironment(
+                Env(PdProxySettings.AdminApiKey),
+                AddGeneratedSecret(proxy.ApplicationBuilder, PdTopologyBuilderExtensions.AdminApiKeyParameterName));
+        }
+
         return proxy;
     }
 
     private static string Env(string key) => PdProxySettings.ToEnvironmentVariable(key);
+
+    /// <summary>
+    /// A secret parameter that, in run mode, Aspire generates once and persists in the app host's user secrets
+    /// (as its own integrations do for passwords) unless configuration gives <c>Parameters:{name}</c>; in publish
+    /// mode it stays a parameter (the manifest's input, compose's <c>.env</c>, Kubernetes' Secret), never a literal.
+    /// </summary>
+    private static IResourceBuilder<ParameterResource> AddGeneratedSecret(IDistributedApplicationBuilder builder, string name) =>
+        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 }

@@ -18,6 +18,12 @@ public static class PdTopologyBuilderExtensions
     /// <summary>Name of the secret parameter holding the engines' API key.</summary>
     public const string ApiKeyParameterName = "vllm-api-key";
 
+    /// <summary>Name of the secret parameter holding the key clients send to the proxy (<c>Pd:UseClientApiKey</c>).</summary>
+    public const string ClientApiKeyParameterName = "pdapp-api-key";
+
+    /// <summary>Name of the secret parameter holding the proxy's admin API key (<c>Pd:UseAdminApiKey</c>).</summary>
+    public const string AdminApiKeyParameterName = "pdapp-admin-api-key";
+
     /// <summary>
     /// Adds the JSON file named by <c>--PdConfig &lt;file&gt;</c> (if given) to the configuration, then the
     /// command line again so that individual <c>--Pd:...</c> arguments still override the file.

@@ -45,6 +45,12 @@ public static class PdProxySettings
     /// <summary><c>Pd:AdminApiKey</c>: key protecting <c>/admin</c>.</summary>
     public const string AdminApiKey = "Pd:AdminApiKey";
 
+    /// <summary>
+    /// DNS discovery section: <c>{DnsDiscovery}:Prefill|Decode|Both</c> name each role's headless Service and
+    /// <c>{DnsDiscovery}:PrefillPort|DecodePort|BothPort</c> (else <c>:Port</c>) its pods' HTTP port.
+    /// </summary>
+    public const string DnsDiscovery = "Pd:Discovery:Dns";
+
     /// <summary>Converts a configuration key to its environment-variable form.</summary>
     /// <param name="key">A key such as <c>Pd:Connector</c>.</param>
     /// <returns>The variable name, e.g. <c>Pd__Connector</c>.</returns>

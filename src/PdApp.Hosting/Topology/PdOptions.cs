@@ -92,6 +92,19 @@ public sealed class PdOptions
     public bool UseApiKey { get; set; }
 
     /// <summary>
+    /// <c>Pd:UseClientApiKey</c>: clients must send the secret parameter <c>pdapp-api-key</c> as a bearer token to the
+    /// proxy (its <c>Pd:ApiKey</c>). In run mode Aspire generates the value once and keeps it in the app host's user
+    /// secrets unless <c>Parameters:pdapp-api-key</c> gives one; deployments ask for it.
+    /// </summary>
+    public bool UseClientApiKey { get; set; }
+
+    /// <summary>
+    /// <c>Pd:UseAdminApiKey</c>: enable the proxy's <c>/admin</c> API behind the secret parameter <c>pdapp-admin-api-key</c>
+    /// (its <c>Pd:AdminApiKey</c>); generated and kept like <see cref="UseClientApiKey"/>. Off: the admin API is disabled.
+    /// </summary>
+    public bool UseAdminApiKey { get; set; }
+
+    /// <summary>
     /// <c>Pd:KvConnectorExtraConfig:{key}</c>: entries added to the connector's <c>kv_connector_extra_config</c>
     /// (for a MultiConnector: to the parent), for settings this section does not model.
     /// </summary>

@@ -30,7 +30,7 @@ public sealed class AppHostPublisherTests
 
         Assert.True(exitCode == 0, log);
         var objects = KubernetesYaml.LoadAllFromString(await File.ReadAllTextAsync(Path.Combine(output, KubernetesWriter.ManifestFileName)));
-        Assert.Equal(10, objects.Count);
+        Assert.Equal(8, objects.Count); // Namespace, per role a Service and a Deployment, the proxy's ConfigMap, Deployment and Service.
         Assert.All(objects.Skip(1).Cast<IKubernetesObject<k8s.Models.V1ObjectMeta>>(), o => Assert.Equal("pd-test", o.Metadata.NamespaceProperty));
         Assert.Contains("kubernetes deployment written", log, StringComparison.Ordinal);
     }

@@ -30,7 +30,9 @@ public sealed class DeploymentModelReaderTests
 
         var network = new ComposeNetwork(snapshot);
         Assert.Equal("tcp://decode-0:{x}/8200", network.Render(peer, fromHostNetwork: false));
-        Assert.Equal("tcp://decode-0:{x}/8200", new KubernetesValues(snapshot, new PdKubernetesOptions()).Render(peer));
+
+        // In a cluster decode-0 is one of the decode role's interchangeable pods, reached through the role's Service.
+        Assert.Equal("tcp://decode:{x}/8200", new KubernetesValues(snapshot, KubernetesRoleGroup.From(snapshot), new PdKubernetesOptions()).Render(peer));
     }
 
     [Fact]
@@ -48,7 +50,7 @@ public sealed class DeploymentModelReaderTests
             [new DeploymentParameter("served-name", false, "pd-model"), new DeploymentParameter("token", true, null)],
             snapshot.Parameters.OrderBy(p => p.Name));
         var environment = snapshot.FindEngine("prefill-0")!.Environment.ToDictionary(e => e.Key, e => e.Value);
-        var values = new KubernetesValues(snapshot, new PdKubernetesOptions());
+        var values = new KubernetesValues(snapshot, KubernetesRoleGroup.From(snapshot), new PdKubernetesOptions());
         Assert.Equal("pd-model", values.Render(environment["SERVED"]));
         Assert.Equal("$(TOKEN)", values.Render(environment["HF_TOKEN"]));
     }

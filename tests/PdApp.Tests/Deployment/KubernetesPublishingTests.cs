@@ -15,7 +15,7 @@ public sealed class KubernetesPublishingTests
         var (_, objects) = await PublishAsync(Topologies.SharedStorage1P1D);
 
         Assert.Equal(
-            ["Namespace/pdapp", "Service/prefill-0", "Deployment/prefill-0", "Service/decode-0", "Deployment/decode-0", "Service/prefill", "Service/decode",
+            ["Namespace/pdapp", "Service/prefill", "Deployment/prefill", "Service/decode", "Deployment/decode",
              "ConfigMap/proxy-config", "Deployment/proxy", "Service/proxy"],
             objects.Select(o => $"{o.Kind}/{o.Metadata.Name}"));
         foreach (var item in objects.Skip(1))
@@ -25,38 +25,69 @@ public sealed class KubernetesPublishingTests
             Assert.Equal("pdapp", item.Metadata.Labels["app.kubernetes.io/part-of"]);
         }
 
-        var prefill = Deployment(objects, "prefill-0");
+        var prefill = Deployment(objects, "prefill");
+        Assert.Equal(1, prefill.Spec.Replicas);
         Assert.Equal("prefill", prefill.Metadata.Labels["pdapp.io/role"]);
         Assert.Equal("vllm", prefill.Metadata.Labels["app.kubernetes.io/name"]);
-        Assert.Equal("decode", Deployment(objects, "decode-0").Metadata.Labels["pdapp.io/role"]);
+        Assert.Equal("decode", Deployment(objects, "decode").Metadata.Labels["pdapp.io/role"]);
         Assert.DoesNotContain(objects, o => o.Kind == "Secret");
     }
 
-    [Fact]
-    public async Task SharedStorage2P2D_EachEngineIsOneGpuPodWithTheModelsArgsProbesShmAndDataVolume()
+    [Theory]
+    [MemberData(nameof(InterchangeableConnectors2P2D))]
+    public async Task Interchangeable2P2D_OneDeploymentPerRoleWithTwoReplicasOfTheFirstInstance(string connector, string[] settings)
     {
-        var (published, objects) = await PublishAsync(Topologies.SharedStorage2P2D);
+        var (published, objects) = await PublishAsync(settings);
 
-        foreach (var (name, port, role) in new[] { ("prefill-0", 8100, "prefill"), ("prefill-1", 8101, "prefill"), ("decode-0", 8200, "decode"), ("decode-1", 8201, "decode") })
+        Assert.Equal(["prefill", "decode", "proxy"], objects.OfType<V1Deployment>().Select(d => d.Metadata.Name));
+        Assert.Empty(objects.OfType<V1StatefulSet>());
+        foreach (var (role, port) in new[] { ("prefill", 8100), ("decode", 8200) })
         {
-            var deployment = Deployment(objects, name);
-            Assert.Equal(1, deployment.Spec.Replicas);
-            Assert.Equal("Recreate", deployment.Spec.Strategy.Type);
+            var deployment = Deployment(objects, role);
+            Assert.Equal(2, deployment.Spec.Replicas);
+
+            // One pod at a time, never a surge pod that would need GPUs the role does not have.
+            Assert.Equal("RollingUpdate", deployment.Spec.Strategy.Type);
+            Assert.Equal(("0", "1"), (deployment.Spec.Strategy.RollingUpdate.MaxSurge.Value, deployment.Spec.Strategy.RollingUpdate.MaxUnavailable.Value));
             Assert.All(deployment.Spec.Selector.MatchLabels, l => Assert.Equal(l.Value, deployment.Spec.Template.Metadata.Labels[l.Key]));
             Assert.Equal(role, deployment.Spec.Template.Metadata.Labels["pdapp.io/role"]);
 
-            var pod = deployment.Spec.Template.Spec;
+            var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
+            var args = container.Args.ToList();
+            Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), args[args.IndexOf("--port") + 1]);
+            Assert.Contains($"\"kv_connector\":\"{connector}\"", args.Single(a => a.StartsWith('{')), StringComparison.Ordinal);
+            Assert.Equal(("http", port), (container.Ports.Single().Name, container.Ports.Single().ContainerPort));
+            Assert.Equal("1", container.Resources.Limits[KubernetesWriter.GpuResourceName].ToString());
+            Assert.DoesNotContain(container.Env ?? [], e => e.Name == "CUDA_VISIBLE_DEVICES");
+
+            // Every replica advertises its own pod IP, never the single-host container name.
+            Assert.DoesNotContain(container.Env ?? [], e => e.Value is { } v && v.StartsWith(role + "-", StringComparison.Ordinal));
+        }
+
+        var prefillArgs = Deployment(objects, "prefill").Spec.Template.Spec.Containers.Single().Args;
+        Assert.Equal(published.ModelArgs["prefill-0"].Count, prefillArgs.Count);
+    }
+
+    public static TheoryData<string, string[]> InterchangeableConnectors2P2D() => new()
+    {
+        { "SharedStorageConnector", Topologies.SharedStorage2P2D },
+        { "NixlConnector", Topologies.Nixl2P2D },
+    };
+
+    [Fact]
+    public async Task SharedStorage2P2D_PodsKeepTheModelsArgsProbesShmAndDataVolume()
+    {
+        var (published, objects) = await PublishAsync(Topologies.SharedStorage2P2D);
+
+        foreach (var (role, first) in new[] { ("prefill", "prefill-0"), ("decode", "decode-0") })
+        {
+            var pod = Deployment(objects, role).Spec.Template.Spec;
             var container = Assert.Single(pod.Containers);
             Assert.Equal("docker.io/vllm/vllm-openai:v0.11.2", container.Image);
             Assert.Equal(["vllm"], container.Command);
-            Assert.Equal(published.ModelArgs[name], container.Args);
-            Assert.Equal("1", container.Resources.Limits[KubernetesWriter.GpuResourceName].ToString());
 
-            // The device plugin picks the GPU; host indices from the single-host model do not apply.
-            Assert.DoesNotContain(container.Env ?? [], e => e.Name == "CUDA_VISIBLE_DEVICES");
-
-            var http = Assert.Single(container.Ports);
-            Assert.Equal(("http", port), (http.Name, http.ContainerPort));
+            // The role's first instance (on the role's base port) is the template.
+            Assert.Equal(published.ModelArgs[first], container.Args);
             foreach (var probe in new[] { container.StartupProbe, container.ReadinessProbe, container.LivenessProbe })
             {
                 Assert.Equal("/health", probe.HttpGet.Path);
@@ -75,28 +106,22 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
-    public async Task SharedStorage2P2D_EnginesGetHeadlessServicesPerInstanceAndPerRole()
+    public async Task SharedStorage2P2D_EachRoleHasAHeadlessServiceOverItsPods()
     {
         var (_, objects) = await PublishAsync(Topologies.SharedStorage2P2D);
 
-        foreach (var (name, port) in new[] { ("prefill-0", 8100), ("prefill-1", 8101), ("decode-0", 8200), ("decode-1", 8201) })
-        {
-            var service = Service(objects, name);
-            Assert.Equal("None", service.Spec.ClusterIP);
-
-            // KV peers connect while models still load, before readiness.
-            Assert.True(service.Spec.PublishNotReadyAddresses);
-            Assert.Equal(port, Assert.Single(service.Spec.Ports).Port);
-            Assert.All(service.Spec.Selector, l => Assert.Equal(l.Value, Deployment(objects, name).Spec.Template.Metadata.Labels[l.Key]));
-        }
-
-        foreach (var role in new[] { "prefill", "decode" })
+        Assert.DoesNotContain(objects, o => o.Metadata.Name is "prefill-0" or "prefill-1" or "decode-0" or "decode-1");
+        foreach (var (role, port) in new[] { ("prefill", 8100), ("decode", 8200) })
         {
             var service = Service(objects, role);
             Assert.Equal("None", service.Spec.ClusterIP);
+
+            // KV peers connect while models still load, before readiness; the proxy probes pods itself.
+            Assert.True(service.Spec.PublishNotReadyAddresses);
+            Assert.Equal(port, Assert.Single(service.Spec.Ports).Port);
             Assert.Equal(role, service.Spec.Selector["pdapp.io/role"]);
             var selected = objects.OfType<V1Deployment>().Where(d => service.Spec.Selector.All(l => d.Spec.Template.Metadata.Labels.TryGetValue(l.Key, out var v) && v == l.Value));
-            Assert.Equal([role + "-0", role + "-1"], selected.Select(d => d.Metadata.Name));
+            Assert.Equal([role], selected.Select(d => d.Metadata.Name));
         }
 
         var proxy = Service(objects, "proxy");
@@ -104,20 +129,23 @@ public sealed class KubernetesPublishingTests
         Assert.Equal(("http", 8000), (Assert.Single(proxy.Spec.Ports).Name, proxy.Spec.Ports[0].Port));
     }
 
-    [Fact]
-    public async Task SharedStorage2P2D_ProxyReadsItsPdSettingsFromTheConfigMapWithServiceAddresses()
+    [Theory]
+    [MemberData(nameof(InterchangeableConnectors2P2D))]
+    public async Task Interchangeable2P2D_ProxyDiscoversEachRoleFromItsServiceDnsOnTheRolesPort(string connector, string[] settings)
     {
-        var (_, objects) = await PublishAsync(Topologies.SharedStorage2P2D);
+        var (_, objects) = await PublishAsync(settings);
 
         var data = objects.OfType<V1ConfigMap>().Single().Data;
-        Assert.Equal("SharedStorageConnector", data["Pd__Connector"]);
-        Assert.Equal("/data/dp7b/", data["Pd__Model"]);
-        Assert.Equal("prefill-1", data["Pd__Instances__1__Name"]);
-        Assert.Equal("Prefill", data["Pd__Instances__1__Role"]);
-        Assert.Equal("http://decode-1", data["Pd__Instances__3__Address"]);
-        Assert.Equal("http://prefill-1:8101", data["services__prefill-1__http__0"]);
-        Assert.Equal("http://decode-1:8201", data["services__decode-1__http__0"]);
+        Assert.Equal(connector, data["Pd__Connector"]);
+        Assert.Equal("prefill.pdapp.svc", data["Pd__Discovery__Dns__Prefill"]);
+        Assert.Equal("8100", data["Pd__Discovery__Dns__PrefillPort"]);
+        Assert.Equal("decode.pdapp.svc", data["Pd__Discovery__Dns__Decode"]);
+        Assert.Equal("8200", data["Pd__Discovery__Dns__DecodePort"]);
         Assert.Equal("8000", data["HTTP_PORTS"]);
+
+        // No static instance list: scaling a role's replicas needs no new proxy configuration.
+        Assert.DoesNotContain(data.Keys, k => k.StartsWith("Pd__Instances__", StringComparison.Ordinal));
+        Assert.DoesNotContain(data.Keys, k => k.StartsWith("services__prefill", StringComparison.Ordinal) || k.StartsWith("services__decode", StringComparison.Ordinal));
 
         var proxy = Deployment(objects, "proxy");
         var container = Assert.Single(proxy.Spec.Template.Spec.Containers);
@@ -130,12 +158,40 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
+    public async Task Nixl2P2D_EachPodAdvertisesItsOwnSideChannelAddress()
+    {
+        var (_, objects) = await PublishAsync(Topologies.Nixl2P2D);
+
+        foreach (var role in new[] { "prefill", "decode" })
+        {
+            var env = Deployment(objects, role).Spec.Template.Spec.Containers.Single().Env;
+            Assert.Equal("status.podIP", env.Single(e => e.Name == "VLLM_NIXL_SIDE_CHANNEL_HOST").ValueFrom.FieldRef.FieldPath);
+            Assert.NotNull(env.Single(e => e.Name == "VLLM_NIXL_SIDE_CHANNEL_PORT").Value);
+        }
+    }
+
+    [Fact]
+    public async Task LMCache1P1D_DecodeListensOnItsPodIpAndThePrefillSendsThroughTheDecodeService()
+    {
+        var (_, objects) = await PublishAsync(Topologies.LMCache1P1D);
+
+        var decode = Deployment(objects, "decode").Spec.Template.Spec.Containers.Single().Env;
+        Assert.Equal("status.podIP", decode.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_HOST").ValueFrom.FieldRef.FieldPath);
+        var prefill = Deployment(objects, "prefill").Spec.Template.Spec.Containers.Single().Env;
+        Assert.Equal("decode", prefill.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_HOST").Value);
+        Assert.Equal(
+            decode.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_PORT").Value,
+            prefill.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_PORT").Value);
+        Assert.Equal("decode.pdapp.svc", objects.OfType<V1ConfigMap>().Single().Data["Pd__Discovery__Dns__Decode"]);
+    }
+
+    [Fact]
     public async Task Secrets_AreReferencedFromTheSecretAndNeverWritten()
     {
         var (published, objects) = await PublishAsync([.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets, "--Parameters:vllm-api-key=configured-api-key-value"]);
         Assert.DoesNotContain("configured-api-key-value", published.Read(KubernetesWriter.ManifestFileName), StringComparison.Ordinal);
 
-        foreach (var name in new[] { "prefill-0", "decode-0" })
+        foreach (var name in new[] { "prefill", "decode" })
         {
             var container = Deployment(objects, name).Spec.Template.Spec.Containers.Single();
             var args = container.Args.ToList();
@@ -155,56 +211,98 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
-    public async Task P2pNcclOnBridgeNetwork_InstancesRegisterWithTheProxyService()
+    public async Task P2pNcclOnBridgeNetwork_PodsRegisterTheirPodIpWithTheProxyService()
     {
         var (_, objects) = await PublishAsync(Topologies.P2pNcclBridge1P1D);
 
-        var container = Deployment(objects, "prefill-0").Spec.Template.Spec.Containers.Single();
+        var container = Deployment(objects, "prefill").Spec.Template.Spec.Containers.Single();
         var kvConfig = container.Args.Single(a => a.StartsWith('{'));
         Assert.Contains("\"proxy_ip\":\"proxy\"", kvConfig, StringComparison.Ordinal);
         Assert.Contains("\"proxy_port\":\"30001\"", kvConfig, StringComparison.Ordinal);
 
-        // The per-instance headless Service makes the model's peer name resolve to the pod.
-        Assert.Equal("prefill-0", container.Env.Single(e => e.Name == "VLLM_HOST_IP").Value);
-        Assert.Equal("None", Service(objects, "prefill-0").Spec.ClusterIP);
+        // Each replica registers (and is reached by peers) at its own pod IP.
+        var hostIp = container.Env.Single(e => e.Name == "VLLM_HOST_IP");
+        Assert.Null(hostIp.Value);
+        Assert.Equal("status.podIP", hostIp.ValueFrom.FieldRef.FieldPath);
 
         var proxyService = Service(objects, "proxy");
         Assert.Equal(["http:8000", "registry:30001"], proxyService.Spec.Ports.Select(p => $"{p.Name}:{p.Port}"));
+
+        // The registry is the discovery: it gives each instance's ZMQ address, which DNS cannot.
         var data = objects.OfType<V1ConfigMap>().Single().Data;
         Assert.Equal("30001", data["Pd__Registry__Port"]);
-        Assert.Equal("prefill-0:21001", data["Pd__Instances__0__KvAddress"]);
+        Assert.DoesNotContain(data.Keys, k => k.StartsWith("Pd__Instances__", StringComparison.Ordinal) || k.StartsWith("Pd__Discovery__Dns__", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task P2pNccl2P2DOnHostNetwork_PodsUseTheNodeNetwork()
+    public async Task P2pNccl2P2DOnHostNetwork_RoleDeploymentsUseTheNodeNetworkAndTheProxyService()
     {
         var (published, objects) = await PublishAsync(Topologies.P2pNccl2P2D);
 
-        foreach (var (name, port) in new[] { ("prefill-0", 8100), ("prefill-1", 8101), ("decode-0", 8200), ("decode-1", 8201) })
+        foreach (var (role, port) in new[] { ("prefill", 8100), ("decode", 8200) })
         {
-            var pod = Deployment(objects, name).Spec.Template.Spec;
+            var deployment = Deployment(objects, role);
+            Assert.Equal(2, deployment.Spec.Replicas);
+            var pod = deployment.Spec.Template.Spec;
             Assert.True(pod.HostNetwork);
             Assert.Equal("ClusterFirstWithHostNet", pod.DnsPolicy);
             var container = pod.Containers.Single();
             Assert.Equal(port, container.Ports.Single().HostPort);
-            Assert.Equal(published.ModelArgs[name], container.Args);
+            var args = container.Args.ToList();
+            var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(portText, args[args.IndexOf("--port") + 1]);
+
+            // The single-host address (127.0.0.1) would not reach the proxy pod; http_port matches --port.
+            var kvConfig = args.Single(a => a.StartsWith('{'));
+            Assert.Contains("\"proxy_ip\":\"proxy\"", kvConfig, StringComparison.Ordinal);
+            Assert.Contains($"\"http_port\":\"{portText}\"", kvConfig, StringComparison.Ordinal);
+            Assert.Equal("status.podIP", container.Env.Single(e => e.Name == "VLLM_HOST_IP").ValueFrom.FieldRef.FieldPath);
         }
+
+        Assert.Contains("\"proxy_ip\":\"127.0.0.1\"", string.Join(' ', published.ModelArgs["prefill-0"]), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task PyNccl1P1D_EnginesArePrivilegedWithCapabilities()
+    public async Task PyNccl1P1D_StatefulSetsGiveRanksAStableRendezvousName()
     {
         var (_, objects) = await PublishAsync(Topologies.PyNccl1P1D);
 
-        foreach (var name in new[] { "prefill-0", "decode-0" })
+        Assert.Equal(["proxy"], objects.OfType<V1Deployment>().Select(d => d.Metadata.Name));
+        foreach (var (role, rank) in new[] { ("prefill", 0), ("decode", 1) })
         {
-            var container = Deployment(objects, name).Spec.Template.Spec.Containers.Single();
+            var set = objects.OfType<V1StatefulSet>().Single(s => s.Metadata.Name == role);
+            Assert.Equal(1, set.Spec.Replicas);
+            Assert.Equal(role, set.Spec.ServiceName);
+            Assert.Equal("Parallel", set.Spec.PodManagementPolicy);
+            Assert.True(Service(objects, role).Spec.PublishNotReadyAddresses);
+            Assert.All(set.Spec.Selector.MatchLabels, l => Assert.Equal(l.Value, set.Spec.Template.Metadata.Labels[l.Key]));
+
+            var container = set.Spec.Template.Spec.Containers.Single();
             Assert.True(container.SecurityContext.Privileged);
             Assert.Equal(["SYS_PTRACE"], container.SecurityContext.Capabilities.Add);
             Assert.Equal("1", container.Resources.Limits[KubernetesWriter.GpuResourceName].ToString());
             Assert.Equal("eth0", container.Env.Single(e => e.Name == "NCCL_SOCKET_IFNAME").Value);
-            Assert.Contains("\"kv_connector\":\"PyNcclConnector\"", container.Args.Single(a => a.StartsWith('{')), StringComparison.Ordinal);
+
+            // Both members meet at rank 0's pod, prefill-0 of the prefill StatefulSet, by its stable name.
+            var kvConfig = container.Args.Single(a => a.StartsWith('{'));
+            Assert.Contains("\"kv_connector\":\"PyNcclConnector\"", kvConfig, StringComparison.Ordinal);
+            Assert.Contains("\"kv_ip\":\"prefill-0.prefill\"", kvConfig, StringComparison.Ordinal);
+            Assert.Contains($"\"kv_rank\":{rank}", kvConfig, StringComparison.Ordinal);
         }
+
+        var data = objects.OfType<V1ConfigMap>().Single().Data;
+        Assert.Equal("prefill.pdapp.svc", data["Pd__Discovery__Dns__Prefill"]);
+        Assert.Equal("8200", data["Pd__Discovery__Dns__DecodePort"]);
+    }
+
+    [Fact]
+    public async Task PyNcclWithTwoDecodes_FailsBecauseRanksAreFixedPerPod()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, [.. Topologies.PyNccl1P1D, "--Pd:Decode:Count=2", "--Pd:Decode:Instances:1:GpuIds=2", "--Pd:PyNccl:KvParallelSize=3"]));
+
+        Assert.Contains("kv_rank", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Pd:Decode:Count=1", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -212,7 +310,7 @@ public sealed class KubernetesPublishingTests
     {
         var (_, objects) = await PublishAsync(["--Pd:HuggingFaceCachePath=/var/cache/hf", "--Pd:Kubernetes:ModelVolume=pvc:models"]);
 
-        var pod = Deployment(objects, "prefill-0").Spec.Template.Spec;
+        var pod = Deployment(objects, "prefill").Spec.Template.Spec;
         var mounts = pod.Containers.Single().VolumeMounts.ToDictionary(m => m.MountPath, m => m.Name);
         Assert.Equal("models", pod.Volumes.Single(v => v.Name == mounts["/data"]).PersistentVolumeClaim.ClaimName);
         Assert.Equal("/var/cache/hf", pod.Volumes.Single(v => v.Name == mounts["/root/.cache/huggingface"]).HostPath.Path);
@@ -240,7 +338,7 @@ public sealed class KubernetesPublishingTests
 
         Assert.DoesNotContain(objects, o => o.Kind == "Namespace");
         Assert.All(objects, o => Assert.Equal("llm", o.Metadata.NamespaceProperty));
-        var pod = Deployment(objects, "decode-0").Spec.Template.Spec;
+        var pod = Deployment(objects, "decode").Spec.Template.Spec;
         Assert.Equal("models", pod.Volumes.Single(v => v.PersistentVolumeClaim is not null).PersistentVolumeClaim.ClaimName);
         Assert.DoesNotContain(pod.Volumes, v => v.HostPath is not null);
         Assert.Equal("16Gi", pod.Volumes.Single(v => v.EmptyDir is not null).EmptyDir.SizeLimit.ToString());

@@ -15,6 +15,12 @@ internal static class Topologies
     /// <summary>P2pNccl on bridge networking: instances reach the proxy's registry through the container-host alias.</summary>
     public static readonly string[] P2pNcclBridge1P1D = ["--Pd:Connector=P2pNcclConnector"];
 
+    /// <summary>The NIXL example: two prefills and two decodes, side channels from 5600.</summary>
+    public static readonly string[] Nixl2P2D = ["--PdConfig=examples/nixl.json"];
+
+    /// <summary>The LMCache example: one prefill sending KV to one decode over LMCache's NIXL channel.</summary>
+    public static readonly string[] LMCache1P1D = ["--PdConfig=examples/lmcache.json"];
+
     /// <summary>The guide's PyNccl recipe: privileged, SYS_PTRACE, host networking, GPUs 0 and 1.</summary>
     public static readonly string[] PyNccl1P1D = ["--PdConfig=examples/pynccl.json"];
 

@@ -7,15 +7,20 @@ using PdApp.Hosting.Topology;
 namespace PdApp.Hosting.Deployment.Kubernetes;
 
 /// <summary>
-/// Renders app-model values for Kubernetes: endpoint references become the per-instance Service names
-/// (<c>http://prefill-0:8100</c>), secrets become <c>$(VAR)</c> references to environment variables filled
+/// Renders app-model values for Kubernetes: endpoint references to an engine become its role's host
+/// (<see cref="KubernetesRoleGroup.HostOf"/>: the role's Service, or a StatefulSet pod's stable name) on the
+/// role's port, secrets become <c>$(VAR)</c> references to environment variables filled
 /// from the Secret (<c>secretKeyRef</c>), and the container-host alias the model gives instances for the
 /// proxy (<c>host.docker.internal</c>) becomes the proxy's Service.
 /// </summary>
-internal sealed class KubernetesValues(DeploymentSnapshot snapshot, PdKubernetesOptions options)
+internal sealed class KubernetesValues(DeploymentSnapshot snapshot, IReadOnlyList<KubernetesRoleGroup> roles, PdKubernetesOptions options)
 {
-    private readonly Dictionary<string, IReadOnlyList<DeploymentEndpoint>> _engines =
-        snapshot.Engines.ToDictionary(e => e.Name, e => e.Endpoints, StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Host, IReadOnlyList<DeploymentEndpoint> Endpoints)> _engines =
+        roles.SelectMany(g => g.Engines.Select((e, ordinal) => (e.Name, Value: (g.HostOf(ordinal), g.Template.Endpoints))))
+            .ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal);
+
+    /// <summary>The host name engines reach the proxy at: its Service.</summary>
+    public string GatewayHost => snapshot.Gateway.Name;
 
     /// <summary>Renders a value used in <c>args</c> or an env <c>value</c>, where Kubernetes expands <c>$(VAR)</c>.</summary>
     public string Render(DeploymentValue value) => value.Render(part => part switch
@@ -76,26 +81,28 @@ internal sealed class KubernetesValues(DeploymentSnapshot snapshot, PdKubernetes
 
     private string RenderEndpoint(EndpointPart part)
     {
-        // Engines are reached through their own headless Service on the port they listen on; the proxy
-        // through its Service port.
+        // Engines are reached through their role's headless Service on the role's port; the proxy through its
+        // Service port.
         DeploymentEndpoint endpoint;
         int port;
-        if (_engines.TryGetValue(part.ResourceName, out var endpoints))
+        string host;
+        if (_engines.TryGetValue(part.ResourceName, out var engine))
         {
-            endpoint = Find(endpoints, part);
+            endpoint = Find(engine.Endpoints, part);
             port = endpoint.TargetPort;
+            host = engine.Host;
         }
         else if (part.ResourceName == snapshot.Gateway.Name)
         {
             endpoint = Find(snapshot.Gateway.Endpoints, part);
             port = endpoint.Port;
+            host = part.ResourceName;
         }
         else
         {
             throw new InvalidOperationException($"A value refers to endpoint '{part.EndpointName}' of '{part.ResourceName}', which is not deployed.");
         }
 
-        var host = part.ResourceName;
         var portText = port.ToString(CultureInfo.InvariantCulture);
         return part.Property switch
         {

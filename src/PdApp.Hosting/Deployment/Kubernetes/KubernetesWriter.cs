@@ -10,11 +10,14 @@ namespace PdApp.Hosting.Deployment.Kubernetes;
 
 /// <summary>
 /// Writes Kubernetes manifests (one multi-document file, <see cref="ManifestFileName"/>) for a cluster with
-/// the NVIDIA device plugin: per engine a Deployment (one pod, <c>nvidia.com/gpu</c> limit, the model's
-/// arguments and environment, startup/readiness/liveness probes on <c>/health</c>, an in-memory
-/// <c>/dev/shm</c>, the data volume) and a headless Service named after it (so the peer addresses in the
-/// model, e.g. <c>prefill-0</c>, resolve to the pod); per role a headless Service over all its pods; the
-/// proxy's ConfigMap, Deployment and Service. Secrets are referenced (<c>secretKeyRef</c>), never written.
+/// the NVIDIA device plugin. Per PD role one workload whose <c>replicas</c> is the role's instance count and a
+/// headless Service over its pods (<see cref="RoleServiceName"/>): a Deployment when the role's pods are
+/// interchangeable (SharedStorage, LMCache, Nixl, P2pNccl), a StatefulSet when they need a stable identity
+/// (PyNccl's fixed NCCL ranks). Every pod has an <c>nvidia.com/gpu</c> limit, the model's arguments and
+/// environment (from the role's first instance, which listens on the role's base port), startup/readiness/liveness
+/// probes on <c>/health</c>, an in-memory <c>/dev/shm</c> and the data volume. The proxy discovers the pods from the
+/// role Services' DNS (P2pNccl instances register with it instead), so <c>kubectl scale deployment/prefill</c>
+/// needs no proxy restart. Secrets are referenced (<c>secretKeyRef</c>), never written.
 /// </summary>
 /// <param name="options">The writer's settings.</param>
 /// <param name="logger">Logs what was written.</param>
@@ -71,7 +74,8 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
     public IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Build(DeploymentSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var values = new KubernetesValues(snapshot, options);
+        var roles = KubernetesRoleGroup.From(snapshot);
+        var values = new KubernetesValues(snapshot, roles, options);
         var objects = new List<IKubernetesObject<V1ObjectMeta>>();
         if (options.CreateNamespace)
         {
@@ -83,25 +87,25 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             });
         }
 
-        foreach (var engine in snapshot.Engines)
+        var rendezvousHost = RendezvousHost(roles);
+        foreach (var group in roles)
         {
-            objects.Add(BuildEngineService(engine));
-            objects.Add(BuildEngineDeployment(engine, values));
+            objects.Add(BuildRoleService(group));
+            var template = BuildPodTemplate(group, roles, values, rendezvousHost);
+            objects.Add(group.IsStateful ? BuildStatefulSet(group, template) : BuildDeployment(group, template));
         }
 
-        foreach (var role in snapshot.Engines.Select(e => e.Role).Distinct())
-        {
-            objects.Add(BuildRoleService(role));
-        }
-
-        var (configMap, deployment, service) = BuildGateway(snapshot, values);
+        var (configMap, deployment, service) = BuildGateway(snapshot, roles, values);
         objects.Add(configMap);
         objects.Add(deployment);
         objects.Add(service);
         return objects;
     }
 
-    /// <summary>The name of the headless Service over every engine of <paramref name="role"/> (<c>prefill</c>, <c>decode</c>).</summary>
+    /// <summary>
+    /// The name of <paramref name="role"/>'s workload and of the headless Service over its pods (<c>prefill</c>,
+    /// <c>decode</c>): <c>kubectl scale deployment/prefill --replicas=4</c>.
+    /// </summary>
     /// <param name="role">The role.</param>
     /// <returns>The Service name.</returns>
     public static string RoleServiceName(PdRole role) => role.ToConfigName();
@@ -109,53 +113,98 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
     private V1ObjectMeta Metadata(string name, Dictionary<string, string> labels) =>
         new() { Name = name, NamespaceProperty = options.Namespace, Labels = labels };
 
-    private static Dictionary<string, string> EngineLabels(DeploymentEngine engine) =>
-        KubernetesLabels.For(KubernetesLabels.EngineName, engine.Name, engine.Role.ToConfigName(), engine.Role.ToConfigName());
+    private static Dictionary<string, string> RoleLabels(KubernetesRoleGroup group) =>
+        KubernetesLabels.For(KubernetesLabels.EngineName, group.Name, group.Role.ToConfigName(), group.Role.ToConfigName());
 
-    private V1Service BuildEngineService(DeploymentEngine engine) => new()
+    /// <summary>
+    /// Where PyNccl members rendezvous (<c>kv_ip</c>): the stable name of the rank-0 pod, e.g. <c>prefill-0.prefill</c>;
+    /// null when no engine has a rank.
+    /// </summary>
+    private static string? RendezvousHost(IReadOnlyList<KubernetesRoleGroup> roles) =>
+        roles.Where(g => g.IsStateful)
+            .SelectMany(g => g.Engines.Select((engine, ordinal) => (Group: g, Engine: engine, Ordinal: ordinal)))
+            .Where(e => KubernetesKvTransferConfig.Rank(e.Engine.Args) == 0)
+            .Select(e => e.Group.HostOf(e.Ordinal))
+            .FirstOrDefault();
+
+    private V1Service BuildRoleService(KubernetesRoleGroup group) => new()
     {
         ApiVersion = "v1",
         Kind = "Service",
-        Metadata = Metadata(engine.Name, EngineLabels(engine)),
+        Metadata = Metadata(group.Name, RoleLabels(group)),
         Spec = new V1ServiceSpec
         {
-            // Headless: the name resolves to the pod itself, which is what KV peers (NCCL rendezvous, ZMQ
-            // side channels) need, and before readiness, because they connect while the model still loads.
+            // Headless: one A/AAAA record per pod (the proxy's DNS discovery) and, for a StatefulSet, one stable
+            // name per pod. Not-ready pods are published too because KV peers (NCCL rendezvous, side channels)
+            // connect while models still load; the proxy admits a pod only after its own /health probe passes.
             ClusterIP = "None",
             PublishNotReadyAddresses = true,
-            Selector = KubernetesLabels.Selector(engine.Name),
-            Ports = [.. engine.Endpoints.Select(e => new V1ServicePort { Name = e.Name, Port = e.TargetPort, TargetPort = e.Name, Protocol = "TCP" })],
+            Selector = KubernetesLabels.RoleSelector(group.Role.ToConfigName()),
+            Ports = [.. group.Template.Endpoints.Select(e => new V1ServicePort { Name = e.Name, Port = e.TargetPort, TargetPort = e.Name, Protocol = "TCP" })],
         },
     };
 
-    private V1Service BuildRoleService(PdRole role) => new()
+    private V1Deployment BuildDeployment(KubernetesRoleGroup group, V1PodTemplateSpec template) => new()
     {
-        ApiVersion = "v1",
-        Kind = "Service",
-        Metadata = Metadata(
-            RoleServiceName(role),
-            KubernetesLabels.For(KubernetesLabels.EngineName, RoleServiceName(role), role.ToConfigName(), role.ToConfigName())),
-        Spec = new V1ServiceSpec
+        ApiVersion = "apps/v1",
+        Kind = "Deployment",
+        Metadata = Metadata(group.Name, RoleLabels(group)),
+        Spec = new V1DeploymentSpec
         {
-            // Headless with no ports: one A/AAAA record per ready pod of the role (DNS discovery).
-            ClusterIP = "None",
-            Selector = KubernetesLabels.RoleSelector(role.ToConfigName()),
+            Replicas = group.Replicas,
+
+            // Replace one pod at a time without a surge pod: a surge would need GPUs beyond the role's share
+            // while the old pods still hold theirs.
+            Strategy = new V1DeploymentStrategy
+            {
+                Type = "RollingUpdate",
+                RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = 0, MaxUnavailable = 1 },
+            },
+            Selector = new V1LabelSelector { MatchLabels = KubernetesLabels.Selector(group.Name) },
+            Template = template,
         },
     };
 
-    private V1Deployment BuildEngineDeployment(DeploymentEngine engine, KubernetesValues values)
+    private V1StatefulSet BuildStatefulSet(KubernetesRoleGroup group, V1PodTemplateSpec template) => new()
     {
-        var labels = EngineLabels(engine);
+        ApiVersion = "apps/v1",
+        Kind = "StatefulSet",
+        Metadata = Metadata(group.Name, RoleLabels(group)),
+        Spec = new V1StatefulSetSpec
+        {
+            Replicas = group.Replicas,
+
+            // The headless role Service gives pod N the name <role>-N.<role>, which peers are configured with.
+            ServiceName = group.Name,
+
+            // Members of an NCCL group wait for each other at start-up; ordered start would deadlock a group
+            // spread over several pods of one set, and models load for minutes.
+            PodManagementPolicy = "Parallel",
+            Selector = new V1LabelSelector { MatchLabels = KubernetesLabels.Selector(group.Name) },
+            Template = template,
+        },
+    };
+
+    private V1PodTemplateSpec BuildPodTemplate(
+        KubernetesRoleGroup group,
+        IReadOnlyList<KubernetesRoleGroup> roles,
+        KubernetesValues values,
+        string? rendezvousHost)
+    {
+        var engine = group.Template;
+        var args = engine.Args.Select(a => KubernetesKvTransferConfig.Rewrite(a, values.GatewayHost, rendezvousHost)).ToList();
+
+        // The device plugin gives the container exactly its GPUs, numbered from 0, so the host indices the
+        // model sets in CUDA_VISIBLE_DEVICES for docker run do not apply.
+        var environment = values.Environment(engine.Environment, args, key => key == "CUDA_VISIBLE_DEVICES");
+        KubernetesPodAddresses.Apply(environment, group, roles);
         var container = new V1Container
         {
             Name = EngineContainerName,
             Image = engine.Image,
             Command = engine.Entrypoint is { } entrypoint ? [entrypoint] : null,
-            Args = [.. engine.Args.Select(values.Render)],
-
-            // The device plugin gives the container exactly its GPUs, numbered from 0, so the host indices the
-            // model sets in CUDA_VISIBLE_DEVICES for docker run do not apply.
-            Env = NullIfEmpty(values.Environment(engine.Environment, engine.Args, key => key == "CUDA_VISIBLE_DEVICES")),
+            Args = [.. args.Select(values.Render)],
+            Env = NullIfEmpty(environment),
             Ports = [.. engine.Endpoints.Select(e => new V1ContainerPort
             {
                 Name = e.Name,
@@ -209,29 +258,15 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             container.VolumeMounts.Add(new V1VolumeMount { Name = name, MountPath = mount.Target, ReadOnlyProperty = mount.IsReadOnly ? true : null });
         }
 
-        return new V1Deployment
+        return new V1PodTemplateSpec
         {
-            ApiVersion = "apps/v1",
-            Kind = "Deployment",
-            Metadata = Metadata(engine.Name, labels),
-            Spec = new V1DeploymentSpec
+            Metadata = new V1ObjectMeta { Labels = RoleLabels(group) },
+            Spec = new V1PodSpec
             {
-                Replicas = 1,
-
-                // A rolling update would need a second set of GPUs while the old pod still holds them.
-                Strategy = new V1DeploymentStrategy { Type = "Recreate" },
-                Selector = new V1LabelSelector { MatchLabels = KubernetesLabels.Selector(engine.Name) },
-                Template = new V1PodTemplateSpec
-                {
-                    Metadata = new V1ObjectMeta { Labels = labels },
-                    Spec = new V1PodSpec
-                    {
-                        HostNetwork = engine.HostNetwork ? true : null,
-                        DnsPolicy = engine.HostNetwork ? "ClusterFirstWithHostNet" : null,
-                        Containers = [container],
-                        Volumes = volumes.Count > 0 ? volumes : null,
-                    },
-                },
+                HostNetwork = engine.HostNetwork ? true : null,
+                DnsPolicy = engine.HostNetwork ? "ClusterFirstWithHostNet" : null,
+                Containers = [container],
+                Volumes = volumes.Count > 0 ? volumes : null,
             },
         };
     }
@@ -251,15 +286,19 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         return new V1Volume { Name = name, HostPath = new V1HostPathVolumeSource { Path = mount.Source, Type = "Directory" } };
     }
 
-    private (V1ConfigMap ConfigMap, V1Deployment Deployment, V1Service Service) BuildGateway(DeploymentSnapshot snapshot, KubernetesValues values)
+    private (V1ConfigMap ConfigMap, V1Deployment Deployment, V1Service Service) BuildGateway(
+        DeploymentSnapshot snapshot,
+        IReadOnlyList<KubernetesRoleGroup> roles,
+        KubernetesValues values)
     {
         var gateway = snapshot.Gateway;
         var labels = KubernetesLabels.For(KubernetesLabels.GatewayName, gateway.Name, KubernetesLabels.GatewayComponent, role: null);
         var configMapName = gateway.Name + "-config";
+        var environment = KubernetesDiscoverySettings.Apply(gateway.Environment, roles, options.Namespace);
 
         // Settings without secrets go to the ConfigMap; anything built from a secret stays a secretKeyRef.
-        var plain = gateway.Environment.Where(e => !e.Value.Parameters.Any(KubernetesValues.IsFromSecret)).ToList();
-        var secret = gateway.Environment.Except(plain).ToList();
+        var plain = environment.Where(e => !e.Value.Parameters.Any(KubernetesValues.IsFromSecret)).ToList();
+        var secret = environment.Except(plain).ToList();
         var configMap = new V1ConfigMap
         {
             ApiVersion = "v1",

@@ -10,7 +10,9 @@ namespace PdApp.Proxy.Routing.Discovery;
 /// <summary>
 /// Instances from DNS: each configured role's headless service name (<c>Pd:Discovery:Dns:Prefill</c>,
 /// <c>:Decode</c>, <c>:Both</c>) resolves to one A/AAAA record per ready pod; every record becomes
-/// an instance named <c>{role}@{ip}:{port}</c>. Re-resolved every <c>IntervalSeconds</c>: pods
+/// an instance named <c>{role}@{ip}:{port}</c>, on the role's port (<c>PrefillPort</c>, <c>DecodePort</c>,
+/// <c>BothPort</c>, else <c>Port</c>: in a Kubernetes deployment every pod of a role listens on the role's
+/// port, so scaling a role changes only the records). Re-resolved every <c>IntervalSeconds</c>: pods
 /// that appear are added, pods that vanish are removed (requests already running on them finish).
 /// A failed lookup (other than "name does not exist") keeps the previous set, so a DNS hiccup
 /// does not empty the pool. With active health checking on, a new pod starts unhealthy and is
@@ -112,8 +114,9 @@ internal sealed partial class DnsInstanceSource : BackgroundService
 
     private UpstreamInstance CreateInstance(PdRole role, IPAddress address)
     {
-        var endpoint = new IPEndPoint(address, _options.Port);
-        var baseAddress = new UriBuilder(_options.Scheme, address.ToString(), _options.Port).Uri;
+        var port = _options.PortFor(role);
+        var endpoint = new IPEndPoint(address, port);
+        var baseAddress = new UriBuilder(_options.Scheme, address.ToString(), port).Uri;
         // A pod can be in DNS before it serves (publishNotReadyAddresses, a restart): with active
         // health checking on, it gets traffic only after its first passing probe.
         return new UpstreamInstance($"{role.ToString().ToLowerInvariant()}@{endpoint}", role, baseAddress, InstanceSource.Dns)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using PdApp.Protocol;
 
 namespace PdApp.Proxy.Routing.Options;
 
@@ -9,7 +10,7 @@ namespace PdApp.Proxy.Routing.Options;
 public sealed class DnsDiscoveryOptions
 {
     /// <summary>The configuration section.</summary>
-    public const string SectionName = "Pd:Discovery:Dns";
+    public const string SectionName = PdProxySettings.DnsDiscovery;
 
     /// <summary><c>Pd:Discovery:Dns:Prefill</c>: prefill headless service name, e.g. <c>prefill.pdapp.svc.cluster.local</c>.</summary>
     public string? Prefill { get; set; }
@@ -23,11 +24,33 @@ public sealed class DnsDiscoveryOptions
     /// <summary><c>Pd:Discovery:Dns:Port</c>: the instances' HTTP port, default 8000 (vLLM's default).</summary>
     public int Port { get; set; } = 8000;
 
+    /// <summary>
+    /// <c>Pd:Discovery:Dns:PrefillPort</c>: the prefill pods' HTTP port when it differs from <see cref="Port"/>
+    /// (prefill and decode commonly listen on different ports, e.g. 8100 and 8200).
+    /// </summary>
+    public int? PrefillPort { get; set; }
+
+    /// <summary><c>Pd:Discovery:Dns:DecodePort</c>: the decode pods' HTTP port; default <see cref="Port"/>.</summary>
+    public int? DecodePort { get; set; }
+
+    /// <summary><c>Pd:Discovery:Dns:BothPort</c>: the <c>kv_both</c> pods' HTTP port; default <see cref="Port"/>.</summary>
+    public int? BothPort { get; set; }
+
     /// <summary><c>Pd:Discovery:Dns:Scheme</c>: http or https, default http.</summary>
     public string Scheme { get; set; } = "http";
 
     /// <summary><c>Pd:Discovery:Dns:IntervalSeconds</c>: re-resolution interval, default 10.</summary>
     public double IntervalSeconds { get; set; } = 10;
+
+    /// <summary>The HTTP port of <paramref name="role"/>'s pods: its own setting, else <see cref="Port"/>.</summary>
+    /// <param name="role">The role.</param>
+    /// <returns>The port.</returns>
+    public int PortFor(PdRole role) => role switch
+    {
+        PdRole.Prefill => PrefillPort ?? Port,
+        PdRole.Decode => DecodePort ?? Port,
+        _ => BothPort ?? Port,
+    };
 
     /// <summary>Whether any role has a service name.</summary>
     public bool IsEnabled =>
@@ -48,9 +71,12 @@ internal sealed class DnsDiscoveryOptionsValidator : IValidateOptions<DnsDiscove
             }
         }
 
-        if (options.Port is < 1 or > 65535)
+        foreach (var (key, port) in new[] { ("Port", (int?)options.Port), ("PrefillPort", options.PrefillPort), ("DecodePort", options.DecodePort), ("BothPort", options.BothPort) })
         {
-            failures.Add($"{DnsDiscoveryOptions.SectionName}:Port must be between 1 and 65535 (was {options.Port}).");
+            if (port is < 1 or > 65535)
+            {
+                failures.Add($"{DnsDiscoveryOptions.SectionName}:{key} must be between 1 and 65535 (was {port}).");
+            }
         }
 
         if (options.Scheme is not ("http" or "https"))

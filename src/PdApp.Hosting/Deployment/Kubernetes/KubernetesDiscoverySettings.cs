@@ -1,0 +1,45 @@
+using System.Globalization;
+using PdApp.Hosting.Deployment.Model;
+using PdApp.Protocol;
+
+namespace PdApp.Hosting.Deployment.Kubernetes;
+
+/// <summary>
+/// How the proxy finds the engines in a cluster. The model lists each instance (<c>Pd__Instances__{i}__*</c> and a
+/// <c>services__{name}__*</c> reference); in a cluster the pods of a role come and go with its <c>replicas</c>,
+/// so the list is replaced by DNS discovery of the role Services
+/// (<c>Pd__Discovery__Dns__Prefill=prefill.{namespace}.svc</c>, <c>Pd__Discovery__Dns__PrefillPort</c>, ...),
+/// re-resolved periodically. P2pNccl instances register with the proxy themselves (with their ZMQ address, which
+/// DNS cannot give), so for them the registry is the discovery.
+/// </summary>
+internal static class KubernetesDiscoverySettings
+{
+    private static readonly string InstancesPrefix = PdProxySettings.ToEnvironmentVariable(PdProxySettings.Instances) + "__";
+    private static readonly string RegistryPort = PdProxySettings.ToEnvironmentVariable(PdProxySettings.RegistryPort);
+
+    /// <summary>The proxy's environment for the cluster.</summary>
+    public static List<KeyValuePair<string, DeploymentValue>> Apply(
+        IEnumerable<KeyValuePair<string, DeploymentValue>> environment,
+        IReadOnlyList<KubernetesRoleGroup> roles,
+        string @namespace)
+    {
+        var engineReferences = roles.SelectMany(g => g.Engines).Select(e => "services__" + e.Name + "__").ToList();
+        var result = environment
+            .Where(e => !e.Key.StartsWith(InstancesPrefix, StringComparison.Ordinal))
+            .Where(e => !engineReferences.Any(prefix => e.Key.StartsWith(prefix, StringComparison.Ordinal)))
+            .ToList();
+        if (result.Any(e => e.Key == RegistryPort))
+        {
+            return result;
+        }
+
+        foreach (var group in roles)
+        {
+            var key = PdProxySettings.ToEnvironmentVariable($"{PdProxySettings.DnsDiscovery}:{group.Role}");
+            result.Add(new(key, DeploymentValue.Literal($"{group.Name}.{@namespace}.svc")));
+            result.Add(new(key + "Port", DeploymentValue.Literal(group.HttpPort.ToString(CultureInfo.InvariantCulture))));
+        }
+
+        return result;
+    }
+}
