@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using PdApp.Protocol;
+using PdApp.Simulator.Configuration;
+using PdApp.Simulator.Generation;
+using PdApp.Simulator.Hosting;
+using PdApp.Simulator.KvTransfer;
+using PdApp.Simulator.Metrics;
+
+namespace PdApp.Simulator.Engine;
+
+/// <summary>
+/// Runs one request through the simulated engine: queue for a slot, load transferred KV or prefill,
+/// hand KV to the connector, then decode token by token at the load-dependent step time. Waiting is
+/// timer-based (no thread per request) and every wait observes the client's cancellation, so a
+/// disconnect frees the slot and its KV at once.
+/// </summary>
+internal sealed partial class CompletionEngine(
+    SimulatorOptions options,
+    EngineScheduler scheduler,
+    TimingModel timing,
+    IKvConnectorSimulation connector,
+    InstanceIdentity identity,
+    SimulatorMetrics metrics,
+    TimeProvider time,
+    ILogger<CompletionEngine> logger)
+{
+    /// <summary>Runs <paramref name="job"/>, writing its output to <paramref name="sink"/>.</summary>
+    public async Task<CompletionResult> RunAsync(CompletionJob job, ICompletionSink sink, CancellationToken cancellationToken)
+    {
+        var promptTokens = job.Kv.PromptTokenIds.Length;
+        using var sequence = await scheduler.AdmitAsync(promptTokens, cancellationToken).ConfigureAwait(false);
+        var admitted = time.GetTimestamp();
+        metrics.QueueTime.Observe(time.GetElapsedTime(job.ArrivalTimestamp, admitted).TotalSeconds);
+
+        var finishedReason = "abort";
+        try
+        {
+            var (kvOutcome, kvParams) = await PrefillAsync(job, cancellationToken).ConfigureAwait(false);
+            metrics.AddPromptTokens(promptTokens);
+            var firstToken = time.GetTimestamp();
+            metrics.PrefillTime.Observe(time.GetElapsedTime(admitted, firstToken).TotalSeconds);
+            metrics.TimeToFirstToken.Observe(time.GetElapsedTime(job.ArrivalTimestamp, firstToken).TotalSeconds);
+            await sink.BeginAsync(kvOutcome, cancellationToken).ConfigureAwait(false);
+
+            var (finish, stopReason, generated) = await DecodeAsync(job, sequence, sink, firstToken, cancellationToken).ConfigureAwait(false);
+            finishedReason = finish;
+
+            var end = time.GetTimestamp();
+            var decodeSeconds = time.GetElapsedTime(firstToken, end).TotalSeconds;
+            metrics.DecodeTime.Observe(decodeSeconds);
+            if (generated > 1)
+            {
+                metrics.TimePerOutputToken.Observe(decodeSeconds / (generated - 1));
+            }
+
+            metrics.E2eLatency.Observe(time.GetElapsedTime(job.ArrivalTimestamp, end).TotalSeconds);
+            return new CompletionResult(finish, stopReason, promptTokens, generated, kvOutcome, kvParams);
+        }
+        finally
+        {
+            metrics.RequestFinished(finishedReason);
+        }
+    }
+
+    private async Task<(string Outcome, System.Text.Json.Nodes.JsonObject? Params)> PrefillAsync(CompletionJob job, CancellationToken cancellationToken)
+    {
+        var promptTokens = job.Kv.PromptTokenIds.Length;
+        if (options.Faults.AddedLatencyMs > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(options.Faults.AddedLatencyMs), time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var outcome = KvTransferOutcomes.None;
+        var uncached = promptTokens;
+        if (connector.ShouldConsume(job.Kv))
+        {
+            var consumed = await connector.TryConsumeAsync(job.Kv, cancellationToken).ConfigureAwait(false);
+            if (consumed.Hit)
+            {
+                outcome = KvTransferOutcomes.Hit;
+                metrics.KvTransfer(connector.Name, KvTransferOutcomes.Hit);
+                LogKvHit(job.Kv.RequestId, consumed.TransferredTokens, consumed.Producer);
+                await Task.Delay(timing.Transfer(consumed.TransferredTokens), time, cancellationToken).ConfigureAwait(false);
+                uncached = promptTokens - consumed.TransferredTokens;
+            }
+            else
+            {
+                outcome = KvTransferOutcomes.Miss;
+                metrics.KvTransfer(connector.Name, KvTransferOutcomes.Miss);
+                LogKvMiss(job.Kv.RequestId, consumed.Reason);
+            }
+        }
+
+        if (outcome != KvTransferOutcomes.Hit)
+        {
+            await Task.Delay(timing.Prefill(uncached), time, cancellationToken).ConfigureAwait(false);
+        }
+        else if (uncached > 0)
+        {
+            // vLLM recomputes the tail the transferred blocks do not cover (at least the last token).
+            await Task.Delay(TimeSpan.FromMilliseconds(options.Timing.PrefillTimePerTokenMs * uncached), time, cancellationToken).ConfigureAwait(false);
+        }
+
+        System.Text.Json.Nodes.JsonObject? kvParams = null;
+        if (outcome != KvTransferOutcomes.Hit && connector.ShouldProduce(job.Kv))
+        {
+            var record = new KvRecord(job.Kv.PromptHash, promptTokens, identity.Name, identity.EngineId, time.GetUtcNow().ToUnixTimeMilliseconds());
+            var produced = await connector.ProduceAsync(job.Kv, record, cancellationToken).ConfigureAwait(false);
+            if (produced.Produced)
+            {
+                outcome = KvTransferOutcomes.Produced;
+                kvParams = produced.KvTransferParams;
+                metrics.KvTransfer(connector.Name, KvTransferOutcomes.Produced);
+                LogKvProduced(job.Kv.RequestId, promptTokens);
+            }
+            else
+            {
+                LogKvNotProduced(job.Kv.RequestId, produced.Reason);
+            }
+        }
+
+        return (outcome, kvParams);
+    }
+
+    private async Task<(string Finish, string? StopReason, int Generated)> DecodeAsync(
+        CompletionJob job, RunningSequence sequence, ICompletionSink sink, long firstToken, CancellationToken cancellationToken)
+    {
+        var random = new DeterministicRandom(job.Seed);
+        var limit = job.MaxTokens ?? TextGenerator.NaturalLength(ref random, job.ContextRoom);
+        var finishOnLimit = job.MaxTokens is null ? "stop" : "length";
+        var matcher = new StopStringMatcher(job.Stop);
+        var faults = options.Faults;
+
+        // Deadlines accumulate from the first token so timer slack does not add up over a long stream.
+        var due = TimeSpan.Zero;
+        for (var index = 0; index < limit; index++)
+        {
+            if (index > 0)
+            {
+                due += timing.DecodeStep(scheduler.Running);
+                var wait = due - time.GetElapsedTime(firstToken);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (faults.AbortAfterTokens > 0 && index == faults.AbortAfterTokens)
+            {
+                throw new InjectedStreamFaultException(dropConnection: true, index);
+            }
+
+            if (faults.ErrorAfterTokens > 0 && index == faults.ErrorAfterTokens)
+            {
+                throw new InjectedStreamFaultException(dropConnection: false, index);
+            }
+
+            sequence.AppendToken();
+            metrics.AddGenerationTokens(1);
+            var isLast = index == limit - 1;
+            var delta = matcher.Append(TextGenerator.NextToken(ref random, index), isLast);
+            if (matcher.MatchedStop is not null)
+            {
+                await sink.WriteTokenAsync(delta, "stop", matcher.MatchedStop, cancellationToken).ConfigureAwait(false);
+                return ("stop", matcher.MatchedStop, index + 1);
+            }
+
+            await sink.WriteTokenAsync(delta, isLast ? finishOnLimit : null, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (finishOnLimit, null, limit);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "KV hit for {RequestId}: {Tokens} tokens from {Producer}")]
+    private partial void LogKvHit(string requestId, int tokens, string? producer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "KV miss for {RequestId}, prefilling locally: {Reason}")]
+    private partial void LogKvMiss(string requestId, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "KV produced for {RequestId}: {Tokens} tokens")]
+    private partial void LogKvProduced(string requestId, int tokens);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "KV not produced for {RequestId}: {Reason}")]
+    private partial void LogKvNotProduced(string requestId, string? reason);
+}

@@ -1,0 +1,38 @@
+using PdApp.Simulator.Configuration;
+
+namespace PdApp.Simulator.Engine;
+
+/// <summary>
+/// How long each phase takes, after llm-d-inference-sim's model: prefill = base TTFT + per-token cost
+/// of uncached prompt tokens; a KV hit replaces prefill by the transfer cost; each decode step costs
+/// the inter-token latency scaled by load, growing linearly from 1 with one running sequence to
+/// <c>--time-factor-under-load</c> at <c>--max-num-seqs</c> (batched decode slows as the batch grows).
+/// </summary>
+internal sealed class TimingModel(SimulatorOptions options)
+{
+    private readonly TimingOptions _timing = options.Timing;
+
+    /// <summary>Time to compute the prompt's KV locally.</summary>
+    public TimeSpan Prefill(int promptTokens) =>
+        TimeSpan.FromMilliseconds(_timing.TimeToFirstTokenMs + (_timing.PrefillTimePerTokenMs * promptTokens));
+
+    /// <summary>Time to pull <paramref name="transferredTokens"/> tokens of KV from the producer.</summary>
+    public TimeSpan Transfer(int transferredTokens) =>
+        TimeSpan.FromMilliseconds(_timing.KvCacheTransferLatencyMs + (_timing.KvCacheTransferTimePerTokenMs * transferredTokens));
+
+    /// <summary>Time of one decode step with <paramref name="running"/> sequences in the batch.</summary>
+    public TimeSpan DecodeStep(int running) =>
+        TimeSpan.FromMilliseconds(_timing.InterTokenLatencyMs * LoadFactor(running));
+
+    /// <summary>The load multiplier for <paramref name="running"/> sequences.</summary>
+    public double LoadFactor(int running)
+    {
+        if (_timing.MaxNumSeqs <= 1 || running <= 1)
+        {
+            return 1.0;
+        }
+
+        var fraction = Math.Min(1.0, (running - 1) / (double)(_timing.MaxNumSeqs - 1));
+        return 1.0 + ((_timing.TimeFactorUnderLoad - 1.0) * fraction);
+    }
+}
