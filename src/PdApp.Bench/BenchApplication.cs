@@ -90,7 +90,7 @@ internal sealed class BenchApplication
         }
 
         new ResultTableWriter(_console).WriteSweep(levels);
-        await WriteOutputsAsync(settings, targets, levels, startedAt).ConfigureAwait(false);
+        await WriteOutputsAsync(settings with { Shape = shape }, targets, levels, startedAt).ConfigureAwait(false);
 
         if (levels.Any(level => level.Aborted))
         {
@@ -147,7 +147,7 @@ internal sealed class BenchApplication
         // Written even after Ctrl+C: partial results are still results.
         if (settings.OutputJson is { } json)
         {
-            var report = BenchReport.Create(settings with { Shape = settings.Shape }, [.. targets.Select(t => t.Name)], levels, startedAt, _time.GetUtcNow());
+            var report = BenchReport.Create(settings, [.. targets.Select(t => t.Name)], levels, startedAt, _time.GetUtcNow());
             await JsonReportWriter.WriteAsync(report, json, CancellationToken.None).ConfigureAwait(false);
             _console.MarkupLine($"results written to {Markup.Escape(json.FullName)}");
         }
