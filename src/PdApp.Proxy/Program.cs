@@ -1,13 +1,3 @@
-var builder = WebApplication.CreateBuilder(args);
+using PdApp.Proxy;
 
-builder.AddServiceDefaults();
-builder.Services.AddHttpForwarder();
-
-var app = builder.Build();
-
-app.MapDefaultEndpoints();
-
-app.Run();
-
-/// <summary>Entry point; public so tests can start the proxy in-process.</summary>
-public partial class Program;
+await ProxyApp.Create(args).RunAsync();

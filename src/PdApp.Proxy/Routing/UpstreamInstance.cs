@@ -54,6 +54,18 @@ public sealed class UpstreamInstance
     /// <summary>Ejected by passive health checking until this time (UTC), or null.</summary>
     public DateTimeOffset? EjectedUntil { get; set; }
 
+    /// <summary>
+    /// The engine's last scraped load (running, waiting, KV cache usage), or null until a scraper
+    /// sets it; the <c>LoadAware</c> balancing policy falls back to <see cref="Outstanding"/> without it.
+    /// </summary>
+    public InstanceLoad? Load { get; set; }
+
+    /// <summary>
+    /// Set by <c>DELETE /admin/instances/{name}?drain=true</c>: the instance drains and is removed
+    /// from the registry once its last in-flight request ends.
+    /// </summary>
+    public bool RemoveWhenDrained { get; internal set; }
+
     /// <summary>Whether new requests may be sent here at <paramref name="now"/>.</summary>
     /// <param name="now">The current time.</param>
     /// <returns>True when healthy, not draining and not ejected.</returns>

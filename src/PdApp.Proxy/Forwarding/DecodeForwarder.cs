@@ -1,0 +1,67 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Options;
+using PdApp.Proxy.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace PdApp.Proxy.Forwarding;
+
+/// <summary>
+/// Relays the decode request through YARP's <see cref="IHttpForwarder"/>: D's status, headers and
+/// body (JSON or SSE) reach the client as D sends them, chunk by chunk, never buffered.
+/// </summary>
+public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel channel, IOptions<ProxyOptions> proxyOptions, IOptions<PdOptions> pdOptions)
+{
+    /// <summary>Relays <paramref name="call"/> as the response to <paramref name="context"/>.</summary>
+    /// <param name="context">The client's request; its response must not have started.</param>
+    /// <param name="call">The decode call.</param>
+    /// <returns>How it ended.</returns>
+    public async Task<DecodeOutcome> ForwardAsync(HttpContext context, DecodeCall call)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(call);
+
+        // YARP streams the request body from HttpContext.Request; replacing the body there (not
+        // the outgoing HttpContent) is its supported way to send a different body.
+        context.Request.Body = AsStream(call.Body);
+        context.Request.ContentLength = call.Body.Length;
+        context.Request.ContentType = "application/json";
+        context.Features.Set<IForwarderErrorFeature>(null);
+
+        var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, proxyOptions.Value.Timeouts.DecodeIdle);
+        var error = await forwarder.SendAsync(
+            context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, channel.DecodeRequestConfig, transformer);
+
+        if (error == ForwarderError.None)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.Relayed);
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        var detail = $"{error}: {exception?.Message}";
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.Canceled, Detail: detail);
+        }
+
+        if (context.Response.HasStarted)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.FailedDuringResponse, error is ForwarderError.ResponseBodyCanceled, detail);
+        }
+
+        // YARP set a bare 502/504; the pipeline writes the OpenAI-shaped error (or retries).
+        context.Response.Clear();
+        return error == ForwarderError.Request && IsConnectFailure(exception)
+            ? new DecodeOutcome(DecodeOutcomeKind.ConnectFailed, Detail: detail)
+            : new DecodeOutcome(DecodeOutcomeKind.FailedBeforeResponse, error == ForwarderError.RequestTimedOut, detail);
+    }
+
+    private static bool IsConnectFailure(Exception? exception) =>
+        exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }
+        || exception?.InnerException is SocketException;
+
+    private static MemoryStream AsStream(ReadOnlyMemory<byte> body) =>
+        MemoryMarshal.TryGetArray(body, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(body.ToArray(), writable: false);
+}

@@ -1,0 +1,146 @@
+using System.Text.Json;
+using PdApp.Protocol;
+
+namespace PdApp.Proxy.Forwarding;
+
+/// <summary>
+/// Reads D's event stream for the relay. When D goes silent for longer than the decode idle
+/// timeout or its connection breaks after the 200 was sent, the client gets what vLLM itself
+/// sends for a mid-stream failure, an in-band <c>data: {"error": ...}</c> event and
+/// <c>data: [DONE]</c>, and a cleanly ended response, instead of a reset connection. The idle
+/// timer is enforced here (YARP's activity timeout, the same length, still guards the response
+/// headers and other bodies); a client disconnect still cancels the read at once.
+/// </summary>
+internal sealed class SseGuardStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly DecodeCall _call;
+    private readonly TimeSpan _idleTimeout;
+    private readonly CancellationToken _clientAborted;
+    private ReadOnlyMemory<byte> _trailer;
+    private bool _ended;
+    private byte _last = (byte)'\n';
+    private byte _beforeLast = (byte)'\n';
+
+    public SseGuardStream(Stream inner, DecodeCall call, TimeSpan idleTimeout, CancellationToken clientAborted)
+    {
+        _inner = inner;
+        _call = call;
+        _idleTimeout = idleTimeout;
+        _clientAborted = clientAborted;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!_trailer.IsEmpty)
+        {
+            return DrainTrailer(buffer.Span);
+        }
+
+        if (_ended)
+        {
+            return 0;
+        }
+
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(_idleTimeout);
+        try
+        {
+            var read = await _inner.ReadAsync(buffer, idle.Token);
+
+            // YARP waits for data with zero-byte reads; only a 0 for a real buffer is the end.
+            if (read == 0 && !buffer.IsEmpty)
+            {
+                _ended = true;
+            }
+            else if (read > 0)
+            {
+                var span = buffer.Span[..read];
+                _beforeLast = read >= 2 ? span[^2] : _last;
+                _last = span[^1];
+            }
+
+            return read;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
+        {
+            Fail(StatusCodes.Status504GatewayTimeout, $"The decode instance sent nothing for {_idleTimeout.TotalSeconds:0.###} s (Pd:Proxy:Timeouts:DecodeIdleSeconds).");
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
+        {
+            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + ex.Message);
+        }
+
+        return DrainTrailer(buffer.Span);
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override ValueTask DisposeAsync() => _inner.DisposeAsync();
+
+    private void Fail(int status, string message)
+    {
+        _ended = true;
+        _call.StreamError = message;
+        var error = JsonSerializer.SerializeToUtf8Bytes(
+            OpenAiErrorWriter.Create(status, OpenAiErrorTypes.ServiceUnavailable, message),
+            ProxyJson.Options);
+        using var trailer = new MemoryStream();
+
+        // An event cut in half must be closed first, or the error would be glued to its data line.
+        if (_last != (byte)'\n' || _beforeLast != (byte)'\n')
+        {
+            trailer.Write(SseFormat.EventTerminator.Span);
+        }
+
+        trailer.Write(SseFormat.DataPrefix.Span);
+        trailer.Write(error);
+        trailer.Write(SseFormat.EventTerminator.Span);
+        trailer.Write(SseFormat.DoneEvent.Span);
+        _trailer = trailer.ToArray();
+    }
+
+    private int DrainTrailer(Span<byte> destination)
+    {
+        // A zero-byte read only asks whether data is ready; it is (the trailer), so answer 0 now
+        // and hand the trailer to the next real read.
+        var count = Math.Min(destination.Length, _trailer.Length);
+        _trailer.Span[..count].CopyTo(destination);
+        _trailer = _trailer[count..];
+        return count;
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Proxy.Admission;
+using PdApp.Proxy.Diagnostics;
+using PdApp.Proxy.Disaggregation;
+using PdApp.Proxy.Forwarding;
+using PdApp.Proxy.Options;
+
+namespace PdApp.Proxy.Hosting;
+
+/// <summary>Registers the proxy's request path (routing is registered separately).</summary>
+public static class ProxyServiceCollectionExtensions
+{
+    /// <summary>Adds options (validated at start-up), the PD flow, the upstream channel, admission and metrics.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The configuration holding the <c>Pd</c> section.</param>
+    /// <returns>The services.</returns>
+    public static IServiceCollection AddPdProxy(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<PdOptions>().Bind(configuration.GetSection(PdProxySettings.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PdOptions>, PdOptionsValidator>();
+        services.AddOptions<ProxyOptions>().Bind(configuration.GetSection(ProxyOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>();
+        services.AddOptions<HostOptions>().Configure<IOptions<ProxyOptions>>(
+            (host, proxy) => host.ShutdownTimeout = TimeSpan.FromSeconds(proxy.Value.ShutdownTimeoutSeconds));
+
+        services.AddHttpForwarder();
+        services.AddSingleton(sp => ConnectorFlowResolver.Create(sp.GetRequiredService<IOptions<PdOptions>>().Value));
+        services.AddSingleton<UpstreamChannel>();
+        services.AddSingleton<PrefillClient>();
+        services.AddSingleton<DecodeForwarder>();
+        services.AddSingleton<PdRequestPipeline>();
+        services.AddSingleton<AdmissionController>();
+        services.AddSingleton<ProxyMetrics>();
+        services.AddHealthChecks().AddCheck<ShutdownReadinessHealthCheck>(ShutdownReadinessHealthCheck.Name);
+        return services;
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using PdApp.Proxy.Diagnostics;
+using PdApp.Proxy.Endpoints;
+using PdApp.Proxy.Hosting;
+using PdApp.Proxy.Routing;
+using PdApp.Proxy.Security;
+
+namespace PdApp.Proxy;
+
+/// <summary>
+/// Builds the PD proxy: an OpenAI-compatible front (<c>/v1/completions</c>,
+/// <c>/v1/chat/completions</c>, <c>/v1/models</c>) that prefills on one instance and relays the
+/// decode from another, replacing vLLM's example Python proxies.
+/// </summary>
+public static class ProxyApp
+{
+    /// <summary>Creates the application from command-line style arguments (configuration as <c>--Pd:Connector=...</c>).</summary>
+    /// <param name="args">The arguments.</param>
+    /// <returns>The application, not started.</returns>
+    public static WebApplication Create(string[] args) => Create(args, configure: null);
+
+    /// <summary>Creates the application, letting tests adjust the builder before it is built.</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="configure">Extra registrations, applied last.</param>
+    /// <returns>The application, not started.</returns>
+    internal static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults(ProxyMetrics.MeterName);
+        builder.Services.AddPdProxy(builder.Configuration);
+builder.Services.AddPdRouting(builder.Configuration);
+
+        // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
+        builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<ClientApiKeyMiddleware>();
+        app.MapDefaultEndpoints();
+        app.MapPdCompletions();
+        app.MapPdModels();
+app.MapPdAdmin();
+        return app;
+    }
+}

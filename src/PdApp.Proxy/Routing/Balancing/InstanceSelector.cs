@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Proxy.Routing.Options;
+
+namespace PdApp.Proxy.Routing.Balancing;
+
+/// <summary>
+/// The proxy's <see cref="IInstanceSelector"/>: reads the registry's current snapshot (no locks)
+/// and applies the role's policy (<c>Pd:Proxy:Balancing:Prefill</c> / <c>:Decode</c>).
+/// </summary>
+public sealed class InstanceSelector : IInstanceSelector
+{
+    private readonly IInstanceRegistry _registry;
+    private readonly IInstanceOutcomeSink _outcomes;
+    private readonly TimeProvider _time;
+    private readonly IBalancingPolicy _prefill;
+    private readonly IBalancingPolicy _decode;
+    private readonly IBalancingPolicy _both;
+
+    /// <summary>Creates the selector.</summary>
+    /// <param name="registry">The instances.</param>
+    /// <param name="outcomes">Receives the leases' outcomes (passive health checking).</param>
+    /// <param name="options">The policies per role.</param>
+    /// <param name="time">The clock availability is judged by.</param>
+    public InstanceSelector(IInstanceRegistry registry, IInstanceOutcomeSink outcomes, IOptions<BalancingOptions> options, TimeProvider time)
+        : this(registry, outcomes, options, time, Random.Shared)
+    {
+    }
+
+    internal InstanceSelector(IInstanceRegistry registry, IInstanceOutcomeSink outcomes, IOptions<BalancingOptions> options, TimeProvider time, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(outcomes);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        _registry = registry;
+        _outcomes = outcomes;
+        _time = time;
+        var settings = options.Value;
+        _prefill = BalancingPolicyFactory.Create(settings.Prefill, settings, random);
+        _decode = BalancingPolicyFactory.Create(settings.Decode, settings, random);
+        _both = BalancingPolicyFactory.Create(BalancingPolicyKind.LeastOutstanding, settings, random);
+    }
+
+    /// <inheritdoc />
+    public InstanceLease? Select(PdRole role, RoutingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var policy = role switch
+        {
+            PdRole.Prefill => _prefill,
+            PdRole.Decode => _decode,
+            _ => _both,
+        };
+        var chosen = policy.Choose(new SelectionRequest(_registry.GetInstances(role), context, _time.GetUtcNow()));
+        return chosen is null ? null : new InstanceLease(chosen, _outcomes);
+    }
+
+    /// <inheritdoc />
+    public bool HasAvailable(PdRole role)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var instance in _registry.GetInstances(role))
+        {
+            if (instance.IsAvailable(now))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Proxy.Routing.Options;
+
+namespace PdApp.Proxy.Routing.Discovery;
+
+/// <summary>
+/// Instances from DNS: each configured role's headless service name (<c>Pd:Discovery:Dns:Prefill</c>,
+/// <c>:Decode</c>, <c>:Both</c>) resolves to one A/AAAA record per ready pod; every record becomes
+/// an instance named <c>{role}@{ip}:{port}</c>. Re-resolved every <c>IntervalSeconds</c>: pods
+/// that appear are added, pods that vanish are removed (requests already running on them finish).
+/// A failed lookup (other than "name does not exist") keeps the previous set, so a DNS hiccup
+/// does not empty the pool.
+/// </summary>
+internal sealed partial class DnsInstanceSource : BackgroundService
+{
+    private readonly InstanceRegistry _registry;
+    private readonly IHostAddressResolver _resolver;
+    private readonly DnsDiscoveryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<DnsInstanceSource> _logger;
+
+    public DnsInstanceSource(
+        InstanceRegistry registry,
+        IHostAddressResolver resolver,
+        IOptions<DnsDiscoveryOptions> options,
+        TimeProvider time,
+        ILogger<DnsInstanceSource> logger)
+    {
+        _registry = registry;
+        _resolver = resolver;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_options.IsEnabled)
+        {
+            await RefreshAsync(cancellationToken);
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.IsEnabled)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.IntervalSeconds), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await RefreshAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Resolves every configured role once and publishes the result.</summary>
+    internal async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (role, host) in new[] { (PdRole.Prefill, _options.Prefill), (PdRole.Decode, _options.Decode), (PdRole.Both, _options.Both) })
+        {
+            if (!string.IsNullOrWhiteSpace(host))
+            {
+                await RefreshRoleAsync(role, host, cancellationToken);
+            }
+        }
+    }
+
+    private async Task RefreshRoleAsync(PdRole role, string host, CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await _resolver.ResolveAsync(host, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogResolveFailed(ex, role, host);
+            return;
+        }
+
+        var desired = addresses
+            .Select(a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a)
+            .Distinct()
+            .Select(a => CreateInstance(role, a))
+            .ToList();
+        if (desired.Count == 0)
+        {
+            LogNoRecords(role, host);
+        }
+
+        _registry.Synchronize(i => i.Source == InstanceSource.Dns && i.Role == role, desired);
+    }
+
+    private UpstreamInstance CreateInstance(PdRole role, IPAddress address)
+    {
+        var endpoint = new IPEndPoint(address, _options.Port);
+        var baseAddress = new UriBuilder(_options.Scheme, address.ToString(), _options.Port).Uri;
+        return new UpstreamInstance($"{role.ToString().ToLowerInvariant()}@{endpoint}", role, baseAddress, InstanceSource.Dns);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DNS discovery of {Role} instances: resolving {Host} failed; keeping the previous instances")]
+    private partial void LogResolveFailed(Exception exception, PdRole role, string host);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "DNS discovery of {Role} instances: {Host} has no address records")]
+    private partial void LogNoRecords(PdRole role, string host);
+}

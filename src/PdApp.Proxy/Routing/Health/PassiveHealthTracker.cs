@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PdApp.Proxy.Routing.Options;
+
+namespace PdApp.Proxy.Routing.Health;
+
+/// <summary>
+/// Passive health checking (outlier ejection, as Envoy and YARP do it) from the outcomes of real
+/// calls: <c>ConsecutiveFailures</c> failures in a row eject the instance for
+/// <c>BaseEjectionSeconds</c>, doubling with each further ejection up to <c>MaxEjectionSeconds</c>;
+/// any success resets both the failure count and the back-off. Failures reported while the
+/// instance is ejected (calls that started before) do not extend the ejection.
+/// </summary>
+public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
+{
+    private readonly ConditionalWeakTable<UpstreamInstance, State> _states = [];
+    private readonly EjectionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PassiveHealthTracker> _logger;
+
+    /// <summary>Creates the tracker.</summary>
+    /// <param name="options">Thresholds and back-off.</param>
+    /// <param name="time">The clock ejections are timed by.</param>
+    /// <param name="logger">Logs ejections and recoveries.</param>
+    public PassiveHealthTracker(IOptions<EjectionOptions> options, TimeProvider time, ILogger<PassiveHealthTracker> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public void OnSuccess(UpstreamInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        if (!_states.TryGetValue(instance, out var state))
+        {
+            return;
+        }
+
+        // The common case (no failures pending) stays lock-free.
+        if (Volatile.Read(ref state.ConsecutiveFailures) == 0 && Volatile.Read(ref state.Ejections) == 0)
+        {
+            return;
+        }
+
+        lock (state)
+        {
+            if (state.Ejections > 0)
+            {
+                LogRecovered(instance.Name, state.Ejections);
+            }
+
+            state.ConsecutiveFailures = 0;
+            state.Ejections = 0;
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnFailure(UpstreamInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        var state = _states.GetValue(instance, static _ => new State());
+        var now = _time.GetUtcNow();
+        lock (state)
+        {
+            if (instance.EjectedUntil is { } until && until > now)
+            {
+                return;
+            }
+
+            if (++state.ConsecutiveFailures < _options.ConsecutiveFailures)
+            {
+                return;
+            }
+
+            state.ConsecutiveFailures = 0;
+            state.Ejections++;
+            var seconds = Math.Min(
+                _options.BaseEjectionSeconds * Math.Pow(2, Math.Min(state.Ejections - 1, 30)),
+                _options.MaxEjectionSeconds);
+            var duration = TimeSpan.FromSeconds(seconds);
+            instance.EjectedUntil = now + duration;
+            LogEjected(instance.Name, _options.ConsecutiveFailures, duration.TotalSeconds, state.Ejections);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Name} ejected for {Seconds} s after {Failures} consecutive failed calls (ejection {Ejections} in a row)")]
+    private partial void LogEjected(string name, int failures, double seconds, int ejections);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Instance {Name} answered successfully again after {Ejections} ejection(s); back-off reset")]
+    private partial void LogRecovered(string name, int ejections);
+
+    private sealed class State
+    {
+        public int ConsecutiveFailures;
+        public int Ejections;
+    }
+}

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+
+namespace PdApp.Proxy.Routing.Options;
+
+/// <summary>
+/// The P2pNccl registration socket (<c>Pd:Registry</c>), following vLLM's
+/// <c>examples/online_serving/disaggregated_serving_p2p_nccl_xpyd/disagg_proxy_p2p_nccl_xpyd.py</c>.
+/// </summary>
+public sealed class P2pNcclRegistryOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Pd:Registry";
+
+    /// <summary>vLLM's example proxy port, used when the connector is P2pNccl and no port is set.</summary>
+    public const int DefaultPort = 30001;
+
+    /// <summary>
+    /// <c>Pd:Registry:Port</c>: the ROUTER socket's port. Unset: the registry runs only for the
+    /// P2pNccl connector, on <see cref="DefaultPort"/>. 0 binds a free port (tests).
+    /// </summary>
+    public int? Port { get; set; }
+
+    /// <summary><c>Pd:Registry:BindAddress</c>: the interface to bind, default <c>*</c> (all; instances are on other hosts).</summary>
+    public string BindAddress { get; set; } = "*";
+
+    /// <summary><c>Pd:Registry:ExpirySeconds</c>: an instance not heard from for this long is forgotten, default 5 (instances ping every 3 s).</summary>
+    public double ExpirySeconds { get; set; } = 5;
+
+    /// <summary>Whether the registry runs: a port is set, or the connector (<c>Pd:Connector</c>) is P2pNccl.</summary>
+    public bool Enabled { get; set; }
+
+    internal int EffectivePort => Port ?? DefaultPort;
+
+    internal static void Configure(P2pNcclRegistryOptions options, string? connector) =>
+        options.Enabled = options.Port is not null
+            || string.Equals(connector, KvConnectorNames.P2pNccl, StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>Validates <see cref="P2pNcclRegistryOptions"/> at start-up.</summary>
+internal sealed class P2pNcclRegistryOptionsValidator : IValidateOptions<P2pNcclRegistryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, P2pNcclRegistryOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Port is < 0 or > 65535)
+        {
+            failures.Add($"{PdProxySettings.RegistryPort} must be between 0 and 65535 (was {options.Port}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.BindAddress))
+        {
+            failures.Add($"{P2pNcclRegistryOptions.SectionName}:BindAddress must not be empty.");
+        }
+
+        if (!(options.ExpirySeconds > 0))
+        {
+            failures.Add($"{P2pNcclRegistryOptions.SectionName}:ExpirySeconds must be positive (was {options.ExpirySeconds}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

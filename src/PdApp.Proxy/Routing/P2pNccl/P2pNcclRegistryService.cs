@@ -1,0 +1,206 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NetMQ;
+using NetMQ.Sockets;
+using PdApp.Protocol;
+using PdApp.Proxy.Routing.Options;
+
+namespace PdApp.Proxy.Routing.P2pNccl;
+
+/// <summary>
+/// The P2pNccl service-discovery endpoint, as in vLLM's
+/// <c>examples/online_serving/disaggregated_serving_p2p_nccl_xpyd/disagg_proxy_p2p_nccl_xpyd.py</c>:
+/// a ZeroMQ ROUTER socket on <c>Pd:Registry:Port</c> receives <c>[identity, msgpack]</c> frames
+/// from each instance's DEALER. Each registration adds (or refreshes) an instance named
+/// <c>{role}@{http_address}</c> with <see cref="InstanceSource.Registry"/>, base address
+/// <c>http://{http_address}</c> and KV address <c>zmq_address</c>; an instance not heard from for
+/// <c>ExpirySeconds</c> is removed (vLLM's example never forgets; instances ping every 3 s).
+/// Malformed messages are logged and ignored. The socket lives on one dedicated thread, since
+/// NetMQ sockets are not thread-safe.
+/// </summary>
+internal sealed partial class P2pNcclRegistryService : BackgroundService
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly InstanceRegistry _registry;
+    private readonly P2pNcclRegistryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<P2pNcclRegistryService> _logger;
+    private readonly Dictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource<int> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public P2pNcclRegistryService(
+        InstanceRegistry registry,
+        IOptions<P2pNcclRegistryOptions> options,
+        TimeProvider time,
+        ILogger<P2pNcclRegistryService> logger)
+    {
+        _registry = registry;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Completes with the bound port once the socket listens (useful with port 0).</summary>
+    public Task<int> BoundPort => _bound.Task;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Enabled)
+        {
+            _bound.TrySetCanceled(CancellationToken.None);
+            return Task.CompletedTask;
+        }
+
+        return Task.Factory.StartNew(
+            () => Run(stoppingToken),
+            stoppingToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+    }
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        try
+        {
+            using var router = new RouterSocket();
+            router.Options.Linger = TimeSpan.Zero;
+            var address = $"tcp://{_options.BindAddress}";
+            var port = _options.EffectivePort == 0
+                ? router.BindRandomPort(address)
+                : Bind(router, address, _options.EffectivePort);
+            _bound.TrySetResult(port);
+            LogListening(_options.BindAddress, port, _options.ExpirySeconds);
+
+            var expiry = TimeSpan.FromSeconds(_options.ExpirySeconds);
+            var message = new NetMQMessage();
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (router.TryReceiveMultipartMessage(PollInterval, ref message))
+                {
+                    Handle(message);
+                }
+
+                Expire(_time.GetUtcNow() - expiry);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _bound.TrySetException(ex);
+            LogFailed(ex, _options.BindAddress, _options.EffectivePort);
+            throw;
+        }
+        finally
+        {
+            _bound.TrySetCanceled(CancellationToken.None);
+            foreach (var name in _lastHeard.Keys)
+            {
+                _registry.Remove(name);
+            }
+
+            _lastHeard.Clear();
+        }
+    }
+
+    private static int Bind(RouterSocket router, string address, int port)
+    {
+        router.Bind($"{address}:{port.ToString(CultureInfo.InvariantCulture)}");
+        return port;
+    }
+
+    private void Handle(NetMQMessage message)
+    {
+        // ROUTER prepends the sender's identity (vLLM sets it to the zmq_address); the payload is the last frame.
+        if (message.FrameCount != 2)
+        {
+            LogMalformed(message.FrameCount > 0 ? message[0].ConvertToString() : string.Empty, $"expected 2 frames (identity, payload), got {message.FrameCount}");
+            return;
+        }
+
+        var identity = message[0].ConvertToString();
+        if (!P2pNcclRegistration.TryParse(message[1].Buffer.AsMemory(0, message[1].MessageSize), out var registration, out var error))
+        {
+            LogMalformed(identity, error);
+            return;
+        }
+
+        var name = $"{registration!.Role.ToString().ToLowerInvariant()}@{registration.HttpAddress}";
+        var now = _time.GetUtcNow();
+        var known = _lastHeard.ContainsKey(name);
+        _lastHeard[name] = now;
+        var existing = _registry.Find(name);
+        if (existing is { Source: InstanceSource.Registry } && existing.KvAddress == registration.ZmqAddress)
+        {
+            return;
+        }
+
+        if (existing is not null && existing.Source != InstanceSource.Registry)
+        {
+            if (!known)
+            {
+                LogNameTaken(name, existing.Source);
+            }
+
+            return;
+        }
+
+        if (!HostPort.TryCreateHttpUri(registration.HttpAddress, out var baseAddress))
+        {
+            LogMalformed(identity, $"\"http_address\" {registration.HttpAddress} is not a usable address");
+            return;
+        }
+
+        // The same http address announcing the other role (an instance restarted as P instead of D) replaces the old entry.
+        var otherRole = $"{(registration.Role == PdRole.Prefill ? "decode" : "prefill")}@{registration.HttpAddress}";
+        if (_lastHeard.Remove(otherRole))
+        {
+            _registry.Remove(otherRole);
+        }
+
+        _registry.AddOrUpdate(new UpstreamInstance(name, registration.Role, baseAddress, InstanceSource.Registry, registration.ZmqAddress));
+    }
+
+    private void Expire(DateTimeOffset heardBefore)
+    {
+        List<string>? expired = null;
+        foreach (var (name, heard) in _lastHeard)
+        {
+            if (heard < heardBefore)
+            {
+                (expired ??= []).Add(name);
+            }
+        }
+
+        if (expired is null)
+        {
+            return;
+        }
+
+        foreach (var name in expired)
+        {
+            _lastHeard.Remove(name);
+            if (_registry.Find(name) is { Source: InstanceSource.Registry })
+            {
+                _registry.Remove(name);
+                LogExpired(name, _options.ExpirySeconds);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "P2pNccl registry listening on {BindAddress}:{Port}; instances expire after {ExpirySeconds} s of silence")]
+    private partial void LogListening(string bindAddress, int port, double expirySeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "P2pNccl registry on {BindAddress}:{Port} failed")]
+    private partial void LogFailed(Exception exception, string bindAddress, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: ignored a malformed message from {Identity}: {Error}")]
+    private partial void LogMalformed(string identity, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: instance {Name} was not heard from for {ExpirySeconds} s and is removed")]
+    private partial void LogExpired(string name, double expirySeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: {Name} is already registered from {Source}; the registration is ignored")]
+    private partial void LogNameTaken(string name, InstanceSource source);
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Proxy.Admin;
+using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Balancing;
+using PdApp.Proxy.Routing.Discovery;
+using PdApp.Proxy.Routing.Health;
+using PdApp.Proxy.Routing.Options;
+using PdApp.Proxy.Routing.P2pNccl;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the PD proxy's instance registry, discovery, health checking and balancing.</summary>
+public static class RoutingServiceCollectionExtensions
+{
+    /// <summary>The name of the readiness health check (not tagged <c>live</c>).</summary>
+    public const string InstancesHealthCheckName = "pd-instances";
+
+    /// <summary>
+    /// Adds <see cref="IInstanceRegistry"/> (fed by <c>Pd:Instances</c>, DNS, the P2pNccl registry
+    /// and the admin API), <see cref="IInstanceSelector"/> with the configured policies, active and
+    /// passive health checking, and the <c>pd-instances</c> readiness check. Options are validated
+    /// at start-up with messages naming the setting.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The configuration holding the <c>Pd</c> section.</param>
+    /// <returns>The services, for chaining.</returns>
+    public static IServiceCollection AddPdRouting(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddServiceDiscoveryCore();
+        services.AddConfigurationServiceEndpointProvider();
+        services.AddPassThroughServiceEndpointProvider();
+
+        services.AddOptions<InstancesOptions>()
+            .Bind(configuration.GetSection(PdProxySettings.Section))
+            .Configure(o => o.RefreshSeconds = configuration.GetValue(InstancesOptions.RefreshKey, o.RefreshSeconds))
+            .ValidateOnStart();
+        services.AddOptions<BalancingOptions>().Bind(configuration.GetSection(BalancingOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<ActiveHealthCheckOptions>().Bind(configuration.GetSection(ActiveHealthCheckOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<EjectionOptions>().Bind(configuration.GetSection(EjectionOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<ReadinessOptions>()
+            .Configure(o => o.DecodeOnlyFallback = configuration.GetValue(ReadinessOptions.DecodeOnlyFallbackKey, false));
+        services.AddOptions<DnsDiscoveryOptions>().Bind(configuration.GetSection(DnsDiscoveryOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<P2pNcclRegistryOptions>()
+            .Bind(configuration.GetSection(P2pNcclRegistryOptions.SectionName))
+            .PostConfigure(o => P2pNcclRegistryOptions.Configure(o, configuration[PdProxySettings.Connector]))
+            .ValidateOnStart();
+        services.AddOptions<AdminOptions>().Configure(o => o.ApiKey = configuration[PdProxySettings.AdminApiKey]);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InstancesOptions>, InstancesOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DnsDiscoveryOptions>, DnsDiscoveryOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2pNcclRegistryOptions>, P2pNcclRegistryOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BalancingOptions>, BalancingOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ActiveHealthCheckOptions>, ActiveHealthCheckOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
+
+        services.TryAddSingleton<InstanceRegistry>();
+        services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
+        services.TryAddSingleton<PassiveHealthTracker>();
+        services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());
+        services.TryAddSingleton<IInstanceSelector, InstanceSelector>();
+
+        services.TryAddSingleton<IHostAddressResolver, SystemHostAddressResolver>();
+
+        // Singletons first, then the hosted-service registrations resolve them, so tests and
+        // diagnostics can reach the same objects (e.g. the P2pNccl registry's bound port).
+        services.TryAddSingleton<ConfigurationInstanceSource>();
+        services.TryAddSingleton<DnsInstanceSource>();
+        services.TryAddSingleton<P2pNcclRegistryService>();
+        services.TryAddSingleton<ActiveHealthChecker>();
+        services.TryAddSingleton<DrainedInstanceReaper>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigurationInstanceSource>());
+        services.AddHostedService(sp => sp.GetRequiredService<DnsInstanceSource>());
+        services.AddHostedService(sp => sp.GetRequiredService<P2pNcclRegistryService>());
+        services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthChecker>());
+        services.AddHostedService(sp => sp.GetRequiredService<DrainedInstanceReaper>());
+
+        services.AddHealthChecks().AddCheck<PdInstancesHealthCheck>(InstancesHealthCheckName);
+        return services;
+    }
+}
