@@ -110,11 +110,41 @@ internal sealed class BenchApplication
     {
         var plan = settings.Plan with { MaxConcurrency = level };
         var slots = targets.Select(target => new TargetSlot(target, new MetricsRecorder(target.Name, settings.Slo))).ToArray();
-        var title = $"concurrency {ResultTableWriter.Concurrency(level)}, rate {ResultTableWriter.Rate(plan.RequestRate)}";
+        var sequential = slots.Length > 1 && settings.CompareMode == CompareMode.Sequential;
+        TargetSlot[][] groups = sequential ? [.. slots.Select(slot => new[] { slot })] : [slots];
+        var durations = new Dictionary<TargetSlot, TimeSpan>();
         var warmupFailures = 0;
         var aborted = false;
+        foreach (var group in groups)
+        {
+            var outcome = await RunGroupAsync(plan, group, runner, workload, cancellationToken).ConfigureAwait(false);
+            warmupFailures += outcome.WarmupFailures;
+            foreach (var slot in group)
+            {
+                durations[slot] = outcome.Duration;
+            }
+
+            if (outcome.Aborted)
+            {
+                aborted = true;
+                break;
+            }
+        }
+
+        var runs = slots.Select(slot => slot.Recorder.ToResult(level, plan.RequestRate, durations.GetValueOrDefault(slot))).ToArray();
+        return new LevelResult(level, runs, warmupFailures, aborted, ThroughputComparable: sequential);
+    }
+
+    private async Task<(TimeSpan Duration, int WarmupFailures, bool Aborted)> RunGroupAsync(
+        LoadPlan plan,
+        TargetSlot[] slots,
+        LoadRunner runner,
+        Workload workload,
+        CancellationToken cancellationToken)
+    {
+        var title = $"{(slots.Length == 1 ? slots[0].Target.Name + ", " : string.Empty)}concurrency {ResultTableWriter.Concurrency(plan.MaxConcurrency)}, rate {ResultTableWriter.Rate(plan.RequestRate)}";
+        var warmupFailures = 0;
         var started = _time.GetTimestamp();
-        var duration = TimeSpan.Zero;
         try
         {
             if (plan.Warmup > 0)
@@ -128,18 +158,15 @@ internal sealed class BenchApplication
 
             var progress = new RunProgress(title, slots, plan.NumPrompts * slots.Length, plan.Duration);
             started = _time.GetTimestamp();
-            duration = _progress is null
+            var duration = _progress is null
                 ? await runner.RunAsync(plan, progress, workload, cancellationToken).ConfigureAwait(false)
                 : await _progress.ShowAsync(progress, () => runner.RunAsync(plan, progress, workload, cancellationToken)).ConfigureAwait(false);
+            return (duration, warmupFailures, false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            aborted = true;
-            duration = _time.GetElapsedTime(started);
+            return (_time.GetElapsedTime(started), warmupFailures, true);
         }
-
-        var runs = slots.Select(slot => slot.Recorder.ToResult(level, plan.RequestRate, duration)).ToArray();
-        return new LevelResult(level, runs, warmupFailures, aborted);
     }
 
     private async Task WriteOutputsAsync(BenchSettings settings, IReadOnlyList<IBenchTarget> targets, List<LevelResult> levels, DateTimeOffset startedAt)

@@ -12,6 +12,7 @@ internal sealed class BenchOptions
     {
         Endpoint.AcceptOnlyFromAmong("completions", "chat");
         Dataset.AcceptOnlyFromAmong("random", "jsonl", "sharegpt");
+        CompareMode.AcceptOnlyFromAmong("interleaved", "sequential");
         PdDirect.Arity = new ArgumentArity(2, 2);
         PdDirect.AllowMultipleArgumentsPerToken = true;
         MaxConcurrency.AllowMultipleArgumentsPerToken = true;
@@ -37,6 +38,13 @@ internal sealed class BenchOptions
     {
         Description = "A second server; the same workload is sent to both, interleaved request by request, and ratios are printed (second / first).",
         CustomParser = OptionParsers.ParseHttpUrl,
+    };
+
+    /// <summary><c>--compare-mode</c>.</summary>
+    public Option<string> CompareMode { get; } = new("--compare-mode")
+    {
+        Description = "With --compare: interleaved (both targets under one alternating arrival stream; compares latency) or sequential (one after the other; also compares throughput).",
+        DefaultValueFactory = _ => "interleaved",
     };
 
     /// <summary><c>--endpoint</c>.</summary>
@@ -182,7 +190,7 @@ internal sealed class BenchOptions
     /// <summary>Every option, in help order.</summary>
     public IEnumerable<Option> All =>
     [
-        BaseUrl, PdDirect, Compare, Endpoint, Model, Stream, NoStream, IgnoreEos,
+        BaseUrl, PdDirect, Compare, CompareMode, Endpoint, Model, Stream, NoStream, IgnoreEos,
         Dataset, DatasetPath, InputLen, OutputLen, RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
         RequestRate, MaxConcurrency, NumPrompts, Duration, Warmup, Seed,
         ApiKey, Timeout, SloTtftMs, SloTpotMs, OutputJson, Plot, NoProgress,

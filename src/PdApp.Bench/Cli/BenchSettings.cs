@@ -23,6 +23,9 @@ internal sealed record BenchSettings
     /// <summary>The target compared against the primary, or null.</summary>
     public required Uri? Compare { get; init; }
 
+    /// <summary>How the two targets of <see cref="Compare"/> share the load.</summary>
+    public required CompareMode CompareMode { get; init; }
+
     /// <summary>Request shape; <see cref="RequestShape.Model"/> is empty until resolved from the server.</summary>
     public required RequestShape Shape { get; init; }
 

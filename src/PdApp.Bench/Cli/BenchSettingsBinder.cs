@@ -36,6 +36,7 @@ internal static class BenchSettingsBinder
         {
             Primary = new TargetSpec(pdDirect is null ? parse.GetValue(options.BaseUrl) : null, pdDirect),
             Compare = parse.GetValue(options.Compare),
+            CompareMode = parse.GetValue(options.CompareMode) == "sequential" ? CompareMode.Sequential : CompareMode.Interleaved,
             Shape = new RequestShape(
                 BenchOptions.ToEndpoint(parse.GetValue(options.Endpoint)!),
                 parse.GetValue(options.Model) ?? string.Empty,

@@ -39,6 +39,11 @@ internal static class BenchSettingsValidator
             result.AddError("Give exactly one of --base-url <url> or --pd-direct <prefill url> <decode url>.");
         }
 
+        if (Given(result, options.CompareMode) && !Given(result, options.Compare))
+        {
+            result.AddError("--compare-mode needs --compare <second base url>.");
+        }
+
         if (Given(result, options.Stream) && Given(result, options.NoStream))
         {
             result.AddError("--stream and --no-stream cannot be used together.");

@@ -91,20 +91,26 @@ internal sealed class LoadRunner
                 return;
             }
 
-            if (plan.Duration is { } duration && _time.GetElapsedTime(start) >= duration)
-            {
-                return;
-            }
-
             if (!arrivals.IsUnlimited)
             {
-                // Arrival times are absolute offsets so timer lateness does not lower the rate.
+                // Arrival times are absolute offsets from the start, so timer lateness on a busy
+                // machine neither lowers the rate nor, in a --duration run, the number of arrivals:
+                // those scheduled inside the window are sent, however late the timer fires.
                 nextArrival += arrivals.NextInterval();
+                if (plan.Duration is { } window && nextArrival >= window)
+                {
+                    return;
+                }
+
                 var wait = nextArrival - _time.GetElapsedTime(start);
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
                 }
+            }
+            else if (plan.Duration is { } duration && _time.GetElapsedTime(start) >= duration)
+            {
+                return;
             }
 
             // Unpaced runs take the slot before launching so a duration-bound run does not queue

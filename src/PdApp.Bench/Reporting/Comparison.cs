@@ -24,7 +24,13 @@ internal sealed record ComparisonRow(string Metric, string Unit, double Baseline
 internal sealed record Comparison(int? MaxConcurrency, string Baseline, string Candidate, IReadOnlyList<ComparisonRow> Rows)
 {
     /// <summary>Compares <paramref name="candidate"/> with <paramref name="baseline"/>.</summary>
-    public static Comparison Create(RunResult baseline, RunResult candidate)
+    /// <param name="baseline">The first target's result.</param>
+    /// <param name="candidate">The second target's result.</param>
+    /// <param name="includeThroughput">
+    /// Compare throughput too; only meaningful when the targets ran separately (interleaved targets
+    /// share one wall clock and complete the same prompts, so their throughputs are equal by construction).
+    /// </param>
+    public static Comparison Create(RunResult baseline, RunResult candidate, bool includeThroughput)
     {
         ArgumentNullException.ThrowIfNull(baseline);
         ArgumentNullException.ThrowIfNull(candidate);
@@ -33,8 +39,11 @@ internal sealed record Comparison(int? MaxConcurrency, string Baseline, string C
         AddLatency(rows, "tpot", baseline.Tpot, candidate.Tpot);
         AddLatency(rows, "itl", baseline.Itl, candidate.Itl);
         AddLatency(rows, "e2e", baseline.E2e, candidate.E2e);
-        rows.Add(new ComparisonRow("request_throughput", "req/s", baseline.RequestThroughput, candidate.RequestThroughput));
-        rows.Add(new ComparisonRow("output_throughput", "tok/s", baseline.OutputThroughput, candidate.OutputThroughput));
+        if (includeThroughput)
+        {
+            rows.Add(new ComparisonRow("request_throughput", "req/s", baseline.RequestThroughput, candidate.RequestThroughput));
+            rows.Add(new ComparisonRow("output_throughput", "tok/s", baseline.OutputThroughput, candidate.OutputThroughput));
+        }
         return new Comparison(baseline.MaxConcurrency, baseline.Target, candidate.Target, rows);
     }
 

@@ -104,6 +104,23 @@ public sealed class BenchSmokeTests
         Assert.Contains(" vs ", result.Output);
     }
 
+    [Fact]
+    public async Task SequentialCompare_RunsEachTargetAloneAndComparesThroughput()
+    {
+        await using var fast = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(5), TokenDelay = TimeSpan.FromMilliseconds(1) });
+        await using var slow = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(80), TokenDelay = TimeSpan.FromMilliseconds(1) });
+
+        var result = await BenchHarness.RunAsync($"--base-url {fast.BaseUrl} --compare {slow.BaseUrl} --compare-mode sequential --model fake-model --num-prompts 6 --max-concurrency 1 --input-len 8 --output-len 4");
+
+        Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
+        Assert.Equal(6, fast.Requests.Count);
+        Assert.Equal(6, slow.Requests.Count);
+        var metrics = result.Report!.RootElement.GetProperty("comparisons")[0].GetProperty("metrics").EnumerateArray().ToArray();
+        var throughput = metrics.Single(m => m.GetProperty("metric").GetString() == "request_throughput");
+        Assert.InRange(throughput.GetProperty("ratio").GetDouble(), 0.01, 0.5);
+        Assert.True(result.Run(1).GetProperty("duration_s").GetDouble() > result.Run(0).GetProperty("duration_s").GetDouble());
+    }
+
     [Theory]
     [InlineData("http_503")]
     [InlineData("sse_error")]
@@ -142,16 +159,23 @@ public sealed class BenchSmokeTests
     }
 
     [Fact]
-    public async Task DurationBoundPoissonRun_SendsAboutRateTimesDuration()
+    public async Task DurationBoundPoissonRun_SendsTheArrivalsScheduledInsideTheWindow()
     {
         await using var server = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(1), TokenDelay = TimeSpan.Zero });
+        var schedule = new PdApp.Bench.Load.PoissonArrivals(40, seed: 4);
+        var expected = 0;
+        for (var at = schedule.NextInterval(); at < TimeSpan.FromSeconds(1); at += schedule.NextInterval())
+        {
+            expected++;
+        }
 
         var result = await BenchHarness.RunAsync($"--base-url {server.BaseUrl} --model fake-model --duration 1s --request-rate 40 --max-concurrency 8 --input-len 4 --output-len 2 --seed 4");
 
         Assert.Equal(BenchApplication.ExitSuccess, result.ExitCode);
         var run = result.Run();
-        Assert.InRange(run.GetProperty("completed").GetInt64(), 20, 65);
-        Assert.InRange(run.GetProperty("duration_s").GetDouble(), 0.9, 3);
+        Assert.InRange(expected, 20, 65);
+        Assert.Equal(expected, run.GetProperty("completed").GetInt64());
+        Assert.InRange(run.GetProperty("duration_s").GetDouble(), 0.8, 5);
     }
 
     [Fact]

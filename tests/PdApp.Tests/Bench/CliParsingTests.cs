@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PdApp.Bench.Cli;
+using PdApp.Bench.Load;
 using PdApp.Bench.Targets;
 using PdApp.Bench.Workloads;
 
@@ -26,6 +27,8 @@ public sealed class CliParsingTests
     [InlineData("--base-url http://a --pd-direct http://p http://d", "--pd-direct")]
     [InlineData("--pd-direct http://p", "--pd-direct")]
     [InlineData("--model m", "--base-url")]
+    [InlineData("--base-url http://a --compare-mode sequential", "--compare-mode")]
+    [InlineData("--base-url http://a --compare http://b --compare-mode parallel", "parallel")]
     public void InvalidCommandLine_FailsWithAMessageNamingTheOption(string commandLine, string named)
     {
         var parse = Parse(commandLine);
@@ -60,6 +63,7 @@ public sealed class CliParsingTests
         Assert.Equal(new Uri("http://127.0.0.1:8000"), settings.Primary.BaseUrl);
         Assert.Null(settings.Primary.PdDirect);
         Assert.Null(settings.Compare);
+        Assert.Equal(CompareMode.Interleaved, settings.CompareMode);
         Assert.Equal(EndpointKind.Completions, settings.Shape.Endpoint);
         Assert.True(settings.Shape.Stream);
         Assert.Equal(string.Empty, settings.Shape.Model);
@@ -76,13 +80,14 @@ public sealed class CliParsingTests
     public void FullCommandLine_BindsEverySetting()
     {
         var settings = Bind(
-            "--pd-direct http://127.0.0.1:8100 http://127.0.0.1:8200 --compare http://127.0.0.1:8000 --endpoint chat --model m " +
+            "--pd-direct http://127.0.0.1:8100 http://127.0.0.1:8200 --compare http://127.0.0.1:8000 --compare-mode sequential --endpoint chat --model m " +
             "--no-stream --request-rate 12.5 --max-concurrency 1 64 256 --duration 30s --warmup 3 --seed 9 --api-key k " +
             "--input-len 256 --output-len 32 --range-ratio 0.25 --prefix-len 64 --prefix-groups 4 --prefix-skew 1.2 " +
             "--slo-ttft-ms 500 --slo-tpot-ms 50 --timeout 2m --output-json out.json --plot out.svg --ignore-eos");
 
         Assert.Equal((new Uri("http://127.0.0.1:8100"), new Uri("http://127.0.0.1:8200")), settings.Primary.PdDirect);
         Assert.Equal(new Uri("http://127.0.0.1:8000"), settings.Compare);
+        Assert.Equal(CompareMode.Sequential, settings.CompareMode);
         Assert.Equal(new RequestShape(EndpointKind.Chat, "m", Stream: false, IgnoreEos: true, "k", TimeSpan.FromMinutes(2)), settings.Shape);
         Assert.Equal(12.5, settings.Plan.RequestRate);
         Assert.Equal([1, 64, 256], settings.ConcurrencyLevels);

@@ -99,7 +99,8 @@ public sealed class MetricMathTests
 
         var comparison = Comparison.Create(
             baseline.ToResult(1, 1, TimeSpan.FromSeconds(1)),
-            candidate.ToResult(1, 1, TimeSpan.FromSeconds(2)));
+            candidate.ToResult(1, 1, TimeSpan.FromSeconds(2)),
+            includeThroughput: true);
 
         var ttft = comparison.Rows.Single(row => row.Metric == "ttft_p50");
         Assert.InRange(ttft.Delta, 1.99, 2.01);
@@ -107,6 +108,19 @@ public sealed class MetricMathTests
         Assert.Equal(0.5, comparison.Rows.Single(row => row.Metric == "request_throughput").Ratio);
         Assert.Equal("direct", comparison.Baseline);
         Assert.Equal("proxy", comparison.Candidate);
+    }
+
+    [Fact]
+    public void InterleavedComparison_LeavesOutThroughputWhichIsEqualByConstruction()
+    {
+        var run = new MetricsRecorder("t", SloSettings.None);
+        run.Record(Success(10, 20, 3));
+        var result = run.ToResult(1, 1, TimeSpan.FromSeconds(1));
+
+        var comparison = new LevelResult(1, [result, result with { Target = "u" }], 0, Aborted: false).Comparison!;
+
+        Assert.DoesNotContain(comparison.Rows, row => row.Unit is "req/s" or "tok/s");
+        Assert.Contains(comparison.Rows, row => row.Metric == "ttft_p99");
     }
 
     private static RequestOutcome Success(double ttftMs, double e2eMs, int outputTokens) =>

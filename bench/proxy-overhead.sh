@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Proxy overhead: the same workload sent directly to a prefill/decode pair by the bench client
+# (--pd-direct, the baseline) and through the PD proxy (--compare), interleaved request by
+# request, at concurrency 1, 64 and 256. Simulators run with fixed small latencies (TTFT and ITL
+# 5 ms, no per-token prefill cost, no slowdown under load) so what differs is the proxy's hop.
+#
+# Targets (issue 7): added TTFT p50 <= 1 ms and p99 <= 5 ms at 256 streams; relayed ITL p99
+# within 1 ms of direct; throughput ratio close to 1.
+#
+# Environment: LEVELS ("1 64 256"), INPUT_LEN (256), OUTPUT_LEN (32), TTFT_MS (5), ITL_MS (5),
+# MIN_PROMPTS (100; each level sends max(MIN_PROMPTS, 4 x concurrency) prompts per target),
+# LEVEL_TIMEOUT (180 s), SKIP_BUILD, OUT. Ports: 8000 (proxy), 8100 (prefill), 8200 (decode).
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+LEVELS="${LEVELS:-1 64 256}"
+INPUT_LEN="${INPUT_LEN:-256}"
+OUTPUT_LEN="${OUTPUT_LEN:-32}"
+TTFT_MS="${TTFT_MS:-5}"
+ITL_MS="${ITL_MS:-5}"
+MIN_PROMPTS="${MIN_PROMPTS:-100}"
+LEVEL_TIMEOUT="${LEVEL_TIMEOUT:-180}"
+
+init_run proxy-overhead
+build_all
+
+SIM_FLAGS=(--time-to-first-token "$TTFT_MS" --inter-token-latency "$ITL_MS" --prefill-time-per-token 0
+  --time-factor-under-load 1 --max-num-seqs 1024)
+start_simulator prefill-0 8100 kv_producer "${SIM_FLAGS[@]}"
+start_simulator decode-0 8200 kv_consumer "${SIM_FLAGS[@]}"
+wait_ready "http://$HOST:8100/health"
+wait_ready "http://$HOST:8200/health"
+start_proxy 8000 8100 8200 --Pd:Proxy:Admission:MaxConcurrentRequests=4096
+wait_ready "http://$HOST:8000/health"
+
+for level in $LEVELS; do
+  prompts=$(( level * 4 > MIN_PROMPTS ? level * 4 : MIN_PROMPTS ))
+  run_bench "$LEVEL_TIMEOUT" \
+    --pd-direct "http://$HOST:8100" "http://$HOST:8200" --compare "http://$HOST:8000" \
+    --model "$MODEL" --dataset random --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" --ignore-eos \
+    --max-concurrency "$level" --num-prompts "$prompts" --warmup "$(( level < 16 ? 16 : level ))" --seed 1 \
+    --output-json "$OUT/overhead-c$level.json" --plot "$OUT/overhead-c$level.svg" | tee "$OUT/overhead-c$level.txt"
+done
+
+# One line per level: added latency (proxy - direct) and the throughput ratio (proxy / direct).
+{
+  printf '| concurrency | TTFT p50 direct (ms) | added TTFT p50 (ms) | added TTFT p99 (ms) | ITL p99 direct (ms) | added ITL p99 (ms) | output throughput ratio | failed (direct/proxy) |\n'
+  printf '|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+  for level in $LEVELS; do
+    jq -r '
+      (.comparisons[0].metrics | map({(.metric): .}) | add) as $m
+      | [.runs[0].failed, .runs[1].failed] as $f
+      | "| \(.comparisons[0].max_concurrency) | \($m.ttft_p50.baseline | .*1000|round/1000) | \($m.ttft_p50.delta | .*1000|round/1000) | \($m.ttft_p99.delta | .*1000|round/1000) | \($m.itl_p99.baseline | .*1000|round/1000) | \($m.itl_p99.delta | .*1000|round/1000) | \($m.output_throughput.ratio | .*1000|round/1000) | \($f[0])/\($f[1]) |"
+    ' "$OUT/overhead-c$level.json"
+  done
+} | tee "$OUT/summary.md"
+log "done: $OUT/summary.md"
