@@ -34,6 +34,13 @@ init_run() {
 
 # Stops the processes this script started (by pid, never by name) and removes the KV folder.
 cleanup() {
+  stop_started
+  [[ -n "${KV_DIR:-}" && -d "$KV_DIR" ]] && rm -rf "$KV_DIR"
+  return 0
+}
+
+# Stops every process started so far (between phases of a script).
+stop_started() {
   local pid
   for pid in "${STARTED_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
@@ -43,8 +50,17 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   STARTED_PIDS=()
-  [[ -n "${KV_DIR:-}" && -d "$KV_DIR" ]] && rm -rf "$KV_DIR"
   return 0
+}
+
+# Stops one started process (e.g. the proxy, to restart it with another policy).
+stop_pid() {
+  local pid="$1" remaining=() p
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  for p in "${STARTED_PIDS[@]}"; do [[ "$p" == "$pid" ]] || remaining+=("$p"); done
+  STARTED_PIDS=("${remaining[@]}")
 }
 
 # Builds the proxy, the simulator and the bench (one build at a time; the machine is shared).
@@ -100,7 +116,7 @@ start_proxy() {
 # wait_ready <url> [seconds]: polls GET <url> until 200.
 wait_ready() {
   local url="$1" limit="${2:-60}" start=$SECONDS
-  until curl -fsS -o /dev/null --max-time 2 "$url"; do
+  until curl -fs -o /dev/null --max-time 2 "$url"; do
     (( SECONDS - start < limit )) || die "$url not ready after ${limit}s"
     sleep 0.3
   done

@@ -69,7 +69,10 @@ internal sealed class ResultTableWriter
     private void WriteRun(RunResult run, bool aborted)
     {
         var title = $"{run.Target}  concurrency {Concurrency(run.MaxConcurrency)}  rate {Rate(run.RequestRate)}{(aborted ? "  (aborted)" : string.Empty)}";
-        var summary = new Table().Title(Markup.Escape(title)).Border(TableBorder.Rounded).HideHeaders();
+        // A line rather than a table title: titles wrap at the table's width on 80-column logs.
+        _console.WriteLine();
+        _console.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
+        var summary = new Table().Border(TableBorder.Rounded).HideHeaders();
         summary.AddColumn("metric");
         summary.AddColumn(new TableColumn("value").RightAligned());
         summary.AddRow("Successful requests", run.Completed.ToString(CultureInfo.InvariantCulture));
@@ -112,9 +115,9 @@ internal sealed class ResultTableWriter
 
     private void WriteComparison(Comparison comparison)
     {
-        var table = new Table()
-            .Title(Markup.Escape($"{comparison.Candidate} vs {comparison.Baseline}"))
-            .Border(TableBorder.Rounded);
+        _console.WriteLine();
+        _console.MarkupLine($"[bold]{Markup.Escape($"{comparison.Candidate} vs {comparison.Baseline} (baseline), concurrency {Concurrency(comparison.MaxConcurrency)}")}[/]");
+        var table = new Table().Border(TableBorder.Rounded);
         foreach (var header in new[] { "metric", "baseline", "candidate", "delta", "ratio" })
         {
             table.AddColumn(new TableColumn(header).RightAligned());
