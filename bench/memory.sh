@@ -8,7 +8,7 @@
 # Target (issue 7): proxy RSS <= 200 MB with 1000 concurrent streams.
 #
 # Environment: CONCURRENCY (1000), OUTPUT_LEN (200), ITL_MS (50), INPUT_LEN (128),
-# RUN_TIMEOUT (240 s), SKIP_BUILD, OUT. Ports: 8000 (proxy), 8100 (prefill), 8200 (decode).
+# RUN_TIMEOUT (240 s), SKIP_BUILD, OUT. Ports: PROXY_PORT (8000), PREFILL_PORT (8100), DECODE_PORT (8200).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 CONCURRENCY="${CONCURRENCY:-1000}"
@@ -22,16 +22,16 @@ build_all
 
 SIM_FLAGS=(--time-to-first-token 5 --inter-token-latency "$ITL_MS" --prefill-time-per-token 0
   --time-factor-under-load 1 --max-num-seqs $(( CONCURRENCY * 2 )) --kv-cache-size 1000000)
-start_simulator prefill-0 8100 kv_producer "${SIM_FLAGS[@]}"
-start_simulator decode-0 8200 kv_consumer "${SIM_FLAGS[@]}"
-wait_ready "http://$HOST:8100/health"
-wait_ready "http://$HOST:8200/health"
-start_proxy 8000 8100 8200 \
+start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"
+start_simulator decode-0 "$DECODE_PORT" kv_consumer "${SIM_FLAGS[@]}"
+wait_ready "http://$HOST:$PREFILL_PORT/health"
+wait_ready "http://$HOST:$DECODE_PORT/health"
+start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" \
   --Pd:Proxy:Admission:MaxConcurrentRequests=$(( CONCURRENCY * 2 )) --Pd:Proxy:Admission:MaxQueueLength=$(( CONCURRENCY * 2 ))
-wait_ready "http://$HOST:8000/health"
+wait_ready "http://$HOST:$PROXY_PORT/health"
 
 status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
-runtime_metrics() { curl -fsS --max-time 5 "http://$HOST:8000/metrics" | grep -E '^(dotnet|process_runtime_dotnet)_' || true; }
+runtime_metrics() { curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" | grep -E '^(dotnet|process_runtime_dotnet)_' || true; }
 allocated_bytes() {
   # .NET 9+ runtime meter name first, then the older OpenTelemetry instrumentation's.
   awk '/^dotnet_gc_heap_total_allocated_bytes(_total)?[ {]/ { print $NF; exit }
@@ -39,7 +39,7 @@ allocated_bytes() {
 }
 
 # Warm the proxy (JIT, connection pools) so the measured allocations are the steady state.
-run_bench 120 --base-url "http://$HOST:8000" --model "$MODEL" --input-len "$INPUT_LEN" --output-len 8 --ignore-eos \
+run_bench 120 --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len 8 --ignore-eos \
   --max-concurrency 64 --num-prompts 200 >"$OUT/warmup.txt"
 sleep 2
 idle_rss=$(status_kb "$PROXY_PID" VmRSS)
@@ -52,7 +52,7 @@ runtime_metrics >"$OUT/metrics-before.txt"
 SAMPLER=$!
 STARTED_PIDS+=("$SAMPLER")
 
-run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:8000" --model "$MODEL" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
+run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
   --ignore-eos --max-concurrency "$CONCURRENCY" --num-prompts "$CONCURRENCY" --timeout 5m \
   --output-json "$OUT/streams.json" >"$OUT/streams.txt"
 

@@ -9,7 +9,7 @@
 #
 # Environment: LEVELS ("1 64 256"), INPUT_LEN (256), OUTPUT_LEN (32), TTFT_MS (5), ITL_MS (5),
 # MIN_PROMPTS (100; each level sends max(MIN_PROMPTS, 4 x concurrency) prompts per target),
-# LEVEL_TIMEOUT (180 s), SKIP_BUILD, OUT. Ports: 8000 (proxy), 8100 (prefill), 8200 (decode).
+# LEVEL_TIMEOUT (180 s), SKIP_BUILD, OUT. Ports: PROXY_PORT (8000), PREFILL_PORT (8100), DECODE_PORT (8200).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 LEVELS="${LEVELS:-1 64 256}"
@@ -25,14 +25,14 @@ build_all
 
 SIM_FLAGS=(--time-to-first-token "$TTFT_MS" --inter-token-latency "$ITL_MS" --prefill-time-per-token 0
   --kv-cache-transfer-latency 1 --kv-cache-transfer-time-per-token 0 --time-factor-under-load 1 --max-num-seqs 1024)
-start_simulator prefill-0 8100 kv_producer "${SIM_FLAGS[@]}"
-start_simulator decode-0 8200 kv_consumer "${SIM_FLAGS[@]}"
-wait_ready "http://$HOST:8100/health"
-wait_ready "http://$HOST:8200/health"
-start_proxy 8000 8100 8200 --Pd:Proxy:Admission:MaxConcurrentRequests=4096
-wait_ready "http://$HOST:8000/health"
+start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"
+start_simulator decode-0 "$DECODE_PORT" kv_consumer "${SIM_FLAGS[@]}"
+wait_ready "http://$HOST:$PREFILL_PORT/health"
+wait_ready "http://$HOST:$DECODE_PORT/health"
+start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" --Pd:Proxy:Admission:MaxConcurrentRequests=4096
+wait_ready "http://$HOST:$PROXY_PORT/health"
 
-COMMON=(--pd-direct "http://$HOST:8100" "http://$HOST:8200" --compare "http://$HOST:8000"
+COMMON=(--pd-direct "http://$HOST:$PREFILL_PORT" "http://$HOST:$DECODE_PORT" --compare "http://$HOST:$PROXY_PORT"
   --model "$MODEL" --dataset random --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" --ignore-eos --seed 1)
 for level in $LEVELS; do
   prompts=$(( level * 4 > MIN_PROMPTS ? level * 4 : MIN_PROMPTS ))

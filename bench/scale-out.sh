@@ -15,7 +15,7 @@
 # Environment: TOPOLOGIES ("1 2 4"), LEVELS ("16 64"), POLICIES ("RoundRobin LeastOutstanding
 # PowerOfTwoChoices PrefixAffinity LoadAware"), POLICY_TOPOLOGY (2), PROMPTS (256), INPUT_LEN (512),
 # OUTPUT_LEN (64), MAX_NUM_SEQS (32), RUN_TIMEOUT (300 s), SKIP_BUILD, OUT.
-# Ports: 8000 (proxy), 8100.. (prefill), 8200.. (decode).
+# Ports: PROXY_PORT (8000), PREFILL_PORT.. (8100..), DECODE_PORT.. (8200..).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 TOPOLOGIES="${TOPOLOGIES:-1 2 4}"
@@ -36,15 +36,15 @@ start_topology() {
   local n="$1"; shift
   local prefills=() decodes=() i
   for (( i = 0; i < n; i++ )); do
-    start_simulator "prefill-$i" $(( 8100 + i )) kv_producer --max-num-seqs "$MAX_NUM_SEQS"
-    start_simulator "decode-$i" $(( 8200 + i )) kv_consumer --max-num-seqs "$MAX_NUM_SEQS"
-    prefills+=($(( 8100 + i ))); decodes+=($(( 8200 + i )))
+    start_simulator "prefill-$i" $(( PREFILL_PORT + i )) kv_producer --max-num-seqs "$MAX_NUM_SEQS"
+    start_simulator "decode-$i" $(( DECODE_PORT + i )) kv_consumer --max-num-seqs "$MAX_NUM_SEQS"
+    prefills+=($(( PREFILL_PORT + i ))); decodes+=($(( DECODE_PORT + i )))
   done
   for (( i = 0; i < n; i++ )); do
-    wait_ready "http://$HOST:$(( 8100 + i ))/health"; wait_ready "http://$HOST:$(( 8200 + i ))/health"
+    wait_ready "http://$HOST:$(( PREFILL_PORT + i ))/health"; wait_ready "http://$HOST:$(( DECODE_PORT + i ))/health"
   done
-  start_proxy 8000 "$(IFS=,; echo "${prefills[*]}")" "$(IFS=,; echo "${decodes[*]}")" "$@"
-  wait_ready "http://$HOST:8000/health"
+  start_proxy "$PROXY_PORT" "$(IFS=,; echo "${prefills[*]}")" "$(IFS=,; echo "${decodes[*]}")" "$@"
+  wait_ready "http://$HOST:$PROXY_PORT/health"
 }
 
 served_by() { curl -fsS --max-time 5 "http://$HOST:$1/metrics" | awk '/^vllm:request_success_total/ { s += $NF } END { print s + 0 }'; }
@@ -52,7 +52,7 @@ served_by() { curl -fsS --max-time 5 "http://$HOST:$1/metrics" | awk '/^vllm:req
 # 1. Topologies.
 for n in $TOPOLOGIES; do
   start_topology "$n"
-  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:8000" --model "$MODEL" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
+  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
     --range-ratio 0.5 --ignore-eos --max-concurrency $LEVELS --num-prompts "$PROMPTS" --warmup 8 --seed 1 \
     --output-json "$OUT/topology-${n}p${n}d.json" --plot "$OUT/topology-${n}p${n}d.svg" >"$OUT/topology-${n}p${n}d.txt"
   stop_started
@@ -62,11 +62,11 @@ done
 n="$POLICY_TOPOLOGY"
 for policy in $POLICIES; do
   start_topology "$n" "--Pd:Proxy:Balancing:Prefill=$policy"
-  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:8000" --model "$MODEL" --input-len 128 --output-len "$OUTPUT_LEN" \
+  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len 128 --output-len "$OUTPUT_LEN" \
     --prefix-len 384 --prefix-groups 8 --prefix-skew 1.2 --ignore-eos --max-concurrency 64 --num-prompts "$PROMPTS" --seed 2 \
     --output-json "$OUT/policy-$policy.json" >"$OUT/policy-$policy.txt"
   counts=()
-  for (( i = 0; i < n; i++ )); do counts+=("$(served_by $(( 8100 + i )))"); done
+  for (( i = 0; i < n; i++ )); do counts+=("$(served_by $(( PREFILL_PORT + i )))"); done
   echo "${counts[*]}" >"$OUT/policy-$policy.prefill-split"
   stop_started
 done
