@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -48,14 +49,27 @@ public static class SimulatorApp
 
         // The vLLM command line is ours to read: keep it away from the generic command-line configuration.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+
+        // Lowest-priority defaults (appsettings, environment and callers override them): per-request
+        // framework logs would cost more than the simulated engine at thousands of streams.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            },
+        });
+        configure?.Invoke(builder);
+
+        // After configure and the environment: --host/--port win over ASPNETCORE_URLS (which Aspire sets).
         builder.WebHost.UseUrls(ListenUrl(options));
         if (options.OtlpTracesEndpoint is { } otlp)
         {
             builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
         }
 
-        configure?.Invoke(builder);
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults(SimulatorMeter.MeterName);
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -67,6 +81,7 @@ public static class SimulatorApp
         services.AddSingleton<EngineScheduler>();
         services.AddSingleton<TimingModel>();
         services.AddSingleton<SimulatorMetrics>();
+        services.AddSingleton<SimulatorMeter>();
         services.AddSingleton<FailureInjector>();
         services.AddSingleton<HealthState>();
         services.AddSingleton<CompletionEngine>();
@@ -79,6 +94,7 @@ public static class SimulatorApp
 
         // Build the connector now so its configuration errors (env, extra config) fail here, naming the setting.
         _ = app.Services.GetRequiredService<IKvConnectorSimulation>();
+        _ = app.Services.GetRequiredService<SimulatorMeter>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PdApp.Simulator");
         foreach (var line in ignoredFlags)
         {
@@ -101,6 +117,7 @@ public static class SimulatorApp
         app.UseSimulatorMiddleware();
         app.MapHealthChecks(HealthEndpoints.AlivePath);
         app.MapInfoEndpoints();
+        app.MapTokenizeEndpoint();
         app.MapPost("/v1/completions", (HttpContext context, CompletionEndpoint endpoint) => endpoint.HandleAsync(context, CompletionKind.Text));
         app.MapPost("/v1/chat/completions", (HttpContext context, CompletionEndpoint endpoint) => endpoint.HandleAsync(context, CompletionKind.Chat));
         return app;

@@ -8,6 +8,7 @@ using PdApp.Simulator.Engine;
 using PdApp.Simulator.Faults;
 using PdApp.Simulator.Generation;
 using PdApp.Simulator.KvTransfer;
+using PdApp.Simulator.Metrics;
 
 namespace PdApp.Simulator.Api;
 
@@ -21,6 +22,7 @@ internal sealed partial class CompletionEndpoint(
     CompletionRequestParser parser,
     CompletionEngine engine,
     FailureInjector failures,
+    SimulatorMetrics metrics,
     TimeProvider time,
     ILogger<CompletionEndpoint> logger)
 {
@@ -57,12 +59,14 @@ internal sealed partial class CompletionEndpoint(
 
         if (failures.Next(request.Model) is { } failure)
         {
+            metrics.FailureInjected();
             await OpenAiErrorWriter.WriteAsync(response, failure.StatusCode, failure.Type, failure.Message, failure.Param, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         // vLLM names requests after X-Request-Id when the client sends one (OpenAIServing._base_request_id).
         var requestId = context.Request.Headers[PdHeaders.RequestId].ToString() is { Length: > 0 } header ? header : Guid.NewGuid().ToString("N");
+        response.Headers[PdHeaders.RequestId] = requestId;
         var promptTokenIds = request.PromptTokenIds;
         var job = new CompletionJob
         {
