@@ -128,6 +128,13 @@ internal sealed class BenchOptions
         DefaultValueFactory = _ => double.PositiveInfinity,
     };
 
+    /// <summary><c>--burstiness</c>.</summary>
+    public Option<double> Burstiness { get; } = new("--burstiness")
+    {
+        Description = "Gamma shape of inter-arrival times, as vLLM's: 1 = Poisson, < 1 burstier, > 1 more regular.",
+        DefaultValueFactory = _ => 1.0,
+    };
+
     /// <summary><c>--max-concurrency</c>.</summary>
     public Option<int[]> MaxConcurrency { get; } = new("--max-concurrency")
     {
@@ -192,7 +199,7 @@ internal sealed class BenchOptions
     [
         BaseUrl, PdDirect, Compare, CompareMode, Endpoint, Model, Stream, NoStream, IgnoreEos,
         Dataset, DatasetPath, InputLen, OutputLen, RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
-        RequestRate, MaxConcurrency, NumPrompts, Duration, Warmup, Seed,
+        RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed,
         ApiKey, Timeout, SloTtftMs, SloTpotMs, OutputJson, Plot, NoProgress,
     ];
 

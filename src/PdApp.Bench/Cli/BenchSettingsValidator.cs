@@ -20,6 +20,7 @@ internal static class BenchSettingsValidator
         OptionRules.AtLeast(options.PrefixLen, 0);
         OptionRules.AtLeast(options.PrefixGroups, 1);
         OptionRules.InRange(options.PrefixSkew, 0, double.PositiveInfinity);
+        OptionRules.InRange(options.Burstiness, double.Epsilon, double.PositiveInfinity);
         OptionRules.AtLeast(options.MaxConcurrency, 1);
         OptionRules.AtLeast(options.NumPrompts, 1);
         OptionRules.AtLeast(options.Warmup, 0);

@@ -7,10 +7,12 @@ namespace PdApp.Bench.Load;
 /// <param name="Duration">How long to keep issuing requests, or null when <paramref name="NumPrompts"/> bounds the run.</param>
 /// <param name="Warmup">Unmeasured requests per target before the run.</param>
 /// <param name="Seed">Seed of the arrival process.</param>
+/// <param name="Burstiness">Gamma shape of the inter-arrival times (1 = Poisson).</param>
 internal sealed record LoadPlan(
     double RequestRate,
     int? MaxConcurrency,
     long? NumPrompts,
     TimeSpan? Duration,
     int Warmup,
-    int Seed);
+    int Seed,
+    double Burstiness = 1.0);

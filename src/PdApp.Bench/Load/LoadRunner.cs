@@ -5,7 +5,7 @@ namespace PdApp.Bench.Load;
 
 /// <summary>
 /// Sends a workload to one or more targets under a <see cref="LoadPlan"/>: an open-loop Poisson
-/// arrival process (arrivals do not wait for responses; a request waiting for a concurrency slot
+/// (or gamma, with burstiness) arrival process (arrivals do not wait for responses; a request waiting for a concurrency slot
 /// is not timed until it gets one, as in vLLM's benchmark_serving.py), bounded by a request
 /// count or a duration. With several targets the sends are interleaved prompt by prompt
 /// (<see cref="InterleavedSchedule"/>) and the rate and concurrency apply per target.
@@ -52,7 +52,7 @@ internal sealed class LoadRunner
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(progress);
         ArgumentNullException.ThrowIfNull(workload);
-        var arrivals = new PoissonArrivals(plan.RequestRate * progress.Slots.Count, plan.Seed);
+        var arrivals = new ArrivalProcess(plan.RequestRate * progress.Slots.Count, plan.Seed, plan.Burstiness);
         using var gate = plan.MaxConcurrency is { } limit ? new SemaphoreSlim(limit * progress.Slots.Count) : null;
         var inFlight = new InFlightTracker();
         var start = _time.GetTimestamp();
@@ -75,7 +75,7 @@ internal sealed class LoadRunner
         LoadPlan plan,
         RunProgress progress,
         Workload workload,
-        PoissonArrivals arrivals,
+        ArrivalProcess arrivals,
         SemaphoreSlim? gate,
         InFlightTracker inFlight,
         long start,

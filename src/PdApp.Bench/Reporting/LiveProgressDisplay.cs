@@ -1,3 +1,4 @@
+using System.Globalization;
 using PdApp.Bench.Load;
 using Spectre.Console;
 
@@ -27,13 +28,15 @@ internal sealed class LiveProgressDisplay : IProgressDisplay
     {
         ArgumentNullException.ThrowIfNull(progress);
         ArgumentNullException.ThrowIfNull(run);
+        // The title goes on its own line: a long description would be cut to "…" on narrow terminals.
+        _console.MarkupLine($"[bold]{Markup.Escape(progress.Title)}[/]");
         return await _console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .StartAsync(async context =>
             {
                 var started = _time.GetTimestamp();
-                var task = context.AddTask(Markup.Escape(progress.Title), maxValue: Total(progress));
+                var task = context.AddTask("starting", maxValue: Total(progress));
                 var running = run();
                 while (!running.IsCompleted)
                 {
@@ -54,7 +57,8 @@ internal sealed class LiveProgressDisplay : IProgressDisplay
     {
         var seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
         task.Value = progress.TotalRequests is not null ? progress.Finished : Math.Min(elapsed.TotalSeconds, Total(progress));
-        task.Description = Markup.Escape(
-            $"{progress.Title}  done {progress.Finished}/{progress.Sent}  failed {progress.Failed}  {progress.OutputTokens / seconds:0} tok/s");
+        task.Description = Markup.Escape(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{progress.Finished}/{progress.TotalRequests?.ToString(CultureInfo.InvariantCulture) ?? progress.Sent.ToString(CultureInfo.InvariantCulture)} done, {progress.Failed} failed, {progress.OutputTokens / seconds:0} tok/s"));
     }
 }

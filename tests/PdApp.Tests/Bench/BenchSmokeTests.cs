@@ -162,7 +162,7 @@ public sealed class BenchSmokeTests
     public async Task DurationBoundPoissonRun_SendsTheArrivalsScheduledInsideTheWindow()
     {
         await using var server = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(1), TokenDelay = TimeSpan.Zero });
-        var schedule = new PdApp.Bench.Load.PoissonArrivals(40, seed: 4);
+        var schedule = new PdApp.Bench.Load.ArrivalProcess(40, seed: 4);
         var expected = 0;
         for (var at = schedule.NextInterval(); at < TimeSpan.FromSeconds(1); at += schedule.NextInterval())
         {

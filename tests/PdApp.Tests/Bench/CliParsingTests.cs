@@ -27,6 +27,7 @@ public sealed class CliParsingTests
     [InlineData("--base-url http://a --pd-direct http://p http://d", "--pd-direct")]
     [InlineData("--pd-direct http://p", "--pd-direct")]
     [InlineData("--model m", "--base-url")]
+    [InlineData("--base-url http://a --burstiness 0", "--burstiness")]
     [InlineData("--base-url http://a --compare-mode sequential", "--compare-mode")]
     [InlineData("--base-url http://a --compare http://b --compare-mode parallel", "parallel")]
     public void InvalidCommandLine_FailsWithAMessageNamingTheOption(string commandLine, string named)
@@ -81,7 +82,7 @@ public sealed class CliParsingTests
     {
         var settings = Bind(
             "--pd-direct http://127.0.0.1:8100 http://127.0.0.1:8200 --compare http://127.0.0.1:8000 --compare-mode sequential --endpoint chat --model m " +
-            "--no-stream --request-rate 12.5 --max-concurrency 1 64 256 --duration 30s --warmup 3 --seed 9 --api-key k " +
+            "--no-stream --request-rate 12.5 --burstiness 0.5 --max-concurrency 1 64 256 --duration 30s --warmup 3 --seed 9 --api-key k " +
             "--input-len 256 --output-len 32 --range-ratio 0.25 --prefix-len 64 --prefix-groups 4 --prefix-skew 1.2 " +
             "--slo-ttft-ms 500 --slo-tpot-ms 50 --timeout 2m --output-json out.json --plot out.svg --ignore-eos");
 
@@ -90,6 +91,7 @@ public sealed class CliParsingTests
         Assert.Equal(CompareMode.Sequential, settings.CompareMode);
         Assert.Equal(new RequestShape(EndpointKind.Chat, "m", Stream: false, IgnoreEos: true, "k", TimeSpan.FromMinutes(2)), settings.Shape);
         Assert.Equal(12.5, settings.Plan.RequestRate);
+        Assert.Equal(0.5, settings.Plan.Burstiness);
         Assert.Equal([1, 64, 256], settings.ConcurrencyLevels);
         Assert.Equal(TimeSpan.FromSeconds(30), settings.Plan.Duration);
         Assert.Null(settings.Plan.NumPrompts);

@@ -25,6 +25,7 @@ public sealed class ReportTests : IDisposable
         Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
         var config = root.GetProperty("config");
         Assert.Equal(JsonValueKind.Null, config.GetProperty("request_rate").ValueKind);
+        Assert.Equal(1.0, config.GetProperty("burstiness").GetDouble());
         Assert.Equal(2, config.GetProperty("targets").GetArrayLength());
         Assert.Equal(100, config.GetProperty("slo_ttft_ms").GetDouble());
         var runs = root.GetProperty("runs");
