@@ -168,8 +168,8 @@ internal sealed class BenchOptions
     /// <summary><c>--api-key</c>.</summary>
     public Option<string?> ApiKey { get; } = new("--api-key")
     {
+        // No DefaultValueFactory: help prints defaults, and a key must never appear in help output.
         Description = "Bearer key to send (default: the OPENAI_API_KEY environment variable).",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
     };
 
     /// <summary><c>--timeout</c>.</summary>

@@ -18,6 +18,13 @@ internal static class BenchSettingsBinder
     /// <summary>Default per-request timeout.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(10);
 
+    /// <summary>The key given on the command line, else <c>OPENAI_API_KEY</c>, else none.</summary>
+    private static string? ApiKey(string? given)
+    {
+        var key = string.IsNullOrEmpty(given) ? Environment.GetEnvironmentVariable("OPENAI_API_KEY") : given;
+        return string.IsNullOrEmpty(key) ? null : key;
+    }
+
     /// <summary>Binds the settings.</summary>
     public static BenchSettings Bind(ParseResult parse, BenchOptions options)
     {
@@ -42,7 +49,7 @@ internal static class BenchSettingsBinder
                 parse.GetValue(options.Model) ?? string.Empty,
                 Stream: !parse.GetValue(options.NoStream),
                 IgnoreEos: parse.GetValue(options.IgnoreEos),
-                ApiKey: string.IsNullOrEmpty(parse.GetValue(options.ApiKey)) ? null : parse.GetValue(options.ApiKey),
+                ApiKey: ApiKey(parse.GetValue(options.ApiKey)),
                 Timeout: parse.GetValue(options.Timeout) ?? DefaultTimeout),
             Dataset = new DatasetSpec(
                 BenchOptions.ToDataset(parse.GetValue(options.Dataset)!),
