@@ -27,7 +27,9 @@ public sealed class SimulatorBenchTests
         Assert.InRange(run.GetProperty("input_tokens").GetInt64(), 12 * 32 * 0.8, 12 * 32 * 1.3);
         var ttft = run.GetProperty("ttft_ms");
         Assert.True(ttft.GetProperty("p50").GetDouble() > 0);
-        Assert.True(ttft.GetProperty("max").GetDouble() < run.GetProperty("e2e_ms").GetProperty("max").GetDouble());
+        // <= for the maxima: on a starved machine a request's tokens can arrive in one burst, leaving
+        // its TTFT within the histogram's 0.1% precision of its E2E.
+        Assert.True(ttft.GetProperty("max").GetDouble() <= run.GetProperty("e2e_ms").GetProperty("max").GetDouble());
         Assert.True(ttft.GetProperty("mean").GetDouble() < run.GetProperty("e2e_ms").GetProperty("mean").GetDouble());
         Assert.Equal(12 * 7, run.GetProperty("itl_ms").GetProperty("count").GetInt64());
         Assert.Equal("m", result.Report!.RootElement.GetProperty("config").GetProperty("model").GetString());
