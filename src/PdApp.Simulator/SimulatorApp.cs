@@ -10,9 +10,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PdApp.Simulator.Api;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Engine;
-using PdApp.Simulator.Faults;
-using PdApp.Simulator.Generation;
 using PdApp.Simulator.Hosting;
 using PdApp.Simulator.KvTransfer;
 using PdApp.Simulator.Metrics;
@@ -71,24 +68,7 @@ public static class SimulatorApp
 
         builder.AddServiceDefaults(SimulatorMeter.MeterName);
 
-        var services = builder.Services;
-        services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new SimulatorEnvironment(builder.Configuration));
-        services.AddSingleton<InstanceIdentity>();
-        services.AddSingleton<PromptTokenizer>();
-        services.AddSingleton<CompletionRequestParser>();
-        services.AddSingleton<EngineScheduler>();
-        services.AddSingleton<TimingModel>();
-        services.AddSingleton<SimulatorMetrics>();
-        services.AddSingleton<SimulatorMeter>();
-        services.AddSingleton<FailureInjector>();
-        services.AddSingleton<HealthState>();
-        services.AddSingleton<CompletionEngine>();
-        services.AddSingleton<CompletionEndpoint>();
-        services.AddSingleton<KvConnectorFactory>();
-        services.AddSingleton(sp => sp.GetRequiredService<KvConnectorFactory>().Create());
-        services.AddHostedService<KvConnectorHost>();
+        builder.Services.AddSimulator(options);
 
         var app = builder.Build();
 
