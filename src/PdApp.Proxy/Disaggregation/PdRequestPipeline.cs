@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Diagnostics;
@@ -112,7 +113,7 @@ public sealed class PdRequestPipeline(
 
         var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
         metrics.KvTransferExpected(flow.Connector);
-        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance);
+        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
         var relayed = await RelayAsync(context, call, (earlyDecode ?? lateDecode)!, routing, exchange);
         if (relayed.Kind == DecodeOutcomeKind.Canceled && !relayed.Call.Responded)
         {
@@ -155,7 +156,9 @@ public sealed class PdRequestPipeline(
             {
                 upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
                 body ??= flow.CreatePrefillBody(request);
+                var started = Stopwatch.GetTimestamp();
                 last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                metrics.PrefillCompleted(flow.Connector, OutcomeName(last.Kind), Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
 
             lastInstance = instance;
@@ -187,7 +190,7 @@ public sealed class PdRequestPipeline(
         }
 
         var upstreamRequestId = flow.CreateUpstreamRequestId(requestId, null, lease.Instance);
-        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null);
+        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream);
         var relayed = await RelayAsync(context, call, lease, routing, exchange);
         exchange.KvTransfer = relayed.Call.KvTransferOutcome;
     }
@@ -207,7 +210,7 @@ public sealed class PdRequestPipeline(
             if (retryLease is not null)
             {
                 metrics.DecodeRetried();
-                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance);
+                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream);
                 exchange.DecodeInstance = call.Instance.Name;
                 outcome = await decodeForwarder.ForwardAsync(context, call);
                 Report(retryLease, call, outcome);
@@ -221,7 +224,7 @@ public sealed class PdRequestPipeline(
                     context,
                     outcome.TimedOut,
                     outcome.TimedOut
-                        ? $"The decode instance did not answer within {options.Value.Timeouts.DecodeIdleSeconds} s."
+                        ? $"The decode instance did not answer within {(call.Stream ? options.Value.Timeouts.DecodeIdleSeconds : options.Value.Timeouts.DecodeNonStreamingSeconds)} s."
                         : "The decode instance could not be reached.");
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:
@@ -283,6 +286,16 @@ public sealed class PdRequestPipeline(
         metrics.CancelledAfterPrefill(flow.Connector);
         ProxyLog.CancelledAfterPrefill(logger, requestId, prefillInstance.Name);
     }
+
+    private static string OutcomeName(PrefillAttemptKind kind) => kind switch
+    {
+        PrefillAttemptKind.Succeeded => "succeeded",
+        PrefillAttemptKind.Rejected => "rejected",
+        PrefillAttemptKind.UpstreamError => "upstream_error",
+        PrefillAttemptKind.TimedOut => "timed_out",
+        PrefillAttemptKind.TransportError => "transport_error",
+        _ => "canceled",
+    };
 
     private static string ReasonOf(PrefillAttemptKind kind) => kind switch
     {

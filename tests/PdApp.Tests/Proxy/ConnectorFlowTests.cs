@@ -186,6 +186,7 @@ public sealed class ConnectorFlowTests : IDisposable
 
         Assert.Equal(1, await proxy.Metrics.WaitForAsync("pdapp.proxy.kv_transfers.confirmed", 1, "connector", connector));
         Assert.Equal(1, proxy.Metrics.Sum("pdapp.proxy.kv_transfers.expected", "connector", connector));
+        Assert.True(proxy.Metrics.Sum("pdapp.proxy.prefill.duration", "outcome", "succeeded") > 0);
     }
 
     private static async Task<ProxyFixture> StartPairAsync(
