@@ -76,11 +76,12 @@ internal sealed class BenchApplication
             $"model {shape.Model}, {shape.Endpoint.ToString().ToLowerInvariant()} endpoint, {(shape.Stream ? "streaming" : "not streaming")}, " +
             $"{settings.Dataset.Kind.ToString().ToLowerInvariant()} dataset ({workload.Count} prompts), targets: {string.Join(", ", targets.Select(t => t.Name))}"));
 
+        await SendInitialTestRequestsAsync(targets, workload, cancellationToken).ConfigureAwait(false);
         var levels = new List<LevelResult>();
-        var runner = new LoadRunner(_time);
+        var runner = new LevelRunner(new LoadRunner(_time), _progress, _console, _time);
         foreach (var level in settings.ConcurrencyLevels)
         {
-            var result = await RunLevelAsync(settings, targets, runner, workload, level, cancellationToken).ConfigureAwait(false);
+            var result = await runner.RunAsync(settings, targets, workload, level, cancellationToken).ConfigureAwait(false);
             levels.Add(result);
             new ResultTableWriter(_console).Write(result);
             if (result.Aborted)
@@ -100,75 +101,6 @@ internal sealed class BenchApplication
         return levels.Any(level => level.Runs.Any(run => run.Failed > 0)) ? ExitRequestsFailed : ExitSuccess;
     }
 
-    private async Task<LevelResult> RunLevelAsync(
-        BenchSettings settings,
-        IReadOnlyList<IBenchTarget> targets,
-        LoadRunner runner,
-        Workload workload,
-        int? level,
-        CancellationToken cancellationToken)
-    {
-        var plan = settings.Plan with { MaxConcurrency = level };
-        var slots = targets.Select(target => new TargetSlot(target, new MetricsRecorder(target.Name, settings.Slo))).ToArray();
-        var sequential = slots.Length > 1 && settings.CompareMode == CompareMode.Sequential;
-        TargetSlot[][] groups = sequential ? [.. slots.Select(slot => new[] { slot })] : [slots];
-        var durations = new Dictionary<TargetSlot, TimeSpan>();
-        var warmupFailures = 0;
-        var aborted = false;
-        foreach (var group in groups)
-        {
-            var outcome = await RunGroupAsync(plan, group, runner, workload, cancellationToken).ConfigureAwait(false);
-            warmupFailures += outcome.WarmupFailures;
-            foreach (var slot in group)
-            {
-                durations[slot] = outcome.Duration;
-            }
-
-            if (outcome.Aborted)
-            {
-                aborted = true;
-                break;
-            }
-        }
-
-        var runs = slots.Select(slot => slot.Recorder.ToResult(level, plan.RequestRate, durations.GetValueOrDefault(slot))).ToArray();
-        return new LevelResult(level, runs, warmupFailures, aborted, ThroughputComparable: sequential);
-    }
-
-    private async Task<(TimeSpan Duration, int WarmupFailures, bool Aborted)> RunGroupAsync(
-        LoadPlan plan,
-        TargetSlot[] slots,
-        LoadRunner runner,
-        Workload workload,
-        CancellationToken cancellationToken)
-    {
-        var title = $"{(slots.Length == 1 ? slots[0].Target.Name + ", " : string.Empty)}concurrency {ResultTableWriter.Concurrency(plan.MaxConcurrency)}, rate {ResultTableWriter.Rate(plan.RequestRate)}";
-        var warmupFailures = 0;
-        var started = _time.GetTimestamp();
-        try
-        {
-            if (plan.Warmup > 0)
-            {
-                warmupFailures = await runner.WarmUpAsync(plan, slots, workload, cancellationToken).ConfigureAwait(false);
-                if (warmupFailures > 0)
-                {
-                    _console.MarkupLine($"[yellow]warning:[/] {warmupFailures} of {plan.Warmup * slots.Length} warm-up requests failed");
-                }
-            }
-
-            var progress = new RunProgress(title, slots, plan.NumPrompts * slots.Length, plan.Duration);
-            started = _time.GetTimestamp();
-            var duration = _progress is null
-                ? await runner.RunAsync(plan, progress, workload, cancellationToken).ConfigureAwait(false)
-                : await _progress.ShowAsync(progress, () => runner.RunAsync(plan, progress, workload, cancellationToken)).ConfigureAwait(false);
-            return (duration, warmupFailures, false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return (_time.GetElapsedTime(started), warmupFailures, true);
-        }
-    }
-
     private async Task WriteOutputsAsync(BenchSettings settings, IReadOnlyList<IBenchTarget> targets, List<LevelResult> levels, DateTimeOffset startedAt)
     {
         // Written even after Ctrl+C: partial results are still results.
@@ -183,6 +115,30 @@ internal sealed class BenchApplication
         {
             PlotWriter.Write(levels, plot);
             _console.MarkupLine($"chart written to {Markup.Escape(plot.FullName)}");
+        }
+    }
+
+    /// <summary>
+    /// One unmeasured request per target before anything is timed, as vLLM's benchmark starts with
+    /// a single test prompt: a misconfigured target shows up at once, and connection set-up and JIT
+    /// compilation of the client's paths are not charged to whichever target happens to go first.
+    /// </summary>
+    private async Task SendInitialTestRequestsAsync(IReadOnlyList<IBenchTarget> targets, Workload workload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var target in targets)
+            {
+                var outcome = await target.SendAsync(workload[0], observer: null, cancellationToken).ConfigureAwait(false);
+                if (!outcome.Succeeded)
+                {
+                    _console.MarkupLine($"[yellow]warning:[/] the initial test request to {Markup.Escape(target.Name)} failed: {Markup.Escape($"{outcome.ErrorKind}: {outcome.ErrorMessage}")}");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl+C during the test request: the first level sees the same token and ends at once.
         }
     }
 
