@@ -170,8 +170,8 @@ public sealed class ProxyErrorTests
     public async Task DecodeSilentMidStream_IdleTimeoutEndsStreamWithInBandError()
     {
         await using var proxy = await StartAsync(
-            decodeArgs: ["--inter-token-latency", "3000"],
-            settings: "Pd:Proxy:Timeouts:DecodeIdleSeconds=0.4");
+            decodeArgs: ["--inter-token-latency", "5000"],
+            settings: "Pd:Proxy:Timeouts:DecodeIdleSeconds=1");
 
         using var response = await proxy.PostAsync(
             "/v1/completions", Bodies.Completion(maxTokens: 5, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
