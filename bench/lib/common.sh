@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Shared helpers of the bench scripts: build once, start simulators and the proxy on loopback,
+# wait for readiness, bound every run's time, and stop exactly the processes we started.
+# Sourced by the scripts in bench/; not meant to be run directly.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+CONFIGURATION="${CONFIGURATION:-Release}"
+PROXY_DLL="$REPO_ROOT/src/PdApp.Proxy/bin/$CONFIGURATION/net10.0/PdApp.Proxy.dll"
+SIM_DLL="$REPO_ROOT/src/PdApp.Simulator/bin/$CONFIGURATION/net10.0/PdApp.Simulator.dll"
+BENCH_DLL="$REPO_ROOT/src/PdApp.Bench/bin/$CONFIGURATION/net10.0/PdApp.Bench.dll"
+MODEL="${MODEL:-/data/dp7b/}"          # the simulator only uses it as the served model name
+HOST=127.0.0.1                          # loopback only, always
+PROXY_PORT="${PROXY_PORT:-8000}"        # ports as in vLLM's disaggregation guide; override when taken
+PREFILL_PORT="${PREFILL_PORT:-8100}"    # first prefill instance; the i-th listens on PREFILL_PORT + i
+DECODE_PORT="${DECODE_PORT:-8200}"      # first decode instance; the i-th listens on DECODE_PORT + i
+export NUGET_CERT_REVOCATION_MODE="${NUGET_CERT_REVOCATION_MODE:-offline}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+
+STARTED_PIDS=()
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Creates $OUT (results and logs of this run) under bench/results/<name>-<timestamp>.
+init_run() {
+  local name="$1"
+  OUT="${OUT:-$BENCH_DIR/results/$name-$(date -u +%Y%m%dT%H%M%SZ)}"
+  mkdir -p "$OUT/logs"
+  KV_DIR="$(mktemp -d /tmp/pdapp-bench-kv.XXXXXX)"
+  trap cleanup EXIT
+  trap 'log "interrupted"; exit 130' INT TERM
+  log "results in $OUT"
+}
+
+# Stops the processes this script started (by pid, never by name) and removes the KV folder.
+cleanup() {
+  stop_started
+  [[ -n "${KV_DIR:-}" && -d "$KV_DIR" ]] && rm -rf "$KV_DIR"
+  return 0
+}
+
+# Stops every process started so far (between phases of a script).
+stop_started() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  STARTED_PIDS=()
+  return 0
+}
+
+# Stops one started process (e.g. the proxy, to restart it with another policy).
+stop_pid() {
+  local pid="$1" remaining=() p
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  for p in "${STARTED_PIDS[@]}"; do [[ "$p" == "$pid" ]] || remaining+=("$p"); done
+  STARTED_PIDS=("${remaining[@]}")
+}
+
+# Builds the proxy, the simulator and the bench (one build at a time; the machine is shared).
+build_all() {
+  if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
+    log "SKIP_BUILD=1: using existing $CONFIGURATION builds"
+  else
+    local project
+    for project in PdApp.Simulator PdApp.Proxy PdApp.Bench; do
+      log "building $project ($CONFIGURATION)"
+      dotnet build "$REPO_ROOT/src/$project" -c "$CONFIGURATION" -nologo -v quiet >"$OUT/logs/build-$project.log" 2>&1 \
+        || die "build of $project failed (see $OUT/logs/build-$project.log)"
+    done
+  fi
+  [[ -f "$PROXY_DLL" && -f "$SIM_DLL" && -f "$BENCH_DLL" ]] || die "missing build outputs under src/*/bin/$CONFIGURATION"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# start_simulator <name> <port> <kv_role> [extra vllm flags...]: a SharedStorageConnector instance.
+start_simulator() {
+  local name="$1" port="$2" role="$3"; shift 3
+  port_free "$port" || die "port $port is in use"
+  local config
+  config=$(printf '{"kv_connector":"SharedStorageConnector","kv_role":"%s","kv_connector_extra_config":{"shared_storage_path":"%s"}}' "$role" "$KV_DIR")
+  dotnet "$SIM_DLL" serve "$MODEL" --host "$HOST" --port "$port" --instance-name "$name" \
+    --kv-transfer-config "$config" "$@" >"$OUT/logs/$name.log" 2>&1 &
+  STARTED_PIDS+=("$!")
+  log "started $name on $HOST:$port (pid $!)"
+}
+
+# start_proxy <port> <prefill ports (comma-separated)> <decode ports (comma-separated)> [extra --Key=Value...]
+start_proxy() {
+  local port="$1" prefills="$2" decodes="$3"; shift 3
+  port_free "$port" || die "port $port is in use"
+  local args=(--urls "http://$HOST:$port" --Pd:Connector=SharedStorageConnector --Logging:LogLevel:Default=Warning)
+  local i=0 p
+  IFS=, read -ra P <<<"$prefills"
+  for p in "${P[@]}"; do
+    args+=("--Pd:Instances:$i:Name=prefill-$i" "--Pd:Instances:$i:Role=Prefill" "--Pd:Instances:$i:Address=http://$HOST:$p"); i=$((i + 1))
+  done
+  local d=0
+  IFS=, read -ra D <<<"$decodes"
+  for p in "${D[@]}"; do
+    args+=("--Pd:Instances:$i:Name=decode-$d" "--Pd:Instances:$i:Role=Decode" "--Pd:Instances:$i:Address=http://$HOST:$p"); i=$((i + 1)); d=$((d + 1))
+  done
+  dotnet "$PROXY_DLL" "${args[@]}" "$@" >"$OUT/logs/proxy.log" 2>&1 &
+  PROXY_PID=$!
+  STARTED_PIDS+=("$PROXY_PID")
+  log "started proxy on $HOST:$port (pid $PROXY_PID)"
+}
+
+# wait_ready <url> [seconds]: polls GET <url> until 200.
+wait_ready() {
+  local url="$1" limit="${2:-60}" start=$SECONDS
+  until curl -fs -o /dev/null --max-time 2 "$url"; do
+    (( SECONDS - start < limit )) || die "$url not ready after ${limit}s"
+    sleep 0.3
+  done
+}
+
+# run_bench <seconds> <bench args...>: the bench CLI under a hard time limit (SIGINT first, so
+# it still writes its partial results, then SIGKILL 10 s later).
+run_bench() {
+  local limit="$1"; shift
+  log "bench: $*"
+  local rc=0
+  timeout --signal=INT --kill-after=10 "$limit" dotnet "$BENCH_DLL" --no-progress "$@" || rc=$?
+  # 3 = some requests failed, 124 = time limit hit (the bench still wrote its partial results,
+  # marked "aborted"): both are reported, neither stops the script.
+  case $rc in
+    0) ;;
+    3) log "some requests failed (see the results)" ;;
+    124) log "time limit of ${limit}s reached: partial results" ;;
+    *) die "bench exited with $rc" ;;
+  esac
+}
+
+# Machine facts for RESULTS.md.
+describe_machine() {
+  echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) logical cores"
+  echo "- Memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "- OS: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+  echo "- .NET: $(dotnet --version)"
+  echo "- Commit: $(git -C "$REPO_ROOT" rev-parse --short HEAD)$(git -C "$REPO_ROOT" diff --quiet || echo ' (dirty)')"
+  echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Proxy memory under many concurrent long streams: 1000 streams held open through the proxy at
+# once, each relaying OUTPUT_LEN tokens ITL_MS apart (about 10 s per stream by default).
+# Reports the proxy's resident memory (VmRSS sampled every 0.5 s from /proc/<pid>/status, and
+# VmHWM, the kernel's high-water mark) and managed allocations per request from the proxy's own
+# runtime metrics (the OpenTelemetry runtime instrumentation on /metrics; no dotnet-counters).
+#
+# Target (issue 7): proxy RSS <= 200 MB with 1000 concurrent streams.
+#
+# Environment: CONCURRENCY (1000), OUTPUT_LEN (200), ITL_MS (50), INPUT_LEN (128),
+# RUN_TIMEOUT (240 s), SKIP_BUILD, OUT. Ports: PROXY_PORT (8000), PREFILL_PORT (8100), DECODE_PORT (8200).
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+CONCURRENCY="${CONCURRENCY:-1000}"
+OUTPUT_LEN="${OUTPUT_LEN:-200}"
+ITL_MS="${ITL_MS:-50}"
+INPUT_LEN="${INPUT_LEN:-128}"
+RUN_TIMEOUT="${RUN_TIMEOUT:-240}"
+
+init_run memory
+build_all
+
+SIM_FLAGS=(--time-to-first-token 5 --inter-token-latency "$ITL_MS" --prefill-time-per-token 0
+  --time-factor-under-load 1 --max-num-seqs $(( CONCURRENCY * 2 )) --kv-cache-size 1000000)
+start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"
+start_simulator decode-0 "$DECODE_PORT" kv_consumer "${SIM_FLAGS[@]}"
+wait_ready "http://$HOST:$PREFILL_PORT/health"
+wait_ready "http://$HOST:$DECODE_PORT/health"
+start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" \
+  --Pd:Proxy:Admission:MaxConcurrentRequests=$(( CONCURRENCY * 2 )) --Pd:Proxy:Admission:MaxQueueLength=$(( CONCURRENCY * 2 ))
+wait_ready "http://$HOST:$PROXY_PORT/health"
+
+status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
+runtime_metrics() { curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" | grep -E '^(dotnet|process_runtime_dotnet)_' || true; }
+allocated_bytes() {
+  # .NET 9+ runtime meter name first, then the older OpenTelemetry instrumentation's.
+  awk '/^dotnet_gc_heap_total_allocated_bytes(_total)?[ {]/ { print $NF; exit }
+       /^process_runtime_dotnet_gc_allocations_size_bytes(_total)?[ {]/ { print $NF; exit }' "$1"
+}
+
+# Warm the proxy (JIT, connection pools) so the measured allocations are the steady state.
+run_bench 120 --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len 8 --ignore-eos \
+  --max-concurrency 64 --num-prompts 200 >"$OUT/warmup.txt"
+sleep 2
+idle_rss=$(status_kb "$PROXY_PID" VmRSS)
+runtime_metrics >"$OUT/metrics-before.txt"
+
+# Sample the proxy's RSS while the streams run.
+( while kill -0 "$PROXY_PID" 2>/dev/null; do
+    printf '%s\t%s\n' "$(date -u +%s.%N | cut -c1-14)" "$(status_kb "$PROXY_PID" VmRSS)"; sleep 0.5
+  done ) >"$OUT/rss.tsv" &
+SAMPLER=$!
+STARTED_PIDS+=("$SAMPLER")
+
+run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
+  --ignore-eos --max-concurrency "$CONCURRENCY" --num-prompts "$CONCURRENCY" --timeout 5m \
+  --output-json "$OUT/streams.json" >"$OUT/streams.txt"
+
+runtime_metrics >"$OUT/metrics-after.txt"
+kill "$SAMPLER" 2>/dev/null || true
+hwm=$(status_kb "$PROXY_PID" VmHWM)
+peak=$(cut -f2 "$OUT/rss.tsv" | sort -n | tail -1)
+completed=$(jq '.runs[0].completed' "$OUT/streams.json")
+failed=$(jq '.runs[0].failed' "$OUT/streams.json")
+before=$(allocated_bytes "$OUT/metrics-before.txt"); after=$(allocated_bytes "$OUT/metrics-after.txt")
+per_request="n/a (allocation counter not found on /metrics)"
+if [[ -n "$before" && -n "$after" && "$completed" -gt 0 ]]; then
+  per_request=$(awk -v a="$after" -v b="$before" -v n="$completed" 'BEGIN { printf "%.1f KiB", (a - b) / n / 1024 }')
+fi
+
+{
+  echo "| streams | completed | failed | tokens/stream | proxy RSS idle (MB) | proxy RSS peak sampled (MB) | proxy VmHWM (MB) | managed allocations per request |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk -v c="$CONCURRENCY" -v ok="$completed" -v f="$failed" -v t="$OUTPUT_LEN" -v i="$idle_rss" -v p="$peak" -v h="$hwm" -v a="$per_request" \
+    'BEGIN { printf "| %d | %d | %d | %d | %.1f | %.1f | %.1f | %s |\n", c, ok, f, t, i/1024, p/1024, h/1024, a }'
+} | tee "$OUT/summary.md"
+log "done: $OUT/summary.md"

@@ -1,0 +1,47 @@
+namespace PdApp.Bench.Workloads;
+
+/// <summary>Which prompts to send.</summary>
+internal enum DatasetKind
+{
+    /// <summary>Synthetic prompts of given lengths.</summary>
+    Random,
+
+    /// <summary>A JSON Lines file of prompts.</summary>
+    Jsonl,
+
+    /// <summary>A ShareGPT-format JSON file.</summary>
+    ShareGpt,
+}
+
+/// <summary>Where a workload comes from, as the command line describes it.</summary>
+/// <param name="Kind">The dataset kind.</param>
+/// <param name="Path">The file for <see cref="DatasetKind.Jsonl"/> and <see cref="DatasetKind.ShareGpt"/>.</param>
+/// <param name="Random">The shape of the random dataset.</param>
+/// <param name="OutputTokensOverride">Output length set on the command line, or null.</param>
+/// <param name="Count">Prompts to prepare.</param>
+/// <param name="Seed">Seed of every random choice.</param>
+internal sealed record DatasetSpec(
+    DatasetKind Kind,
+    string? Path,
+    RandomDatasetOptions Random,
+    int? OutputTokensOverride,
+    int Count,
+    int Seed);
+
+/// <summary>Builds the workload a <see cref="DatasetSpec"/> describes.</summary>
+internal static class DatasetLoader
+{
+    /// <summary>Loads the prompts.</summary>
+    public static async Task<Workload> LoadAsync(DatasetSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var requests = spec.Kind switch
+        {
+            DatasetKind.Random => RandomDataset.Generate(spec.Random, spec.Count, spec.Seed),
+            DatasetKind.Jsonl => await JsonlDataset.LoadAsync(spec.Path!, spec.OutputTokensOverride ?? spec.Random.OutputTokens, spec.Count, cancellationToken).ConfigureAwait(false),
+            DatasetKind.ShareGpt => await ShareGptDataset.LoadAsync(spec.Path!, spec.OutputTokensOverride, spec.Count, spec.Seed, cancellationToken).ConfigureAwait(false),
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "Unknown dataset kind."),
+        };
+        return new Workload(requests);
+    }
+}
