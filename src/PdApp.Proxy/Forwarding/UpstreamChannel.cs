@@ -73,7 +73,9 @@ public sealed class UpstreamChannel : IDisposable
         AllowResponseBuffering = false,
     };
 
-    private static TimeSpan ActivityGrace(TimeSpan idle) => TimeSpan.FromTicks(Math.Min(idle.Ticks, TimeSpan.FromSeconds(5).Ticks));
+    // YARP's timer is only the backstop on event streams: the grace is at least 5 s so that a busy
+    // thread pool delaying the guard's timer cannot let YARP's reset win the race.
+    private static TimeSpan ActivityGrace(TimeSpan idle) => TimeSpan.FromTicks(Math.Max(idle.Ticks, TimeSpan.FromSeconds(5).Ticks));
 
     /// <inheritdoc />
     public void Dispose() => Invoker.Dispose();

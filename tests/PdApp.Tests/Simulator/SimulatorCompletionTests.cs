@@ -102,7 +102,9 @@ public sealed class SimulatorCompletionTests : IAsyncLifetime
         await using var slow = await RunningSimulator.StartAsync(["--time-to-first-token", "10", "--inter-token-latency", "40"]);
         using var request = SimulatorHttp.Post("/v1/completions", SimulatorHttp.Completion("Count slowly", maxTokens: 6, stream: true));
 
+        var sent = System.Diagnostics.Stopwatch.StartNew();
         using var response = await slow.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var headersAt = sent.Elapsed;
         var events = await SimulatorHttp.ReadEventsAsync(response);
 
         Assert.Equal(PdApp.Protocol.SseFormat.ContentType, response.ContentType()?.MediaType);
@@ -112,8 +114,11 @@ public sealed class SimulatorCompletionTests : IAsyncLifetime
         Assert.All(chunks, c => Assert.Equal("text_completion", (string?)c["object"]));
         Assert.Equal("length", (string?)chunks[^1]["choices"]![0]!["finish_reason"]);
 
-        // Five decode steps of 40 ms separate the first chunk from the last: the stream is not buffered.
-        Assert.True(events[^2].At - events[0].At >= TimeSpan.FromMilliseconds(150), $"first {events[0].At}, last {events[^2].At}");
+        // The engine keeps a per-token schedule (TTFT, then a 40 ms step per token) that may catch up
+        // by at most one step after a stall, so the last chunk comes >= 10 + 4 * 40 ms after the
+        // request; and the first arrives on its own, before it: the stream is not buffered.
+        Assert.True(headersAt + events[^2].At >= TimeSpan.FromMilliseconds(160), $"last chunk after {headersAt + events[^2].At}");
+        Assert.True(events[0].At < events[^2].At, $"first {events[0].At}, last {events[^2].At}");
     }
 
     [Fact]
