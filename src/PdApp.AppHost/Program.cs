@@ -8,8 +8,11 @@ builder.AddPdConfigurationFile(args);
 // manifests from this same model and exits (docs/deployment.md); `--publisher manifest` is Aspire's own.
 builder.AddPdDeploymentPublishers();
 
-// Topology: validated at start-up; errors name the setting to fix.
-var pd = builder.GetPdOptions();
+// Topology: validated at start-up; errors name the setting to fix, and the app host exits with code 1.
+if (!builder.TryGetPdOptions(out var pd, Console.Error))
+{
+    return 1;
+}
 
 // Backend: vLLM containers, the embedded simulator, or external instances (auto: logged with its reason).
 var backend = await builder.ResolvePdBackendAsync(pd);
@@ -25,3 +28,4 @@ builder.AddProject<Projects.PdApp_Proxy>("proxy")
     .WithPdInstances(engines);
 
 builder.Build().Run();
+return 0;

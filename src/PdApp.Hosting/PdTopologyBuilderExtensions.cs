@@ -60,6 +60,40 @@ public static class PdTopologyBuilderExtensions
     }
 
     /// <summary>
+    /// Reads and validates the <c>Pd</c> section; when it is invalid, writes one line per problem (each naming
+    /// its setting) to <paramref name="errors"/> instead of throwing, so the app host can exit with a clear
+    /// message rather than a stack trace.
+    /// </summary>
+    /// <param name="builder">The application builder.</param>
+    /// <param name="options">The valid options, or null.</param>
+    /// <param name="errors">Where problems are reported (the app host passes standard error).</param>
+    /// <returns>True when the section is valid.</returns>
+    public static bool TryGetPdOptions(
+        this IDistributedApplicationBuilder builder,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PdOptions? options,
+        TextWriter errors)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(errors);
+        try
+        {
+            options = PdOptionsLoader.Load(builder.Configuration);
+            return true;
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException exception)
+        {
+            errors.WriteLine("The Pd configuration is invalid; fix these settings and start again:");
+            foreach (var failure in exception.Failures)
+            {
+                errors.WriteLine($"  - {failure}");
+            }
+
+            options = null;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Resolves <c>Pd:Backend</c> (<c>auto</c>: vLLM when publishing or when Docker with NVIDIA GPUs is found,
     /// the simulator otherwise) and logs the choice and its reason when the app starts.
     /// </summary>
