@@ -1,5 +1,23 @@
+// The PD deployment, top to bottom: configuration -> backend -> engines -> gateway.
+// Configuration: the "Pd" section of appsettings.json, environment (Pd__...), command line (--Pd:...),
+// or a whole file (--PdConfig examples/nixl.json). See examples/README.md.
 var builder = DistributedApplication.CreateBuilder(args);
+builder.AddPdConfigurationFile(args);
 
-builder.AddProject<Projects.PdApp_Proxy>("proxy");
+// Topology: validated at start-up; errors name the setting to fix.
+var pd = builder.GetPdOptions();
+
+// Backend: vLLM containers, the embedded simulator, or external instances (auto: logged with its reason).
+var backend = await builder.ResolvePdBackendAsync(pd);
+
+// Engines: prefill-0..N-1 and decode-0..M-1, each health-checked on /health.
+var engines = builder.AddPdInstances<Projects.PdApp_Simulator>(pd, backend);
+
+// Gateway: the PD proxy on Pd:ProxyPort (8000), referencing every engine. No WaitFor: models load for
+// minutes, and the proxy reports not-ready until its instances are healthy.
+builder.AddProject<Projects.PdApp_Proxy>("proxy")
+    .WithEndpoint("http", endpoint => endpoint.Port = pd.ProxyPort)
+    .WithHttpHealthCheck("/health")
+    .WithPdInstances(engines);
 
 builder.Build().Run();

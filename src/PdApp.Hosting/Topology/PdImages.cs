@@ -1,0 +1,43 @@
+using PdApp.Protocol;
+
+namespace PdApp.Hosting.Topology;
+
+/// <summary>The engine image each connector gets when <c>Pd:Image</c> is not set.</summary>
+public static class PdImages
+{
+    /// <summary>The pinned official vLLM image.</summary>
+    public static string Official { get; } =
+        $"{VllmContainerImageTags.Registry}/{VllmContainerImageTags.Image}:{VllmContainerImageTags.Tag}";
+
+    /// <summary>The guide's vLLM 0.7.2 image (v0 engine, PyNcclConnector).</summary>
+    public static string GuidePyNccl { get; } =
+        $"{VllmContainerImageTags.GuideRegistry}/{VllmContainerImageTags.GuideImage}:{VllmContainerImageTags.GuidePyNcclTag}";
+
+    /// <summary>The guide's vLLM 0.8.5 image (SharedStorageConnector).</summary>
+    public static string GuideSharedStorage { get; } =
+        $"{VllmContainerImageTags.GuideRegistry}/{VllmContainerImageTags.GuideImage}:{VllmContainerImageTags.GuideSharedStorageTag}";
+
+    /// <summary>LMCache's vLLM image (LMCache and NIXL installed).</summary>
+    public static string LMCache { get; } =
+        $"{VllmContainerImageTags.Registry}/{VllmContainerImageTags.LMCacheImage}:{VllmContainerImageTags.LMCacheTag}";
+
+    /// <summary>The default image for <paramref name="options"/>: <c>Pd:Image</c> when set, else by connector.</summary>
+    /// <param name="options">The options.</param>
+    /// <returns>An image reference <c>registry/repository:tag</c>.</returns>
+    public static string For(PdOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!string.IsNullOrWhiteSpace(options.Image))
+        {
+            return options.Image;
+        }
+
+        var connectors = options.EffectiveConnectors();
+        if (connectors.Contains(KvConnectorNames.PyNccl))
+        {
+            return GuidePyNccl;
+        }
+
+        return connectors.Contains(KvConnectorNames.LMCacheV1) ? LMCache : Official;
+    }
+}

@@ -1,0 +1,36 @@
+using PdApp.Protocol;
+
+namespace PdApp.Hosting.Topology;
+
+/// <summary>
+/// Where one instance sits: name, role, ports and GPUs, derived from <see cref="PdOptions"/> before any
+/// backend is chosen (so validation sees exactly what will run).
+/// </summary>
+/// <param name="Name">Resource name (<c>prefill-0</c>, <c>decode-1</c>).</param>
+/// <param name="Role">The role.</param>
+/// <param name="Index">Index within its role.</param>
+/// <param name="Position">Index among all instances (prefills first).</param>
+/// <param name="SettingPath">The configuration path of its overrides, e.g. <c>Pd:Prefill:Instances:0</c>.</param>
+/// <param name="Port">HTTP port.</param>
+/// <param name="GpuIds">Host GPU indices.</param>
+public sealed record PdInstanceLayout(
+    string Name,
+    PdRole Role,
+    int Index,
+    int Position,
+    string SettingPath,
+    int Port,
+    IReadOnlyList<int> GpuIds)
+{
+    /// <summary>PyNccl <c>kv_rank</c>.</summary>
+    public int KvRank { get; init; }
+
+    /// <summary>P2pNccl <c>kv_port</c> (the first of <c>TensorParallelSize</c> consecutive ports).</summary>
+    public int KvPort { get; init; }
+
+    /// <summary>NIXL side-channel port (the first of <c>TensorParallelSize</c> consecutive ports).</summary>
+    public int SideChannelPort { get; init; }
+
+    /// <summary>LMCache NIXL receiver port (decode instances).</summary>
+    public int ReceiverPort { get; init; }
+}

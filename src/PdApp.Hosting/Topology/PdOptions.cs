@@ -1,0 +1,116 @@
+using PdApp.Protocol;
+
+namespace PdApp.Hosting.Topology;
+
+/// <summary>
+/// The <c>Pd</c> configuration section of the app host: an xPyD prefill/decode topology. The defaults
+/// reproduce the vLLM PD guide's SharedStorageConnector recipe on one host (prefill-0 on GPU 0 port 8100,
+/// decode-0 on GPU 1 port 8200, proxy on 8000, model <c>/data/dp7b/</c>); <see cref="Recipe"/> switches to
+/// another preset, whose values any other key still overrides.
+/// </summary>
+public sealed class PdOptions
+{
+    /// <summary>The configuration section's name.</summary>
+    public const string SectionName = "Pd";
+
+    /// <summary><c>Pd:Recipe</c>: the preset the defaults come from (<see cref="PdRecipes"/>).</summary>
+    public string Recipe { get; set; } = PdRecipes.Default;
+
+    /// <summary><c>Pd:Backend</c>: what runs the engines.</summary>
+    public PdBackend Backend { get; set; } = PdBackend.Auto;
+
+    /// <summary><c>Pd:Connector</c>: the KV connector (<see cref="KvConnectorNames"/>).</summary>
+    public string Connector { get; set; } = KvConnectorNames.SharedStorage;
+
+    /// <summary><c>Pd:Model</c>: the model path inside the containers or a Hugging Face id.</summary>
+    public string Model { get; set; } = "/data/dp7b/";
+
+    /// <summary><c>Pd:ServedModelName</c>: the name clients use (<c>--served-model-name</c>); default: the model.</summary>
+    public string? ServedModelName { get; set; }
+
+    /// <summary><c>Pd:Image</c>: the engine image (<c>registry/repository:tag</c>); default: per connector.</summary>
+    public string? Image { get; set; }
+
+    /// <summary><c>Pd:Entrypoint</c>: <c>VllmServe</c> or <c>OpenAiApiServer</c> for old images.</summary>
+    public VllmEntrypoint Entrypoint { get; set; } = VllmEntrypoint.VllmServe;
+
+    /// <summary><c>Pd:Prefill</c>: the prefill instances (default: 1 on port 8100).</summary>
+    public PdInstanceGroupOptions Prefill { get; set; } = new() { Count = 1, BasePort = 8100 };
+
+    /// <summary><c>Pd:Decode</c>: the decode instances (default: 1 on port 8200).</summary>
+    public PdInstanceGroupOptions Decode { get; set; } = new() { Count = 1, BasePort = 8200 };
+
+    /// <summary><c>Pd:ProxyPort</c>: the proxy's HTTP port.</summary>
+    public int ProxyPort { get; set; } = 8000;
+
+    /// <summary><c>Pd:RegistryPort</c>: the proxy's P2pNccl registration (ZeroMQ) port.</summary>
+    public int RegistryPort { get; set; } = 30001;
+
+    /// <summary><c>Pd:MaxModelLen</c>: <c>--max-model-len</c>.</summary>
+    public int? MaxModelLen { get; set; } = 4096;
+
+    /// <summary><c>Pd:GpuMemoryUtilization</c>: <c>--gpu-memory-utilization</c>.</summary>
+    public double? GpuMemoryUtilization { get; set; } = 0.8;
+
+    /// <summary><c>Pd:TensorParallelSize</c>: GPUs per instance (times the pipeline size).</summary>
+    public int TensorParallelSize { get; set; } = 1;
+
+    /// <summary><c>Pd:PipelineParallelSize</c>.</summary>
+    public int PipelineParallelSize { get; set; } = 1;
+
+    /// <summary><c>Pd:TrustRemoteCode</c>: <c>--trust-remote-code</c>.</summary>
+    public bool TrustRemoteCode { get; set; } = true;
+
+    /// <summary><c>Pd:NetworkInterface</c>: <c>GLOO_SOCKET_IFNAME</c> and <c>NCCL_SOCKET_IFNAME</c> (e.g. <c>eth0</c>).</summary>
+    public string? NetworkInterface { get; set; }
+
+    /// <summary><c>Pd:HostNetwork</c>: run the containers with <c>--network=host</c>.</summary>
+    public bool HostNetwork { get; set; }
+
+    /// <summary><c>Pd:HostAddress</c>: the address peers reach this host at with host networking (KV rendezvous, side channels).</summary>
+    public string HostAddress { get; set; } = "127.0.0.1";
+
+    /// <summary><c>Pd:Privileged</c>: <c>--privileged</c>.</summary>
+    public bool Privileged { get; set; }
+
+    /// <summary><c>Pd:Capabilities</c>: comma-separated <c>--cap-add</c> capabilities (e.g. <c>SYS_PTRACE</c>).</summary>
+    public string? Capabilities { get; set; }
+
+    /// <summary><c>Pd:DataPath</c>: the host folder mounted at <c>/data</c>.</summary>
+    public string DataPath { get; set; } = "/data";
+
+    /// <summary><c>Pd:ExtraArgs:{i}</c>: engine arguments appended verbatim.</summary>
+    public List<string> ExtraArgs { get; set; } = [];
+
+    /// <summary><c>Pd:UseHuggingFaceToken</c>: pass the secret parameter <c>hf-token</c> as <c>HF_TOKEN</c>.</summary>
+    public bool UseHuggingFaceToken { get; set; }
+
+    /// <summary><c>Pd:UseApiKey</c>: run the engines with <c>--api-key</c> from the secret parameter <c>vllm-api-key</c> (the proxy forwards it).</summary>
+    public bool UseApiKey { get; set; }
+
+    /// <summary><c>Pd:External</c>: instance URLs for the external backend.</summary>
+    public PdExternalOptions External { get; set; } = new();
+
+    /// <summary><c>Pd:SharedStorage</c>.</summary>
+    public PdSharedStorageOptions SharedStorage { get; set; } = new();
+
+    /// <summary><c>Pd:PyNccl</c>.</summary>
+    public PdPyNcclOptions PyNccl { get; set; } = new();
+
+    /// <summary><c>Pd:P2pNccl</c>.</summary>
+    public PdP2pNcclOptions P2pNccl { get; set; } = new();
+
+    /// <summary><c>Pd:Nixl</c>.</summary>
+    public PdNixlOptions Nixl { get; set; } = new();
+
+    /// <summary><c>Pd:LMCache</c>.</summary>
+    public PdLMCacheOptions LMCache { get; set; } = new();
+
+    /// <summary><c>Pd:Multi</c>.</summary>
+    public PdMultiOptions Multi { get; set; } = new();
+
+    /// <summary>The connectors in use: <see cref="Connector"/>, or the MultiConnector's children.</summary>
+    /// <returns>Connector names.</returns>
+    public IReadOnlyList<string> EffectiveConnectors() =>
+        Connector == KvConnectorNames.Multi ? Multi.Connectors : [Connector];
+}

@@ -1,0 +1,43 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using PdApp.Hosting.KvConnectors;
+using PdApp.Protocol;
+
+namespace PdApp.Hosting;
+
+/// <summary>
+/// A vLLM OpenAI-compatible server running in a container, in one part of disaggregated serving.
+/// </summary>
+/// <param name="name">The resource name, e.g. <c>prefill-0</c>.</param>
+/// <param name="role">The part the instance plays; decides its <c>kv_role</c>.</param>
+public class VllmResource(string name, PdRole role) : ContainerResource(name), IResourceWithServiceDiscovery
+{
+    /// <summary>Name of the OpenAI-compatible HTTP endpoint (the server's <c>--port</c>).</summary>
+    public const string HttpEndpointName = "http";
+
+    /// <summary>Path of vLLM's liveness endpoint: 200 once the model is loaded, 503 when the engine died.</summary>
+    public const string HealthPath = "/health";
+
+    /// <summary>Where the host data folder is mounted (models, shared KV storage), as in the vLLM PD guide.</summary>
+    public const string DataMountPath = "/data";
+
+    private EndpointReference? _primaryEndpoint;
+
+    /// <summary>The part the instance plays.</summary>
+    public PdRole Role { get; } = role;
+
+    /// <summary>The <c>kv_role</c> the role maps to (prefill: producer, decode: consumer, both: both).</summary>
+    public string KvRole => Role.ToKvRole();
+
+    /// <summary>The engine arguments rendered after <c>vllm serve</c>.</summary>
+    public VllmServeArguments Arguments { get; } = new();
+
+    /// <summary>Container settings the engine needs beyond image and arguments (GPUs, IPC, networking).</summary>
+    public VllmContainerSettings Container { get; } = new();
+
+    /// <summary>The KV connector, when the instance takes part in KV transfer.</summary>
+    public KvConnector? KvConnector { get; internal set; }
+
+    /// <summary>The OpenAI-compatible HTTP endpoint.</summary>
+    public EndpointReference PrimaryEndpoint => _primaryEndpoint ??= new(this, HttpEndpointName);
+}
