@@ -28,7 +28,7 @@ public static class ProxyApp
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults(ProxyMetrics.MeterName);
         builder.Services.AddPdProxy(builder.Configuration);
-        //ROUTING builder.Services.AddPdRouting(builder.Configuration);
+builder.Services.AddPdRouting(builder.Configuration);
 
         // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);
@@ -40,7 +40,7 @@ public static class ProxyApp
         app.MapDefaultEndpoints();
         app.MapPdCompletions();
         app.MapPdModels();
-        //ROUTING app.MapPdAdmin();
+app.MapPdAdmin();
         return app;
     }
 }

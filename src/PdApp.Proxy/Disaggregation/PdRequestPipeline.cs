@@ -59,7 +59,7 @@ public sealed class PdRequestPipeline(
         var attempt = prefill.Attempt;
         if (attempt is null || attempt.IsRetryable)
         {
-            if (disaggregation.DecodeOnlyFallback && flow.Capabilities.DecodeCanPrefillAlone)
+            if (options.Value.DecodeOnlyFallback && flow.Capabilities.DecodeCanPrefillAlone)
             {
                 var reason = attempt is null ? "no_prefill_instance" : "prefill_failed";
                 metrics.DecodeOnlyFallback(reason);

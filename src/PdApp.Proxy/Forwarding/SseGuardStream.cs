@@ -57,11 +57,13 @@ internal sealed class SseGuardStream : Stream
         try
         {
             var read = await _inner.ReadAsync(buffer, idle.Token);
-            if (read == 0)
+
+            // YARP waits for data with zero-byte reads; only a 0 for a real buffer is the end.
+            if (read == 0 && !buffer.IsEmpty)
             {
                 _ended = true;
             }
-            else
+            else if (read > 0)
             {
                 var span = buffer.Span[..read];
                 _beforeLast = read >= 2 ? span[^2] : _last;
@@ -134,6 +136,8 @@ internal sealed class SseGuardStream : Stream
 
     private int DrainTrailer(Span<byte> destination)
     {
+        // A zero-byte read only asks whether data is ready; it is (the trailer), so answer 0 now
+        // and hand the trailer to the next real read.
         var count = Math.Min(destination.Length, _trailer.Length);
         _trailer.Span[..count].CopyTo(destination);
         _trailer = _trailer[count..];

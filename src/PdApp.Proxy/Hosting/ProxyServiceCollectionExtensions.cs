@@ -3,7 +3,6 @@ using PdApp.Protocol;
 using PdApp.Proxy.Admission;
 using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Disaggregation;
-using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Options;
 
@@ -36,7 +35,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<PdRequestPipeline>();
         services.AddSingleton<AdmissionController>();
         services.AddSingleton<ProxyMetrics>();
-        services.AddHealthChecks().AddCheck<PdReadinessHealthCheck>(PdReadinessHealthCheck.Name);
+        services.AddHealthChecks().AddCheck<ShutdownReadinessHealthCheck>(ShutdownReadinessHealthCheck.Name);
         return services;
     }
 }

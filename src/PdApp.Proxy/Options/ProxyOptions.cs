@@ -18,6 +18,13 @@ public sealed class ProxyOptions
     /// </summary>
     public int ShutdownTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// <c>Pd:Proxy:DecodeOnlyFallback</c>: when no prefill instance is available, or
+    /// prefill failed on two instances, send the request to D alone (it prefills locally) instead of
+    /// failing. Default false. The routing layer's readiness check reads the same key. Only for connectors where D can prefill alone (not PyNccl, P2pNccl).
+    /// </summary>
+    public bool DecodeOnlyFallback { get; set; }
+
     /// <summary><c>Pd:Proxy:Timeouts</c>.</summary>
     public TimeoutOptions Timeouts { get; set; } = new();
 
@@ -67,13 +74,6 @@ public sealed class DisaggregationOptions
     /// Only for connectors where D can prefill alone (not PyNccl, P2pNccl).
     /// </summary>
     public int SkipPrefillBelowTokens { get; set; }
-
-    /// <summary>
-    /// <c>Pd:Proxy:Disaggregation:DecodeOnlyFallback</c>: when no prefill instance is available, or
-    /// prefill failed on two instances, send the request to D alone (it prefills locally) instead of
-    /// failing. Default false. Only for connectors where D can prefill alone (not PyNccl, P2pNccl).
-    /// </summary>
-    public bool DecodeOnlyFallback { get; set; }
 
     /// <summary>
     /// <c>Pd:Proxy:Disaggregation:MaxPrefillResponseBytes</c>: P's response is read whole (it is one

@@ -36,9 +36,9 @@ internal sealed class ProxyOptionsValidator(IOptions<PdOptions> pdOptions) : IVa
         {
             // PyNccl's and P2pNccl's decode instance waits for KV that only a prefill can send:
             // sending it a request alone would hang, not degrade.
-            if (options.Disaggregation.DecodeOnlyFallback)
+            if (options.DecodeOnlyFallback)
             {
-                failures.Add($"{S}:Disaggregation:DecodeOnlyFallback cannot be true with {connector.Connector}: its decode instance waits for KV from a prefill instance.");
+                failures.Add($"{S}:DecodeOnlyFallback cannot be true with {connector.Connector}: its decode instance waits for KV from a prefill instance.");
             }
 
             if (options.Disaggregation.SkipPrefillBelowTokens > 0)
