@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using PdApp.Protocol;
+using PdApp.Proxy.Observability.Metrics;
+using PdApp.Proxy.Observability.Tracing;
+using PdApp.Tests.Observability.Infrastructure;
+using PdApp.Tests.Proxy.Infrastructure;
+
+namespace PdApp.Tests.Observability;
+
+/// <summary>One request through the proxy: its spans, across proxy and simulators, and its timing metrics.</summary>
+public sealed class ProxyTelemetryTests
+{
+    private static async Task<ProxyFixture> StartAsync(params string[] decodeArgs)
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        var decode = await SimulatorInstance.StartAsync("decode-0", decodeArgs);
+        return await ProxyFixture.StartAsync(KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)]);
+    }
+
+    [Fact]
+    public async Task StreamingRequest_OneTraceWithPrefillAndDecodeSpansContinuedBySimulators()
+    {
+        using var collector = new ActivityCollector();
+        await using var proxy = await StartAsync();
+
+        using var response = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(maxTokens: 12, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+        var events = await SseEvents.ReadAllAsync(response);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var requestId = response.Headers.GetValues(PdHeaders.RequestId).Single();
+
+        // The proxy's server span is the root of the request's trace.
+        await collector.WaitUntilAsync(all => all.Any(a => a.Source.Name == "Microsoft.AspNetCore" && Equals(a.GetTagItem(PdSpanAttributes.RequestId), requestId)));
+        var root = Assert.Single(collector.Where(a => a.Source.Name == "Microsoft.AspNetCore" && Equals(a.GetTagItem(PdSpanAttributes.RequestId), requestId)));
+        await collector.WaitUntilAsync(all => all.Count(a => a.TraceId == root.TraceId && a.Source.Name == "Microsoft.AspNetCore") >= 3);
+        var trace = collector.InTrace(root.TraceId);
+
+        var admission = Assert.Single(trace, a => a.OperationName == ProxyTracing.AdmissionSpan);
+        var prefill = Assert.Single(trace, a => a.OperationName == ProxyTracing.PrefillSpan);
+        var decode = Assert.Single(trace, a => a.OperationName == ProxyTracing.DecodeSpan);
+        Assert.All([admission, prefill, decode], span => Assert.Equal(root.SpanId, span.ParentSpanId));
+        Assert.Equal(ActivityKind.Client, prefill.Kind);
+        Assert.Equal("admitted", admission.GetTagItem(PdSpanAttributes.Outcome));
+
+        Assert.Equal("prefill-0", prefill.GetTagItem(PdSpanAttributes.Instance));
+        Assert.Equal("prefill", prefill.GetTagItem(PdSpanAttributes.Role));
+        Assert.Equal(KvConnectorNames.SharedStorage, prefill.GetTagItem(PdSpanAttributes.Connector));
+        Assert.Equal("text_completion", prefill.GetTagItem(PdSpanAttributes.GenAiOperationName));
+        Assert.Equal("vllm", prefill.GetTagItem(PdSpanAttributes.GenAiSystem));
+        Assert.Equal(ProxyFixture.Model, prefill.GetTagItem(PdSpanAttributes.GenAiRequestModel));
+        Assert.Equal("succeeded", prefill.GetTagItem(PdSpanAttributes.Outcome));
+        Assert.True(prefill.GetTagItem(PdSpanAttributes.GenAiUsageInputTokens) is int inputTokens && inputTokens > 0);
+        Assert.Equal(requestId, prefill.GetTagItem(PdSpanAttributes.RequestId));
+
+        Assert.Equal("decode-0", decode.GetTagItem(PdSpanAttributes.Instance));
+        Assert.Equal("decode", decode.GetTagItem(PdSpanAttributes.Role));
+        Assert.Equal("relayed", decode.GetTagItem(PdSpanAttributes.Outcome));
+        var chunks = events.Count(e => e.Data != "[DONE]");
+        Assert.Equal(chunks, decode.GetTagItem(PdSpanAttributes.GenAiUsageOutputTokens));
+        Assert.True(prefill.StartTimeUtc + prefill.Duration <= decode.StartTimeUtc, "decode starts after prefill ends");
+
+        // Each simulator's server span continues the trace under the proxy's HTTP client span of that step.
+        foreach (var (step, path) in new[] { (prefill, "prefill"), (decode, "decode") })
+        {
+            var client = Assert.Single(trace, a => a.Source.Name == "System.Net.Http" && a.ParentSpanId == step.SpanId);
+            var server = Assert.Single(trace, a => a.Source.Name == "Microsoft.AspNetCore" && a.ParentSpanId == client.SpanId);
+            Assert.Equal(ActivityKind.Server, server.Kind);
+            Assert.Equal(root.TraceId, server.TraceId);
+            Assert.True(server.HasRemoteParent, $"the {path} simulator's span should come from traceparent");
+        }
+
+        Assert.Equal("pd", root.GetTagItem(PdSpanAttributes.Mode));
+        Assert.Equal("prefill-0", root.GetTagItem(PdSpanAttributes.PrefillInstance));
+        Assert.Equal("decode-0", root.GetTagItem(PdSpanAttributes.DecodeInstance));
+        Assert.Equal(chunks, root.GetTagItem(PdSpanAttributes.GenAiUsageOutputTokens));
+    }
+
+    [Fact]
+    public async Task StreamingRequest_RecordsDocumentedTimingMetrics()
+    {
+        await using var proxy = await StartAsync("--inter-token-latency", "15");
+        using var recorder = new InstrumentRecorder(
+            proxy.Services.GetRequiredService<StreamTimingMetrics>().Meter,
+            proxy.Services.GetRequiredService<UpstreamTimingMetrics>().Meter);
+
+        using var response = await proxy.PostAsync(
+            "/v1/chat/completions", Bodies.Chat(maxTokens: 10, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+        var events = await SseEvents.ReadAllAsync(response);
+        var chunks = events.Count(e => e.Data != "[DONE]");
+
+        var ttft = Assert.Single(await recorder.WaitForAsync("pdapp.proxy.time_to_first_token", m => m.Count > 0));
+        Assert.Equal("s", ttft.Unit);
+        Assert.Equal("/v1/chat/completions", ttft.Tag("route"));
+        Assert.Equal(KvConnectorNames.SharedStorage, ttft.Tag("connector"));
+        Assert.Equal("pd", ttft.Tag("mode"));
+        Assert.InRange(ttft.Value, 0.0001, 5);
+
+        // One inter-chunk gap per chunk after the first, each around the simulator's 15 ms.
+        var gaps = recorder.Of("pdapp.proxy.inter_chunk_latency");
+        Assert.Equal(chunks - 1, gaps.Count);
+        Assert.Equal(chunks, recorder.Of("pdapp.proxy.stream.chunks").Sum(m => m.Value));
+        var tpot = Assert.Single(await recorder.WaitForAsync("pdapp.proxy.time_per_output_token", m => m.Count > 0));
+        Assert.InRange(tpot.Value, 0.005, 1);
+
+        var prefill = Assert.Single(recorder.Of("pdapp.proxy.prefill.duration"));
+        Assert.Equal(("prefill-0", "succeeded"), (prefill.Tag("instance"), prefill.Tag("outcome")));
+        var firstByte = Assert.Single(recorder.Of("pdapp.proxy.decode.time_to_first_byte"));
+        Assert.Equal(("decode-0", "200"), (firstByte.Tag("instance"), firstByte.Tag("status")));
+        var decode = Assert.Single(await recorder.WaitForAsync("pdapp.proxy.decode.duration", m => m.Count > 0));
+        Assert.Equal("relayed", decode.Tag("outcome"));
+        Assert.Equal("admitted", Assert.Single(recorder.Of("pdapp.proxy.admission.queue_time")).Tag("outcome"));
+        Assert.Equal(0, recorder.Of("pdapp.proxy.admission.queue_depth").Sum(m => m.Value));
+    }
+
+    [Fact]
+    public async Task RequestsBeyondConcurrency_WaitInAdmissionQueueAndShowInDepth()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        var decode = await SimulatorInstance.StartAsync("decode-0", ["--inter-token-latency", "20"]);
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)], ["Pd:Proxy:Admission:MaxConcurrentRequests=1"]);
+        using var recorder = new InstrumentRecorder(proxy.Services.GetRequiredService<UpstreamTimingMetrics>().Meter);
+
+        // The first holds the only slot for ~300 ms; the second queues behind it.
+        var first = proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 15));
+        await recorder.WaitForAsync("pdapp.proxy.admission.queue_time", m => m.Count > 0);
+        var second = proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 2));
+        var depth = await recorder.WaitForAsync("pdapp.proxy.admission.queue_depth", m => m.Sum(x => x.Value) == 1 && m.Count >= 3);
+        Assert.Equal(1, depth.Sum(x => x.Value));
+        using var firstResponse = await first;
+        using var secondResponse = await second;
+
+        Assert.Equal(HttpStatusCode.OK, secondResponse.StatusCode);
+        var waits = await recorder.WaitForAsync("pdapp.proxy.admission.queue_time", m => m.Count == 2);
+        Assert.True(waits.Max(w => w.Value) > 0.1, $"the queued request waited {waits.Max(w => w.Value)} s");
+        Assert.Equal(0, recorder.Of("pdapp.proxy.admission.queue_depth").Sum(x => x.Value));
+    }
+}
