@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using PdApp.Protocol;
 using PdApp.Proxy.Observability.Metrics;
+using PdApp.Proxy.Observability.Prometheus;
 using PdApp.Proxy.Observability.Tracing;
 using PdApp.Tests.Observability.Infrastructure;
 using PdApp.Tests.Proxy.Infrastructure;
@@ -136,5 +137,45 @@ public sealed class ProxyTelemetryTests
         var waits = await recorder.WaitForAsync("pdapp.proxy.admission.queue_time", m => m.Count == 2);
         Assert.True(waits.Max(w => w.Value) > 0.1, $"the queued request waited {waits.Max(w => w.Value)} s");
         Assert.Equal(0, recorder.Of("pdapp.proxy.admission.queue_depth").Sum(x => x.Value));
+    }
+
+    [Fact]
+    public async Task PrometheusEndpoint_ExposesPdMetricsUnderDocumentedNames()
+    {
+        await using var proxy = await StartAsync();
+        using var response = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(maxTokens: 6, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+        await SseEvents.ReadAllAsync(response);
+
+        // OpenTelemetry's Prometheus exporter: dots become underscores, "s" adds _seconds, unit "1" on a gauge adds _ratio.
+        string[] expected =
+        [
+            "pdapp_proxy_time_to_first_token_seconds_bucket",
+            "pdapp_proxy_inter_chunk_latency_seconds_count",
+            "pdapp_proxy_time_per_output_token_seconds_sum",
+            "pdapp_proxy_prefill_duration_seconds_count",
+            "pdapp_proxy_decode_time_to_first_byte_seconds_count",
+            "pdapp_proxy_admission_queue_time_seconds_count",
+            "pdapp_proxy_requests_total",
+            "pdapp_instance_requests_outstanding",
+            "pdapp_instance_available",
+        ];
+        IReadOnlyList<PrometheusSample> samples = [];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (DateTime.UtcNow < deadline)
+        {
+            samples = PrometheusTextParser.Parse(await proxy.Client.GetStringAsync("/metrics")).Samples;
+            if (expected.All(name => samples.Any(s => s.Name == name)))
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.All(expected, name => Assert.Contains(samples, s => s.Name == name));
+        Assert.Contains(samples, s => s.Name == "pdapp_proxy_prefill_duration_seconds_count" && s.Label("instance") == "prefill-0" && s.Label("outcome") == "succeeded");
+        Assert.Contains(samples, s => s.Name == "pdapp_instance_requests_outstanding" && s.Label("instance") == "decode-0" && s.Label("role") == "decode");
+        Assert.Contains(samples, s => s.Name == "pdapp_proxy_time_to_first_token_seconds_count" && s.Label("mode") == "pd" && s.Value == 1);
     }
 }
