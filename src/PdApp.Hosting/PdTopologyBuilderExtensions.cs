@@ -125,7 +125,11 @@ public static class PdTopologyBuilderExtensions
         }
 
         LogOnStart(builder, plan, decision);
-        return new PdTopology(plan, decision, instances, apiKey);
+        var topology = new PdTopology(plan, decision, instances, apiKey);
+
+        // Publishers (compose, Kubernetes) read the planned topology from the app's services.
+        builder.Services.AddSingleton(topology);
+        return topology;
     }
 
     /// <summary>

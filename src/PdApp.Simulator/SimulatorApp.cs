@@ -48,13 +48,15 @@ public static class SimulatorApp
 
         // The vLLM command line is ours to read: keep it away from the generic command-line configuration.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        configure?.Invoke(builder);
+
+        // After configure and the environment: --host/--port win over ASPNETCORE_URLS (which Aspire sets).
         builder.WebHost.UseUrls(ListenUrl(options));
         if (options.OtlpTracesEndpoint is { } otlp)
         {
             builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
         }
 
-        configure?.Invoke(builder);
         builder.AddServiceDefaults();
 
         var services = builder.Services;
@@ -76,6 +78,9 @@ public static class SimulatorApp
         services.AddHostedService<KvConnectorHost>();
 
         var app = builder.Build();
+
+        // Build the connector now so its configuration errors (env, extra config) fail here, naming the setting.
+        _ = app.Services.GetRequiredService<IKvConnectorSimulation>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PdApp.Simulator");
         foreach (var line in ignoredFlags)
         {

@@ -31,6 +31,15 @@ public sealed record PdInstanceLayout(
     /// <summary>NIXL side-channel port (the first of <c>TensorParallelSize</c> consecutive ports).</summary>
     public int SideChannelPort { get; init; }
 
+    /// <summary>The setting <see cref="Port"/> comes from (the override, else the group's base port), for messages.</summary>
+    public string PortSetting { get; init; } = string.Empty;
+
+    /// <summary>The setting <see cref="KvPort"/> comes from.</summary>
+    public string KvPortSetting { get; init; } = string.Empty;
+
+    /// <summary>The setting <see cref="SideChannelPort"/> comes from.</summary>
+    public string SideChannelPortSetting { get; init; } = string.Empty;
+
     /// <summary>LMCache NIXL receiver port (decode instances).</summary>
     public int ReceiverPort { get; init; }
 }

@@ -31,7 +31,8 @@ public static class PdLayout
             for (var i = 0; i < count; i++, position++)
             {
                 var overrides = i < group.Instances.Count ? group.Instances[i] : new PdInstanceOptions();
-                var path = $"{PdOptions.SectionName}:{role.ToConfigName() switch { "prefill" => "Prefill", _ => "Decode" }}:Instances:{i}";
+                var groupPath = $"{PdOptions.SectionName}:{(role == PdRole.Prefill ? "Prefill" : "Decode")}";
+                var path = $"{groupPath}:Instances:{i}";
                 var gpuIds = overrides.GpuIds is { } text
                     ? ParseGpuIds(text, path + ":GpuIds")
                     : Enumerable.Range(position * gpusPerInstance, gpusPerInstance).ToArray();
@@ -42,6 +43,11 @@ public static class PdLayout
                     KvPort = overrides.KvPort ?? defaultKvPort,
                     SideChannelPort = overrides.SideChannelPort ?? options.Nixl.SideChannelBasePort + (position * stride),
                     ReceiverPort = role == PdRole.Decode ? options.LMCache.ReceiverBasePort + i : 0,
+                    PortSetting = overrides.Port is null ? groupPath + ":BasePort" : path + ":Port",
+                    KvPortSetting = overrides.KvPort is null
+                        ? $"Pd:P2pNccl:{(role == PdRole.Prefill ? "Prefill" : "Decode")}KvBasePort"
+                        : path + ":KvPort",
+                    SideChannelPortSetting = overrides.SideChannelPort is null ? "Pd:Nixl:SideChannelBasePort" : path + ":SideChannelPort",
                 });
             }
         }

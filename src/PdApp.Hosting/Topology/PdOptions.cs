@@ -88,6 +88,12 @@ public sealed class PdOptions
     /// <summary><c>Pd:UseApiKey</c>: run the engines with <c>--api-key</c> from the secret parameter <c>vllm-api-key</c> (the proxy forwards it).</summary>
     public bool UseApiKey { get; set; }
 
+    /// <summary>
+    /// <c>Pd:KvConnectorExtraConfig:{key}</c>: entries added to the connector's <c>kv_connector_extra_config</c>
+    /// (for a MultiConnector: to the parent), for settings this section does not model.
+    /// </summary>
+    public Dictionary<string, string> KvConnectorExtraConfig { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary><c>Pd:External</c>: instance URLs for the external backend.</summary>
     public PdExternalOptions External { get; set; } = new();
 

@@ -286,17 +286,17 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
         {
             foreach (var instance in layout)
             {
-                claims.Add((instance.Port, instance.SettingPath + ":Port", instance.Name + " (HTTP)"));
+                claims.Add((instance.Port, instance.PortSetting, instance.Name + " (HTTP)"));
                 for (var rank = 0; rank < stride; rank++)
                 {
                     if (connectors.Contains(KvConnectorNames.P2pNccl))
                     {
-                        claims.Add((instance.KvPort + rank, instance.SettingPath + ":KvPort", $"{instance.Name} (P2pNccl kv_port, TP rank {rank})"));
+                        claims.Add((instance.KvPort + rank, instance.KvPortSetting, $"{instance.Name} (P2pNccl kv_port, TP rank {rank})"));
                     }
 
                     if (connectors.Contains(KvConnectorNames.Nixl))
                     {
-                        claims.Add((instance.SideChannelPort + rank, instance.SettingPath + ":SideChannelPort", $"{instance.Name} (NIXL side channel, TP rank {rank})"));
+                        claims.Add((instance.SideChannelPort + rank, instance.SideChannelPortSetting, $"{instance.Name} (NIXL side channel, TP rank {rank})"));
                     }
                 }
 

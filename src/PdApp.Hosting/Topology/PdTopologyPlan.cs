@@ -68,6 +68,11 @@ public sealed class PdTopologyPlan
             }
 
             var connector = CreateConnector(options.Connector, options, instance, layout, addresses, root);
+            if (options.KvConnectorExtraConfig.Count > 0)
+            {
+                connector = connector with { ExtraConfig = new Dictionary<string, string>(options.KvConnectorExtraConfig, StringComparer.Ordinal) };
+            }
+
             instances.Add(new PdInstancePlan(instance, connector, null));
         }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using PdApp.Protocol;
@@ -12,9 +13,11 @@ namespace PdApp.Proxy.Admin;
 /// exist), 401 unless the request carries <c>Authorization: Bearer {key}</c>. Keys are compared
 /// as SHA-256 digests in constant time, so neither content nor length leaks through timing.
 /// </summary>
-internal sealed class AdminApiKeyFilter(IOptions<AdminOptions> options) : IEndpointFilter
+internal sealed class AdminApiKeyFilter(IOptions<AdminOptions> options, ILoggerFactory loggers) : IEndpointFilter
 {
     private const string BearerPrefix = "Bearer ";
+
+    private readonly ILogger _logger = loggers.CreateLogger(AdminLog.Category);
 
     private readonly byte[]? _expectedDigest = string.IsNullOrEmpty(options.Value.ApiKey)
         ? null
@@ -25,13 +28,10 @@ internal sealed class AdminApiKeyFilter(IOptions<AdminOptions> options) : IEndpo
         var http = context.HttpContext;
         if (_expectedDigest is null)
         {
-            await OpenAiErrorWriter.WriteAsync(
-                http.Response,
+            return new OpenAiErrorResult(
                 StatusCodes.Status404NotFound,
                 OpenAiErrorTypes.NotFound,
-                $"Not found: the admin API is disabled until {PdProxySettings.AdminApiKey} is configured.",
-                cancellationToken: http.RequestAborted);
-            return null;
+                $"Not found: the admin API is disabled until {PdProxySettings.AdminApiKey} is configured.");
         }
 
         var header = http.Request.Headers.Authorization.ToString();
@@ -39,15 +39,13 @@ internal sealed class AdminApiKeyFilter(IOptions<AdminOptions> options) : IEndpo
             || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(header[BearerPrefix.Length..].Trim())), _expectedDigest))
         {
             http.Response.Headers[HeaderNames.WWWAuthenticate] = "Bearer";
-            await OpenAiErrorWriter.WriteAsync(
-                http.Response,
+            AdminLog.Rejected(_logger, http.Request.Method, http.Request.Path, http.Connection.RemoteIpAddress?.ToString(), string.IsNullOrEmpty(header) ? "no key" : "wrong key");
+            return new OpenAiErrorResult(
                 StatusCodes.Status401Unauthorized,
                 OpenAiErrorTypes.Authentication,
                 string.IsNullOrEmpty(header)
-                    ? "Missing admin API key: send Authorization: Bearer <Pd:AdminApiKey>."
-                    : "Invalid admin API key.",
-                cancellationToken: http.RequestAborted);
-            return null;
+                    ? $"Missing admin API key: send Authorization: Bearer <{PdProxySettings.AdminApiKey}>."
+                    : "Invalid admin API key.");
         }
 
         return await next(context);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
 using PdApp.Proxy.Routing;
 
@@ -22,7 +23,7 @@ internal static partial class AdminInstanceHandlers
             ? Results.Ok(InstanceView.From(instance, time.GetUtcNow()))
             : OpenAiErrorResult.UnknownInstance(name);
 
-    public static async Task<IResult> AddAsync(HttpRequest request, InstanceRegistry registry, TimeProvider time)
+    public static async Task<IResult> AddAsync(HttpRequest request, InstanceRegistry registry, TimeProvider time, ILoggerFactory loggers)
     {
         if (request.ContentLength > MaxBodyBytes)
         {
@@ -75,10 +76,11 @@ internal static partial class AdminInstanceHandlers
             return new OpenAiErrorResult(StatusCodes.Status409Conflict, OpenAiErrorTypes.InvalidRequest, $"Instance '{body.Name}' already exists; delete it first.", "name");
         }
 
+        AdminLog.Added(loggers.CreateLogger(AdminLog.Category), instance.Name, instance.Role, instance.BaseAddress, instance.KvAddress);
         return Results.Created($"/admin/instances/{Uri.EscapeDataString(instance.Name)}", InstanceView.From(instance, time.GetUtcNow()));
     }
 
-    public static IResult Delete(string name, bool? drain, IInstanceRegistry registry, TimeProvider time)
+    public static IResult Delete(string name, bool? drain, IInstanceRegistry registry, TimeProvider time, ILoggerFactory loggers)
     {
         if (registry.Find(name) is not { } instance)
         {
@@ -89,14 +91,19 @@ internal static partial class AdminInstanceHandlers
         {
             instance.IsDraining = true;
             instance.RemoveWhenDrained = true;
+            AdminLog.DrainingForRemoval(loggers.CreateLogger(AdminLog.Category), name, instance.Outstanding);
             return Results.Accepted($"/admin/instances/{Uri.EscapeDataString(name)}", InstanceView.From(instance, time.GetUtcNow()));
         }
 
-        registry.Remove(name);
+        if (registry.Remove(name))
+        {
+            AdminLog.Removed(loggers.CreateLogger(AdminLog.Category), name);
+        }
+
         return Results.NoContent();
     }
 
-    public static IResult Drain(string name, IInstanceRegistry registry, TimeProvider time)
+    public static IResult Drain(string name, IInstanceRegistry registry, TimeProvider time, ILoggerFactory loggers)
     {
         if (registry.Find(name) is not { } instance)
         {
@@ -104,10 +111,11 @@ internal static partial class AdminInstanceHandlers
         }
 
         instance.IsDraining = true;
+        AdminLog.Drained(loggers.CreateLogger(AdminLog.Category), name);
         return Results.Ok(InstanceView.From(instance, time.GetUtcNow()));
     }
 
-    public static IResult Undrain(string name, IInstanceRegistry registry, TimeProvider time)
+    public static IResult Undrain(string name, IInstanceRegistry registry, TimeProvider time, ILoggerFactory loggers)
     {
         if (registry.Find(name) is not { } instance)
         {
@@ -116,6 +124,7 @@ internal static partial class AdminInstanceHandlers
 
         instance.RemoveWhenDrained = false;
         instance.IsDraining = false;
+        AdminLog.Undrained(loggers.CreateLogger(AdminLog.Category), name);
         return Results.Ok(InstanceView.From(instance, time.GetUtcNow()));
     }
 

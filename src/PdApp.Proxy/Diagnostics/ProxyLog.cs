@@ -31,4 +31,8 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Debug,
         Message = "Request {RequestId}: admission refused ({Reason})")]
     public static partial void AdmissionRejected(ILogger logger, string requestId, string reason);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error,
+        Message = "Request {RequestId} failed unexpectedly")]
+    public static partial void UnexpectedFailure(ILogger logger, Exception exception, string requestId);
 }

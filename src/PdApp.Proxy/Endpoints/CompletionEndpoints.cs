@@ -46,6 +46,18 @@ public static class CompletionEndpoints
         {
             // The client left; every upstream call was cancelled with it.
         }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            // A bug, not an upstream failure (those are handled as values): still answer in OpenAI's shape.
+            ProxyLog.UnexpectedFailure(logger, ex, requestId);
+            context.Response.Clear();
+            await OpenAiErrorWriter.WriteAsync(
+                context.Response,
+                StatusCodes.Status500InternalServerError,
+                OpenAiErrorTypes.Server,
+                $"The proxy failed to serve request {requestId}.",
+                cancellationToken: context.RequestAborted);
+        }
         finally
         {
             // 499 (nginx's "client closed request") for the log and metric when the client left

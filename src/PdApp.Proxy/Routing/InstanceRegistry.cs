@@ -27,6 +27,13 @@ public sealed partial class InstanceRegistry : IInstanceRegistry
 
     internal RegistrySnapshot Snapshot => _snapshot;
 
+    /// <summary>
+    /// Raised after a change is published (outside the write lock, on the writer's thread);
+    /// handlers must be quick and must not throw. The active health checker uses it to probe
+    /// new instances at once.
+    /// </summary>
+    internal event Action? Changed;
+
     /// <inheritdoc />
     public IReadOnlyList<UpstreamInstance> GetInstances(PdRole role) => _snapshot.ForRole(role);
 
@@ -54,6 +61,8 @@ public sealed partial class InstanceRegistry : IInstanceRegistry
             _snapshot = new RegistrySnapshot(next);
             LogChanged(existing, instance);
         }
+
+        Changed?.Invoke();
     }
 
     /// <summary>
@@ -74,8 +83,10 @@ public sealed partial class InstanceRegistry : IInstanceRegistry
 
             _snapshot = new RegistrySnapshot([.. current.All, instance]);
             LogChanged(null, instance);
-            return true;
         }
+
+        Changed?.Invoke();
+        return true;
     }
 
     /// <inheritdoc />
@@ -92,8 +103,10 @@ public sealed partial class InstanceRegistry : IInstanceRegistry
 
             _snapshot = new RegistrySnapshot([.. current.All.Where(i => !ReferenceEquals(i, removed))]);
             LogRemoved(removed.Name, removed.Role, removed.BaseAddress, removed.Source);
-            return true;
         }
+
+        Changed?.Invoke();
+        return true;
     }
 
     /// <summary>
@@ -153,11 +166,15 @@ public sealed partial class InstanceRegistry : IInstanceRegistry
                 changed = true;
             }
 
-            if (changed)
+            if (!changed)
             {
-                _snapshot = new RegistrySnapshot([.. next]);
+                return;
             }
+
+            _snapshot = new RegistrySnapshot([.. next]);
         }
+
+        Changed?.Invoke();
     }
 
     private static bool SameEndpoint(UpstreamInstance a, UpstreamInstance b) =>

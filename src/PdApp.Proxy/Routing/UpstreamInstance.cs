@@ -9,6 +9,14 @@ namespace PdApp.Proxy.Routing;
 public sealed class UpstreamInstance
 {
     private int _outstanding;
+    private volatile bool _isHealthy = true;
+    private volatile bool _isDraining;
+    private volatile bool _removeWhenDrained;
+    private volatile InstanceLoad? _load;
+
+    // UTC ticks, 0 when not ejected: a DateTimeOffset? could be read torn while the passive
+    // health tracker writes it, a long is read and written atomically.
+    private long _ejectedUntilTicks;
 
     /// <summary>Creates an instance.</summary>
     /// <param name="name">Unique name (the app host's resource name, e.g. <c>prefill-0</c>, or the registered address).</param>
@@ -46,31 +54,51 @@ public sealed class UpstreamInstance
     public int Outstanding => Volatile.Read(ref _outstanding);
 
     /// <summary>Result of the last active health check (true until the first check says otherwise).</summary>
-    public bool IsHealthy { get; set; } = true;
+    public bool IsHealthy
+    {
+        get => _isHealthy;
+        set => _isHealthy = value;
+    }
 
     /// <summary>Draining: finishes what it has, gets nothing new.</summary>
-    public bool IsDraining { get; set; }
+    public bool IsDraining
+    {
+        get => _isDraining;
+        set => _isDraining = value;
+    }
 
     /// <summary>Ejected by passive health checking until this time (UTC), or null.</summary>
-    public DateTimeOffset? EjectedUntil { get; set; }
+    public DateTimeOffset? EjectedUntil
+    {
+        get => Volatile.Read(ref _ejectedUntilTicks) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+        set => Volatile.Write(ref _ejectedUntilTicks, value?.UtcTicks ?? 0);
+    }
 
     /// <summary>
     /// The engine's last scraped load (running, waiting, KV cache usage), or null until a scraper
     /// sets it; the <c>LoadAware</c> balancing policy falls back to <see cref="Outstanding"/> without it.
     /// </summary>
-    public InstanceLoad? Load { get; set; }
+    public InstanceLoad? Load
+    {
+        get => _load;
+        set => _load = value;
+    }
 
     /// <summary>
     /// Set by <c>DELETE /admin/instances/{name}?drain=true</c>: the instance drains and is removed
     /// from the registry once its last in-flight request ends.
     /// </summary>
-    public bool RemoveWhenDrained { get; internal set; }
+    public bool RemoveWhenDrained
+    {
+        get => _removeWhenDrained;
+        internal set => _removeWhenDrained = value;
+    }
 
     /// <summary>Whether new requests may be sent here at <paramref name="now"/>.</summary>
     /// <param name="now">The current time.</param>
     /// <returns>True when healthy, not draining and not ejected.</returns>
     public bool IsAvailable(DateTimeOffset now) =>
-        IsHealthy && !IsDraining && (EjectedUntil is not { } until || until <= now);
+        _isHealthy && !_isDraining && Volatile.Read(ref _ejectedUntilTicks) <= now.UtcTicks;
 
     /// <summary>Whether the instance can serve <paramref name="role"/> (a <see cref="PdRole.Both"/> instance serves either).</summary>
     /// <param name="role">Requested role.</param>

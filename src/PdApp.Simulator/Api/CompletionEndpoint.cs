@@ -8,6 +8,7 @@ using PdApp.Simulator.Engine;
 using PdApp.Simulator.Faults;
 using PdApp.Simulator.Generation;
 using PdApp.Simulator.KvTransfer;
+using PdApp.Simulator.Metrics;
 
 namespace PdApp.Simulator.Api;
 
@@ -21,6 +22,7 @@ internal sealed partial class CompletionEndpoint(
     CompletionRequestParser parser,
     CompletionEngine engine,
     FailureInjector failures,
+    SimulatorMetrics metrics,
     TimeProvider time,
     ILogger<CompletionEndpoint> logger)
 {
@@ -57,6 +59,7 @@ internal sealed partial class CompletionEndpoint(
 
         if (failures.Next(request.Model) is { } failure)
         {
+            metrics.FailureInjected();
             await OpenAiErrorWriter.WriteAsync(response, failure.StatusCode, failure.Type, failure.Message, failure.Param, cancellationToken).ConfigureAwait(false);
             return;
         }

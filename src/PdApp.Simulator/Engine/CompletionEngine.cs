@@ -102,6 +102,8 @@ internal sealed partial class CompletionEngine(
             await Task.Delay(TimeSpan.FromMilliseconds(options.Timing.PrefillTimePerTokenMs * uncached), time, cancellationToken).ConfigureAwait(false);
         }
 
+        // A kv_both instance that missed computes the KV and may save it; its header still says "miss"
+        // (what the consumer side saw), while the produced counter records the save.
         System.Text.Json.Nodes.JsonObject? kvParams = null;
         if (outcome != KvTransferOutcomes.Hit && connector.ShouldProduce(job.Kv))
         {
@@ -109,7 +111,7 @@ internal sealed partial class CompletionEngine(
             var produced = await connector.ProduceAsync(job.Kv, record, cancellationToken).ConfigureAwait(false);
             if (produced.Produced)
             {
-                outcome = KvTransferOutcomes.Produced;
+                outcome = outcome == KvTransferOutcomes.Miss ? outcome : KvTransferOutcomes.Produced;
                 kvParams = produced.KvTransferParams;
                 metrics.KvTransfer(connector.Name, KvTransferOutcomes.Produced);
                 LogKvProduced(job.Kv.RequestId, promptTokens);

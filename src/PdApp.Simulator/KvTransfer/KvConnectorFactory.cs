@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
+using System.Text.Json;
 using PdApp.Protocol;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Engine;
 using PdApp.Simulator.Hosting;
+using PdApp.Simulator.KvTransfer.Connectors;
 
 namespace PdApp.Simulator.KvTransfer;
 
@@ -25,7 +27,50 @@ internal sealed class KvConnectorFactory(
         var context = new KvConnectorContext(options, config, environment, identity, scheduler, time, loggers);
         return config.KvConnector switch
         {
+            KvConnectorNames.SharedStorage => new SharedStorageKvConnector(context),
+            KvConnectorNames.Nixl => new NixlKvConnector(context),
+            KvConnectorNames.P2pNccl => new P2pNcclKvConnector(context),
+            KvConnectorNames.PyNccl => new PyNcclKvConnector(context),
+            KvConnectorNames.LMCacheV1 => new LmCacheKvConnector(context),
+            KvConnectorNames.Multi => new MultiKvConnector(Children(config)),
             _ => throw new SimulatorArgumentException("--kv-transfer-config", $"Unsupported connector type {config.KvConnector}"),
         };
+    }
+
+    /// <summary>
+    /// The MultiConnector's children from <c>kv_connector_extra_config.connectors</c>; a child without
+    /// its own <c>kv_role</c> takes the parent's.
+    /// </summary>
+    private List<IKvConnectorSimulation> Children(KvTransferConfig parent)
+    {
+        const string Flag = "--kv-transfer-config";
+        if (parent.KvConnectorExtraConfig?["connectors"] is not System.Text.Json.Nodes.JsonArray list || list.Count == 0)
+        {
+            throw new SimulatorArgumentException(Flag, "MultiConnector needs kv_connector_extra_config.connectors, a non-empty list of connector configs");
+        }
+
+        var children = new List<IKvConnectorSimulation>(list.Count);
+        foreach (var node in list)
+        {
+            KvTransferConfig child;
+            try
+            {
+                child = node?.Deserialize<KvTransferConfig>(KvTransferConfig.SerializerOptions)
+                    ?? throw new System.Text.Json.JsonException("null connector config");
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                throw new SimulatorArgumentException(Flag, $"invalid MultiConnector child: {ex.Message}", ex);
+            }
+
+            if (child.KvConnector is null or KvConnectorNames.Multi || !KvConnectorNames.All.Contains(child.KvConnector))
+            {
+                throw new SimulatorArgumentException(Flag, $"unsupported MultiConnector child '{child.KvConnector}'");
+            }
+
+            children.Add(Create(child with { KvRole = child.KvRole ?? parent.KvRole, EngineId = child.EngineId ?? parent.EngineId }));
+        }
+
+        return children;
     }
 }

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,11 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<ConfigurationInstanceSource> _logger;
     private readonly HashSet<string> _removedByOperator = new(StringComparer.Ordinal);
+    private readonly Channel<bool> _refreshRequests = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Lock _refreshLock = new();
     private Dictionary<string, UpstreamInstance> _published = new(StringComparer.Ordinal);
+    private List<IDisposable> _endpointWatches = [];
 
     public ConfigurationInstanceSource(
         InstanceRegistry registry,
@@ -49,52 +54,51 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        CancellationTokenSource? wake = null;
-        using var subscription = _options.OnChange(_ => Wake(Volatile.Read(ref wake)));
+        using var subscription = _options.OnChange(_ => RequestRefresh());
         while (!stoppingToken.IsCancellationRequested)
         {
-            using (var current = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
             {
-                Volatile.Write(ref wake, current);
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(_options.CurrentValue.RefreshSeconds), _time, current.Token);
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (OperationCanceledException)
-                {
-                    // Configuration reloaded: refresh now.
-                }
-                finally
-                {
-                    Volatile.Write(ref wake, null);
-                }
+                await Task.WhenAny(
+                    Task.Delay(TimeSpan.FromSeconds(_options.CurrentValue.RefreshSeconds), _time, wait.Token),
+                    _refreshRequests.Reader.WaitToReadAsync(wait.Token).AsTask());
+                await wait.CancelAsync();
             }
 
+            if (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _refreshRequests.Reader.TryRead(out _);
             await RefreshAsync(stoppingToken);
         }
     }
 
-    private static void Wake(CancellationTokenSource? wake)
+    public override void Dispose()
     {
-        try
+        lock (_refreshLock)
         {
-            wake?.Cancel();
+            foreach (var watch in _endpointWatches)
+            {
+                watch.Dispose();
+            }
+
+            _endpointWatches = [];
         }
-        catch (ObjectDisposedException)
-        {
-            // The wait ended on its own; the next refresh reads the new configuration anyway.
-        }
+
+        base.Dispose();
     }
+
+    /// <summary>Asks for a refresh now: configuration reloaded, or a resolved endpoint set changed.</summary>
+    private void RequestRefresh() => _refreshRequests.Writer.TryWrite(true);
 
     /// <summary>Resolves every entry and publishes the result as this source's view.</summary>
     internal async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var entries = _options.CurrentValue.Instances;
         var desired = new List<UpstreamInstance>();
+        var watches = new List<IDisposable>();
         foreach (var entry in entries)
         {
             if (!RoleParser.TryParse(entry.Role, out var role)
@@ -104,7 +108,7 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
                 continue; // Rejected at start-up by InstancesOptionsValidator; skipped on a bad reload.
             }
 
-            var uris = await ResolveAsync(entry.Name, address, cancellationToken);
+            var uris = await ResolveAsync(entry.Name, address, watches, cancellationToken);
             if (uris is null)
             {
                 // Resolution failed: keep what was published for this entry rather than dropping it.
@@ -119,7 +123,16 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
             }
         }
 
-        Publish(desired);
+        lock (_refreshLock)
+        {
+            foreach (var watch in _endpointWatches)
+            {
+                watch.Dispose();
+            }
+
+            _endpointWatches = watches;
+            Publish(desired);
+        }
     }
 
     private void Publish(List<UpstreamInstance> desired)
@@ -157,11 +170,18 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
         _registry.Synchronize(static i => i.Source == InstanceSource.Configuration, toPublish);
     }
 
-    private async Task<IReadOnlyList<Uri>?> ResolveAsync(string name, Uri address, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Uri>?> ResolveAsync(string name, Uri address, List<IDisposable> watches, CancellationToken cancellationToken)
     {
         try
         {
             var source = await _resolver.GetEndpointsAsync(address.GetLeftPart(UriPartial.Authority), cancellationToken);
+
+            // The resolver re-resolves on its own (configuration reload, DNS TTL); its change token
+            // tells us when, so a moved endpoint is picked up without waiting for the next interval.
+            if (source.ChangeToken.ActiveChangeCallbacks)
+            {
+                watches.Add(source.ChangeToken.RegisterChangeCallback(static state => ((ConfigurationInstanceSource)state!).RequestRefresh(), this));
+            }
             var uris = source.Endpoints
                 .Select(e => EndpointUris.ToBaseUri(e, address))
                 .OfType<Uri>()

@@ -13,13 +13,15 @@ namespace PdApp.Proxy.Routing.Discovery;
 /// an instance named <c>{role}@{ip}:{port}</c>. Re-resolved every <c>IntervalSeconds</c>: pods
 /// that appear are added, pods that vanish are removed (requests already running on them finish).
 /// A failed lookup (other than "name does not exist") keeps the previous set, so a DNS hiccup
-/// does not empty the pool.
+/// does not empty the pool. With active health checking on, a new pod starts unhealthy and is
+/// admitted by its first passing probe.
 /// </summary>
 internal sealed partial class DnsInstanceSource : BackgroundService
 {
     private readonly InstanceRegistry _registry;
     private readonly IHostAddressResolver _resolver;
     private readonly DnsDiscoveryOptions _options;
+    private readonly bool _probeBeforeUse;
     private readonly TimeProvider _time;
     private readonly ILogger<DnsInstanceSource> _logger;
 
@@ -27,12 +29,14 @@ internal sealed partial class DnsInstanceSource : BackgroundService
         InstanceRegistry registry,
         IHostAddressResolver resolver,
         IOptions<DnsDiscoveryOptions> options,
+        IOptions<ActiveHealthCheckOptions> health,
         TimeProvider time,
         ILogger<DnsInstanceSource> logger)
     {
         _registry = registry;
         _resolver = resolver;
         _options = options.Value;
+        _probeBeforeUse = health.Value.Enabled;
         _time = time;
         _logger = logger;
     }
@@ -110,7 +114,12 @@ internal sealed partial class DnsInstanceSource : BackgroundService
     {
         var endpoint = new IPEndPoint(address, _options.Port);
         var baseAddress = new UriBuilder(_options.Scheme, address.ToString(), _options.Port).Uri;
-        return new UpstreamInstance($"{role.ToString().ToLowerInvariant()}@{endpoint}", role, baseAddress, InstanceSource.Dns);
+        // A pod can be in DNS before it serves (publishNotReadyAddresses, a restart): with active
+        // health checking on, it gets traffic only after its first passing probe.
+        return new UpstreamInstance($"{role.ToString().ToLowerInvariant()}@{endpoint}", role, baseAddress, InstanceSource.Dns)
+        {
+            IsHealthy = !_probeBeforeUse,
+        };
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DNS discovery of {Role} instances: resolving {Host} failed; keeping the previous instances")]

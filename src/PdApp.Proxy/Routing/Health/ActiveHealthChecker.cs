@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,12 +14,16 @@ namespace PdApp.Proxy.Routing.Health;
 /// lives and 503 once it died; its port opens only after the model loaded, so a refused connection
 /// means "still starting". <c>UnhealthyThreshold</c> failures in a row mark an instance unhealthy
 /// (an instance that has never passed, on its first failure); one success marks it healthy.
+/// Instances added while the proxy runs are probed at once rather than at the next round.
 /// Probes use a dedicated handler: no service-discovery or resilience handlers (their retries and
 /// timeouts would blur the signal), no connection reuse across a dead engine's restarts beyond a minute.
 /// </summary>
 internal sealed partial class ActiveHealthChecker : BackgroundService
 {
-    private readonly IInstanceRegistry _registry;
+    private readonly InstanceRegistry _registry;
+    private readonly RoutingMetrics? _metrics;
+    private readonly Channel<bool> _registryChanged = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly ActiveHealthCheckOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<ActiveHealthChecker> _logger;
@@ -26,12 +31,14 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
     private readonly HttpMessageInvoker _client;
 
     public ActiveHealthChecker(
-        IInstanceRegistry registry,
+        InstanceRegistry registry,
         IOptions<ActiveHealthCheckOptions> options,
         TimeProvider time,
-        ILogger<ActiveHealthChecker> logger)
+        ILogger<ActiveHealthChecker> logger,
+        RoutingMetrics? metrics = null)
     {
         _registry = registry;
+        _metrics = metrics;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -53,12 +60,44 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
             return;
         }
 
+        _registry.Changed += OnRegistryChanged;
+        try
+        {
+            await Task.WhenAll(RunRoundsAsync(stoppingToken), ProbeNewInstancesAsync(stoppingToken));
+        }
+        finally
+        {
+            _registry.Changed -= OnRegistryChanged;
+        }
+    }
+
+    private void OnRegistryChanged() => _registryChanged.Writer.TryWrite(true);
+
+    private async Task RunRoundsAsync(CancellationToken stoppingToken)
+    {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.IntervalSeconds), _time);
         do
         {
             await ProbeAllAsync(stoppingToken);
         }
         while (await WaitForNextTickAsync(timer, stoppingToken));
+    }
+
+    private async Task ProbeNewInstancesAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var signal in _registryChanged.Reader.ReadAllAsync(stoppingToken))
+            {
+                await Task.WhenAll(_registry.Instances
+                    .Where(instance => !_states.TryGetValue(instance, out _))
+                    .Select(instance => ProbeAsync(instance, stoppingToken)));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
     }
 
     public override void Dispose()
@@ -85,13 +124,14 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
 
     private async Task ProbeAsync(UpstreamInstance instance, CancellationToken cancellationToken)
     {
+        // Registered before the probe is sent, so the new-instance loop does not probe it twice.
+        var state = _states.GetValue(instance, static _ => new ProbeState());
         var (passed, detail) = await SendProbeAsync(instance, cancellationToken);
         if (cancellationToken.IsCancellationRequested)
         {
             return;
         }
 
-        var state = _states.GetValue(instance, static _ => new ProbeState());
         lock (state)
         {
             if (passed)
@@ -111,6 +151,7 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
             if (instance.IsHealthy && (!state.EverPassed || state.ConsecutiveFailures >= _options.UnhealthyThreshold))
             {
                 instance.IsHealthy = false;
+                _metrics?.RecordUnhealthy(instance);
                 LogUnhealthy(instance.Name, instance.BaseAddress, state.ConsecutiveFailures, detail);
             }
         }

@@ -18,12 +18,14 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
     private readonly EjectionOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<PassiveHealthTracker> _logger;
+    private readonly RoutingMetrics? _metrics;
 
     /// <summary>Creates the tracker.</summary>
     /// <param name="options">Thresholds and back-off.</param>
     /// <param name="time">The clock ejections are timed by.</param>
     /// <param name="logger">Logs ejections and recoveries.</param>
-    public PassiveHealthTracker(IOptions<EjectionOptions> options, TimeProvider time, ILogger<PassiveHealthTracker> logger)
+    /// <param name="metrics">Counts ejections, when given.</param>
+    public PassiveHealthTracker(IOptions<EjectionOptions> options, TimeProvider time, ILogger<PassiveHealthTracker> logger, RoutingMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
@@ -31,6 +33,7 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
     }
 
     /// <inheritdoc />
@@ -85,6 +88,7 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
                 _options.MaxEjectionSeconds);
             var duration = TimeSpan.FromSeconds(seconds);
             instance.EjectedUntil = now + duration;
+            _metrics?.RecordEjection(instance);
             LogEjected(instance.Name, _options.ConsecutiveFailures, duration.TotalSeconds, state.Ejections);
         }
     }

@@ -17,7 +17,8 @@ namespace PdApp.Proxy.Routing.P2pNccl;
 /// <c>{role}@{http_address}</c> with <see cref="InstanceSource.Registry"/>, base address
 /// <c>http://{http_address}</c> and KV address <c>zmq_address</c>; an instance not heard from for
 /// <c>ExpirySeconds</c> is removed (vLLM's example never forgets; instances ping every 3 s).
-/// Malformed messages are logged and ignored. The socket lives on one dedicated thread, since
+/// Malformed messages are logged and ignored. With active health checking on, a new instance
+/// starts unhealthy and is admitted by its first passing probe. The socket lives on one dedicated thread, since
 /// NetMQ sockets are not thread-safe.
 /// </summary>
 internal sealed partial class P2pNcclRegistryService : BackgroundService
@@ -26,6 +27,7 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
 
     private readonly InstanceRegistry _registry;
     private readonly P2pNcclRegistryOptions _options;
+    private readonly bool _probeBeforeUse;
     private readonly TimeProvider _time;
     private readonly ILogger<P2pNcclRegistryService> _logger;
     private readonly Dictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
@@ -34,11 +36,13 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
     public P2pNcclRegistryService(
         InstanceRegistry registry,
         IOptions<P2pNcclRegistryOptions> options,
+        IOptions<ActiveHealthCheckOptions> health,
         TimeProvider time,
         ILogger<P2pNcclRegistryService> logger)
     {
         _registry = registry;
         _options = options.Value;
+        _probeBeforeUse = health.Value.Enabled;
         _time = time;
         _logger = logger;
     }
@@ -159,7 +163,12 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
             _registry.Remove(otherRole);
         }
 
-        _registry.AddOrUpdate(new UpstreamInstance(name, registration.Role, baseAddress, InstanceSource.Registry, registration.ZmqAddress));
+        // vLLM's engine starts pinging while the model still loads, before its HTTP port opens:
+        // with active health checking on, the instance gets traffic only after its first passing probe.
+        _registry.AddOrUpdate(new UpstreamInstance(name, registration.Role, baseAddress, InstanceSource.Registry, registration.ZmqAddress)
+        {
+            IsHealthy = !_probeBeforeUse,
+        });
     }
 
     private void Expire(DateTimeOffset heardBefore)

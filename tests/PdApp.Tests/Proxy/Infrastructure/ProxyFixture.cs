@@ -110,6 +110,10 @@ public sealed class ProxyFixture : IAsyncDisposable
         return Client.SendAsync(request, completion, cancellationToken);
     }
 
+    /// <summary>Stops the proxy as a host shutdown does (SIGTERM): stop accepting, drain in-flight requests.</summary>
+    /// <returns>A task that completes when the proxy has stopped.</returns>
+    public Task StopProxyAsync() => _app.StopAsync();
+
     /// <summary>Stops the proxy and its simulators.</summary>
     /// <returns>A task.</returns>
     public async ValueTask DisposeAsync()

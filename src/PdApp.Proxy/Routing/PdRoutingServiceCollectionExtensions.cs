@@ -13,7 +13,7 @@ using PdApp.Proxy.Routing.P2pNccl;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the PD proxy's instance registry, discovery, health checking and balancing.</summary>
-public static class RoutingServiceCollectionExtensions
+public static class PdRoutingServiceCollectionExtensions
 {
     /// <summary>The name of the readiness health check (not tagged <c>live</c>).</summary>
     public const string InstancesHealthCheckName = "pd-instances";
@@ -31,8 +31,13 @@ public static class RoutingServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(InstanceRegistry)))
+        {
+            return services; // Already added: hosted services must not run twice.
+        }
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
         services.AddServiceDiscoveryCore();
         services.AddConfigurationServiceEndpointProvider();
         services.AddPassThroughServiceEndpointProvider();
@@ -60,6 +65,7 @@ public static class RoutingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
 
         services.TryAddSingleton<InstanceRegistry>();
+        services.TryAddSingleton<RoutingMetrics>();
         services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
         services.TryAddSingleton<PassiveHealthTracker>();
         services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+using PdApp.Protocol;
+
+namespace PdApp.Proxy.Admin;
+
+/// <summary>The admin API's audit log: every change and every rejected key.</summary>
+internal static partial class AdminLog
+{
+    public const string Category = "PdApp.Proxy.Admin";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin API: added instance {Name} ({Role}) at {Address}, KV address {KvAddress}")]
+    public static partial void Added(ILogger logger, string name, PdRole role, Uri address, string? kvAddress);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin API: removed instance {Name}")]
+    public static partial void Removed(ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin API: instance {Name} drains and is removed after its {Outstanding} in-flight request(s)")]
+    public static partial void DrainingForRemoval(ILogger logger, string name, int outstanding);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin API: instance {Name} drained")]
+    public static partial void Drained(ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Admin API: instance {Name} undrained")]
+    public static partial void Undrained(ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin API: rejected {Method} {Path} from {RemoteAddress}: {Reason}")]
+    public static partial void Rejected(ILogger logger, string method, string path, string? remoteAddress, string reason);
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+
+namespace PdApp.Tests.AppHost;
+
+/// <summary>
+/// Starts the real app host with the embedded simulator backend (what <c>dotnet run</c> does on a machine
+/// without GPUs) and waits until the proxy and every engine instance are healthy.
+/// </summary>
+public sealed class AppHostSimulatorStartTests
+{
+    [Fact]
+    public async Task SimulatorBackend_StartsProxyAndEveryInstanceHealthy()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var watch = Stopwatch.StartNew();
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
+            ["Pd:Backend=simulator", "Pd:Prefill:Count=1", "Pd:Decode:Count=2", "Pd:ServedModelName=dp7b"], timeout.Token);
+        await using var app = await builder.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", timeout.Token);
+        foreach (var name in new[] { "prefill-0", "decode-0", "decode-1" })
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
+        }
+
+        Console.WriteLine($"App host healthy after {watch.ElapsedMilliseconds} ms");
+
+        // The simulator serves under the configured name, as vLLM would with --served-model-name.
+        using var client = app.CreateHttpClient("decode-1", "http");
+        using var models = await client.GetFromJsonAsync<JsonDocument>("/v1/models", timeout.Token);
+        Assert.Equal("dp7b", models!.RootElement.GetProperty("data")[0].GetProperty("id").GetString());
+
+        // The dashboard shows each instance's PD role, connector and the backend decision.
+        var snapshot = await app.ResourceNotifications.WaitForResourceAsync(
+            "decode-1", e => e.Snapshot.Properties.Any(p => p.Name == "pd.role"), timeout.Token);
+        var properties = snapshot.Snapshot.Properties.ToDictionary(p => p.Name, p => p.Value?.ToString());
+        Assert.Equal("decode", properties["pd.role"]);
+        Assert.Equal("SharedStorageConnector", properties["pd.connector"]);
+        Assert.Equal("simulator", properties["pd.backend"]);
+        Assert.Contains("Pd:Backend is simulator", properties["pd.backend.reason"]);
+    }
+
+    [Fact]
+    public async Task AutoBackend_WithoutGpuContainers_DeclaresSimulatorProjects()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(["Pd:Backend=auto"], timeout.Token);
+
+        // This test machine has no container engine; a GPU host would get vLLM containers instead.
+        var expected = await new PdApp.Hosting.Topology.DockerNvidiaProbe().ProbeAsync(timeout.Token);
+        var prefill = builder.Resources.Single(r => r.Name == "prefill-0");
+        Assert.Equal(expected.Available, prefill is PdApp.Hosting.VllmResource);
+        Assert.Equal(!expected.Available, prefill is ProjectResource);
+        Assert.Contains(builder.Resources, r => r.Name == "proxy" && r is ProjectResource);
+    }
+}

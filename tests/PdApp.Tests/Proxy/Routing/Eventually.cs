@@ -1,0 +1,21 @@
+namespace PdApp.Tests.Proxy.Routing;
+
+/// <summary>Polls a condition that a background service makes true, with a bounded wait.</summary>
+internal static class Eventually
+{
+    public static async Task<bool> TrueAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(5));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return condition();
+    }
+}

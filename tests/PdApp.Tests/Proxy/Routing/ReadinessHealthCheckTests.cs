@@ -1,0 +1,107 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+
+namespace PdApp.Tests.Proxy.Routing;
+
+public sealed class ReadinessHealthCheckTests
+{
+    private static Dictionary<string, string?> Instances(bool prefill, bool decode, bool fallback = false)
+    {
+        var settings = new Dictionary<string, string?> { ["Pd:Proxy:DecodeOnlyFallback"] = fallback ? "true" : "false" };
+        var i = 0;
+        if (prefill)
+        {
+            settings[$"Pd:Instances:{i}:Name"] = "prefill-0";
+            settings[$"Pd:Instances:{i}:Role"] = "Prefill";
+            settings[$"Pd:Instances:{i++}:Address"] = "http://127.0.0.1:18100";
+        }
+
+        if (decode)
+        {
+            settings[$"Pd:Instances:{i}:Name"] = "decode-0";
+            settings[$"Pd:Instances:{i}:Role"] = "Decode";
+            settings[$"Pd:Instances:{i}:Address"] = "http://127.0.0.1:18200";
+        }
+
+        return settings;
+    }
+
+    private static async Task<HealthReportEntry> CheckAsync(RoutingHost host)
+    {
+        var report = await host.Services.GetRequiredService<HealthCheckService>()
+            .CheckHealthAsync(r => r.Name == PdRoutingServiceCollectionExtensions.InstancesHealthCheckName);
+        return report.Entries[PdRoutingServiceCollectionExtensions.InstancesHealthCheckName];
+    }
+
+    [Fact]
+    public async Task PrefillAndDecodeAvailable_ReadinessIsHealthy()
+    {
+        await using var host = await RoutingHost.StartAsync(Instances(prefill: true, decode: true));
+
+        using var response = await host.Client.GetAsync(HealthEndpoints.HealthPath);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(host)).Status);
+    }
+
+    [Fact]
+    public async Task NoPrefill_ReadinessIsUnhealthy_NamingPrefill()
+    {
+        await using var host = await RoutingHost.StartAsync(Instances(prefill: false, decode: true));
+
+        using var response = await host.Client.GetAsync(HealthEndpoints.HealthPath);
+        var entry = await CheckAsync(host);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Equal("No available prefill instance (known: 0 prefill, 1 decode).", entry.Description);
+    }
+
+    [Fact]
+    public async Task DecodeUnavailable_ReadinessIsUnhealthy_NamingDecode()
+    {
+        await using var host = await RoutingHost.StartAsync(Instances(prefill: true, decode: true));
+        host.Registry.Find("decode-0")!.IsDraining = true;
+
+        var entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Equal("No available decode instance (known: 1 prefill, 1 decode).", entry.Description);
+    }
+
+    [Fact]
+    public async Task NothingAvailable_NamesBothRoles()
+    {
+        await using var host = await RoutingHost.StartAsync(Instances(prefill: false, decode: false));
+
+        var entry = await CheckAsync(host);
+
+        Assert.Equal("No available prefill or decode instance (known: 0 prefill, 0 decode).", entry.Description);
+    }
+
+    [Fact]
+    public async Task DecodeOnlyFallback_ReadyWithoutPrefill()
+    {
+        await using var host = await RoutingHost.StartAsync(Instances(prefill: false, decode: true, fallback: true));
+
+        var entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Healthy, entry.Status);
+        Assert.Contains("decode-only fallback", entry.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InstancesCheck_IsNotPartOfLiveness()
+    {
+        await using var host = await RoutingHost.StartAsync(Instances(prefill: false, decode: false));
+        var registration = host.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations
+            .Single(r => r.Name == PdRoutingServiceCollectionExtensions.InstancesHealthCheckName);
+
+        Assert.DoesNotContain(HealthEndpoints.LiveTag, registration.Tags);
+        Assert.False(host.Selector.HasAvailable(PdRole.Decode));
+    }
+}

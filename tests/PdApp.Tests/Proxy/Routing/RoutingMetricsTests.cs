@@ -1,0 +1,72 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Health;
+using PdApp.Proxy.Routing.Options;
+
+namespace PdApp.Tests.Proxy.Routing;
+
+public sealed class RoutingMetricsTests
+{
+    [Fact]
+    public void Gauges_ReportInFlightAndAvailabilityPerInstance_AndEjectionsAreCounted()
+    {
+        using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = provider.GetRequiredService<IMeterFactory>();
+        var clock = new ManualClock();
+        var registry = new InstanceRegistry(NullLogger<InstanceRegistry>.Instance);
+        var metrics = new RoutingMetrics(meterFactory, registry, clock);
+        var tracker = new PassiveHealthTracker(Options.Create(new EjectionOptions { ConsecutiveFailures = 1 }), clock, NullLogger<PassiveHealthTracker>.Instance, metrics);
+        var prefill = new UpstreamInstance("prefill-0", PdRole.Prefill, new Uri("http://127.0.0.1:1/"), InstanceSource.Configuration);
+        var decode = new UpstreamInstance("decode-0", PdRole.Decode, new Uri("http://127.0.0.1:2/"), InstanceSource.Configuration);
+        registry.AddOrUpdate(prefill);
+        registry.AddOrUpdate(decode);
+        prefill.Acquire();
+        prefill.Acquire();
+        tracker.OnFailure(decode);
+
+        var measurements = new List<(string Instrument, long Value, string Instance, string Role)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument.Meter.Scope == meterFactory)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => measurements.Add(Describe(instrument, value, tags)));
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measurements.Add(Describe(instrument, value, tags)));
+        listener.Start();
+        tracker.OnSuccess(decode);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        tracker.OnFailure(decode);
+        listener.RecordObservableInstruments();
+
+        Assert.Contains(("pdapp.proxy.instance.outstanding", 2L, "prefill-0", "prefill"), measurements);
+        Assert.Contains(("pdapp.proxy.instance.outstanding", 0L, "decode-0", "decode"), measurements);
+        Assert.Contains(("pdapp.proxy.instance.available", 1L, "prefill-0", "prefill"), measurements);
+        Assert.Contains(("pdapp.proxy.instance.available", 0L, "decode-0", "decode"), measurements);
+        Assert.Contains(("pdapp.proxy.instance.ejections", 1L, "decode-0", "decode"), measurements);
+    }
+
+    private static (string, long, string, string) Describe(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        string instance = string.Empty, role = string.Empty;
+        foreach (var tag in tags)
+        {
+            if (tag.Key == "pd.instance")
+            {
+                instance = (string)tag.Value!;
+            }
+            else if (tag.Key == "pd.role")
+            {
+                role = (string)tag.Value!;
+            }
+        }
+
+        return (instrument.Name, value, instance, role);
+    }
+}

@@ -1,0 +1,48 @@
+namespace PdApp.Tests.Simulator;
+
+public sealed class SimulatorMetricsTests
+{
+    [Fact]
+    public async Task Metrics_ExposeVllmNames_AndCountersMove()
+    {
+        await using var sim = await RunningSimulator.StartAsync(["--time-to-first-token", "1", "--inter-token-latency", "1", "--kv-cache-size", "100", "--block-size", "16"]);
+        var before = await sim.Client.MetricsAsync();
+
+        var (_, body) = await sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion("Hello world", maxTokens: 4));
+        var after = await sim.Client.MetricsAsync();
+
+        string[] names =
+        [
+            "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:prompt_tokens_total",
+            "vllm:generation_tokens_total", "vllm:request_success_total", "vllm:time_to_first_token_seconds_bucket",
+            "vllm:time_per_output_token_seconds_bucket", "vllm:e2e_request_latency_seconds_bucket", "vllm:request_queue_time_seconds_bucket",
+            "vllm:request_prefill_time_seconds_bucket", "vllm:request_decode_time_seconds_bucket",
+            "pdsim:kv_transfer_hits_total", "pdsim:kv_transfer_misses_total", "pdsim:kv_transfers_produced_total",
+        ];
+        Assert.All(names, name => Assert.Contains(name, after));
+        Assert.Equal(0, SimulatorHttp.Metric(before, "vllm:prompt_tokens_total"));
+        Assert.Equal(2, SimulatorHttp.Metric(after, "vllm:prompt_tokens_total{model_name=\"dp7b\"}"));
+        Assert.Equal(4, SimulatorHttp.Metric(after, "vllm:generation_tokens_total{model_name=\"dp7b\"}"));
+        Assert.Equal(1, SimulatorHttp.Metric(after, "vllm:request_success_total{model_name=\"dp7b\",finished_reason=\"length\"}"));
+        Assert.Equal(1, SimulatorHttp.Metric(after, "vllm:e2e_request_latency_seconds_count{model_name=\"dp7b\"}"));
+        Assert.Equal(1, SimulatorHttp.Metric(after, "vllm:time_to_first_token_seconds_bucket{model_name=\"dp7b\",le=\"+Inf\"}"));
+        Assert.Equal(0, SimulatorHttp.Metric(after, "vllm:kv_cache_usage_perc"));
+        Assert.NotNull(body["usage"]);
+    }
+
+    [Fact]
+    public async Task KvCacheUsage_GrowsWhileASequenceRuns()
+    {
+        await using var sim = await RunningSimulator.StartAsync(["--time-to-first-token", "1", "--inter-token-latency", "30", "--kv-cache-size", "10", "--block-size", "16"]);
+
+        var request = sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion(string.Join(' ', Enumerable.Repeat("word", 40)), maxTokens: 10));
+        await Task.Delay(100);
+        var during = SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:kv_cache_usage_perc");
+        await request;
+        var after = SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:kv_cache_usage_perc");
+
+        // 40 prompt tokens and a few output tokens: 3 of 10 blocks of 16 tokens.
+        Assert.Equal(0.3, during, precision: 5);
+        Assert.Equal(0, after);
+    }
+}
