@@ -16,6 +16,11 @@ public static class ObservabilityServiceCollectionExtensions
     public static IReadOnlyList<string> MeterNames { get; } =
         [StreamTimingMetrics.MeterName, UpstreamTimingMetrics.MeterName, InstanceMetrics.MeterName];
 
+    private const string EndToEndLatencyInstrument = "pdapp.proxy.request.duration";
+
+    private static readonly double[] EndToEndLatencyBuckets =
+        [0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
+
     /// <summary>
     /// Adds the <c>PdApp.Proxy</c> activity source and the <c>pdapp.proxy.stream</c>,
     /// <c>pdapp.proxy.upstream</c> and <c>pdapp.instance</c> meters to OpenTelemetry, the request
@@ -35,7 +40,13 @@ public static class ObservabilityServiceCollectionExtensions
         services.TryAddSingleton<UpstreamTimingMetrics>();
         services.TryAddSingleton<ProxyTelemetry>();
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
-        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter([.. MeterNames]));
+        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics
+            .AddMeter([.. MeterNames])
+
+            // pdapp.proxy.request.duration (the end-to-end latency) declares no bucket advice, and
+            // OpenTelemetry's default buckets (0, 5, 10, 25 ... ms read as seconds) would put every
+            // request in one bucket: give it vLLM's e2e latency buckets (vllm/v1/metrics/loggers.py).
+            .AddView(EndToEndLatencyInstrument, new ExplicitBucketHistogramConfiguration { Boundaries = EndToEndLatencyBuckets }));
         return services.AddPdInstanceLoadScraper(configuration);
     }
 
@@ -58,8 +69,10 @@ public static class ObservabilityServiceCollectionExtensions
         services.TryAddSingleton<InstanceMetrics>();
 
         // No resilience handler: a retried scrape only delays the next reading. Each scrape has its
-        // own timeout, so the client's total timeout is off.
-        services.AddHttpClient(InstanceLoadScraper.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        // own timeout, so the client's total timeout is off. No HttpClient logging either: four
+        // Information lines per instance every interval would bury the one line per client request.
+        services.AddHttpClient(InstanceLoadScraper.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
         services.TryAddSingleton<InstanceLoadScraper>();
         services.AddHostedService(sp => sp.GetRequiredService<InstanceLoadScraper>());
 

@@ -157,6 +157,7 @@ public sealed class ProxyTelemetryTests
             "pdapp_proxy_decode_time_to_first_byte_seconds_count",
             "pdapp_proxy_admission_queue_time_seconds_count",
             "pdapp_proxy_requests_total",
+            "pdapp_proxy_request_duration_seconds_bucket",
             "pdapp_instance_requests_outstanding",
             "pdapp_instance_available",
         ];
@@ -177,5 +178,8 @@ public sealed class ProxyTelemetryTests
         Assert.Contains(samples, s => s.Name == "pdapp_proxy_prefill_duration_seconds_count" && s.Label("instance") == "prefill-0" && s.Label("outcome") == "succeeded");
         Assert.Contains(samples, s => s.Name == "pdapp_instance_requests_outstanding" && s.Label("instance") == "decode-0" && s.Label("role") == "decode");
         Assert.Contains(samples, s => s.Name == "pdapp_proxy_time_to_first_token_seconds_count" && s.Label("mode") == "pd" && s.Value == 1);
+
+        // The end-to-end latency gets vLLM's buckets instead of OpenTelemetry's defaults.
+        Assert.Contains(samples, s => s.Name == "pdapp_proxy_request_duration_seconds_bucket" && s.Label("le") == "0.3");
     }
 }
