@@ -39,6 +39,8 @@ public static class ObservabilityServiceCollectionExtensions
         services.TryAddSingleton<StreamTimingMetrics>();
         services.TryAddSingleton<UpstreamTimingMetrics>();
         services.TryAddSingleton<ProxyTelemetry>();
+        services.TryAddSingleton<EjectionWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<EjectionWatcher>());
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
         services.ConfigureOpenTelemetryMeterProvider(metrics => metrics
             .AddMeter([.. MeterNames])
