@@ -1,4 +1,5 @@
 using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PdApp.Hosting;
 using PdApp.Hosting.Dashboard;
@@ -26,6 +27,13 @@ public static class PdDashboardExtensions
     public const string ProxyEndpointName = "http";
 
     /// <summary>
+    /// <c>Pd:Dashboard:VllmTraces</c>: give vLLM containers <c>--otlp-traces-endpoint</c> (default false:
+    /// vLLM exits at start when the flag is given and its image lacks the OpenTelemetry packages, as
+    /// images before vLLM PR #34466, Feb 2026, including the pinned PD ones, do).
+    /// </summary>
+    public const string VllmTracesKey = "Pd:Dashboard:VllmTraces";
+
+    /// <summary>
     /// Dresses the PD proxy and its instances for the dashboard:
     /// <list type="bullet">
     /// <item>the instances are nested under the proxy (parent relationship), and the proxy shows a
@@ -36,23 +44,27 @@ public static class PdDashboardExtensions
     /// the proxy's console log), <c>Drain</c> / <c>Undrain</c> on each instance (through the proxy's admin
     /// API, whose key is the generated secret parameter <c>pd-admin-key</c>, passed as
     /// <c>Pd__AdminApiKey</c>, unless <paramref name="adminKey"/> is given);</item>
-    /// <item>vLLM containers send their request traces to the dashboard
-    /// (<see cref="VllmOtlpExtensions.WithOtlpTracesEndpoint"/>).</item>
+    /// <item>with <c>Pd:Dashboard:VllmTraces=true</c> (or <paramref name="vllmTraces"/>), vLLM containers
+    /// send their request traces to the dashboard (<see cref="VllmOtlpExtensions.WithOtlpTracesEndpoint"/>;
+    /// the image must contain OpenTelemetry).</item>
     /// </list>
     /// Role, connector and GPU ids are already resource properties (<c>AddPdInstances</c>).
     /// </summary>
     /// <param name="proxy">The proxy project (its HTTP endpoint is named <c>http</c>).</param>
     /// <param name="topology">The declared instances.</param>
     /// <param name="adminKey">The admin key parameter; null generates <c>pd-admin-key</c>.</param>
+    /// <param name="vllmTraces">Whether vLLM containers export traces; null reads <see cref="VllmTracesKey"/>.</param>
     /// <returns>The proxy builder.</returns>
     public static IResourceBuilder<ProjectResource> WithPdDashboard(
         this IResourceBuilder<ProjectResource> proxy,
         PdTopology topology,
-        IResourceBuilder<ParameterResource>? adminKey = null)
+        IResourceBuilder<ParameterResource>? adminKey = null,
+        bool? vllmTraces = null)
     {
         ArgumentNullException.ThrowIfNull(proxy);
         ArgumentNullException.ThrowIfNull(topology);
         var app = proxy.ApplicationBuilder;
+        var traces = vllmTraces ?? app.Configuration.GetValue(VllmTracesKey, false);
 
         // Generated once and kept in user secrets, so restarts keep the same key.
         adminKey ??= app.AddParameter(AdminKeyParameterName, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
@@ -112,7 +124,7 @@ public static class PdDashboardExtensions
                     IconName = "ArrowEnter",
                 });
 
-            if (instance.Resource is VllmResource vllm)
+            if (traces && instance.Resource is VllmResource vllm)
             {
                 app.CreateResourceBuilder(vllm).WithOtlpTracesEndpoint();
             }

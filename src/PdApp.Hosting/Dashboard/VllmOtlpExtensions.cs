@@ -24,8 +24,8 @@ public static class VllmOtlpExtensions
     /// <remarks>
     /// vLLM imports <c>opentelemetry-sdk</c>, <c>opentelemetry-api</c>,
     /// <c>opentelemetry-exporter-otlp</c> and <c>opentelemetry-semantic-conventions-ai</c> only when the
-    /// flag is given, and the official images do not ship them: without them the server exits at start
-    /// with "OpenTelemetry is not available". Use an image that adds them
+    /// flag is given, and images built before they joined vLLM's default requirements (vllm-project/vllm#34466,
+    /// February 2026) do not ship them: without them the server exits at start. Use an image that adds them
     /// (<c>pip install opentelemetry-sdk opentelemetry-api opentelemetry-exporter-otlp opentelemetry-semantic-conventions-ai</c>).
     /// </remarks>
     /// <param name="builder">The vLLM resource.</param>

@@ -92,7 +92,7 @@ public sealed class DashboardModelTests
             args.Add($"--ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL={http}");
         }
 
-        var (builder, _, _) = Declare(PdBackend.Vllm, [.. args]);
+        var (builder, _, _) = Declare(PdBackend.Vllm, ["--Pd:Dashboard:VllmTraces=true", .. args]);
         var decode = Assert.IsType<VllmResource>(Resource(builder, "decode-0"));
         var run = new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run);
 
@@ -121,6 +121,27 @@ public sealed class DashboardModelTests
         // A published manifest gets no dashboard endpoint.
         var (publishedArgs, _) = await AppModel.EvaluateAsync(decode);
         Assert.DoesNotContain("--otlp-traces-endpoint", publishedArgs);
+    }
+
+    [Fact]
+    public async Task VllmContainers_ByDefault_GetNoOtlpTracesFlag()
+    {
+        // Older vLLM images exit at start when given the flag without OpenTelemetry installed.
+        var (builder, _, _) = Declare(PdBackend.Vllm, "--ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:4317");
+        var decode = Assert.IsType<VllmResource>(Resource(builder, "decode-0"));
+
+        var values = new List<object>();
+        var context = new CommandLineArgsCallbackContext(values, decode, CancellationToken.None)
+        {
+            ExecutionContext = new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run),
+        };
+        foreach (var callback in decode.Annotations.OfType<CommandLineArgsCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        Assert.DoesNotContain("--otlp-traces-endpoint", values);
+        Assert.Contains("--port", values);
     }
 
     [Fact]
