@@ -48,7 +48,8 @@ public static class PdDashboardExtensions
     /// send their request traces to the dashboard (<see cref="VllmOtlpExtensions.WithOtlpTracesEndpoint"/>;
     /// the image must contain OpenTelemetry).</item>
     /// </list>
-    /// Role, connector and GPU ids are already resource properties (<c>AddPdInstances</c>).
+    /// Role, connector and GPU ids are already resource properties (<c>AddPdInstances</c>). Nothing is
+    /// added when publishing: the manifest and the deployment writers see the model unchanged.
     /// </summary>
     /// <param name="proxy">The proxy project (its HTTP endpoint is named <c>http</c>).</param>
     /// <param name="topology">The declared instances.</param>
@@ -65,6 +66,13 @@ public static class PdDashboardExtensions
         ArgumentNullException.ThrowIfNull(topology);
         var app = proxy.ApplicationBuilder;
         var traces = vllmTraces ?? app.Configuration.GetValue(VllmTracesKey, false);
+
+        // Commands, URLs and the key they need exist only while running: a published deployment
+        // keeps the admin API off unless it is given its own Pd__AdminApiKey.
+        if (app.ExecutionContext.IsPublishMode)
+        {
+            return proxy;
+        }
 
         // Generated once and kept in user secrets, so restarts keep the same key.
         adminKey ??= app.AddParameter(AdminKeyParameterName, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);

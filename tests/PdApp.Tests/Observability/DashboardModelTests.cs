@@ -76,6 +76,21 @@ public sealed class DashboardModelTests
         Assert.True(parameter.Secret);
     }
 
+    [Fact]
+    public async Task Publishing_LeavesTheModelUnchanged()
+    {
+        var output = Path.Combine(Path.GetTempPath(), $"pdapp-manifest-{Guid.NewGuid():N}.json");
+        var (builder, _, proxy) = Declare(PdBackend.Vllm, "--publisher", "manifest", "--output-path", output, "--Pd:Dashboard:VllmTraces=true");
+
+        var (_, env) = await AppModel.EvaluateAsync(proxy.Resource);
+        var (decodeArgs, _) = await AppModel.EvaluateAsync(Resource(builder, "decode-0"));
+
+        Assert.DoesNotContain(builder.Resources, r => r.Name == PdDashboardExtensions.AdminKeyParameterName);
+        Assert.False(env.ContainsKey(PdProxySettings.ToEnvironmentVariable(PdProxySettings.AdminApiKey)));
+        Assert.DoesNotContain(proxy.Resource.Annotations.OfType<ResourceCommandAnnotation>(), c => c.Name.StartsWith("pd-", StringComparison.Ordinal));
+        Assert.DoesNotContain("--otlp-traces-endpoint", decodeArgs);
+    }
+
     [Theory]
     [InlineData("http://localhost:4317", null, "http://localhost:4317", "grpc")]
     [InlineData(null, "http://localhost:4318", "http://localhost:4318/v1/traces", "http/protobuf")]
