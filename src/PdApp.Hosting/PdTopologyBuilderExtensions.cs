@@ -236,6 +236,11 @@ public static class PdTopologyBuilderExtensions
             vllm.WithHuggingFaceToken(hfToken);
         }
 
+        if (options.HuggingFaceCachePath is { Length: > 0 } cache)
+        {
+            vllm.WithHuggingFaceCacheBindMount(cache);
+        }
+
         return PdInstance.ForService(instance, vllm);
     }
 
@@ -270,7 +275,8 @@ public static class PdTopologyBuilderExtensions
                     context.EnvironmentVariables[key] = value;
                 }
             })
-            .WithHttpHealthCheck(VllmResource.HealthPath, endpointName: VllmResource.HttpEndpointName);
+            .WithHttpHealthCheck(VllmResource.HealthPath, endpointName: VllmResource.HttpEndpointName)
+            .WithVllmDashboardUrls(VllmResource.HttpEndpointName);
 
         if (instance.KvConnector is PdApp.Hosting.KvConnectors.SharedStorageKvConnector shared)
         {

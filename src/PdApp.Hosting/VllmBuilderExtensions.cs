@@ -67,7 +67,42 @@ public static class VllmBuilderExtensions
                 }
             })
             .WithManifestPublishingCallback(context => VllmManifestWriter.WriteAsync(context, resource))
-            .WithHttpHealthCheck(VllmResource.HealthPath, endpointName: VllmResource.HttpEndpointName);
+            .WithHttpHealthCheck(VllmResource.HealthPath, endpointName: VllmResource.HttpEndpointName)
+            .WithVllmDashboardUrls(VllmResource.HttpEndpointName);
+    }
+
+    /// <summary>
+    /// Labels a vLLM-compatible HTTP endpoint in the dashboard and adds links to its model list and its
+    /// Prometheus metrics (<c>/v1/models</c>, <c>/metrics</c>).
+    /// </summary>
+    /// <typeparam name="T">A resource with the endpoint.</typeparam>
+    /// <param name="builder">The resource builder.</param>
+    /// <param name="endpointName">The endpoint's name.</param>
+    /// <returns>The resource builder.</returns>
+    public static IResourceBuilder<T> WithVllmDashboardUrls<T>(this IResourceBuilder<T> builder, string endpointName)
+        where T : IResourceWithEndpoints
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(endpointName);
+        var endpoint = builder.GetEndpoint(endpointName);
+        return builder
+            .WithUrlForEndpoint(endpointName, url => url.DisplayText = "OpenAI API")
+            .WithUrl($"{endpoint}/v1/models", "Models")
+            .WithUrl($"{endpoint}/metrics", "Metrics");
+    }
+
+    /// <summary>
+    /// Mounts a host folder as the Hugging Face cache (<c>/root/.cache/huggingface</c>), so models given by
+    /// Hugging Face id are downloaded once and survive container restarts.
+    /// </summary>
+    /// <param name="builder">The vLLM resource builder.</param>
+    /// <param name="hostPath">The host folder, e.g. <c>~/.cache/huggingface</c> expanded.</param>
+    /// <returns>The resource builder.</returns>
+    public static IResourceBuilder<VllmResource> WithHuggingFaceCacheBindMount(this IResourceBuilder<VllmResource> builder, string hostPath)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(hostPath);
+        return builder.WithBindMount(hostPath, VllmResource.HuggingFaceCachePath);
     }
 
     /// <summary>Adds a prefill (<c>kv_producer</c>) vLLM server; see <see cref="AddVllm"/>.</summary>

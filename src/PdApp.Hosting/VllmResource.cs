@@ -21,6 +21,9 @@ public class VllmResource(string name, PdRole role) : ContainerResource(name), I
     /// <summary>Where the host data folder is mounted (models, shared KV storage), as in the vLLM PD guide.</summary>
     public const string DataMountPath = "/data";
 
+    /// <summary>Where the official image looks for downloaded Hugging Face models.</summary>
+    public const string HuggingFaceCachePath = "/root/.cache/huggingface";
+
     private EndpointReference? _primaryEndpoint;
 
     /// <summary>The part the instance plays.</summary>

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Hosting;
-using PdApp.Proxy.Routing;
 using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy;
@@ -17,22 +16,16 @@ public static class ProxyApp
     /// <summary>Creates the application from command-line style arguments (configuration as <c>--Pd:Connector=...</c>).</summary>
     /// <param name="args">The arguments.</param>
     /// <returns>The application, not started.</returns>
-    public static WebApplication Create(string[] args) => Create(args, configure: null);
-
-    /// <summary>Creates the application, letting tests adjust the builder before it is built.</summary>
-    /// <param name="args">The arguments.</param>
-    /// <param name="configure">Extra registrations, applied last.</param>
-    /// <returns>The application, not started.</returns>
-    internal static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure)
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A setting is invalid (the message names it).</exception>
+    public static WebApplication Create(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults(ProxyMetrics.MeterName);
         builder.Services.AddPdProxy(builder.Configuration);
-builder.Services.AddPdRouting(builder.Configuration);
+        builder.Services.AddPdRouting(builder.Configuration);
 
         // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);
-        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
@@ -40,7 +33,7 @@ builder.Services.AddPdRouting(builder.Configuration);
         app.MapDefaultEndpoints();
         app.MapPdCompletions();
         app.MapPdModels();
-app.MapPdAdmin();
+        app.MapPdAdmin();
         return app;
     }
 }

@@ -4,14 +4,12 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PdApp.Simulator.Api;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Engine;
-using PdApp.Simulator.Faults;
-using PdApp.Simulator.Generation;
 using PdApp.Simulator.Hosting;
 using PdApp.Simulator.KvTransfer;
 using PdApp.Simulator.Metrics;
@@ -48,6 +46,17 @@ public static class SimulatorApp
 
         // The vLLM command line is ours to read: keep it away from the generic command-line configuration.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+
+        // Lowest-priority defaults (appsettings, environment and callers override them): per-request
+        // framework logs would cost more than the simulated engine at thousands of streams.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            },
+        });
         configure?.Invoke(builder);
 
         // After configure and the environment: --host/--port win over ASPNETCORE_URLS (which Aspire sets).
@@ -57,30 +66,15 @@ public static class SimulatorApp
             builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
         }
 
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults(SimulatorMeter.MeterName);
 
-        var services = builder.Services;
-        services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new SimulatorEnvironment(builder.Configuration));
-        services.AddSingleton<InstanceIdentity>();
-        services.AddSingleton<PromptTokenizer>();
-        services.AddSingleton<CompletionRequestParser>();
-        services.AddSingleton<EngineScheduler>();
-        services.AddSingleton<TimingModel>();
-        services.AddSingleton<SimulatorMetrics>();
-        services.AddSingleton<FailureInjector>();
-        services.AddSingleton<HealthState>();
-        services.AddSingleton<CompletionEngine>();
-        services.AddSingleton<CompletionEndpoint>();
-        services.AddSingleton<KvConnectorFactory>();
-        services.AddSingleton(sp => sp.GetRequiredService<KvConnectorFactory>().Create());
-        services.AddHostedService<KvConnectorHost>();
+        builder.Services.AddSimulator(options);
 
         var app = builder.Build();
 
         // Build the connector now so its configuration errors (env, extra config) fail here, naming the setting.
         _ = app.Services.GetRequiredService<IKvConnectorSimulation>();
+        _ = app.Services.GetRequiredService<SimulatorMeter>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PdApp.Simulator");
         foreach (var line in ignoredFlags)
         {
@@ -103,6 +97,7 @@ public static class SimulatorApp
         app.UseSimulatorMiddleware();
         app.MapHealthChecks(HealthEndpoints.AlivePath);
         app.MapInfoEndpoints();
+        app.MapTokenizeEndpoint();
         app.MapPost("/v1/completions", (HttpContext context, CompletionEndpoint endpoint) => endpoint.HandleAsync(context, CompletionKind.Text));
         app.MapPost("/v1/chat/completions", (HttpContext context, CompletionEndpoint endpoint) => endpoint.HandleAsync(context, CompletionKind.Chat));
         return app;

@@ -79,6 +79,9 @@ public sealed class PdOptions
     /// <summary><c>Pd:DataPath</c>: the host folder mounted at <c>/data</c>.</summary>
     public string DataPath { get; set; } = "/data";
 
+    /// <summary><c>Pd:HuggingFaceCachePath</c>: a host folder mounted as the Hugging Face cache (for models given by id); default: none.</summary>
+    public string? HuggingFaceCachePath { get; set; }
+
     /// <summary><c>Pd:ExtraArgs:{i}</c>: engine arguments appended verbatim.</summary>
     public List<string> ExtraArgs { get; set; } = [];
 

@@ -24,7 +24,10 @@ public static class AdminEndpointRouteBuilderExtensions
     /// <item><c>POST /admin/instances/{name}/drain</c>: stops new requests and keeps the instance
     /// (e.g. for maintenance); <c>/undrain</c> puts it back (and cancels a pending drain-and-remove).</item>
     /// </list>
-    /// Errors use OpenAI's error JSON. Requires <c>AddPdRouting</c>.
+    /// Errors use OpenAI's error JSON. Requires <c>AddPdRouting</c>. A removed instance that a
+    /// discovery source still announces comes back: a P2pNccl registration at its next ping, a DNS
+    /// record at the next resolution; a <c>Pd:Instances</c> entry stays removed until its resolved
+    /// address changes. Drain such instances instead to keep them out of rotation.
     /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <returns>The builder, for chaining.</returns>

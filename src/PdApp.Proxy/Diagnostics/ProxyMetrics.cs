@@ -14,6 +14,7 @@ public sealed class ProxyMetrics
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _prefillDuration;
     private readonly Counter<long> _transfersExpected;
     private readonly Counter<long> _transfersConfirmed;
     private readonly Counter<long> _transfersMissed;
@@ -32,6 +33,7 @@ public sealed class ProxyMetrics
         Meter = meterFactory.Create(MeterName);
         _requests = Meter.CreateCounter<long>("pdapp.proxy.requests", "{request}", "Completed client requests by route, status and connector.");
         _duration = Meter.CreateHistogram<double>("pdapp.proxy.request.duration", "s", "Client request duration (until the last byte was relayed).");
+        _prefillDuration = Meter.CreateHistogram<double>("pdapp.proxy.prefill.duration", "s", "Prefill calls: from sending to P until its whole response was read (a floor for the user's time to first token).");
         _transfersExpected = Meter.CreateCounter<long>("pdapp.proxy.kv_transfers.expected", "{transfer}", "Decode requests sent after a successful prefill, which should find the KV.");
         _transfersConfirmed = Meter.CreateCounter<long>("pdapp.proxy.kv_transfers.confirmed", "{transfer}", "Transfers confirmed by D (simulator header) or by P's kv_transfer_params (Nixl).");
         _transfersMissed = Meter.CreateCounter<long>("pdapp.proxy.kv_transfers.missed", "{transfer}", "Transfers D reported it did not find (it prefilled locally).");
@@ -57,6 +59,13 @@ public sealed class ProxyMetrics
         _requests.Add(1, tags);
         _duration.Record(seconds, tags);
     }
+
+    /// <summary>A prefill call ended.</summary>
+    /// <param name="connector">The connector.</param>
+    /// <param name="outcome">How it ended (succeeded, rejected, upstream_error, timed_out, transport_error, canceled).</param>
+    /// <param name="seconds">How long it took.</param>
+    public void PrefillCompleted(string connector, string outcome, double seconds) =>
+        _prefillDuration.Record(seconds, new KeyValuePair<string, object?>("connector", connector), new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A decode was sent after a successful prefill.</summary>
     /// <param name="connector">The connector.</param>

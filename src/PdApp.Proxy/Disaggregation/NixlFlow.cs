@@ -70,7 +70,10 @@ public sealed class NixlFlow(string connector) : DisaggregationFlow(connector, F
     /// <summary>
     /// The parameters as P sent them, except a loopback <c>remote_host</c> (vLLM's default
     /// <c>VLLM_NIXL_SIDE_CHANNEL_HOST</c> is localhost) is replaced by P's address when D runs on
-    /// another host, where localhost would name D itself.
+    /// another host, where localhost would name D itself. P's address is its configured base
+    /// address; with service-discovery names (<c>http://prefill-0</c>) that name must also resolve
+    /// on D's host (true for compose and Kubernetes service names), otherwise set
+    /// <c>VLLM_NIXL_SIDE_CHANNEL_HOST</c> on P to a routable address so no rewrite is needed.
     /// </summary>
     private static byte[] RoutableParameters(JsonElement parameters, UpstreamInstance prefill, UpstreamInstance decode)
     {

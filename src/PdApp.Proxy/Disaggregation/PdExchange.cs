@@ -31,7 +31,7 @@ public sealed class PdExchange
     /// <summary>D's report on the KV (simulator header), or the Nixl confirmation.</summary>
     public string? KvTransfer { get; set; }
 
-    /// <summary>The <c>Pd:Proxy</c> mode as a log word.</summary>
+    /// <summary><see cref="Mode"/> as the word the request log line uses.</summary>
     public string ModeName => Mode switch
     {
         PdMode.Disaggregated => "pd",

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Diagnostics;
@@ -155,7 +156,9 @@ public sealed class PdRequestPipeline(
             {
                 upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
                 body ??= flow.CreatePrefillBody(request);
+                var started = Stopwatch.GetTimestamp();
                 last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                metrics.PrefillCompleted(flow.Connector, OutcomeName(last.Kind), Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
 
             lastInstance = instance;
@@ -283,6 +286,16 @@ public sealed class PdRequestPipeline(
         metrics.CancelledAfterPrefill(flow.Connector);
         ProxyLog.CancelledAfterPrefill(logger, requestId, prefillInstance.Name);
     }
+
+    private static string OutcomeName(PrefillAttemptKind kind) => kind switch
+    {
+        PrefillAttemptKind.Succeeded => "succeeded",
+        PrefillAttemptKind.Rejected => "rejected",
+        PrefillAttemptKind.UpstreamError => "upstream_error",
+        PrefillAttemptKind.TimedOut => "timed_out",
+        PrefillAttemptKind.TransportError => "transport_error",
+        _ => "canceled",
+    };
 
     private static string ReasonOf(PrefillAttemptKind kind) => kind switch
     {

@@ -46,7 +46,7 @@ public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel ch
 
         if (context.Response.HasStarted)
         {
-            return new DecodeOutcome(DecodeOutcomeKind.FailedDuringResponse, error is ForwarderError.ResponseBodyCanceled, detail);
+            return new DecodeOutcome(DecodeOutcomeKind.FailedDuringResponse, Detail: detail);
         }
 
         // YARP set a bare 502/504; the pipeline writes the OpenAI-shaped error (or retries).

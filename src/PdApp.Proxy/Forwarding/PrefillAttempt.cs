@@ -8,10 +8,10 @@ public enum PrefillAttemptKind
     /// <summary>P answered 2xx.</summary>
     Succeeded,
 
-    /// <summary>P refused the request (4xx): the request is at fault; retrying elsewhere would not help.</summary>
+    /// <summary>P refused the request (4xx but 429): the request is at fault; retrying elsewhere would not help.</summary>
     Rejected,
 
-    /// <summary>P answered 5xx.</summary>
+    /// <summary>P answered 5xx or 429.</summary>
     UpstreamError,
 
     /// <summary>P did not answer within <c>Pd:Proxy:Timeouts:PrefillSeconds</c>.</summary>

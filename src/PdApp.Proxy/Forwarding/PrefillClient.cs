@@ -54,10 +54,11 @@ public sealed class PrefillClient(UpstreamChannel channel, IOptions<ProxyOptions
                 return Failed(PrefillAttemptKind.TransportError, $"prefill response larger than {limit} bytes", status);
             }
 
+            // 429 is about the instance (overloaded), not the request: another P may take it.
             var kind = status switch
             {
                 >= 200 and < 300 => PrefillAttemptKind.Succeeded,
-                >= 500 => PrefillAttemptKind.UpstreamError,
+                >= 500 or StatusCodes.Status429TooManyRequests => PrefillAttemptKind.UpstreamError,
                 _ => PrefillAttemptKind.Rejected,
             };
             return new PrefillAttempt(kind, status, responseBody, contentType, kind == PrefillAttemptKind.Succeeded ? null : $"prefill answered {status}");

@@ -17,6 +17,11 @@ internal sealed class SseGuardStream : Stream
     private readonly DecodeCall _call;
     private readonly TimeSpan _idleTimeout;
     private readonly CancellationToken _clientAborted;
+    // One timer source for the whole stream, re-armed per read (a linked source per chunk would
+    // allocate for every token); the relay's own token is linked into it once.
+    private readonly CancellationTokenSource _idle = new();
+    private CancellationTokenRegistration _relayRegistration;
+    private CancellationToken _registeredToken;
     private ReadOnlyMemory<byte> _trailer;
     private bool _ended;
     private byte _last = (byte)'\n';
@@ -52,11 +57,12 @@ internal sealed class SseGuardStream : Stream
             return 0;
         }
 
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        idle.CancelAfter(_idleTimeout);
         try
         {
-            var read = await _inner.ReadAsync(buffer, idle.Token);
+            var read = await _inner.ReadAsync(buffer, ArmIdleTimer(cancellationToken));
+
+            // Disarm: time spent writing to a slow client is not D's silence.
+            _idle.TryReset();
 
             // YARP waits for data with zero-byte reads; only a 0 for a real buffer is the end.
             if (read == 0 && !buffer.IsEmpty)
@@ -84,6 +90,24 @@ internal sealed class SseGuardStream : Stream
         return DrainTrailer(buffer.Span);
     }
 
+    private CancellationToken ArmIdleTimer(CancellationToken relayToken)
+    {
+        if (relayToken != _registeredToken)
+        {
+            _relayRegistration.Dispose();
+            _registeredToken = relayToken;
+            _relayRegistration = relayToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _idle);
+        }
+
+        // TryReset fails only once cancelled; the caller's catch then sees why.
+        if (_idle.TryReset())
+        {
+            _idle.CancelAfter(_idleTimeout);
+        }
+
+        return _idle.Token;
+    }
+
     public override int Read(byte[] buffer, int offset, int count) =>
         ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
@@ -104,13 +128,21 @@ internal sealed class SseGuardStream : Stream
     {
         if (disposing)
         {
+            _relayRegistration.Dispose();
+            _idle.Dispose();
             _inner.Dispose();
         }
 
         base.Dispose(disposing);
     }
 
-    public override ValueTask DisposeAsync() => _inner.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        await _relayRegistration.DisposeAsync();
+        _idle.Dispose();
+        await _inner.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
 
     private void Fail(int status, string message)
     {

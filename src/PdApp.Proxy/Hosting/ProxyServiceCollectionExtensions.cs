@@ -3,6 +3,7 @@ using PdApp.Protocol;
 using PdApp.Proxy.Admission;
 using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Disaggregation;
+using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Options;
 
@@ -33,6 +34,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<PrefillClient>();
         services.AddSingleton<DecodeForwarder>();
         services.AddSingleton<PdRequestPipeline>();
+        services.AddSingleton<CompletionHandler>();
         services.AddSingleton<AdmissionController>();
         services.AddSingleton<ProxyMetrics>();
         services.AddHealthChecks().AddCheck<ShutdownReadinessHealthCheck>(ShutdownReadinessHealthCheck.Name);

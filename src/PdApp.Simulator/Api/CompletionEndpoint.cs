@@ -66,6 +66,7 @@ internal sealed partial class CompletionEndpoint(
 
         // vLLM names requests after X-Request-Id when the client sends one (OpenAIServing._base_request_id).
         var requestId = context.Request.Headers[PdHeaders.RequestId].ToString() is { Length: > 0 } header ? header : Guid.NewGuid().ToString("N");
+        response.Headers[PdHeaders.RequestId] = requestId;
         var promptTokenIds = request.PromptTokenIds;
         var job = new CompletionJob
         {
@@ -101,8 +102,9 @@ internal sealed partial class CompletionEndpoint(
             var result = await engine.RunAsync(job, sink, cancellationToken).ConfigureAwait(false);
             await sink.CompleteAsync(result, includeUsage, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
+            // The client went away (aborted request, or the response pipe completed under us).
             LogClientGone(job.Kv.RequestId);
         }
         catch (InjectedStreamFaultException ex) when (ex.DropConnection)
@@ -133,8 +135,9 @@ internal sealed partial class CompletionEndpoint(
         {
             result = await engine.RunAsync(job, sink, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
+            // The client went away (aborted request, or the response pipe completed under us).
             LogClientGone(job.Kv.RequestId);
             return;
         }
@@ -177,6 +180,12 @@ internal sealed partial class CompletionEndpoint(
         // vLLM: OpenAIServing._validate_input.
         var inputTokens = request.PromptTokenIds.Length;
         var maxModelLen = options.MaxModelLen;
+        if (inputTokens == 0)
+        {
+            // vLLM: "The decoder prompt cannot be empty" (processor._validate_model_input).
+            throw new RequestValidationException("The decoder prompt cannot be empty", request.Kind == CompletionKind.Chat ? "messages" : "prompt");
+        }
+
         if (inputTokens >= maxModelLen)
         {
             throw new RequestValidationException(

@@ -18,6 +18,8 @@ internal static class SimulatorMiddleware
         var identity = app.ApplicationServices.GetRequiredService<InstanceIdentity>();
         var health = app.ApplicationServices.GetRequiredService<HealthState>();
 
+        app.UseMiddleware<UnhandledErrorMiddleware>();
+
         // Every response names its instance and echoes X-Request-Id, so a proxy's caller sees which
         // engine served it (vLLM echoes the id only with --enable-request-id-headers).
         app.Use((context, next) =>

@@ -39,7 +39,10 @@ public sealed record SimulatorOptions
     /// <summary><c>--block-size</c>: tokens per KV block (vLLM default 16).</summary>
     public int BlockSize { get; init; } = 16;
 
-    /// <summary><c>--seed</c>: seeds fault injection and text of requests without their own seed.</summary>
+    /// <summary>
+    /// <c>--seed</c>: seeds fault injection. Generated text is seeded per request (its <c>seed</c>, else
+    /// its prompt), so every instance gives the same prompt the same text.
+    /// </summary>
     public long Seed { get; init; }
 
     /// <summary><c>--instance-name</c>; default <c>OTEL_SERVICE_NAME</c>, else <c>host:port</c>.</summary>

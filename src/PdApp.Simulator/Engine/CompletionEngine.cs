@@ -134,15 +134,23 @@ internal sealed partial class CompletionEngine(
         var matcher = new StopStringMatcher(job.Stop);
         var faults = options.Faults;
 
-        // Deadlines accumulate from the first token so timer slack does not add up over a long stream.
+        // Deadlines accumulate from the first token so timer slack (about a millisecond per wait) does
+        // not add up over a long stream; after a stall longer than a step the debt is dropped instead
+        // of bursting tokens out faster than an engine could step.
         var due = TimeSpan.Zero;
         for (var index = 0; index < limit; index++)
         {
             if (index > 0)
             {
-                due += timing.DecodeStep(scheduler.Running);
-                var wait = due - time.GetElapsedTime(firstToken);
-                if (wait > TimeSpan.Zero)
+                var step = timing.DecodeStep(scheduler.Running);
+                due += step;
+                var elapsed = time.GetElapsedTime(firstToken);
+                var wait = due - elapsed;
+                if (wait < -step)
+                {
+                    due = elapsed;
+                }
+                else if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
                 }

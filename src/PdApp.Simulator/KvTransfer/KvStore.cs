@@ -20,7 +20,6 @@ internal sealed class KvStore(TimeProvider time, TimeSpan lifetime, int capacity
     /// <summary>Stores a record; <paramref name="onRemoved"/> runs once when it is taken or expires.</summary>
     public void Put(string key, KvRecord record, Action? onRemoved = null)
     {
-        Sweep();
         var entry = new Entry(record, time.GetTimestamp(), onRemoved);
         if (_entries.TryGetValue(key, out var previous) && _entries.TryUpdate(key, entry, previous))
         {
@@ -32,6 +31,7 @@ internal sealed class KvStore(TimeProvider time, TimeSpan lifetime, int capacity
         }
 
         _order.Enqueue(key);
+        Sweep();
         if (_waiters.TryRemove(key, out var waiter))
         {
             waiter.TrySetResult();
@@ -79,8 +79,14 @@ internal sealed class KvStore(TimeProvider time, TimeSpan lifetime, int capacity
         }
         catch (TimeoutException)
         {
-            _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
-            return null;
+            // Another waiter on the same key may have removed the signal; a last look settles it.
+        }
+        finally
+        {
+            if (!waiter.Task.IsCompleted)
+            {
+                _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, waiter));
+            }
         }
 
         return Get(key, take);

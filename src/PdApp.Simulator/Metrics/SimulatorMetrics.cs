@@ -71,6 +71,19 @@ internal sealed class SimulatorMetrics
     public void KvTransfer(string connector, string outcome) =>
         _kvTransfers.AddOrUpdate((connector, outcome), 1, static (_, n) => n + 1);
 
+    /// <summary>Prompt tokens processed so far.</summary>
+    public long PromptTokens => Interlocked.Read(ref _promptTokens);
+
+    /// <summary>Tokens generated so far.</summary>
+    public long GenerationTokens => Interlocked.Read(ref _generationTokens);
+
+    /// <summary>The KV outcome counts as OpenTelemetry measurements tagged by connector and outcome.</summary>
+    public IEnumerable<System.Diagnostics.Metrics.Measurement<long>> KvTransferMeasurements() =>
+        _kvTransfers.Select(pair => new System.Diagnostics.Metrics.Measurement<long>(
+            pair.Value,
+            new KeyValuePair<string, object?>("connector", pair.Key.Connector),
+            new KeyValuePair<string, object?>("outcome", pair.Key.Outcome)));
+
     /// <summary>The count of a KV outcome (for tests and logs).</summary>
     public long KvTransferCount(string connector, string outcome) => _kvTransfers.GetValueOrDefault((connector, outcome));
 

@@ -38,7 +38,10 @@ public sealed class AppHostSimulatorStartTests
 
         // The dashboard shows each instance's PD role, connector and the backend decision.
         var snapshot = await app.ResourceNotifications.WaitForResourceAsync(
-            "decode-1", e => e.Snapshot.Properties.Any(p => p.Name == "pd.role"), timeout.Token);
+            "decode-1",
+            e => e.Snapshot.Properties.Any(p => p.Name == "pd.role") && e.Snapshot.Urls.Any(u => u.Url.EndsWith("/metrics", StringComparison.Ordinal)),
+            timeout.Token);
+        Assert.Contains(snapshot.Snapshot.Urls, u => u.Url.EndsWith("/v1/models", StringComparison.Ordinal));
         var properties = snapshot.Snapshot.Properties.ToDictionary(p => p.Name, p => p.Value?.ToString());
         Assert.Equal("decode", properties["pd.role"]);
         Assert.Equal("SharedStorageConnector", properties["pd.connector"]);

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using PdApp.Protocol;
 
 namespace PdApp.Tests.AppHost;
@@ -22,12 +24,12 @@ public sealed class ManifestPublishTests : IDisposable
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
             ["--publisher", "manifest", "--output-path", path, .. settings], timeout.Token);
         await using var app = await builder.BuildAsync(timeout.Token);
+        // In publish mode the app host stops itself once the manifest is completely written.
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping.TrySetResult());
         var watch = Stopwatch.StartNew();
         await app.StartAsync(timeout.Token);
-        while (!File.Exists(path) && !timeout.IsCancellationRequested)
-        {
-            await Task.Delay(50, timeout.Token);
-        }
+        await stopping.Task.WaitAsync(timeout.Token);
 
         Console.WriteLine($"Manifest published in {watch.ElapsedMilliseconds} ms");
         await using var stream = File.OpenRead(path);

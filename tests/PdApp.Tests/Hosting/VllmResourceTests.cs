@@ -252,4 +252,14 @@ public sealed class VllmResourceTests
 
         Assert.Equal(kvRole, vllm.Resource.KvRole);
     }
+
+    [Fact]
+    public void WithHuggingFaceCacheBindMount_MountsTheHostCacheWhereVllmLooks()
+    {
+        var builder = AppModel.CreateBuilder();
+        var vllm = builder.AddVllmPrefill("prefill-0", model: "Qwen/Qwen3-0.6B").WithHuggingFaceCacheBindMount("/srv/hf");
+
+        var mount = Assert.Single(vllm.Resource.Annotations.OfType<ContainerMountAnnotation>());
+        Assert.Equal(("/srv/hf", "/root/.cache/huggingface"), (mount.Source, mount.Target));
+    }
 }

@@ -81,6 +81,26 @@ public sealed class ConnectorFlowTests : IDisposable
     }
 
     [Fact]
+    public async Task P2pNccl_InstancesRegisteredOverZmq_ServeWithoutConfiguredInstances()
+    {
+        // vLLM's xPyD example: instances announce themselves to the proxy's ZeroMQ registry.
+        var registryPort = FreePort();
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.P2pNccl, [], [], [$"Pd:Registry:Port={registryPort}", "Pd:Registry:BindAddress=127.0.0.1"]);
+        var extra = $$"""{"proxy_ip": "127.0.0.1", "proxy_port": "{{registryPort}}"}""";
+        await using var prefill = await SimulatorInstance.StartAsync("prefill-0", ["--kv-transfer-config", Config(KvConnectorNames.P2pNccl, KvRoles.Producer, kvPort: FreePort(), extra: extra)]);
+        await using var decode = await SimulatorInstance.StartAsync("decode-0", ["--kv-transfer-config", Config(KvConnectorNames.P2pNccl, KvRoles.Consumer, kvPort: FreePort(), extra: extra)]);
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await proxy.Client.GetAsync("/health")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        await AssertDecodeHitAsync(proxy, KvConnectorNames.P2pNccl, stream: true);
+    }
+
+    [Fact]
     public async Task PyNccl_OneProducerOneConsumer_DecodeFindsTheKv()
     {
         var port = FreePort();
@@ -166,6 +186,7 @@ public sealed class ConnectorFlowTests : IDisposable
 
         Assert.Equal(1, await proxy.Metrics.WaitForAsync("pdapp.proxy.kv_transfers.confirmed", 1, "connector", connector));
         Assert.Equal(1, proxy.Metrics.Sum("pdapp.proxy.kv_transfers.expected", "connector", connector));
+        Assert.True(proxy.Metrics.Sum("pdapp.proxy.prefill.duration", "outcome", "succeeded") > 0);
     }
 
     private static async Task<ProxyFixture> StartPairAsync(

@@ -20,7 +20,7 @@ public sealed class ProxyAdmissionTests
         await using var proxy = await StartAsync("Pd:Proxy:Admission:MaxConcurrentRequests=1", "Pd:Proxy:Admission:MaxQueueLength=0", "Pd:Proxy:Admission:RetryAfterSeconds=3");
 
         using var busy = await proxy.PostAsync(
-            "/v1/completions", Bodies.Completion(maxTokens: 50, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+            "/v1/completions", Bodies.Completion(maxTokens: 20, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
         using var refused = await proxy.PostAsync("/v1/completions", Bodies.Completion());
 
         Assert.Equal(HttpStatusCode.OK, busy.StatusCode);
@@ -36,7 +36,7 @@ public sealed class ProxyAdmissionTests
         await using var proxy = await StartAsync("Pd:Proxy:Admission:MaxConcurrentRequests=1", "Pd:Proxy:Admission:MaxQueueLength=4", "Pd:Proxy:Admission:QueueTimeoutSeconds=0.2");
 
         using var busy = await proxy.PostAsync(
-            "/v1/completions", Bodies.Completion(maxTokens: 50, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+            "/v1/completions", Bodies.Completion(maxTokens: 20, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
         var started = DateTime.UtcNow;
         using var refused = await proxy.PostAsync("/v1/completions", Bodies.Completion());
 

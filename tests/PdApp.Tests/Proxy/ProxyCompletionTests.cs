@@ -162,4 +162,30 @@ public sealed class ProxyCompletionTests
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
     }
+
+    [Fact]
+    public async Task ChunkedRequestBody_IsServedLikeAContentLengthOne()
+    {
+        await using var proxy = await StartAsync();
+
+        using var response = await proxy.PostAsync("/v1/chat/completions", Bodies.Chat(maxTokens: 4), r => r.Headers.TransferEncodingChunked = true);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("chat.completion", json.RootElement.GetProperty("object").GetString());
+        Assert.Equal(4, json.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Models_WithoutAnAnsweringDecode_ListsTheConfiguredModel()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Dead("decode-dead")], [$"{PdProxySettings.Model}=dp7b"]);
+
+        using var json = JsonDocument.Parse(await proxy.Client.GetStringAsync("/v1/models"));
+
+        Assert.Equal("dp7b", json.RootElement.GetProperty("data")[0].GetProperty("id").GetString());
+        Assert.Equal("model", json.RootElement.GetProperty("data")[0].GetProperty("object").GetString());
+    }
 }

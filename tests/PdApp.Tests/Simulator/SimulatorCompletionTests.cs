@@ -247,6 +247,29 @@ public sealed class SimulatorCompletionTests : IAsyncLifetime
         Assert.Equal("sim-a", health.Header(PdHeaders.SimulatorInstance));
     }
 
+    [Fact]
+    public async Task Tokenize_CountsTheSameTokensAsCompletionUsage()
+    {
+        var chat = SimulatorHttp.Chat("How many tokens is this?");
+        var (_, completion) = await _sim.Client.PostJsonAsync("/v1/chat/completions", chat);
+        var (response, tokenized) = await _sim.Client.PostJsonAsync("/tokenize", new JsonObject { ["model"] = "dp7b", ["messages"] = chat["messages"]!.DeepClone() });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal((int)completion["usage"]!["prompt_tokens"]!, (int)tokenized["count"]!);
+        Assert.Equal((int)tokenized["count"]!, tokenized["tokens"]!.AsArray().Count);
+        Assert.Equal(256, (int)tokenized["max_model_len"]!);
+    }
+
+    [Fact]
+    public async Task Completion_WithoutRequestId_GetsAGeneratedOneEchoedInIdAndHeader()
+    {
+        var (response, body) = await _sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion("No id"));
+
+        var requestId = response.Header(PdHeaders.RequestId);
+        Assert.Matches("^[0-9a-f]{32}$", requestId);
+        Assert.Equal("cmpl-" + requestId, (string?)body["id"]);
+    }
+
     private static JsonObject WithSeed(JsonObject body, long seed)
     {
         body["seed"] = seed;

@@ -75,6 +75,15 @@ public sealed class SimulatorErrorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EmptyPrompt_Returns400()
+    {
+        var (response, json) = await _sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion(string.Empty));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("prompt", (string?)json["error"]!["param"]);
+    }
+
+    [Fact]
     public async Task MalformedJson_Returns400()
     {
         using var response = await _sim.Client.SendAsync(SimulatorHttp.Post("/v1/chat/completions", "{\"model\": \"dp7b\", \"messages\": ["));

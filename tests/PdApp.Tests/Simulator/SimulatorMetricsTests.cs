@@ -31,6 +31,35 @@ public sealed class SimulatorMetricsTests
     }
 
     [Fact]
+    public async Task OpenTelemetryMeter_ReportsTheSameCountsAsPrometheus()
+    {
+        await using var sim = await RunningSimulator.StartAsync(["--time-to-first-token", "1", "--inter-token-latency", "1"]);
+        await sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion("Hello world", maxTokens: 3));
+        var meter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<PdApp.Simulator.Metrics.SimulatorMeter>(sim.App.Services).Meter;
+        var observed = new Dictionary<string, double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, meter))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => observed[instrument.Name] = value);
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => observed[instrument.Name] = value);
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => observed[instrument.Name] = value);
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(2, observed["pdsim.tokens.prompt"]);
+        Assert.Equal(3, observed["pdsim.tokens.generated"]);
+        Assert.Equal(0, observed["pdsim.requests.running"]);
+        Assert.Equal(0, observed["pdsim.kv_cache.usage"]);
+    }
+
+    [Fact]
     public async Task KvCacheUsage_GrowsWhileASequenceRuns()
     {
         await using var sim = await RunningSimulator.StartAsync(["--time-to-first-token", "1", "--inter-token-latency", "30", "--kv-cache-size", "10", "--block-size", "16"]);

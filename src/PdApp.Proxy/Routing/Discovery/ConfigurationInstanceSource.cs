@@ -139,7 +139,7 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
     {
         // Entries an operator deleted through the admin API are not resurrected by a refresh
         // unless their resolved endpoint changes.
-        foreach (var (name, previous) in _published)
+        foreach (var name in _published.Keys)
         {
             if (_registry.Find(name) is null)
             {
@@ -182,6 +182,7 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
             {
                 watches.Add(source.ChangeToken.RegisterChangeCallback(static state => ((ConfigurationInstanceSource)state!).RequestRefresh(), this));
             }
+
             var uris = source.Endpoints
                 .Select(e => EndpointUris.ToBaseUri(e, address))
                 .OfType<Uri>()

@@ -181,6 +181,11 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
         {
             return (false, "stopping");
         }
+        catch (Exception ex)
+        {
+            // Anything else (a malformed address, a TLS failure) is the instance's failure, not the checker's.
+            return (false, $"{ex.GetType().Name}: {ex.Message}");
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Name} at {BaseAddress} is unhealthy after {Failures} failed probe(s): {Detail}")]

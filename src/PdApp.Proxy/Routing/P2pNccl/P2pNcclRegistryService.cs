@@ -19,7 +19,9 @@ namespace PdApp.Proxy.Routing.P2pNccl;
 /// <c>ExpirySeconds</c> is removed (vLLM's example never forgets; instances ping every 3 s).
 /// Malformed messages are logged and ignored. With active health checking on, a new instance
 /// starts unhealthy and is admitted by its first passing probe. The socket lives on one dedicated thread, since
-/// NetMQ sockets are not thread-safe.
+/// NetMQ sockets are not thread-safe. A port that cannot be bound fails the service (and, with the
+/// host's default <c>BackgroundServiceExceptionBehavior.StopHost</c>, the proxy): a configured
+/// registry that silently does not listen would leave the proxy without instances.
 /// </summary>
 internal sealed partial class P2pNcclRegistryService : BackgroundService
 {
@@ -84,7 +86,15 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
             {
                 if (router.TryReceiveMultipartMessage(PollInterval, ref message))
                 {
-                    Handle(message);
+                    try
+                    {
+                        Handle(message);
+                    }
+                    catch (Exception ex)
+                    {
+                        // One bad message must not stop registration for every other instance.
+                        LogHandlingFailed(ex);
+                    }
                 }
 
                 Expire(_time.GetUtcNow() - expiry);
@@ -203,6 +213,9 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "P2pNccl registry on {BindAddress}:{Port} failed")]
     private partial void LogFailed(Exception exception, string bindAddress, int port);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "P2pNccl registry: handling a message failed; the message is ignored")]
+    private partial void LogHandlingFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: ignored a malformed message from {Identity}: {Error}")]
     private partial void LogMalformed(string identity, string error);

@@ -27,7 +27,7 @@ public sealed class ActiveHealthTests
 
         // The next probe round is an hour away: only the new-instance probe can see the failure.
         Assert.True(await Eventually.TrueAsync(() => !instance.IsHealthy));
-        Assert.Equal(1, server.Probes);
+        Assert.InRange(server.Probes, 1, 2);
     }
 
     private static (InstanceRegistry Registry, ActiveHealthChecker Checker) CreateChecker(double timeoutSeconds = 2, int threshold = 2)

@@ -70,6 +70,30 @@ public sealed class NixlConnectorTests
     }
 
     [Fact]
+    public async Task PinnedKvNeverRead_IsFreedAfterTheAbortTimeout_ThenDecodeMisses()
+    {
+        var shortTimeout = new Dictionary<string, string?>(DynamicSideChannel) { ["VLLM_NIXL_ABORT_REQUEST_TIMEOUT"] = "0.2" };
+        await using var prefill = await RunningSimulator.StartAsync(PdTestFlow.Fast("--kv-transfer-config", PdTestFlow.KvConfig(KvConnectorNames.Nixl, KvRoles.Both)), shortTimeout);
+        await using var decode = await StartAsync();
+        var client = SimulatorHttp.Completion("Abandoned between prefill and decode");
+        var (_, prefillBody) = await PdTestFlow.PrefillAsync(prefill, client, kvTransferParams: PdTestFlow.NixlPrefillParams());
+        var pinned = SimulatorHttp.Metric(await prefill.Client.MetricsAsync(), "vllm:kv_cache_usage_perc");
+
+        var freed = pinned;
+        for (var i = 0; i < 40 && freed > 0; i++)
+        {
+            await Task.Delay(100);
+            freed = SimulatorHttp.Metric(await prefill.Client.MetricsAsync(), "vllm:kv_cache_usage_perc");
+        }
+
+        var (late, _) = await PdTestFlow.DecodeAsync(decode, client, kvTransferParams: prefillBody["kv_transfer_params"]!.AsObject());
+
+        Assert.True(pinned > 0);
+        Assert.Equal(0, freed);
+        Assert.Equal(KvTransferOutcomes.Miss, late.KvOutcome());
+    }
+
+    [Fact]
     public async Task WithoutKvTransferParams_ServesPlainly()
     {
         await using var decode = await StartAsync();

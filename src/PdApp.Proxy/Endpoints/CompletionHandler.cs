@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Proxy.Admission;
+using PdApp.Proxy.Diagnostics;
+using PdApp.Proxy.Disaggregation;
+using PdApp.Proxy.Hosting;
+using PdApp.Proxy.Options;
+using PdApp.Proxy.Requests;
+
+namespace PdApp.Proxy.Endpoints;
+
+/// <summary>
+/// Serves one completion or chat request: admission, body limit, validation, then the PD flow;
+/// one log line and one metric per request, whatever happened.
+/// </summary>
+public sealed class CompletionHandler(
+    AdmissionController admission,
+    PdRequestPipeline pipeline,
+    DisaggregationFlow flow,
+    ProxyMetrics metrics,
+    IOptions<ProxyOptions> proxyOptions,
+    IOptions<PdOptions> pdOptions,
+    ILogger<CompletionHandler> logger)
+{
+    // 499 (nginx's "client closed request") marks clients that left before a response was sent.
+    private const int ClientClosedRequest = 499;
+
+    /// <summary>Serves the request.</summary>
+    /// <param name="context">The request.</param>
+    /// <param name="route">The route it arrived on.</param>
+    /// <returns>A task that completes when the response is finished.</returns>
+    public async Task HandleAsync(HttpContext context, OpenAiRoute route)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var requestId = context.GetRequestId();
+        var exchange = new PdExchange();
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await ServeAsync(context, route, requestId, exchange);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left; every upstream call was cancelled with it.
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            // A bug, not an upstream failure (those are handled as values): still answer in OpenAI's shape.
+            ProxyLog.UnexpectedFailure(logger, ex, requestId);
+            context.Response.Clear();
+            await OpenAiErrorWriter.WriteAsync(
+                context.Response,
+                StatusCodes.Status500InternalServerError,
+                OpenAiErrorTypes.Server,
+                $"The proxy failed to serve request {requestId}.",
+                cancellationToken: context.RequestAborted);
+        }
+        finally
+        {
+            var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted
+                ? ClientClosedRequest
+                : context.Response.StatusCode;
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var path = OpenAiRoutes.PathOf(route);
+            metrics.RequestCompleted(path, status, flow.Connector, elapsed.TotalSeconds);
+            ProxyLog.RequestCompleted(
+                logger, requestId, path, status, elapsed.TotalMilliseconds, exchange.ModeName, exchange.PrefillInstance, exchange.DecodeInstance, exchange.KvTransfer);
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context, OpenAiRoute route, string requestId, PdExchange exchange)
+    {
+        using var admitted = await admission.AdmitAsync(context.RequestAborted);
+        if (!admitted.IsAdmitted)
+        {
+            await RejectAsync(context, requestId, admitted);
+            return;
+        }
+
+        var (body, tooLarge) = await RequestBodyReader.ReadAsync(context.Request, proxyOptions.Value.MaxRequestBodyBytes, context.RequestAborted);
+        if (tooLarge is not null)
+        {
+            await tooLarge.WriteAsync(context.Response, context.RequestAborted);
+            return;
+        }
+
+        var servedModel = pdOptions.Value.Model;
+        if (!CompletionRequestParser.TryParse(route, body, string.IsNullOrEmpty(servedModel) ? null : servedModel, out var request, out var invalid))
+        {
+            await invalid!.WriteAsync(context.Response, context.RequestAborted);
+            return;
+        }
+
+        using (request)
+        {
+            await pipeline.RunAsync(context, request!, requestId, exchange);
+        }
+    }
+
+    private Task RejectAsync(HttpContext context, string requestId, AdmissionResult admitted)
+    {
+        metrics.AdmissionRejected(admitted.Reason);
+        ProxyLog.AdmissionRejected(logger, requestId, admitted.Reason);
+        var seconds = Math.Max(1, (int)Math.Ceiling(admitted.RetryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return OpenAiErrorWriter.WriteAsync(
+            context.Response,
+            StatusCodes.Status429TooManyRequests,
+            OpenAiErrorTypes.RateLimit,
+            admitted.Rejection == AdmissionRejection.RateLimited
+                ? "Rate limit exceeded; retry later."
+                : "The proxy's request queue is full; retry later.",
+            cancellationToken: context.RequestAborted);
+    }
+}

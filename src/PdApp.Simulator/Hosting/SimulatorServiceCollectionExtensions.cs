@@ -1,0 +1,38 @@
+using Microsoft.Extensions.DependencyInjection;
+using PdApp.Simulator.Api;
+using PdApp.Simulator.Configuration;
+using PdApp.Simulator.Engine;
+using PdApp.Simulator.Faults;
+using PdApp.Simulator.Generation;
+using PdApp.Simulator.KvTransfer;
+using PdApp.Simulator.Metrics;
+
+namespace PdApp.Simulator.Hosting;
+
+/// <summary>Registers the simulated engine: one of each part per instance, all singletons.</summary>
+internal static class SimulatorServiceCollectionExtensions
+{
+    /// <summary>Adds the engine, its connector, metrics and HTTP handlers for <paramref name="options"/>.</summary>
+    public static IServiceCollection AddSimulator(this IServiceCollection services, SimulatorOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SimulatorEnvironment>();
+        services.AddSingleton<InstanceIdentity>();
+        services.AddSingleton<PromptTokenizer>();
+        services.AddSingleton<CompletionRequestParser>();
+        services.AddSingleton<EngineScheduler>();
+        services.AddSingleton<TimingModel>();
+        services.AddSingleton<SimulatorMetrics>();
+        services.AddSingleton<SimulatorMeter>();
+        services.AddSingleton<FailureInjector>();
+        services.AddSingleton<HealthState>();
+        services.AddSingleton<CompletionEngine>();
+        services.AddSingleton<CompletionEndpoint>();
+        services.AddSingleton<KvConnectorFactory>();
+        services.AddSingleton(sp => sp.GetRequiredService<KvConnectorFactory>().Create());
+        services.AddHostedService<KvConnectorHost>();
+
+        return services;
+    }
+}
