@@ -5,7 +5,8 @@ namespace PdApp.Proxy.Observability.Metrics;
 
 /// <summary>
 /// The meter <c>pdapp.proxy.upstream</c>: where a request's time goes before the client sees a
-/// token: waiting for admission, the prefill call, and D's time to first byte.
+/// token: waiting for admission and D's time to first byte (the prefill call's duration is
+/// <c>pdapp.proxy.prefill.duration</c> on the <c>pdapp.proxy</c> meter).
 /// </summary>
 public sealed class UpstreamTimingMetrics
 {
@@ -17,7 +18,6 @@ public sealed class UpstreamTimingMetrics
 
     private readonly Histogram<double> _queueTime;
     private readonly UpDownCounter<long> _queueDepth;
-    private readonly Histogram<double> _prefillDuration;
     private readonly Histogram<double> _decodeTimeToFirstByte;
     private readonly Histogram<double> _decodeDuration;
 
@@ -32,8 +32,6 @@ public sealed class UpstreamTimingMetrics
             "Time a request waited for admission (rate limit and concurrency queue), by outcome.", advice: advice);
         _queueDepth = Meter.CreateUpDownCounter<long>("pdapp.proxy.admission.queue_depth", "{request}",
             "Requests waiting for admission now.");
-        _prefillDuration = Meter.CreateHistogram("pdapp.proxy.prefill.duration", "s",
-            "One prefill call (max_tokens=1) on a prefill instance, by instance and outcome.", advice: advice);
         _decodeTimeToFirstByte = Meter.CreateHistogram("pdapp.proxy.decode.time_to_first_byte", "s",
             "From sending the decode request to D's response headers, by instance and status.", advice: advice);
         _decodeDuration = Meter.CreateHistogram("pdapp.proxy.decode.duration", "s",
@@ -54,14 +52,6 @@ public sealed class UpstreamTimingMetrics
         _queueDepth.Add(-1);
         _queueTime.Record(seconds, new KeyValuePair<string, object?>("outcome", outcome));
     }
-
-    /// <summary>A prefill call ended.</summary>
-    /// <param name="instance">The instance.</param>
-    /// <param name="connector">The connector.</param>
-    /// <param name="outcome">The attempt kind (succeeded, rejected, upstream_error, timed_out, transport_error, canceled).</param>
-    /// <param name="seconds">Its duration.</param>
-    public void PrefillCompleted(string instance, string connector, string outcome, double seconds) =>
-        _prefillDuration.Record(seconds, new TagList { { "instance", instance }, { "connector", connector }, { "outcome", outcome } });
 
     /// <summary>D's response headers arrived.</summary>
     /// <param name="instance">The instance.</param>

@@ -13,7 +13,6 @@ namespace PdApp.Proxy.Observability.Requests;
 public sealed class PrefillSpan : IDisposable
 {
     private readonly RequestTelemetry _request;
-    private readonly UpstreamInstance _instance;
     private readonly Activity? _activity;
     private readonly long _started = Stopwatch.GetTimestamp();
     private bool _completed;
@@ -21,7 +20,6 @@ public sealed class PrefillSpan : IDisposable
     internal PrefillSpan(RequestTelemetry request, UpstreamInstance instance, string upstreamRequestId)
     {
         _request = request;
-        _instance = instance;
         _activity = request.Owner.Tracing.Source.StartActivity(ProxyTracing.PrefillSpan, ActivityKind.Client);
         if (_activity is not null)
         {
@@ -39,7 +37,6 @@ public sealed class PrefillSpan : IDisposable
         var outcome = OutcomeOf(attempt.Kind);
         var elapsed = Stopwatch.GetElapsedTime(_started);
         _request.PrefillMilliseconds = elapsed.TotalMilliseconds;
-        _request.Owner.UpstreamMetrics.PrefillCompleted(_instance.Name, _request.Connector, outcome, elapsed.TotalSeconds);
         var promptTokens = attempt.Kind == PrefillAttemptKind.Succeeded ? ReadPromptTokens(attempt.Body) : null;
         if (promptTokens is not null)
         {
