@@ -113,7 +113,7 @@ public sealed class PdRequestPipeline(
 
         var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
         metrics.KvTransferExpected(flow.Connector);
-        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance);
+        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
         var relayed = await RelayAsync(context, call, (earlyDecode ?? lateDecode)!, routing, exchange);
         if (relayed.Kind == DecodeOutcomeKind.Canceled && !relayed.Call.Responded)
         {
@@ -190,7 +190,7 @@ public sealed class PdRequestPipeline(
         }
 
         var upstreamRequestId = flow.CreateUpstreamRequestId(requestId, null, lease.Instance);
-        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null);
+        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream);
         var relayed = await RelayAsync(context, call, lease, routing, exchange);
         exchange.KvTransfer = relayed.Call.KvTransferOutcome;
     }
@@ -210,7 +210,7 @@ public sealed class PdRequestPipeline(
             if (retryLease is not null)
             {
                 metrics.DecodeRetried();
-                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance);
+                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream);
                 exchange.DecodeInstance = call.Instance.Name;
                 outcome = await decodeForwarder.ForwardAsync(context, call);
                 Report(retryLease, call, outcome);
@@ -224,7 +224,7 @@ public sealed class PdRequestPipeline(
                     context,
                     outcome.TimedOut,
                     outcome.TimedOut
-                        ? $"The decode instance did not answer within {options.Value.Timeouts.DecodeIdleSeconds} s."
+                        ? $"The decode instance did not answer within {(call.Stream ? options.Value.Timeouts.DecodeIdleSeconds : options.Value.Timeouts.DecodeNonStreamingSeconds)} s."
                         : "The decode instance could not be reached.");
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:

@@ -13,14 +13,17 @@ public sealed class DecodeCall
     /// <param name="requestId">The client-facing request id (kept on the response).</param>
     /// <param name="upstreamRequestId">The <c>X-Request-Id</c> sent to D.</param>
     /// <param name="prefillInstance">The instance that prefilled, or null.</param>
+    /// <param name="stream">Whether the client asked for a stream.</param>
     public DecodeCall(
         UpstreamInstance instance,
         OpenAiRoute route,
         ReadOnlyMemory<byte> body,
         string requestId,
         string upstreamRequestId,
-        UpstreamInstance? prefillInstance)
+        UpstreamInstance? prefillInstance,
+        bool stream)
     {
+        Stream = stream;
         Instance = instance;
         Route = route;
         Body = body;
@@ -31,6 +34,9 @@ public sealed class DecodeCall
 
     /// <summary>The decode instance.</summary>
     public UpstreamInstance Instance { get; }
+
+    /// <summary>Whether the client asked for a stream (chooses the idle or the total timeout).</summary>
+    public bool Stream { get; }
 
     /// <summary>The route.</summary>
     public OpenAiRoute Route { get; }

@@ -30,7 +30,7 @@ public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel ch
 
         var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, proxyOptions.Value.Timeouts.DecodeIdle);
         var error = await forwarder.SendAsync(
-            context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, channel.DecodeRequestConfig, transformer);
+            context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, call.Stream ? channel.StreamingDecodeConfig : channel.NonStreamingDecodeConfig, transformer);
 
         if (error == ForwarderError.None)
         {

@@ -41,20 +41,20 @@ public sealed class UpstreamChannel : IDisposable
         // total). It is the decode idle timeout plus a little grace so that on event streams the
         // SseGuardStream, which enforces the same idle timeout, fires first and can end the stream
         // with an in-band error event instead of YARP resetting the client connection.
-        DecodeRequestConfig = new ForwarderRequestConfig
-        {
-            ActivityTimeout = timeouts.DecodeIdle + ActivityGrace(timeouts.DecodeIdle),
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-            AllowResponseBuffering = false,
-        };
+        StreamingDecodeConfig = DecodeConfig(timeouts.DecodeIdle + ActivityGrace(timeouts.DecodeIdle));
+
+        // A non-streaming D is silent for the whole generation: its bound is a total.
+        NonStreamingDecodeConfig = DecodeConfig(timeouts.DecodeNonStreaming);
     }
 
     /// <summary>The shared invoker (never an <see cref="HttpClient"/>: YARP needs unbuffered responses).</summary>
     public HttpMessageInvoker Invoker { get; }
 
-    /// <summary>The forwarding settings of every decode relay.</summary>
-    public ForwarderRequestConfig DecodeRequestConfig { get; }
+    /// <summary>The forwarding settings of streaming decode relays.</summary>
+    public ForwarderRequestConfig StreamingDecodeConfig { get; }
+
+    /// <summary>The forwarding settings of non-streaming decode relays.</summary>
+    public ForwarderRequestConfig NonStreamingDecodeConfig { get; }
 
     /// <summary>The base address of <paramref name="baseAddress"/> without a trailing slash (YARP's destination prefix).</summary>
     /// <param name="baseAddress">An instance's base address.</param>
@@ -64,6 +64,14 @@ public sealed class UpstreamChannel : IDisposable
         ArgumentNullException.ThrowIfNull(baseAddress);
         return baseAddress.AbsoluteUri.TrimEnd('/');
     }
+
+    private static ForwarderRequestConfig DecodeConfig(TimeSpan activityTimeout) => new()
+    {
+        ActivityTimeout = activityTimeout,
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        AllowResponseBuffering = false,
+    };
 
     private static TimeSpan ActivityGrace(TimeSpan idle) => TimeSpan.FromTicks(Math.Min(idle.Ticks, TimeSpan.FromSeconds(5).Ticks));
 

@@ -53,6 +53,13 @@ public sealed class TimeoutOptions
     /// </summary>
     public double DecodeIdleSeconds { get; set; } = 120;
 
+    /// <summary>
+    /// <c>Pd:Proxy:Timeouts:DecodeNonStreamingSeconds</c>: for non-streaming requests D sends nothing
+    /// until the whole generation is done, so its silence is the generation time; this bounds it
+    /// (default 1800).
+    /// </summary>
+    public double DecodeNonStreamingSeconds { get; set; } = 1800;
+
     /// <summary>Connect timeout.</summary>
     public TimeSpan Connect => TimeSpan.FromSeconds(ConnectSeconds);
 
@@ -61,6 +68,9 @@ public sealed class TimeoutOptions
 
     /// <summary>Decode idle timeout.</summary>
     public TimeSpan DecodeIdle => TimeSpan.FromSeconds(DecodeIdleSeconds);
+
+    /// <summary>Non-streaming decode timeout.</summary>
+    public TimeSpan DecodeNonStreaming => TimeSpan.FromSeconds(DecodeNonStreamingSeconds);
 }
 
 /// <summary>How requests are split between prefill and decode, bound from <c>Pd:Proxy:Disaggregation</c>.</summary>

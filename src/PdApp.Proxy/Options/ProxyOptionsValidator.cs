@@ -20,6 +20,7 @@ internal sealed class ProxyOptionsValidator(IOptions<PdOptions> pdOptions) : IVa
         Positive(options.Timeouts.ConnectSeconds, $"{S}:Timeouts:ConnectSeconds");
         Positive(options.Timeouts.PrefillSeconds, $"{S}:Timeouts:PrefillSeconds");
         Positive(options.Timeouts.DecodeIdleSeconds, $"{S}:Timeouts:DecodeIdleSeconds");
+        Positive(options.Timeouts.DecodeNonStreamingSeconds, $"{S}:Timeouts:DecodeNonStreamingSeconds");
 
         NonNegative(options.Disaggregation.SkipPrefillBelowTokens, $"{S}:Disaggregation:SkipPrefillBelowTokens");
         Positive(options.Disaggregation.MaxPrefillResponseBytes, $"{S}:Disaggregation:MaxPrefillResponseBytes");

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
 using PdApp.Protocol;
 
@@ -25,14 +26,43 @@ public static class RequestBodyReader
             sizeFeature.MaxRequestBodySize = limit;
         }
 
-        var capacity = request.ContentLength is { } length ? (int)length : 16 * 1024;
+        try
+        {
+            return request.ContentLength is { } length
+                ? (await ReadKnownLengthAsync(request.Body, (int)length, cancellationToken), null)
+                : await ReadChunkedAsync(request.Body, limit, cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (default, TooLarge(limit));
+        }
+    }
+
+    // Content-Length known (the usual case): one exact buffer, no copies.
+    private static async Task<ReadOnlyMemory<byte>> ReadKnownLengthAsync(Stream body, int length, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[length];
+        var filled = 0;
+        int read;
+        while (filled < length && (read = await body.ReadAsync(buffer.AsMemory(filled), cancellationToken)) > 0)
+        {
+            filled += read;
+        }
+
+        // Kestrel fails a body shorter than its Content-Length; this is only a safety net.
+        return buffer.AsMemory(0, filled);
+    }
+
+    private static async Task<(ReadOnlyMemory<byte> Body, RequestValidationError? Error)> ReadChunkedAsync(
+        Stream body, long limit, CancellationToken cancellationToken)
+    {
         // Not disposed: its buffer becomes the body (MemoryStream holds no unmanaged resources).
-        var buffer = new MemoryStream(capacity);
-        var chunk = new byte[16 * 1024];
+        var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
             int read;
-            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
             {
                 if (buffer.Length + read > limit)
                 {
@@ -42,9 +72,9 @@ public static class RequestBodyReader
                 buffer.Write(chunk, 0, read);
             }
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        finally
         {
-            return (default, TooLarge(limit));
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return (buffer.GetBuffer().AsMemory(0, (int)buffer.Length), null);

@@ -114,7 +114,7 @@ public sealed class PdTopologyModelTests
         Assert.Equal("30001", kv.KvConnectorExtraConfig!["proxy_port"]!.GetValue<string>());
         Assert.Equal("8201", kv.KvConnectorExtraConfig!["http_port"]!.GetValue<string>());
         Assert.Equal("decode-1", decodeEnv["VLLM_HOST_IP"]);
-        var registry = proxy.Resource.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == PdTopologyBuilderExtensions.RegistryEndpointName);
+        var registry = proxy.Resource.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == PdProxyBuilderExtensions.RegistryEndpointName);
         Assert.Equal(("tcp", 30001, 30001, false), (registry.UriScheme, registry.Port, registry.TargetPort, registry.IsProxied));
         Assert.Equal("30001", proxyEnv["Pd__Registry__Port"]);
         Assert.Equal("decode-1:22002", proxyEnv["Pd__Instances__2__KvAddress"]);

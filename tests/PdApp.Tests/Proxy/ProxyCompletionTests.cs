@@ -188,4 +188,52 @@ public sealed class ProxyCompletionTests
         Assert.Equal("dp7b", json.RootElement.GetProperty("data")[0].GetProperty("id").GetString());
         Assert.Equal("model", json.RootElement.GetProperty("data")[0].GetProperty("object").GetString());
     }
+
+    [Fact]
+    public async Task RepeatedConversation_SticksToOnePrefillWhileOthersSpread()
+    {
+        var prefill0 = await SimulatorInstance.StartAsync("prefill-0");
+        var prefill1 = await SimulatorInstance.StartAsync("prefill-1");
+        var decode = await SimulatorInstance.StartAsync("decode-0");
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage, [Upstream.Of(prefill0), Upstream.Of(prefill1)], [Upstream.Of(decode)], ["Pd:Proxy:Balancing:Prefill=PrefixAffinity"]);
+
+        async Task<string> PrefillFor(string user)
+        {
+            using var response = await proxy.PostAsync(
+                "/v1/chat/completions",
+                $$"""{"model": "{{ProxyFixture.Model}}", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "{{user}}"}], "max_tokens": 2}""");
+            return response.Headers.GetValues(PdHeaders.ProxyPrefillInstance).Single();
+        }
+
+        var repeated = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            repeated.Add(await PrefillFor("Name three rivers in Europe."));
+        }
+
+        var distinct = new HashSet<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            distinct.Add(await PrefillFor($"Question number {i}: what is {i} times {i + 7}?"));
+        }
+
+        // The whole rendered conversation is the affinity key: a repeated conversation reuses
+        // one P's prefix cache, different conversations spread over both.
+        Assert.Single(repeated.Distinct());
+        Assert.Equal(2, distinct.Count);
+    }
+
+    [Fact]
+    public async Task Metrics_ExposesTheProxyMeterForScraping()
+    {
+        await using var proxy = await StartAsync();
+        using var completion = await proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 2));
+        await proxy.Metrics.WaitForAsync("pdapp.proxy.requests", 1);
+
+        var text = await proxy.Client.GetStringAsync("/metrics");
+
+        Assert.Contains("pdapp_proxy_requests", text);
+        Assert.Contains("pdapp_proxy_kv_transfers_expected", text);
+    }
 }

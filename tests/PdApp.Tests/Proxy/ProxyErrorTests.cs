@@ -81,6 +81,17 @@ public sealed class ProxyErrorTests
     }
 
     [Fact]
+    public async Task BodyOverLimitSentChunked_Returns413()
+    {
+        await using var proxy = await StartAsync(settings: "Pd:Proxy:MaxRequestBodyBytes=200");
+
+        using var response = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(prompt: new string('a', 500)), r => r.Headers.TransferEncodingChunked = true);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
     public async Task NoHealthyPrefillInstance_Returns503AndHealthIsUnready()
     {
         var decode = await SimulatorInstance.StartAsync("decode-0");
@@ -159,8 +170,8 @@ public sealed class ProxyErrorTests
     public async Task DecodeSilentMidStream_IdleTimeoutEndsStreamWithInBandError()
     {
         await using var proxy = await StartAsync(
-            decodeArgs: ["--inter-token-latency", "3000"],
-            settings: "Pd:Proxy:Timeouts:DecodeIdleSeconds=0.4");
+            decodeArgs: ["--inter-token-latency", "5000"],
+            settings: "Pd:Proxy:Timeouts:DecodeIdleSeconds=1");
 
         using var response = await proxy.PostAsync(
             "/v1/completions", Bodies.Completion(maxTokens: 5, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
@@ -171,6 +182,32 @@ public sealed class ProxyErrorTests
         using var error = JsonDocument.Parse(events[^2].Data);
         Assert.Equal(504, error.RootElement.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Contains("DecodeIdleSeconds", error.RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task NonStreamingGenerationLongerThanIdleTimeout_IsBoundedByTheNonStreamingTimeout()
+    {
+        await using var proxy = await StartAsync(
+            decodeArgs: ["--inter-token-latency", "40"],
+            settings: ["Pd:Proxy:Timeouts:DecodeIdleSeconds=0.3", "Pd:Proxy:Timeouts:DecodeNonStreamingSeconds=30"]);
+
+        // D is silent for the whole ~0.8 s generation, longer than the idle timeout.
+        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 20));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task NonStreamingGenerationOverTheNonStreamingTimeout_Returns504()
+    {
+        await using var proxy = await StartAsync(
+            decodeArgs: ["--fault-added-latency", "5000"],
+            settings: "Pd:Proxy:Timeouts:DecodeNonStreamingSeconds=0.3");
+
+        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Contains("within 0.3 s", (await ErrorOf(response)).GetProperty("message").GetString());
     }
 
     [Fact]

@@ -38,7 +38,7 @@ public sealed class ProxyResilienceTests
         var decode = await SimulatorInstance.StartAsync("decode-0");
         await using var proxy = await ProxyFixture.StartAsync(
             KvConnectorNames.SharedStorage, [Upstream.Of(slow), Upstream.Of(fast)], [Upstream.Of(decode)],
-            [RoundRobin, "Pd:Proxy:Timeouts:PrefillSeconds=0.3"]);
+            [RoundRobin, "Pd:Proxy:Timeouts:PrefillSeconds=1.5"]);
 
         using var first = await proxy.PostAsync("/v1/completions", Bodies.Completion());
         using var second = await proxy.PostAsync("/v1/completions", Bodies.Completion());

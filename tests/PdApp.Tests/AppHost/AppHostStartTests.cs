@@ -4,14 +4,15 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace PdApp.Tests.AppHost;
 
 /// <summary>
-/// Starts the real app host with the embedded simulator backend (what <c>dotnet run</c> does on a machine
-/// without GPUs) and waits until the proxy and every engine instance are healthy.
+/// Starts the real app host: with the embedded simulator backend (what <c>dotnet run</c> does on a machine
+/// without GPUs) up to every instance healthy, and with vLLM containers that cannot run, where the proxy must still start.
 /// </summary>
-public sealed class AppHostSimulatorStartTests
+public sealed class AppHostStartTests
 {
     [Fact]
     public async Task SimulatorBackend_StartsProxyAndEveryInstanceHealthy()
@@ -62,5 +63,25 @@ public sealed class AppHostSimulatorStartTests
         Assert.Equal(expected.Available, prefill is PdApp.Hosting.VllmResource);
         Assert.Equal(!expected.Available, prefill is ProjectResource);
         Assert.Contains(builder.Resources, r => r.Name == "proxy" && r is ProjectResource);
+    }
+
+    [Fact]
+    public async Task VllmBackend_ProxyBecomesHealthyWithoutWaitingForTheContainers()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+
+        // The image points at an unreachable local registry, so a machine with Docker fails the pull at once
+        // instead of downloading vLLM; without a container engine the containers never start at all.
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
+            ["Pd:Backend=vllm", "Pd:Image=localhost:1/pdapp/absent:test", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"],
+            timeout.Token);
+        await using var app = await builder.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("proxy", timeout.Token);
+
+        Assert.IsType<PdApp.Hosting.VllmResource>(builder.Resources.Single(r => r.Name == "prefill-0"));
+        Assert.True(app.ResourceNotifications.TryGetCurrentState("prefill-0", out var prefill));
+        Assert.NotEqual(HealthStatus.Healthy, prefill.Snapshot.HealthStatus);
     }
 }

@@ -1,0 +1,113 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using PdApp.Hosting.KvConnectors;
+
+namespace PdApp.Hosting.Topology;
+
+/// <summary>Declares one planned instance as a vLLM container or as a simulator project with the same command line.</summary>
+internal static class PdEngineDeclarations
+{
+    internal static PdInstance AddContainer(
+        IDistributedApplicationBuilder builder,
+        PdOptions options,
+        PdInstancePlan instance,
+        IResourceBuilder<ParameterResource>? hfToken,
+        IResourceBuilder<ParameterResource>? apiKey)
+    {
+        ImageReference.TryParse(PdImages.For(options), out var image);
+        var vllm = builder.AddVllm(instance.Name, instance.Role, instance.Layout.Port, options.Model)
+            .WithImage(image!.Image, image.Tag)
+            .WithImageRegistry(image.Registry)
+            .WithVllmEntrypoint(options.Entrypoint)
+            .WithGpus([.. instance.Layout.GpuIds])
+            .WithDataBindMount(options.DataPath)
+            .WithPrivileged(options.Privileged);
+        ApplyEngineArguments(vllm.Resource.Arguments, options, apiKey?.Resource);
+        vllm.WithKvConnector(instance.KvConnector!);
+
+        if (options.Capabilities is { Length: > 0 } capabilities)
+        {
+            vllm.WithCapabilities(capabilities.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+
+        if (options.HostNetwork)
+        {
+            vllm.WithHostNetwork();
+        }
+
+        if (options.NetworkInterface is { } nic)
+        {
+            vllm.WithNetworkInterface(nic);
+        }
+
+        if (hfToken is not null)
+        {
+            vllm.WithHuggingFaceToken(hfToken);
+        }
+
+        if (options.HuggingFaceCachePath is { Length: > 0 } cache)
+        {
+            vllm.WithHuggingFaceCacheBindMount(cache);
+        }
+
+        return PdInstance.ForService(instance, vllm);
+    }
+
+    internal static PdInstance AddSimulator<TSimulator>(
+        IDistributedApplicationBuilder builder,
+        PdOptions options,
+        PdInstancePlan instance,
+        IResourceBuilder<ParameterResource>? apiKey)
+        where TSimulator : IProjectMetadata, new()
+    {
+        // The simulator takes vLLM's flags; it gets the container's command line, bound to loopback and to
+        // the port Aspire assigns the endpoint (it honours --port over ASPNETCORE_URLS).
+        var arguments = new VllmServeArguments { Port = instance.Layout.Port, Host = "127.0.0.1", Model = options.Model };
+        ApplyEngineArguments(arguments, options, apiKey?.Resource);
+        arguments.KvTransferConfigJson = instance.KvConnector!.ToJson();
+
+        var simulator = builder.AddProject<TSimulator>(instance.Name, launchProfileName: null)
+            .WithHttpEndpoint(port: instance.Layout.Port, name: VllmResource.HttpEndpointName);
+        var endpoint = simulator.GetEndpoint(VllmResource.HttpEndpointName);
+        simulator
+            .WithArgs(context =>
+            {
+                foreach (var arg in arguments.Render(options.Entrypoint, includeLauncher: false, port: endpoint.Property(EndpointProperty.TargetPort)))
+                {
+                    context.Args.Add(arg);
+                }
+            })
+            .WithEnvironment(context =>
+            {
+                foreach (var (key, value) in instance.KvConnector.EnvironmentVariables)
+                {
+                    context.EnvironmentVariables[key] = value;
+                }
+            })
+            .WithHttpHealthCheck(VllmResource.HealthPath, endpointName: VllmResource.HttpEndpointName)
+            .WithVllmDashboardUrls(VllmResource.HttpEndpointName);
+
+        if (instance.KvConnector is SharedStorageKvConnector shared)
+        {
+            Directory.CreateDirectory(shared.SharedStoragePath);
+        }
+
+        return PdInstance.ForService(instance, simulator);
+    }
+
+    internal static void ApplyEngineArguments(VllmServeArguments arguments, PdOptions options, ParameterResource? apiKey)
+    {
+        arguments.Model = options.Model;
+        arguments.ServedModelName = options.ServedModelName;
+        arguments.MaxModelLen = options.MaxModelLen;
+        arguments.GpuMemoryUtilization = options.GpuMemoryUtilization;
+        arguments.TensorParallelSize = options.TensorParallelSize;
+        arguments.PipelineParallelSize = options.PipelineParallelSize > 1 ? options.PipelineParallelSize : null;
+        arguments.TrustRemoteCode = options.TrustRemoteCode;
+        arguments.ApiKey = apiKey;
+        foreach (var arg in options.ExtraArgs)
+        {
+            arguments.ExtraArgs.Add(arg);
+        }
+    }
+}
