@@ -25,7 +25,8 @@ var engines = builder.AddPdInstances<Projects.PdApp_Simulator>(pd, backend);
 builder.AddProject<Projects.PdApp_Proxy>("proxy")
     .WithEndpoint("http", endpoint => endpoint.Port = pd.ProxyPort)
     .WithHttpHealthCheck("/health")
-    .WithPdInstances(engines);
+    .WithPdInstances(engines)
+    .WithPdDashboard(engines); // Dashboard: instances nested under the proxy, URLs, test-request and drain commands, vLLM traces.
 
 builder.Build().Run();
 return 0;

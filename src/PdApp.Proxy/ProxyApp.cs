@@ -23,6 +23,7 @@ public static class ProxyApp
         builder.AddServiceDefaults(ProxyMetrics.MeterName);
         builder.Services.AddPdProxy(builder.Configuration);
         builder.Services.AddPdRouting(builder.Configuration);
+        builder.Services.AddPdObservability(builder.Configuration);
 
         // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);

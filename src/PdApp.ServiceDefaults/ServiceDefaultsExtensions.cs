@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -43,6 +44,8 @@ public static class ServiceDefaultsExtensions
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, params string[] meterNames)
         where TBuilder : IHostApplicationBuilder
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(meterNames);
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
@@ -63,14 +66,17 @@ public static class ServiceDefaultsExtensions
                 tracing.AddSource(builder.Environment.ApplicationName)
                     .AddSource(meterNames)
                     .AddAspNetCoreInstrumentation(options =>
+                    {
                         // Health probes and scrapes would drown the request traces.
-                        options.Filter = context =>
-                            !context.Request.Path.StartsWithSegments(HealthEndpoints.HealthPath)
-                            && !context.Request.Path.StartsWithSegments(HealthEndpoints.AlivePath)
-                            && !context.Request.Path.StartsWithSegments(HealthEndpoints.MetricsPath))
+                        options.Filter = context => !IsProbe(context.Request.Path);
+                        options.RecordException = true;
+                    })
                     .AddHttpClientInstrumentation(options =>
-                        options.FilterHttpRequestMessage = request =>
-                            request.RequestUri is not { AbsolutePath: HealthEndpoints.HealthPath or HealthEndpoints.MetricsPath });
+                    {
+                        // The proxy's own probes and load scrapes of every instance, every few seconds.
+                        options.FilterHttpRequestMessage = request => request.RequestUri is not { } uri || !IsProbe(uri.AbsolutePath);
+                        options.RecordException = true;
+                    });
             });
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
@@ -81,6 +87,11 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
+    private static bool IsProbe(PathString path) =>
+        path.StartsWithSegments(HealthEndpoints.HealthPath)
+        || path.StartsWithSegments(HealthEndpoints.AlivePath)
+        || path.StartsWithSegments(HealthEndpoints.MetricsPath);
+
     /// <summary>Adds a liveness check tagged <see cref="HealthEndpoints.LiveTag"/>.</summary>
     /// <typeparam name="TBuilder">The host application builder.</typeparam>
     /// <param name="builder">The builder.</param>
@@ -88,6 +99,7 @@ public static class ServiceDefaultsExtensions
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [HealthEndpoints.LiveTag]);
         return builder;

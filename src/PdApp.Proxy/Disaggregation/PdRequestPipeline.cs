@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Forwarding;
+using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Options;
 using PdApp.Proxy.Requests;
 using PdApp.Proxy.Routing;
@@ -37,6 +38,7 @@ public sealed class PdRequestPipeline(
         ArgumentNullException.ThrowIfNull(exchange);
         var disaggregation = options.Value.Disaggregation;
         var routing = new RoutingContext(requestId, request.PromptText);
+        RequestTelemetry.Of(context)?.OnRequest(request);
 
         if (disaggregation.SkipPrefillBelowTokens > 0
             && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
@@ -157,7 +159,9 @@ public sealed class PdRequestPipeline(
                 upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
                 body ??= flow.CreatePrefillBody(request);
                 var started = Stopwatch.GetTimestamp();
+                using var prefillSpan = RequestTelemetry.Of(context)?.StartPrefill(instance, upstreamRequestId);
                 last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                prefillSpan?.Complete(last);
                 metrics.PrefillCompleted(flow.Connector, OutcomeName(last.Kind), Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
 

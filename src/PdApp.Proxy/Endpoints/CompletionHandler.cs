@@ -6,6 +6,7 @@ using PdApp.Proxy.Admission;
 using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Disaggregation;
 using PdApp.Proxy.Hosting;
+using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Options;
 using PdApp.Proxy.Requests;
 
@@ -37,6 +38,7 @@ public sealed class CompletionHandler(
         var requestId = context.GetRequestId();
         var exchange = new PdExchange();
         var started = Stopwatch.GetTimestamp();
+        var telemetry = context.RequestServices.GetService<ProxyTelemetry>()?.Begin(context, OpenAiRoutes.PathOf(route), flow.Connector, requestId);
         try
         {
             await ServeAsync(context, route, requestId, exchange);
@@ -65,6 +67,7 @@ public sealed class CompletionHandler(
             var elapsed = Stopwatch.GetElapsedTime(started);
             var path = OpenAiRoutes.PathOf(route);
             metrics.RequestCompleted(path, status, flow.Connector, elapsed.TotalSeconds);
+            telemetry?.Complete(status, exchange);
             ProxyLog.RequestCompleted(
                 logger, requestId, path, status, elapsed.TotalMilliseconds, exchange.ModeName, exchange.PrefillInstance, exchange.DecodeInstance, exchange.KvTransfer);
         }
@@ -72,7 +75,9 @@ public sealed class CompletionHandler(
 
     private async Task ServeAsync(HttpContext context, OpenAiRoute route, string requestId, PdExchange exchange)
     {
+        using var admissionSpan = RequestTelemetry.Of(context)?.StartAdmission();
         using var admitted = await admission.AdmitAsync(context.RequestAborted);
+        admissionSpan?.Stop(admitted);
         if (!admitted.IsAdmitted)
         {
             await RejectAsync(context, requestId, admitted);

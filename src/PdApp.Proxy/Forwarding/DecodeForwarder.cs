@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
+using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Options;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -29,8 +30,10 @@ public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel ch
         context.Features.Set<IForwarderErrorFeature>(null);
 
         var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, proxyOptions.Value.Timeouts.DecodeIdle);
+        using var decodeSpan = RequestTelemetry.Of(context)?.StartDecode(call);
         var error = await forwarder.SendAsync(
             context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, call.Stream ? channel.StreamingDecodeConfig : channel.NonStreamingDecodeConfig, transformer);
+        decodeSpan?.Stop(error, context.RequestAborted.IsCancellationRequested);
 
         if (error == ForwarderError.None)
         {

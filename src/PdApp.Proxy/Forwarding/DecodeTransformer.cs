@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Extensions;
 using PdApp.Protocol;
+using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Requests;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -51,6 +52,7 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
             proxyResponse.Content = new SseGuardContent(proxyResponse.Content, call, idleTimeout, httpContext.RequestAborted);
         }
 
+        RequestTelemetry.Of(httpContext)?.OnDecodeResponse(proxyResponse);
         return copyBody;
     }
 }

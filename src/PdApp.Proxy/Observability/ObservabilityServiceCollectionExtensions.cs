@@ -1,0 +1,85 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using PdApp.Proxy.Observability.Load;
+using PdApp.Proxy.Observability.Metrics;
+using PdApp.Proxy.Observability.Requests;
+using PdApp.Proxy.Observability.Tracing;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the proxy's traces, timing metrics, instance gauges and load scraper.</summary>
+public static class ObservabilityServiceCollectionExtensions
+{
+    /// <summary>The meters this registration adds (besides <c>pdapp.proxy</c>).</summary>
+    public static IReadOnlyList<string> MeterNames { get; } =
+        [StreamTimingMetrics.MeterName, UpstreamTimingMetrics.MeterName, InstanceMetrics.MeterName];
+
+    private const string EndToEndLatencyInstrument = "pdapp.proxy.request.duration";
+
+    private static readonly double[] EndToEndLatencyBuckets =
+        [0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
+
+    /// <summary>
+    /// Adds the <c>PdApp.Proxy</c> activity source and the <c>pdapp.proxy.stream</c>,
+    /// <c>pdapp.proxy.upstream</c> and <c>pdapp.instance</c> meters to OpenTelemetry, the request
+    /// telemetry the request path reports to, and the instance load scraper. Requires
+    /// <c>AddPdRouting</c> (the instance registry).
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The configuration holding <c>Pd:Proxy:LoadScrape</c>.</param>
+    /// <returns>The services, for chaining.</returns>
+    public static IServiceCollection AddPdObservability(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.TryAddSingleton<ProxyTracing>();
+        services.TryAddSingleton<StreamTimingMetrics>();
+        services.TryAddSingleton<UpstreamTimingMetrics>();
+        services.TryAddSingleton<ProxyTelemetry>();
+        services.TryAddSingleton<EjectionWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<EjectionWatcher>());
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
+        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics
+            .AddMeter([.. MeterNames])
+
+            // pdapp.proxy.request.duration (the end-to-end latency) declares no bucket advice, and
+            // OpenTelemetry's default buckets (0, 5, 10, 25 ... ms read as seconds) would put every
+            // request in one bucket: give it vLLM's e2e latency buckets (vllm/v1/metrics/loggers.py).
+            .AddView(EndToEndLatencyInstrument, new ExplicitBucketHistogramConfiguration { Boundaries = EndToEndLatencyBuckets }));
+        return services.AddPdInstanceLoadScraper(configuration);
+    }
+
+    /// <summary>
+    /// Adds the hosted scraper that reads each instance's <c>/metrics</c> every
+    /// <c>Pd:Proxy:LoadScrape:IntervalSeconds</c> into <c>UpstreamInstance.Load</c>, and the
+    /// <c>pdapp.instance</c> gauges that republish it. Options are validated at start-up.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The configuration holding <c>Pd:Proxy:LoadScrape</c>.</param>
+    /// <returns>The services, for chaining.</returns>
+    public static IServiceCollection AddPdInstanceLoadScraper(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<LoadScrapeOptions>().Bind(configuration.GetSection(LoadScrapeOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LoadScrapeOptions>, LoadScrapeOptionsValidator>());
+        services.TryAddSingleton<InstanceMetrics>();
+
+        // No resilience handler: a retried scrape only delays the next reading. Each scrape has its
+        // own timeout, so the client's total timeout is off. No HttpClient logging either: four
+        // Information lines per instance every interval would bury the one line per client request.
+        services.AddHttpClient(InstanceLoadScraper.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .RemoveAllLoggers();
+        services.TryAddSingleton<InstanceLoadScraper>();
+        services.AddHostedService(sp => sp.GetRequiredService<InstanceLoadScraper>());
+
+        // Gauges are observable: create the meter with the host, not on the first scrape.
+        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter(InstanceMetrics.MeterName));
+        return services;
+    }
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using PdApp.Proxy.Admission;
+using PdApp.Proxy.Observability.Tracing;
+
+namespace PdApp.Proxy.Observability.Requests;
+
+/// <summary>
+/// <c>pd.admission</c>: the time a request waits for the rate limiter and the concurrency queue.
+/// Counts into the queue depth while open; disposing without <see cref="Stop"/> means the client
+/// left while queued.
+/// </summary>
+public sealed class AdmissionSpan : IDisposable
+{
+    private readonly RequestTelemetry _request;
+    private readonly Activity? _activity;
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private bool _stopped;
+
+    internal AdmissionSpan(RequestTelemetry request)
+    {
+        _request = request;
+        _activity = request.Owner.Tracing.Source.StartActivity(ProxyTracing.AdmissionSpan, ActivityKind.Internal);
+        _activity?.SetTag(PdSpanAttributes.RequestId, request.RequestId);
+        request.Owner.UpstreamMetrics.QueueEntered();
+    }
+
+    /// <summary>Admission answered.</summary>
+    /// <param name="result">The answer.</param>
+    public void Stop(AdmissionResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        End(result.IsAdmitted ? "admitted" : result.Reason);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => End("canceled");
+
+    private void End(string outcome)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        var elapsed = Stopwatch.GetElapsedTime(_started);
+        _request.AdmissionMilliseconds = elapsed.TotalMilliseconds;
+        _request.Owner.UpstreamMetrics.QueueLeft(elapsed.TotalSeconds, outcome);
+        if (_activity is not null)
+        {
+            _activity.SetTag(PdSpanAttributes.Outcome, outcome);
+            if (outcome is not ("admitted" or "canceled"))
+            {
+                _activity.SetStatus(ActivityStatusCode.Error, outcome);
+                _activity.SetTag(PdSpanAttributes.ErrorType, outcome);
+            }
+
+            _activity.Dispose();
+        }
+    }
+}

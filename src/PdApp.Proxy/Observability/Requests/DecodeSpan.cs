@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using PdApp.Proxy.Forwarding;
+using PdApp.Proxy.Observability.Tracing;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace PdApp.Proxy.Observability.Requests;
+
+/// <summary>
+/// <c>pd.decode</c> (client kind): one decode relay through YARP, from sending the request to the
+/// last byte relayed. Its <c>gen_ai.usage.output_tokens</c> is the number of chunks relayed.
+/// </summary>
+public sealed class DecodeSpan : IDisposable
+{
+    private readonly RequestTelemetry _request;
+    private readonly DecodeCall _call;
+    private readonly Activity? _activity;
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly int _chunksBefore;
+    private bool _stopped;
+
+    internal DecodeSpan(RequestTelemetry request, DecodeCall call, int chunksBefore)
+    {
+        _request = request;
+        _call = call;
+        _chunksBefore = chunksBefore;
+        _activity = request.Owner.Tracing.Source.StartActivity(ProxyTracing.DecodeSpan, ActivityKind.Client);
+        if (_activity is not null)
+        {
+            request.TagCommon(_activity, call.Instance, "decode", call.UpstreamRequestId);
+            if (call.PrefillInstance is not null)
+            {
+                _activity.SetTag(PdSpanAttributes.PrefillInstance, call.PrefillInstance.Name);
+            }
+        }
+    }
+
+    /// <summary>D's response headers arrived.</summary>
+    /// <param name="statusCode">D's status.</param>
+    public void OnResponse(int statusCode)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(_started);
+        _request.DecodeFirstByteMilliseconds = elapsed.TotalMilliseconds;
+        _request.Owner.UpstreamMetrics.DecodeResponded(_call.Instance.Name, _request.Connector, statusCode, elapsed.TotalSeconds);
+        _activity?.SetTag(PdSpanAttributes.HttpResponseStatusCode, statusCode);
+        _activity?.AddEvent(new ActivityEvent("response_headers"));
+    }
+
+    /// <summary>The relay returned.</summary>
+    /// <param name="error">YARP's result.</param>
+    /// <param name="clientAborted">Whether the client had gone.</param>
+    public void Stop(ForwarderError error, bool clientAborted)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        var outcome = (error, clientAborted) switch
+        {
+            (ForwarderError.None, _) when _call.StreamError is not null => "stream_error",
+            (ForwarderError.None, _) => "relayed",
+            (_, true) => "canceled",
+            _ when _call.Responded => "failed_during_response",
+            _ => "failed",
+        };
+        _request.Owner.UpstreamMetrics.DecodeCompleted(_call.Instance.Name, _request.Connector, outcome, Stopwatch.GetElapsedTime(_started).TotalSeconds);
+        if (_activity is null)
+        {
+            return;
+        }
+
+        _activity.SetTag(PdSpanAttributes.Outcome, outcome);
+        var chunks = _request.Chunks - _chunksBefore;
+        if (chunks > 0)
+        {
+            _activity.SetTag(PdSpanAttributes.GenAiUsageOutputTokens, chunks);
+        }
+
+        _activity.SetTag(PdSpanAttributes.KvTransfer, _call.KvTransferOutcome);
+        if (outcome is not ("relayed" or "canceled"))
+        {
+            _activity.SetTag(PdSpanAttributes.ErrorType, outcome == "failed" ? error.ToString() : outcome);
+            _activity.SetStatus(ActivityStatusCode.Error, _call.StreamError ?? error.ToString());
+        }
+        else if (_call.StatusCode >= 500)
+        {
+            _activity.SetStatus(ActivityStatusCode.Error, $"decode answered {_call.StatusCode}");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!_stopped)
+        {
+            _activity?.SetTag(PdSpanAttributes.Outcome, "exception");
+            _activity?.SetStatus(ActivityStatusCode.Error);
+        }
+
+        _activity?.Dispose();
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text;
+using PdApp.Proxy.Observability.Streaming;
+
+namespace PdApp.Tests.Observability;
+
+public sealed class SseChunkScannerTests
+{
+    private const string VllmStream =
+        "data: {\"id\":\"cmpl-1\",\"choices\":[{\"text\":\" a\"}]}\n\n" +
+        "data: {\"id\":\"cmpl-1\",\"choices\":[{\"text\":\" city\"}]}\n\n" +
+        ": keep-alive comment\n\n" +
+        "event: message\r\ndata:{\"id\":\"cmpl-1\",\"choices\":[{\"text\":\" in\"}]}\r\n\r\n" +
+        "data: {\"error\": {\"message\": \"boom\", \"type\": \"ServiceUnavailableError\", \"code\": 503}}\n\n" +
+        "data: [DONE]\n\n";
+
+    private static List<SseDataKind> Scan(IEnumerable<byte[]> pieces)
+    {
+        var scanner = new SseChunkScanner();
+        var kinds = new List<SseDataKind>();
+        foreach (var piece in pieces)
+        {
+            scanner.Scan(piece, kinds.Add);
+        }
+
+        return kinds;
+    }
+
+    [Fact]
+    public void WholeStream_ChunksErrorAndDoneClassified()
+    {
+        var kinds = Scan([Encoding.UTF8.GetBytes(VllmStream)]);
+
+        Assert.Equal([SseDataKind.Chunk, SseDataKind.Chunk, SseDataKind.Chunk, SseDataKind.Error, SseDataKind.Done], kinds);
+    }
+
+    [Fact]
+    public void StreamSplitAtEveryByte_GivesTheSameEvents()
+    {
+        var bytes = Encoding.UTF8.GetBytes(VllmStream);
+        var expected = Scan([bytes]);
+
+        for (var split = 1; split < bytes.Length; split++)
+        {
+            Assert.Equal(expected, Scan([bytes[..split], bytes[split..]]));
+        }
+
+        Assert.Equal(expected, Scan(bytes.Select(b => new[] { b })));
+    }
+
+    [Fact]
+    public void ShortPayloadEndedByNewline_IsStillCounted()
+    {
+        Assert.Equal([SseDataKind.Chunk, SseDataKind.Done], Scan([Encoding.UTF8.GetBytes("data: {}\n\ndata:[DONE]\n\n")]));
+    }
+
+    [Fact]
+    public void FieldNamesThatOnlyStartLikeData_AreNotEvents()
+    {
+        Assert.Empty(Scan([Encoding.UTF8.GetBytes("dat: x\nid: data: y\ndatum: z\n\n")]));
+    }
+}
