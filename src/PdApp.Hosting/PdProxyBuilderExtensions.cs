@@ -99,6 +99,6 @@ public static class PdProxyBuilderExtensions
     /// (as its own integrations do for passwords) unless configuration gives <c>Parameters:{name}</c>; in publish
     /// mode it stays a parameter (the manifest's input, compose's <c>.env</c>, Kubernetes' Secret), never a literal.
     /// </summary>
-    private static IResourceBuilder<ParameterResource> AddGeneratedSecret(IDistributedApplicationBuilder builder, string name) =>
+    internal static IResourceBuilder<ParameterResource> AddGeneratedSecret(IDistributedApplicationBuilder builder, string name) =>
         builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 }

@@ -12,7 +12,7 @@ namespace Aspire.Hosting;
 public static class PdDashboardExtensions
 {
     /// <summary>The generated secret parameter holding the proxy's admin API key (<c>Pd:AdminApiKey</c>).</summary>
-    public const string AdminKeyParameterName = "pd-admin-key";
+    public const string AdminKeyParameterName = PdTopologyBuilderExtensions.AdminApiKeyParameterName;
 
     /// <summary>The proxy command that sends the seed's completion request.</summary>
     public const string SendTestRequestCommand = "pd-send-test-request";
@@ -42,8 +42,8 @@ public static class PdDashboardExtensions
     /// instance's OpenAI endpoint and <c>/metrics</c>;</item>
     /// <item>commands: <c>Send test request</c> on the proxy (the seed's completion request, result in
     /// the proxy's console log), <c>Drain</c> / <c>Undrain</c> on each instance (through the proxy's admin
-    /// API, whose key is the generated secret parameter <c>pd-admin-key</c>, passed as
-    /// <c>Pd__AdminApiKey</c>, unless <paramref name="adminKey"/> is given);</item>
+    /// API, whose key is the secret parameter <c>pdapp-admin-api-key</c>: the one <c>Pd:UseAdminApiKey</c>
+    /// declared, else generated here and passed as <c>Pd__AdminApiKey</c>, unless <paramref name="adminKey"/> is given);</item>
     /// <item>with <c>Pd:Dashboard:VllmTraces=true</c> (or <paramref name="vllmTraces"/>), vLLM containers
     /// send their request traces to the dashboard (<see cref="VllmOtlpExtensions.WithOtlpTracesEndpoint"/>;
     /// the image must contain OpenTelemetry).</item>
@@ -53,7 +53,7 @@ public static class PdDashboardExtensions
     /// </summary>
     /// <param name="proxy">The proxy project (its HTTP endpoint is named <c>http</c>).</param>
     /// <param name="topology">The declared instances.</param>
-    /// <param name="adminKey">The admin key parameter; null generates <c>pd-admin-key</c>.</param>
+    /// <param name="adminKey">The admin key parameter; null reuses or generates <c>pdapp-admin-api-key</c>.</param>
     /// <param name="vllmTraces">Whether vLLM containers export traces; null reads <see cref="VllmTracesKey"/>.</param>
     /// <returns>The proxy builder.</returns>
     public static IResourceBuilder<ProjectResource> WithPdDashboard(
@@ -74,9 +74,19 @@ public static class PdDashboardExtensions
             return proxy;
         }
 
-        // Generated once and kept in user secrets, so restarts keep the same key.
-        adminKey ??= app.AddParameter(AdminKeyParameterName, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
-        proxy.WithEnvironment(PdProxySettings.ToEnvironmentVariable(PdProxySettings.AdminApiKey), adminKey);
+        // One admin key: the parameter Pd:UseAdminApiKey declared (already given to the proxy), else one
+        // generated once and kept in user secrets, so restarts keep the same key.
+        var declared = app.Resources.OfType<ParameterResource>().FirstOrDefault(p => p.Name == AdminKeyParameterName);
+        if (adminKey is null && declared is not null)
+        {
+            adminKey = app.CreateResourceBuilder(declared);
+        }
+        else
+        {
+            adminKey ??= PdProxyBuilderExtensions.AddGeneratedSecret(app, AdminKeyParameterName);
+            proxy.WithEnvironment(PdProxySettings.ToEnvironmentVariable(PdProxySettings.AdminApiKey), adminKey);
+        }
+
         app.Services.AddHttpClient(PdDashboardCommands.HttpClientName);
         var commands = new PdDashboardCommands(proxy.Resource, adminKey.Resource, topology.Plan.ServedModelName, ProxyEndpointName);
 

@@ -77,6 +77,27 @@ public sealed class DashboardModelTests
     }
 
     [Fact]
+    public async Task Dashboard_WithUseAdminApiKey_ReusesThatParameter_OneKeyForProxyAndCommands()
+    {
+        var options = PdOptionsLoader.Load(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Pd:Model"] = ProxyFixture.Model,
+                ["Pd:Connector"] = KvConnectorNames.SharedStorage,
+                ["Pd:UseAdminApiKey"] = "true",
+            })
+            .Build());
+        var builder = AppModel.CreateBuilder([$"--Parameters:{PdDashboardExtensions.AdminKeyParameterName}={AdminKey}"]);
+        var topology = builder.AddPdInstances<Projects.PdApp_Simulator>(options, new PdBackendDecision(PdBackend.Simulator, "chosen by the test"));
+        var proxy = builder.AddProject<Projects.PdApp_Proxy>("proxy").WithPdInstances(topology).WithPdDashboard(topology);
+
+        var (_, env) = await AppModel.EvaluateAsync(proxy.Resource);
+
+        Assert.Single(builder.Resources.OfType<ParameterResource>(), p => p.Name.Contains("admin", StringComparison.Ordinal));
+        Assert.Equal($"{{{PdDashboardExtensions.AdminKeyParameterName}.value}}", env[PdProxySettings.ToEnvironmentVariable(PdProxySettings.AdminApiKey)]);
+    }
+
+    [Fact]
     public async Task Publishing_LeavesTheModelUnchanged()
     {
         var output = Path.Combine(Path.GetTempPath(), $"pdapp-manifest-{Guid.NewGuid():N}.json");
