@@ -80,7 +80,7 @@ done
     jq -r --arg t "${n}P${n}D" '.runs[] | "| \($t) | \(.max_concurrency) | \(.request_throughput*100|round/100) | \(.output_throughput|round) | \(.ttft_ms.p50*10|round/10) | \(.ttft_ms.p99*10|round/10) | \(.tpot_ms.p50*100|round/100) | \(.failed) |"' "$OUT/topology-${n}p${n}d.json"
   done
   echo
-  echo "### Prefill policies at ${n}P${n}D, 8 shared prefixes of 384 tokens, Zipf 1.2, concurrency 64"
+  echo "### Prefill policies at ${POLICY_TOPOLOGY}P${POLICY_TOPOLOGY}D, 8 shared prefixes of 384 tokens, Zipf 1.2, concurrency 64"
   echo
   echo "| policy | req/s | TTFT p50 (ms) | TTFT p99 (ms) | E2E p99 (ms) | requests per prefill instance | failed |"
   echo "|---|---:|---:|---:|---:|---|---:|"

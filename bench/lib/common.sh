@@ -19,7 +19,14 @@ export NUGET_CERT_REVOCATION_MODE="${NUGET_CERT_REVOCATION_MODE:-offline}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 
+# Optional CPU pinning (taskset -c lists such as "1" or "0-3"): PROXY_CPUS for the proxy,
+# WORKLOAD_CPUS for the simulators and the bench client. On a small machine this keeps the proxy
+# from competing with the client and the engines for the same core. Unset: no pinning.
+PROXY_CPUS="${PROXY_CPUS:-}"
+WORKLOAD_CPUS="${WORKLOAD_CPUS:-}"
+
 STARTED_PIDS=()
+LOAD_SAMPLER=""
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -33,11 +40,27 @@ init_run() {
   trap cleanup EXIT
   trap 'log "interrupted"; exit 130' INT TERM
   log "results in $OUT"
+  # The machine's load during the run, so results from a shared machine can be judged: uptime at
+  # start and end, and /proc/loadavg every 5 s.
+  { echo "start: $(uptime)"; echo "proxy cpus: ${PROXY_CPUS:-any}; workload cpus: ${WORKLOAD_CPUS:-any}"; } >"$OUT/uptime.txt"
+  ( while :; do printf '%s\t%s\n' "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1-3 /proc/loadavg)"; sleep 5; done ) >"$OUT/load.tsv" &
+  LOAD_SAMPLER=$!
+}
+
+# pin_prefix <cpu list>: sets PIN to the command prefix that pins to those CPUs (taskset execs the
+# command, so $! stays the server's own pid), or to nothing when no list is given.
+pin_prefix() {
+  PIN=()
+  [[ -z "$1" ]] || PIN=(taskset -c "$1")
 }
 
 # Stops the processes this script started (by pid, never by name) and removes the KV folder.
 cleanup() {
   stop_started
+  if [[ -n "$LOAD_SAMPLER" ]]; then
+    kill "$LOAD_SAMPLER" 2>/dev/null || true
+    echo "end:   $(uptime)" >>"$OUT/uptime.txt"
+  fi
   [[ -n "${KV_DIR:-}" && -d "$KV_DIR" ]] && rm -rf "$KV_DIR"
   return 0
 }
@@ -89,7 +112,8 @@ start_simulator() {
   port_free "$port" || die "port $port is in use"
   local config
   config=$(printf '{"kv_connector":"SharedStorageConnector","kv_role":"%s","kv_connector_extra_config":{"shared_storage_path":"%s"}}' "$role" "$KV_DIR")
-  dotnet "$SIM_DLL" serve "$MODEL" --host "$HOST" --port "$port" --instance-name "$name" \
+  pin_prefix "$WORKLOAD_CPUS"
+  "${PIN[@]}" dotnet "$SIM_DLL" serve "$MODEL" --host "$HOST" --port "$port" --instance-name "$name" \
     --kv-transfer-config "$config" "$@" >"$OUT/logs/$name.log" 2>&1 &
   STARTED_PIDS+=("$!")
   log "started $name on $HOST:$port (pid $!)"
@@ -110,7 +134,8 @@ start_proxy() {
   for p in "${D[@]}"; do
     args+=("--Pd:Instances:$i:Name=decode-$d" "--Pd:Instances:$i:Role=Decode" "--Pd:Instances:$i:Address=http://$HOST:$p"); i=$((i + 1)); d=$((d + 1))
   done
-  dotnet "$PROXY_DLL" "${args[@]}" "$@" >"$OUT/logs/proxy.log" 2>&1 &
+  pin_prefix "$PROXY_CPUS"
+  "${PIN[@]}" dotnet "$PROXY_DLL" "${args[@]}" "$@" >"$OUT/logs/proxy.log" 2>&1 &
   PROXY_PID=$!
   STARTED_PIDS+=("$PROXY_PID")
   log "started proxy on $HOST:$port (pid $PROXY_PID)"
@@ -131,7 +156,8 @@ run_bench() {
   local limit="$1"; shift
   log "bench: $*"
   local rc=0
-  timeout --signal=INT --kill-after=10 "$limit" dotnet "$BENCH_DLL" --no-progress "$@" || rc=$?
+  pin_prefix "$WORKLOAD_CPUS"
+  timeout --signal=INT --kill-after=10 "$limit" "${PIN[@]}" dotnet "$BENCH_DLL" --no-progress "$@" || rc=$?
   # 3 = some requests failed, 124 = time limit hit (the bench still wrote its partial results,
   # marked "aborted"): both are reported, neither stops the script.
   case $rc in
