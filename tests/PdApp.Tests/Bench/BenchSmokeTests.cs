@@ -108,7 +108,7 @@ public sealed class BenchSmokeTests
     public async Task SequentialCompare_RunsEachTargetAloneAndComparesThroughput()
     {
         await using var fast = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(5), TokenDelay = TimeSpan.FromMilliseconds(1) });
-        await using var slow = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(150), TokenDelay = TimeSpan.FromMilliseconds(1) });
+        await using var slow = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(300), TokenDelay = TimeSpan.FromMilliseconds(1) });
 
         var result = await BenchHarness.RunAsync($"--base-url {fast.BaseUrl} --compare {slow.BaseUrl} --compare-mode sequential --model fake-model --num-prompts 8 --max-concurrency 1 --input-len 8 --output-len 4");
 
@@ -117,9 +117,9 @@ public sealed class BenchSmokeTests
         Assert.Equal(1 + 8, slow.Requests.Count);
         var metrics = result.Report!.RootElement.GetProperty("comparisons")[0].GetProperty("metrics").EnumerateArray().ToArray();
         var throughput = metrics.Single(m => m.GetProperty("metric").GetString() == "request_throughput");
-        // The slow target needs >= 1.2 s for its 8 requests alone, the fast one about 0.1 s: the
-        // margin absorbs stalls of a loaded machine.
-        Assert.InRange(throughput.GetProperty("ratio").GetDouble(), 0.01, 0.7);
+        // The slow target needs >= 2.4 s for its 8 requests alone, the fast one about 0.1 s (seen up
+        // to 0.85 s while the rest of the suite loads both cores): the margin absorbs such stalls.
+        Assert.InRange(throughput.GetProperty("ratio").GetDouble(), 0.01, 0.9);
         Assert.True(result.Run(1).GetProperty("duration_s").GetDouble() > result.Run(0).GetProperty("duration_s").GetDouble());
     }
 
