@@ -49,7 +49,8 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         if (proxyResponse.IsSuccessStatusCode
             && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType)
         {
-            proxyResponse.Content = new SseGuardContent(proxyResponse.Content, call, idleTimeout, httpContext.RequestAborted);
+            proxyResponse.Content = new WrappedStreamContent(
+                proxyResponse.Content, stream => new SseGuardStream(stream, call, idleTimeout, httpContext.RequestAborted));
         }
 
         RequestTelemetry.Of(httpContext)?.OnDecodeResponse(proxyResponse);

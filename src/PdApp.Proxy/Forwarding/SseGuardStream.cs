@@ -11,7 +11,7 @@ namespace PdApp.Proxy.Forwarding;
 /// timer is enforced here (YARP's activity timeout, the same length, still guards the response
 /// headers and other bodies); a client disconnect still cancels the read at once.
 /// </summary>
-internal sealed class SseGuardStream : Stream
+internal sealed class SseGuardStream : ReadOnlyRelayStream
 {
     private readonly Stream _inner;
     private readonly DecodeCall _call;
@@ -34,16 +34,6 @@ internal sealed class SseGuardStream : Stream
         _idleTimeout = idleTimeout;
         _clientAborted = clientAborted;
     }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -107,22 +97,6 @@ internal sealed class SseGuardStream : Stream
 
         return _idle.Token;
     }
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

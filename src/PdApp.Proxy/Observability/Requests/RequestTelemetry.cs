@@ -140,7 +140,7 @@ public sealed class RequestTelemetry
             && MediaTypeHeaderValue.TryParse(_context.Response.ContentType, out var mediaType)
             && mediaType.MediaType == SseFormat.ContentType)
         {
-            response.Content = new SseTimingContent(response.Content, bytes => _scanner.Scan(bytes.Span, _onData));
+            response.Content = new WrappedStreamContent(response.Content, stream => new SseTimingStream(stream, bytes => _scanner.Scan(bytes.Span, _onData)));
         }
     }
 

@@ -1,24 +1,18 @@
 using System.Net;
 
-namespace PdApp.Proxy.Observability.Streaming;
+namespace PdApp.Proxy.Forwarding;
 
 /// <summary>
-/// Wraps D's SSE content in a <see cref="SseTimingStream"/> (no buffering, no length). Headers stay
-/// on the inner content: YARP copied them to the client's response before the body is replaced.
+/// Replaces an upstream response's content with a wrapper stream around it (no buffering, no
+/// length). Headers stay on the inner content: YARP has copied them to the client's response
+/// before the body is read.
 /// </summary>
-internal sealed class SseTimingContent : HttpContent
+/// <param name="inner">D's content.</param>
+/// <param name="wrap">Builds the stream the relay reads from D's stream.</param>
+internal sealed class WrappedStreamContent(HttpContent inner, Func<Stream, Stream> wrap) : HttpContent
 {
-    private readonly HttpContent _inner;
-    private readonly Action<ReadOnlyMemory<byte>> _onBytes;
-
-    public SseTimingContent(HttpContent inner, Action<ReadOnlyMemory<byte>> onBytes)
-    {
-        _inner = inner;
-        _onBytes = onBytes;
-    }
-
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
-        new SseTimingStream(await _inner.ReadAsStreamAsync(cancellationToken), _onBytes);
+        wrap(await inner.ReadAsStreamAsync(cancellationToken));
 
     protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
 
@@ -38,7 +32,7 @@ internal sealed class SseTimingContent : HttpContent
     {
         if (disposing)
         {
-            _inner.Dispose();
+            inner.Dispose();
         }
 
         base.Dispose(disposing);
