@@ -21,7 +21,7 @@ public sealed class AppHostStartTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var watch = Stopwatch.StartNew();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
-            ["Pd:Backend=simulator", "Pd:Prefill:Count=1", "Pd:Decode:Count=2", "Pd:ServedModelName=dp7b"], timeout.Token);
+            ["Pd:Backend=simulator", "Pd:Prefill:Count=1", "Pd:Decode:Count=2"], timeout.Token);
         await using var app = await builder.BuildAsync(timeout.Token);
         await app.StartAsync(timeout.Token);
 
@@ -33,10 +33,27 @@ public sealed class AppHostStartTests
 
         Console.WriteLine($"App host healthy after {watch.ElapsedMilliseconds} ms");
 
-        // The simulator serves under the configured name, as vLLM would with --served-model-name.
+        // The simulator serves the model path as its name, as vLLM does without --served-model-name.
         using var client = app.CreateHttpClient("decode-1", "http");
         using var models = await client.GetFromJsonAsync<JsonDocument>("/v1/models", timeout.Token);
-        Assert.Equal("dp7b", models!.RootElement.GetProperty("data")[0].GetProperty("id").GetString());
+        Assert.Equal("/data/dp7b/", models!.RootElement.GetProperty("data")[0].GetProperty("id").GetString());
+
+        // The vLLM PD guide's own test request, unchanged, through the proxy: prefill then decode,
+        // and decode found the KV that prefill stored (the prompt spans more than one KV block).
+        using var proxy = app.CreateHttpClient("proxy", "http");
+        using var seed = new StringContent(
+            """{"model": "/data/dp7b/", "prompt": "San Francisco is a city in northern California, known for its hills, its fog, the Golden Gate Bridge and", "temperature": 0.7, "max_tokens": 500}""",
+            System.Text.Encoding.UTF8,
+            "application/json");
+        using var answer = await proxy.PostAsync("/v1/completions", seed, timeout.Token);
+        var body = await answer.Content.ReadAsStringAsync(timeout.Token);
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, body);
+        using var completion = JsonDocument.Parse(body);
+        Assert.False(string.IsNullOrWhiteSpace(completion.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()));
+        Assert.True(completion.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0);
+        Assert.Equal("prefill-0", answer.Headers.GetValues(PdApp.Protocol.PdHeaders.ProxyPrefillInstance).Single());
+        Assert.StartsWith("decode-", answer.Headers.GetValues(PdApp.Protocol.PdHeaders.ProxyDecodeInstance).Single(), StringComparison.Ordinal);
+        Assert.Equal(PdApp.Protocol.KvTransferOutcomes.Hit, answer.Headers.GetValues(PdApp.Protocol.PdHeaders.SimulatorKvTransfer).Single());
 
         // The dashboard shows each instance's PD role, connector and the backend decision.
         var snapshot = await app.ResourceNotifications.WaitForResourceAsync(
