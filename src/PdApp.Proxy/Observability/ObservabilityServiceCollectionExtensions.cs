@@ -1,3 +1,4 @@
+using PdApp.Proxy.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -14,7 +15,7 @@ public static class ObservabilityServiceCollectionExtensions
 {
     /// <summary>The meters this registration adds (besides <c>pdapp.proxy</c>).</summary>
     public static IReadOnlyList<string> MeterNames { get; } =
-        [StreamTimingMetrics.MeterName, UpstreamTimingMetrics.MeterName, InstanceMetrics.MeterName];
+        [StreamTimingMetrics.MeterName, UpstreamTimingMetrics.MeterName, InstanceMetrics.MeterName, RoutingMetrics.MeterName];
 
     private const string EndToEndLatencyInstrument = "pdapp.proxy.request.duration";
 
@@ -39,8 +40,6 @@ public static class ObservabilityServiceCollectionExtensions
         services.TryAddSingleton<StreamTimingMetrics>();
         services.TryAddSingleton<UpstreamTimingMetrics>();
         services.TryAddSingleton<ProxyTelemetry>();
-        services.TryAddSingleton<EjectionWatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<EjectionWatcher>());
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
         services.ConfigureOpenTelemetryMeterProvider(metrics => metrics
             .AddMeter([.. MeterNames])

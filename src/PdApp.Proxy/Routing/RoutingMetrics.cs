@@ -4,51 +4,37 @@ using PdApp.Protocol;
 namespace PdApp.Proxy.Routing;
 
 /// <summary>
-/// The routing layer's metrics (meter <see cref="MeterName"/>): per-instance in-flight requests and
-/// availability as gauges read from the registry snapshot, and counters of ejections and health
-/// transitions. Tags: <c>pd.instance</c>, <c>pd.role</c>.
+/// Health events of the routing layer (meter <see cref="MeterName"/>), counted where they happen:
+/// passive-health ejections and active health checks turning an instance unhealthy. Tags
+/// <c>instance</c> and <c>role</c>, as the <c>pdapp.instance</c> gauges (in-flight requests,
+/// availability, scraped load) that the observability layer publishes.
 /// </summary>
 public sealed class RoutingMetrics
 {
-    /// <summary>The meter name to export (pass it to <c>AddServiceDefaults</c>).</summary>
-    public const string MeterName = "PdApp.Proxy.Routing";
+    /// <summary>The meter name (exported by <c>AddPdObservability</c>).</summary>
+    public const string MeterName = "pdapp.instance.health";
 
     private readonly Counter<long> _ejections;
     private readonly Counter<long> _unhealthy;
 
     /// <summary>Creates the instruments.</summary>
     /// <param name="meterFactory">The meter factory.</param>
-    /// <param name="registry">The registry the gauges read.</param>
-    /// <param name="time">The clock availability is judged by.</param>
-    public RoutingMetrics(IMeterFactory meterFactory, IInstanceRegistry registry, TimeProvider time)
+    public RoutingMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        ArgumentNullException.ThrowIfNull(registry);
-        ArgumentNullException.ThrowIfNull(time);
-        var meter = meterFactory.Create(MeterName);
-        meter.CreateObservableGauge(
-            "pdapp.proxy.instance.outstanding",
-            () => registry.Instances.Select(i => new Measurement<int>(i.Outstanding, Tags(i))),
-            unit: "{request}",
-            description: "Requests in flight through this proxy, per upstream instance.");
-        meter.CreateObservableGauge(
-            "pdapp.proxy.instance.available",
-            () =>
-            {
-                var now = time.GetUtcNow();
-                return registry.Instances.Select(i => new Measurement<int>(i.IsAvailable(now) ? 1 : 0, Tags(i)));
-            },
-            unit: "{instance}",
-            description: "1 when the instance gets new requests (healthy, not draining, not ejected), else 0.");
-        _ejections = meter.CreateCounter<long>(
-            "pdapp.proxy.instance.ejections",
+        Meter = meterFactory.Create(MeterName);
+        _ejections = Meter.CreateCounter<long>(
+            "pdapp.instance.ejections",
             unit: "{ejection}",
             description: "Passive-health ejections after consecutive failed calls.");
-        _unhealthy = meter.CreateCounter<long>(
-            "pdapp.proxy.instance.unhealthy_transitions",
+        _unhealthy = Meter.CreateCounter<long>(
+            "pdapp.instance.unhealthy_transitions",
             unit: "{transition}",
             description: "Active health checks turning an instance unhealthy.");
     }
+
+    /// <summary>The meter (tests listen to this instance).</summary>
+    public Meter Meter { get; }
 
     internal void RecordEjection(UpstreamInstance instance) => _ejections.Add(1, Tags(instance));
 
@@ -56,8 +42,8 @@ public sealed class RoutingMetrics
 
     private static KeyValuePair<string, object?>[] Tags(UpstreamInstance instance) =>
     [
-        new("pd.instance", instance.Name),
-        new("pd.role", RoleTag(instance.Role)),
+        new("instance", instance.Name),
+        new("role", RoleTag(instance.Role)),
     ];
 
     private static string RoleTag(PdRole role) => role switch

@@ -21,7 +21,6 @@ public sealed class InstanceMetrics
     private readonly TimeProvider _time;
     private readonly TimeSpan _staleAfter;
     private readonly Counter<long> _scrapeErrors;
-    private readonly Counter<long> _ejections;
     private readonly Histogram<double> _scrapeDuration;
 
     /// <summary>Creates the instruments.</summary>
@@ -54,8 +53,6 @@ public sealed class InstanceMetrics
             "1 while the instance is drained through the admin API.");
         Meter.CreateObservableGauge("pdapp.instance.ejected", () => ObserveState(i => i.EjectedUntil is { } until && until > _time.GetUtcNow()), "1",
             "1 while passive health checking has ejected the instance.");
-        _ejections = Meter.CreateCounter<long>("pdapp.instance.ejections", "{ejection}",
-            "Times passive health checking ejected the instance after consecutive failed calls.");
         _scrapeErrors = Meter.CreateCounter<long>("pdapp.instance.load_scrape.errors", "{scrape}",
             "Failed scrapes of an instance's /metrics, by reason.");
         _scrapeDuration = Meter.CreateHistogram<double>("pdapp.instance.load_scrape.duration", "s",
@@ -65,14 +62,6 @@ public sealed class InstanceMetrics
 
     /// <summary>The meter (tests listen to this instance).</summary>
     public Meter Meter { get; }
-
-    /// <summary>Passive health checking ejected <paramref name="instance"/>.</summary>
-    /// <param name="instance">The instance.</param>
-    public void Ejected(UpstreamInstance instance)
-    {
-        ArgumentNullException.ThrowIfNull(instance);
-        _ejections.Add(1, Tags(instance));
-    }
 
     /// <summary>A scrape failed.</summary>
     /// <param name="instance">The instance.</param>

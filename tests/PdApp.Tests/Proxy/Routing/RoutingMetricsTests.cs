@@ -12,44 +12,35 @@ namespace PdApp.Tests.Proxy.Routing;
 public sealed class RoutingMetricsTests
 {
     [Fact]
-    public void Gauges_ReportInFlightAndAvailabilityPerInstance_AndEjectionsAreCounted()
+    public void EjectionsAndUnhealthyTransitions_AreCountedWhereTheyHappen_PerInstance()
     {
         using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meterFactory = provider.GetRequiredService<IMeterFactory>();
         var clock = new ManualClock();
-        var registry = new InstanceRegistry(NullLogger<InstanceRegistry>.Instance);
-        var metrics = new RoutingMetrics(meterFactory, registry, clock);
+        var metrics = new RoutingMetrics(meterFactory);
         var tracker = new PassiveHealthTracker(Options.Create(new EjectionOptions { ConsecutiveFailures = 1 }), clock, NullLogger<PassiveHealthTracker>.Instance, metrics);
-        var prefill = new UpstreamInstance("prefill-0", PdRole.Prefill, new Uri("http://127.0.0.1:1/"), InstanceSource.Configuration);
         var decode = new UpstreamInstance("decode-0", PdRole.Decode, new Uri("http://127.0.0.1:2/"), InstanceSource.Configuration);
-        registry.AddOrUpdate(prefill);
-        registry.AddOrUpdate(decode);
-        prefill.Acquire();
-        prefill.Acquire();
         tracker.OnFailure(decode);
 
         var measurements = new List<(string Instrument, long Value, string Instance, string Role)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == RoutingMetrics.MeterName && instrument.Meter.Scope == meterFactory)
+            if (instrument.Meter == metrics.Meter)
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => measurements.Add(Describe(instrument, value, tags)));
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measurements.Add(Describe(instrument, value, tags)));
         listener.Start();
         tracker.OnSuccess(decode);
         clock.Advance(TimeSpan.FromMinutes(1));
         tracker.OnFailure(decode);
-        listener.RecordObservableInstruments();
+        metrics.RecordUnhealthy(decode);
 
-        Assert.Contains(("pdapp.proxy.instance.outstanding", 2L, "prefill-0", "prefill"), measurements);
-        Assert.Contains(("pdapp.proxy.instance.outstanding", 0L, "decode-0", "decode"), measurements);
-        Assert.Contains(("pdapp.proxy.instance.available", 1L, "prefill-0", "prefill"), measurements);
-        Assert.Contains(("pdapp.proxy.instance.available", 0L, "decode-0", "decode"), measurements);
-        Assert.Contains(("pdapp.proxy.instance.ejections", 1L, "decode-0", "decode"), measurements);
+        Assert.Equal(
+            [("pdapp.instance.ejections", 1L, "decode-0", "decode"), ("pdapp.instance.unhealthy_transitions", 1L, "decode-0", "decode")],
+            measurements);
     }
 
     private static (string, long, string, string) Describe(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
@@ -57,11 +48,11 @@ public sealed class RoutingMetricsTests
         string instance = string.Empty, role = string.Empty;
         foreach (var tag in tags)
         {
-            if (tag.Key == "pd.instance")
+            if (tag.Key == "instance")
             {
                 instance = (string)tag.Value!;
             }
-            else if (tag.Key == "pd.role")
+            else if (tag.Key == "role")
             {
                 role = (string)tag.Value!;
             }
