@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using PdApp.Bench;
+using PdApp.Protocol;
 using PdApp.Simulator;
 
 namespace PdApp.Tests.Bench;
@@ -38,74 +39,45 @@ public sealed class SimulatorBenchTests
     [Fact]
     public async Task PdDirectAgainstSharedStorageSimulators_DecodeFindsThePrefilledKv()
     {
-        var storage = Directory.CreateTempSubdirectory("pdapp-bench-kv-");
-        try
-        {
-            string Config(string role) => JsonSerializer.Serialize(new
-            {
-                kv_connector = "SharedStorageConnector",
-                kv_role = role,
-                kv_connector_extra_config = new { shared_storage_path = storage.FullName },
-            });
-            await using var prefill = await StartAsync(["serve", "m", "--host", "127.0.0.1", "--port", "0", "--time-to-first-token", "5", "--inter-token-latency", "1", "--kv-transfer-config", Config("kv_producer")]);
-            await using var decode = await StartAsync(["serve", "m", "--host", "127.0.0.1", "--port", "0", "--time-to-first-token", "5", "--inter-token-latency", "1", "--kv-transfer-config", Config("kv_consumer")]);
+        await using var pair = await SharedStoragePair.StartAsync();
+        var (prefill, decode, storage) = (pair.Prefill, pair.Decode, pair.Storage);
 
-            var result = await BenchHarness.RunAsync(
-                $"--pd-direct {SimulatorApp.GetBaseAddress(prefill)} {SimulatorApp.GetBaseAddress(decode)} --num-prompts 6 --max-concurrency 2 --input-len 32 --output-len 6 --ignore-eos");
+        var result = await BenchHarness.RunAsync(
+            $"--pd-direct {SimulatorApp.GetBaseAddress(prefill)} {SimulatorApp.GetBaseAddress(decode)} --num-prompts 6 --max-concurrency 2 --input-len 32 --output-len 6 --ignore-eos");
 
-            Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
-            var run = result.Run();
-            Assert.Equal(6, run.GetProperty("completed").GetInt64());
-            Assert.Equal(36, run.GetProperty("output_tokens").GetInt64());
-            Assert.NotEmpty(storage.EnumerateFileSystemInfos());
-        }
-        finally
-        {
-            storage.Delete(recursive: true);
-        }
+        Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
+        var run = result.Run();
+        Assert.Equal(6, run.GetProperty("completed").GetInt64());
+        Assert.Equal(36, run.GetProperty("output_tokens").GetInt64());
+        Assert.NotEmpty(storage.EnumerateFileSystemInfos());
     }
 
     [Fact]
     public async Task ProxyComparedWithPdDirect_BothPathsServeTheSameWorkloadAndTheComparisonIsReported()
     {
-        var storage = Directory.CreateTempSubdirectory("pdapp-bench-kv-");
-        try
-        {
-            string Config(string role) => JsonSerializer.Serialize(new
-            {
-                kv_connector = "SharedStorageConnector",
-                kv_role = role,
-                kv_connector_extra_config = new { shared_storage_path = storage.FullName },
-            });
-            await using var prefill = await StartAsync(["serve", "m", "--host", "127.0.0.1", "--port", "0", "--time-to-first-token", "5", "--inter-token-latency", "1", "--kv-transfer-config", Config("kv_producer")]);
-            await using var decode = await StartAsync(["serve", "m", "--host", "127.0.0.1", "--port", "0", "--time-to-first-token", "5", "--inter-token-latency", "1", "--kv-transfer-config", Config("kv_consumer")]);
-            var prefillUrl = SimulatorApp.GetBaseAddress(prefill);
-            var decodeUrl = SimulatorApp.GetBaseAddress(decode);
-            await using var proxy = PdApp.Proxy.ProxyApp.Create(
-            [
-                "--urls=http://127.0.0.1:0",
-                "--Pd:Connector=SharedStorageConnector",
-                "--Pd:Instances:0:Name=prefill-0", "--Pd:Instances:0:Role=Prefill", $"--Pd:Instances:0:Address={prefillUrl}",
-                "--Pd:Instances:1:Name=decode-0", "--Pd:Instances:1:Role=Decode", $"--Pd:Instances:1:Address={decodeUrl}",
-            ]);
-            await proxy.StartAsync();
-            var proxyUrl = proxy.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        await using var pair = await SharedStoragePair.StartAsync();
+        var prefillUrl = SimulatorApp.GetBaseAddress(pair.Prefill);
+        var decodeUrl = SimulatorApp.GetBaseAddress(pair.Decode);
+        await using var proxy = PdApp.Proxy.ProxyApp.Create(
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Pd:Connector=SharedStorageConnector",
+            "--Pd:Instances:0:Name=prefill-0", "--Pd:Instances:0:Role=Prefill", $"--Pd:Instances:0:Address={prefillUrl}",
+            "--Pd:Instances:1:Name=decode-0", "--Pd:Instances:1:Role=Decode", $"--Pd:Instances:1:Address={decodeUrl}",
+        ]);
+        await proxy.StartAsync();
+        var proxyUrl = proxy.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-            var result = await BenchHarness.RunAsync(
-                $"--pd-direct {prefillUrl} {decodeUrl} --compare {proxyUrl} --model m --num-prompts 6 --max-concurrency 2 --input-len 32 --output-len 6 --ignore-eos");
+        var result = await BenchHarness.RunAsync(
+            $"--pd-direct {prefillUrl} {decodeUrl} --compare {proxyUrl} --model m --num-prompts 6 --max-concurrency 2 --input-len 32 --output-len 6 --ignore-eos");
 
-            Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
-            Assert.Equal(6, result.Run(0).GetProperty("completed").GetInt64());
-            Assert.Equal(6, result.Run(1).GetProperty("completed").GetInt64());
-            Assert.Equal(36, result.Run(1).GetProperty("output_tokens").GetInt64());
-            var comparison = result.Report!.RootElement.GetProperty("comparisons")[0];
-            Assert.StartsWith("pd-direct", comparison.GetProperty("baseline").GetString());
-            Assert.Contains(comparison.GetProperty("metrics").EnumerateArray(), m => m.GetProperty("metric").GetString() == "ttft_p99");
-        }
-        finally
-        {
-            storage.Delete(recursive: true);
-        }
+        Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
+        Assert.Equal(6, result.Run(0).GetProperty("completed").GetInt64());
+        Assert.Equal(6, result.Run(1).GetProperty("completed").GetInt64());
+        Assert.Equal(36, result.Run(1).GetProperty("output_tokens").GetInt64());
+        var comparison = result.Report!.RootElement.GetProperty("comparisons")[0];
+        Assert.StartsWith("pd-direct", comparison.GetProperty("baseline").GetString());
+        Assert.Contains(comparison.GetProperty("metrics").EnumerateArray(), m => m.GetProperty("metric").GetString() == "ttft_p99");
     }
 
     private static async Task<WebApplication> StartAsync(string[] args)
@@ -113,5 +85,45 @@ public sealed class SimulatorBenchTests
         var app = SimulatorApp.Create(args);
         await app.StartAsync();
         return app;
+    }
+
+    /// <summary>A SharedStorageConnector prefill/decode pair of simulators over one temporary folder.</summary>
+    private sealed class SharedStoragePair : IAsyncDisposable
+    {
+        private SharedStoragePair(WebApplication prefill, WebApplication decode, DirectoryInfo storage) =>
+            (Prefill, Decode, Storage) = (prefill, decode, storage);
+
+        public WebApplication Prefill { get; }
+
+        public WebApplication Decode { get; }
+
+        public DirectoryInfo Storage { get; }
+
+        public static async Task<SharedStoragePair> StartAsync()
+        {
+            var storage = Directory.CreateTempSubdirectory("pdapp-bench-kv-");
+            var prefill = await SimulatorBenchTests.StartAsync(Args(KvRoles.Producer, storage));
+            var decode = await SimulatorBenchTests.StartAsync(Args(KvRoles.Consumer, storage));
+            return new SharedStoragePair(prefill, decode, storage);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Prefill.DisposeAsync();
+            await Decode.DisposeAsync();
+            Storage.Delete(recursive: true);
+        }
+
+        private static string[] Args(string role, DirectoryInfo storage) =>
+        [
+            "serve", "m", "--host", "127.0.0.1", "--port", "0", "--time-to-first-token", "5", "--inter-token-latency", "1",
+            "--kv-transfer-config",
+            new KvTransferConfig
+            {
+                KvConnector = KvConnectorNames.SharedStorage,
+                KvRole = role,
+                KvConnectorExtraConfig = new() { ["shared_storage_path"] = storage.FullName },
+            }.ToJson(),
+        ];
     }
 }
