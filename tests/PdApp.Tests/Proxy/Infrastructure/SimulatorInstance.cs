@@ -1,14 +1,13 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using PdApp.Proxy.Observability.Prometheus;
 using PdApp.Simulator;
 
 namespace PdApp.Tests.Proxy.Infrastructure;
 
 /// <summary>An in-process vLLM simulator on 127.0.0.1 with a free port.</summary>
-public sealed partial class SimulatorInstance : IAsyncDisposable
+public sealed class SimulatorInstance : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -57,16 +56,9 @@ public sealed partial class SimulatorInstance : IAsyncDisposable
     {
         using var client = new HttpClient { BaseAddress = BaseAddress };
         var text = await client.GetStringAsync("/metrics");
-        var total = 0.0;
-        foreach (Match match in MetricLine().Matches(text))
-        {
-            if (match.Groups["name"].Value == metric)
-            {
-                total += double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
-            }
-        }
 
-        return total;
+        // The proxy's own Prometheus parser, the one its load scraper uses on real vLLM pages.
+        return PrometheusTextParser.Parse(text).Samples.Where(s => s.Name == metric).Sum(s => s.Value);
     }
 
     /// <summary>Waits until <paramref name="metric"/> reads <paramref name="expected"/>.</summary>
@@ -92,7 +84,4 @@ public sealed partial class SimulatorInstance : IAsyncDisposable
         await _app.StopAsync(TimeSpan.FromSeconds(2));
         await _app.DisposeAsync();
     }
-
-    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(?<value>[-+0-9.eE]+|NaN)\s*$", RegexOptions.Multiline)]
-    private static partial Regex MetricLine();
 }
