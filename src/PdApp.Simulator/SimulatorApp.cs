@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PdApp.Simulator.Api;
 using PdApp.Simulator.Configuration;
+using PdApp.Simulator.Generation;
 using PdApp.Simulator.Hosting;
 using PdApp.Simulator.KvTransfer;
 using PdApp.Simulator.Metrics;
@@ -80,6 +81,9 @@ public static class SimulatorApp
         {
             logger.LogInformation("{IgnoredFlag}", line);
         }
+
+        var tokenizer = app.Services.GetRequiredService<PromptTokenizer>().Source;
+        logger.LogInformation("Tokenizer: {Tokenizer}", tokenizer.Description);
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {

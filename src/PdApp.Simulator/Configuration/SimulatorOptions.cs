@@ -48,6 +48,12 @@ public sealed record SimulatorOptions
     /// <summary><c>--instance-name</c>; default <c>OTEL_SERVICE_NAME</c>, else <c>host:port</c>.</summary>
     public string? InstanceName { get; init; }
 
+    /// <summary>
+    /// <c>--tokenizer</c>: the tokenizer's directory, as in vLLM (defaults to the model). The
+    /// simulator loads it when it holds Hugging Face tokenizer files, else falls back to GPT-2.
+    /// </summary>
+    public string? Tokenizer { get; init; }
+
     /// <summary><c>--kv-transfer-config</c>, when given.</summary>
     public KvTransferConfig? KvTransfer { get; init; }
 

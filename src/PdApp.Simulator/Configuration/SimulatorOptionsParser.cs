@@ -33,7 +33,6 @@ internal static class SimulatorOptionsParser
         ["--distributed-executor-backend"] = FlagArity.One,
         ["--load-format"] = FlagArity.One,
         ["--download-dir"] = FlagArity.One,
-        ["--tokenizer"] = FlagArity.One,
         ["--revision"] = FlagArity.One,
         ["--trust-remote-code"] = FlagArity.None,
         ["--enforce-eager"] = FlagArity.None,
@@ -49,6 +48,7 @@ internal static class SimulatorOptionsParser
     private static readonly Dictionary<string, FlagArity> HonouredFlags = new(StringComparer.Ordinal)
     {
         ["--model"] = FlagArity.One,
+        ["--tokenizer"] = FlagArity.One,
         ["--served-model-name"] = FlagArity.Many,
         ["--host"] = FlagArity.One,
         ["--port"] = FlagArity.One,
@@ -144,6 +144,7 @@ internal static class SimulatorOptionsParser
             BlockSize = Int(parsed, "--block-size", 16, min: 1),
             Seed = Long(parsed, "--seed", 0),
             InstanceName = Single(parsed, "--instance-name"),
+            Tokenizer = Single(parsed, "--tokenizer"),
             KvTransfer = KvTransfer(parsed),
             Timing = timing,
             Faults = faults,
