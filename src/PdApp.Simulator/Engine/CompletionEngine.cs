@@ -116,6 +116,10 @@ internal sealed partial class CompletionEngine(
                 metrics.KvTransfer(connector.Name, KvTransferOutcomes.Produced);
                 LogKvProduced(job.Kv.RequestId, promptTokens);
             }
+            else if (produced.IsExpected)
+            {
+                LogNothingToTransfer(job.Kv.RequestId, produced.Reason);
+            }
             else
             {
                 LogKvNotProduced(job.Kv.RequestId, produced.Reason);
@@ -193,4 +197,7 @@ internal sealed partial class CompletionEngine(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "KV not produced for {RequestId}: {Reason}")]
     private partial void LogKvNotProduced(string requestId, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No KV to transfer for {RequestId}: {Reason}")]
+    private partial void LogNothingToTransfer(string requestId, string? reason);
 }

@@ -27,7 +27,8 @@ internal sealed class RunningSimulator : IAsyncDisposable
     public IKvConnectorSimulation Connector => App.Services.GetRequiredService<IKvConnectorSimulation>();
 
     /// <summary>Starts <c>vllm serve /data/dp7b/ --host 127.0.0.1 --port 0</c> plus <paramref name="extraArgs"/>.</summary>
-    public static async Task<RunningSimulator> StartAsync(IEnumerable<string> extraArgs, IDictionary<string, string?>? environment = null)
+    public static async Task<RunningSimulator> StartAsync(
+        IEnumerable<string> extraArgs, IDictionary<string, string?>? environment = null, Action<WebApplicationBuilder>? configure = null)
     {
         string[] args = ["serve", "/data/dp7b/", "--host", "127.0.0.1", "--port", "0", "--served-model-name", "dp7b", .. extraArgs];
         var app = SimulatorApp.Create(args, builder =>
@@ -36,6 +37,8 @@ internal sealed class RunningSimulator : IAsyncDisposable
             {
                 builder.Configuration.AddInMemoryCollection(environment);
             }
+
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         return new RunningSimulator(app);

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using PdApp.Simulator.Generation;
 
 namespace PdApp.Tests.Simulator;
@@ -80,7 +80,8 @@ public sealed class SimulatorTokenizerTests : IDisposable
     public async Task Simulator_WithTokenizerFlag_CountsWithTheModelsTokenizer()
     {
         WriteTokenizerJson(QwenPattern, mergesAsArrays: false);
-        await using var simulator = await RunningSimulator.StartAsync(["--tokenizer", _directory]);
+        var logs = new CapturingLoggerProvider();
+        await using var simulator = await RunningSimulator.StartAsync(["--tokenizer", _directory], configure: builder => builder.Logging.AddProvider(logs));
 
         using var tokenize = await simulator.Client.PostAsJsonAsync("/tokenize", new { model = "dp7b", prompt = "ab ab1212" });
         var tokens = (await tokenize.Content.ReadFromJsonAsync<JsonObject>())!;
@@ -89,6 +90,7 @@ public sealed class SimulatorTokenizerTests : IDisposable
 
         Assert.Equal(6, tokens["count"]!.GetValue<int>());
         Assert.Equal(6, usage["prompt_tokens"]!.GetValue<int>());
+        Assert.Contains(logs.Logger.Lines, r => r.Message.StartsWith("Tokenizer: byte-level BPE from ", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -79,7 +79,7 @@ internal sealed class SharedStorageKvConnector(KvConnectorContext context) : KvC
         var folder = FolderFor(request);
         if (folder is null)
         {
-            return KvProduceResult.NotProduced("prompt shorter than one block (+1 token): nothing to save");
+            return KvProduceResult.NothingToTransfer("prompt shorter than one block (+1 token): nothing to save");
         }
 
         try

@@ -7,6 +7,10 @@ public static class Bodies
     public const string SeedCurl =
         """{"model": "/data/dp7b/", "prompt": "San Francisco is a", "temperature": 0.7, "max_tokens": 500}""";
 
+    /// <summary>The seed's own curl request, verbatim: a Chinese prompt and 500 tokens.</summary>
+    public const string SeedChineseCurl =
+        """{"model": "/data/dp7b/", "prompt": "介绍一下量子计算的基本原理", "max_tokens": 500, "temperature": 0.7}""";
+
     /// <summary>A completions body.</summary>
     /// <param name="maxTokens">max_tokens.</param>
     /// <param name="stream">Whether to stream.</param>

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using PdApp.Tests.Simulator;
 using PdApp.Protocol;
 
 namespace PdApp.Tests.Simulator.KvTransfer;
@@ -69,5 +71,23 @@ public sealed class SharedStorageConnectorTests : IDisposable
 
         Assert.Equal(KvTransferOutcomes.Miss, first.KvOutcome());
         Assert.Equal(KvTransferOutcomes.Hit, second.KvOutcome());
+    }
+
+    [Fact]
+    public async Task ShortPrompt_IsNotStored_AndSaysSoAtInformation()
+    {
+        var extra = $$"""{"shared_storage_path":"{{_storage.FullName}}"}""";
+        var logs = new CapturingLoggerProvider();
+        await using var prefill = await RunningSimulator.StartAsync(
+            PdTestFlow.Fast("--kv-transfer-config", PdTestFlow.KvConfig(KvConnectorNames.SharedStorage, KvRoles.Producer, extra)),
+            configure: builder => builder.Logging.AddProvider(logs));
+
+        var (response, _) = await PdTestFlow.PrefillAsync(prefill, SimulatorHttp.Completion("Hi"));
+
+        Assert.NotEqual(KvTransferOutcomes.Produced, response.KvOutcome());
+        Assert.Empty(_storage.GetDirectories());
+        var records = logs.Logger.Lines;
+        Assert.Contains(records, r => r.Level == LogLevel.Information && r.Message.Contains("No KV to transfer", StringComparison.Ordinal));
+        Assert.DoesNotContain(records, r => r.Level >= LogLevel.Warning && r.Message.Contains("KV", StringComparison.Ordinal));
     }
 }
