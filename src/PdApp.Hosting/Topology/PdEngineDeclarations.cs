@@ -23,6 +23,11 @@ internal static class PdEngineDeclarations
             .WithDataBindMount(options.DataPath)
             .WithPrivileged(options.Privileged);
         ApplyEngineArguments(vllm.Resource.Arguments, options, apiKey?.Resource);
+        foreach (var (name, variable) in instance.Layout.Environment)
+        {
+            vllm.WithEnvironment(name, variable.Value);
+        }
+
         vllm.WithKvConnector(instance.KvConnector!);
 
         if (options.Capabilities is { Length: > 0 } capabilities)
@@ -79,6 +84,11 @@ internal static class PdEngineDeclarations
             })
             .WithEnvironment(context =>
             {
+                foreach (var (name, variable) in instance.Layout.Environment)
+                {
+                    context.EnvironmentVariables[name] = variable.Value;
+                }
+
                 foreach (var (key, value) in instance.KvConnector.EnvironmentVariables)
                 {
                     context.EnvironmentVariables[key] = value;

@@ -40,6 +40,12 @@ public sealed record PdInstanceLayout(
     /// <summary>The setting <see cref="SideChannelPort"/> comes from.</summary>
     public string SideChannelPortSetting { get; init; } = string.Empty;
 
+    /// <summary>
+    /// Free-form environment variables for this engine (<c>Pd:Environment</c>, the role's, the instance's;
+    /// the narrowest wins), each with the setting it came from.
+    /// </summary>
+    public IReadOnlyDictionary<string, PdEngineVariable> Environment { get; init; } = new Dictionary<string, PdEngineVariable>();
+
     /// <summary>LMCache NIXL receiver port (decode instances).</summary>
     public int ReceiverPort { get; init; }
 }

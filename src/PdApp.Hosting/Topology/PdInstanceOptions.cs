@@ -15,6 +15,9 @@ public sealed class PdInstanceOptions
     /// <summary>P2pNccl <c>kv_port</c>; default: the connector's base port for the role plus index × tensor parallel size.</summary>
     public int? KvPort { get; set; }
 
+    /// <summary>Environment variables for this instance only, over the role's and <c>Pd:Environment</c>.</summary>
+    public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>NIXL side-channel port; default: <c>Pd:Nixl:SideChannelBasePort</c> plus the instance's position × tensor parallel size.</summary>
     public int? SideChannelPort { get; set; }
 }

@@ -48,6 +48,7 @@ public static class PdLayout
                         ? $"Pd:P2pNccl:{(role == PdRole.Prefill ? "Prefill" : "Decode")}KvBasePort"
                         : path + ":KvPort",
                     SideChannelPortSetting = overrides.SideChannelPort is null ? "Pd:Nixl:SideChannelBasePort" : path + ":SideChannelPort",
+                    Environment = PdEngineEnvironment.Merge(options, group, groupPath, overrides, path),
                 });
             }
         }

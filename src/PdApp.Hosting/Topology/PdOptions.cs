@@ -76,6 +76,14 @@ public sealed class PdOptions
     /// <summary><c>Pd:Capabilities</c>: comma-separated <c>--cap-add</c> capabilities (e.g. <c>SYS_PTRACE</c>).</summary>
     public string? Capabilities { get; set; }
 
+    /// <summary>
+    /// <c>Pd:Environment:{NAME}</c>: environment variables for every engine (e.g. <c>VLLM_USE_MODELSCOPE</c>,
+    /// <c>NCCL_DEBUG</c>, <c>VLLM_NIXL_ABORT_REQUEST_TIMEOUT</c>); <c>Pd:Prefill:Environment</c>,
+    /// <c>Pd:Decode:Environment</c> and <c>Pd:{Role}:Instances:{i}:Environment</c> override them per role and
+    /// per instance. Variables the topology sets itself (connector, GPUs, secrets) are refused, naming the setting to use.
+    /// </summary>
+    public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary><c>Pd:DataPath</c>: the host folder mounted at <c>/data</c>.</summary>
     public string DataPath { get; set; } = "/data";
 

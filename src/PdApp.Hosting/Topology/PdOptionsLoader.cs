@@ -19,6 +19,8 @@ public static class PdOptionsLoader
         {
             options = PdRecipes.Create(section[nameof(PdOptions.Recipe)] ?? PdRecipes.Default);
             section.Bind(options);
+            BindInstancesByIndex(section, nameof(PdOptions.Prefill), options.Prefill);
+            BindInstancesByIndex(section, nameof(PdOptions.Decode), options.Decode);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
@@ -33,5 +35,43 @@ public static class PdOptionsLoader
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// Binds <c>Pd:{Role}:Instances:{i}</c> by its index. The list binder compacts sparse keys, so
+    /// <c>Pd:Decode:Instances:1:GpuIds</c> alone would land on instance 0; here it lands on instance 1.
+    /// </summary>
+    private static void BindInstancesByIndex(IConfigurationSection pd, string role, PdInstanceGroupOptions group)
+    {
+        var instancesSection = pd.GetSection($"{role}:{nameof(PdInstanceGroupOptions.Instances)}");
+        var byIndex = new SortedDictionary<int, IConfigurationSection>();
+        foreach (var child in instancesSection.GetChildren())
+        {
+            if (!int.TryParse(child.Key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+            {
+                throw new InvalidOperationException($"{child.Path} is not an instance index: use {instancesSection.Path}:0, :1, ...");
+            }
+
+            byIndex[index] = child;
+        }
+
+        if (byIndex.Count == 0)
+        {
+            return;
+        }
+
+        var instances = new List<PdInstanceOptions>();
+        for (var i = 0; i <= byIndex.Keys.Max(); i++)
+        {
+            var instance = new PdInstanceOptions();
+            if (byIndex.TryGetValue(i, out var child))
+            {
+                child.Bind(instance);
+            }
+
+            instances.Add(instance);
+        }
+
+        group.Instances = instances;
     }
 }

@@ -41,6 +41,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
             }
 
             ValidatePorts(options, layout, failures);
+            ValidateEnvironment(options, layout, failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -266,6 +267,30 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
             {
                 ranks[instance.KvRank] = instance;
             }
+        }
+    }
+
+    private static void ValidateEnvironment(PdOptions options, IReadOnlyList<PdInstanceLayout> layout, List<string> failures)
+    {
+        if (options.Backend == PdBackend.External)
+        {
+            foreach (var variable in layout.SelectMany(i => i.Environment.Values).DistinctBy(v => v.Setting))
+            {
+                failures.Add($"{variable.Setting} has no effect with Pd:Backend external: PdApp does not start those engines.");
+            }
+
+            return;
+        }
+
+        if (failures.Count > 0 || layout.All(i => i.Environment.Count == 0))
+        {
+            return;
+        }
+
+        // The variables each connector sets come from the same plan the engines are declared from.
+        foreach (var instance in PdTopologyPlan.Create(options, PdBackend.Vllm).Instances)
+        {
+            PdEngineEnvironment.Validate(instance.Layout, instance.KvConnector!.Name, instance.KvConnector.EnvironmentVariables, failures);
         }
     }
 
