@@ -30,7 +30,7 @@ internal sealed partial class P2pNcclKvConnector : KvConnectorBase
         _sendType = (context.Extra("send_type") ?? "PUT_ASYNC").ToUpperInvariant();
         if (_sendType is not ("PUT" or "GET" or "PUT_ASYNC"))
         {
-            throw new Configuration.SimulatorArgumentException("--kv-transfer-config", $"kv_connector_extra_config.send_type must be PUT, GET or PUT_ASYNC, not '{_sendType}'");
+            throw new Configuration.SimulatorArgumentException(PdApp.Protocol.Vllm.VllmEngineArguments.KvTransferConfig.Name, $"kv_connector_extra_config.send_type must be PUT, GET or PUT_ASYNC, not '{_sendType}'");
         }
 
         _received = new KvStore(context.Time, TimeSpan.FromSeconds(480));
@@ -56,13 +56,13 @@ internal sealed partial class P2pNcclKvConnector : KvConnectorBase
         {
             if (!int.TryParse(proxyPort, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
             {
-                throw new Configuration.SimulatorArgumentException("--kv-transfer-config", $"kv_connector_extra_config.proxy_port must be a port, not '{proxyPort}'");
+                throw new Configuration.SimulatorArgumentException(PdApp.Protocol.Vllm.VllmEngineArguments.KvTransferConfig.Name, $"kv_connector_extra_config.proxy_port must be a port, not '{proxyPort}'");
             }
 
             _registration = new P2pNcclProxyRegistration(
                 $"tcp://{proxyIp}:{port}",
                 // vLLM: "P" if is_kv_producer (kv_producer or kv_both) else "D".
-                IsProducerRole ? "P" : "D",
+                IsProducerRole ? PdRole.Prefill : PdRole.Decode,
                 HttpAddress,
                 () => ZmqAddress,
                 Context.Loggers.CreateLogger<P2pNcclProxyRegistration>());
