@@ -314,8 +314,8 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = configMapName } }],
             Env = NullIfEmpty(values.Environment(secret, [], _ => false)),
             Ports = [.. gateway.Endpoints.Select(e => new V1ContainerPort { Name = e.Name, ContainerPort = e.TargetPort, Protocol = "TCP" })],
-            ReadinessProbe = HttpProbe(gateway.HealthPath, 5, 3, "http"),
-            LivenessProbe = HttpProbe(gateway.AlivePath, 10, 3, "http"),
+            ReadinessProbe = HttpProbe(gateway.HealthPath, 5, 3, gateway.HttpEndpointName),
+            LivenessProbe = HttpProbe(gateway.AlivePath, 10, 3, gateway.HttpEndpointName),
         };
 
         var deployment = new V1Deployment
