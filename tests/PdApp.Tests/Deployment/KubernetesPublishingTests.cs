@@ -158,6 +158,16 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
+    public async Task PdProxySettings_OfTheAppHost_AreInTheProxysConfigMap()
+    {
+        var (_, objects) = await PublishAsync(["--Pd:Proxy:Timeouts:DecodeIdleSeconds=42", "--Pd:Proxy:Admission:MaxQueueLength=9"]);
+
+        var data = objects.OfType<V1ConfigMap>().Single().Data;
+        Assert.Equal("42", data["Pd__Proxy__Timeouts__DecodeIdleSeconds"]);
+        Assert.Equal("9", data["Pd__Proxy__Admission__MaxQueueLength"]);
+    }
+
+    [Fact]
     public async Task Nixl2P2D_EachPodAdvertisesItsOwnSideChannelAddress()
     {
         var (_, objects) = await PublishAsync(Topologies.Nixl2P2D);
