@@ -168,6 +168,17 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
+    public async Task AmdGpus_PodsLimitAmdGpusAndLeaveTheDeviceChoiceToThePlugin()
+    {
+        var (_, objects) = await PublishAsync(["--Pd:GpuVendor=Amd"]);
+
+        var container = Assert.Single(Deployment(objects, "decode").Spec.Template.Spec.Containers);
+        Assert.Equal("1", container.Resources.Limits[KubernetesWriter.AmdGpuResourceName].ToString());
+        Assert.False(container.Resources.Limits.ContainsKey(KubernetesWriter.GpuResourceName));
+        Assert.DoesNotContain(container.Env ?? [], e => e.Name == "HIP_VISIBLE_DEVICES");
+    }
+
+    [Fact]
     public async Task Nixl2P2D_EachPodAdvertisesItsOwnSideChannelAddress()
     {
         var (_, objects) = await PublishAsync(Topologies.Nixl2P2D);

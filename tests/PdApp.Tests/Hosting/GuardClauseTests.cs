@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using PdApp.Hosting;
+using PdApp.Hosting.Containers;
 using PdApp.Hosting.KvConnectors;
 using PdApp.Hosting.Topology;
 using PdApp.Protocol;
@@ -36,6 +37,9 @@ public sealed class GuardClauseTests
         { "WithGpus() builder", () => NullVllm.WithGpus() },
         { "WithGpus(ids) builder", () => NullVllm.WithGpus(0) },
         { "WithGpus(ids) ids", () => Vllm.WithGpus(null!) },
+        { "WithGpuVendor builder", () => NullVllm.WithGpuVendor(GpuVendor.Amd) },
+        { "WithContainerRuntime builder", () => NullVllm.WithContainerRuntime(ContainerRuntimeKind.Podman) },
+        { "ContainerRuntimeSelection.FromConfiguration", () => ContainerRuntimeSelection.FromConfiguration(null!) },
         { "WithPrivileged builder", () => NullVllm.WithPrivileged() },
         { "WithCapabilities builder", () => NullVllm.WithCapabilities("SYS_PTRACE") },
         { "WithCapabilities capabilities", () => Vllm.WithCapabilities(null!) },

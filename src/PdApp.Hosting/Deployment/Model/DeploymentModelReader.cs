@@ -107,7 +107,7 @@ public sealed class DeploymentModelReader(ILogger logger)
                 .Where(m => m.Type == ContainerMountType.BindMount && m.Source is not null)
                 .Select(m => new DeploymentMount(m.Source!, m.Target, m.IsReadOnly))],
             Endpoints = ReadEndpoints(resource),
-            Gpus = new DeploymentGpus(container.AllGpus, [.. container.GpuIds], container.AllGpus || container.GpuIds.Count > 0 ? gpuCount : 0),
+            Gpus = new DeploymentGpus(container.AllGpus, [.. container.GpuIds], container.AllGpus || container.GpuIds.Count > 0 ? gpuCount : 0, container.GpuVendor),
             HostIpc = container.HostIpc,
             UnlimitedMemlock = container.UnlimitedMemlock,
             StackLimitBytes = container.StackLimitBytes,
