@@ -37,6 +37,20 @@ public sealed class PdProxyResourceTests
         Assert.Equal("gateway", proxy.Resource.Name);
     }
 
+    [Fact]
+    public void AddPdProxy_CarriesEverythingAddProjectGivesAProject()
+    {
+        var builder = AppModel.CreateBuilder();
+        var plain = builder.AddProject<Projects.PdApp_Proxy>("plain");
+
+        var proxy = builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName);
+
+        var added = proxy.Resource.Annotations.GroupBy(a => a.GetType()).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(
+            plain.Resource.Annotations.GroupBy(a => a.GetType()),
+            kind => Assert.True(added.GetValueOrDefault(kind.Key) >= kind.Count(), $"AddPdProxy lacks {kind.Key.Name}"));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(65536)]
