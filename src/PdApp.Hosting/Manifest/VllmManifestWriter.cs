@@ -33,6 +33,7 @@ internal static class VllmManifestWriter
             writer.WriteString("connector", connector.Name);
         }
 
+        writer.WriteString("gpuVendor", resource.Container.GpuVendor.ToString().ToLowerInvariant());
         writer.WriteBoolean("allGpus", resource.Container.AllGpus);
         writer.WriteStartArray("gpuIds");
         foreach (var id in resource.Container.GpuIds)

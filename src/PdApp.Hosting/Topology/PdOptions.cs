@@ -71,6 +71,12 @@ public sealed class PdOptions
     /// <summary><c>Pd:HostAddress</c>: the address peers reach this host at with host networking (KV rendezvous, side channels).</summary>
     public string HostAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// <c>Pd:GpuVendor</c>: <c>Nvidia</c> (default) or <c>Amd</c> (ROCm devices, <c>HIP_VISIBLE_DEVICES</c>; give a ROCm
+    /// image with <c>Pd:Image</c>). The GPU options follow the container runtime Aspire uses (<c>ASPIRE_CONTAINER_RUNTIME</c>).
+    /// </summary>
+    public PdApp.Hosting.Containers.GpuVendor GpuVendor { get; set; } = PdApp.Hosting.Containers.GpuVendor.Nvidia;
+
     /// <summary><c>Pd:Privileged</c>: <c>--privileged</c>.</summary>
     public bool Privileged { get; set; }
 

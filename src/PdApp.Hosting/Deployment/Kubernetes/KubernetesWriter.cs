@@ -3,6 +3,7 @@ using System.Text;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using PdApp.Hosting.Containers;
 using PdApp.Hosting.Deployment.Model;
 using PdApp.Protocol;
 
@@ -31,6 +32,9 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
 
     /// <summary>The resource name of NVIDIA GPUs (NVIDIA device plugin).</summary>
     public const string GpuResourceName = "nvidia.com/gpu";
+
+    /// <summary>The resource name of AMD GPUs (ROCm device plugin).</summary>
+    public const string AmdGpuResourceName = "amd.com/gpu";
 
     private const string EngineContainerName = "vllm";
     private const string ShmVolumeName = "dshm";
@@ -195,8 +199,9 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         var args = engine.Args.Select(a => KubernetesKvTransferConfig.Rewrite(a, values.GatewayHost, rendezvousHost)).ToList();
 
         // The device plugin gives the container exactly its GPUs, numbered from 0, so the host indices the
-        // model sets in CUDA_VISIBLE_DEVICES for docker run do not apply.
-        var environment = values.Environment(engine.Environment, args, key => key == "CUDA_VISIBLE_DEVICES");
+        // model sets in CUDA_VISIBLE_DEVICES (AMD: HIP_VISIBLE_DEVICES) for a single host do not apply.
+        var environment = values.Environment(
+            engine.Environment, args, key => key is GpuDeviceArgs.CudaVisibleDevices or GpuDeviceArgs.HipVisibleDevices);
         KubernetesPodAddresses.Apply(environment, group, roles);
         var container = new V1Container
         {
@@ -221,7 +226,8 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         if (engine.Gpus.Count > 0)
         {
             var gpus = new ResourceQuantity(engine.Gpus.Count.ToString(CultureInfo.InvariantCulture));
-            container.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { [GpuResourceName] = gpus } };
+            var resourceName = engine.Gpus.Vendor == GpuVendor.Amd ? AmdGpuResourceName : GpuResourceName;
+            container.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { [resourceName] = gpus } };
         }
 
         if (engine.Privileged || engine.Capabilities.Count > 0)
@@ -314,8 +320,8 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = configMapName } }],
             Env = NullIfEmpty(values.Environment(secret, [], _ => false)),
             Ports = [.. gateway.Endpoints.Select(e => new V1ContainerPort { Name = e.Name, ContainerPort = e.TargetPort, Protocol = "TCP" })],
-            ReadinessProbe = HttpProbe(gateway.HealthPath, 5, 3, "http"),
-            LivenessProbe = HttpProbe(gateway.AlivePath, 10, 3, "http"),
+            ReadinessProbe = HttpProbe(gateway.HealthPath, 5, 3, gateway.HttpEndpointName),
+            LivenessProbe = HttpProbe(gateway.AlivePath, 10, 3, gateway.HttpEndpointName),
         };
 
         var deployment = new V1Deployment
