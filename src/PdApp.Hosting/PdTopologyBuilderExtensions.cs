@@ -102,6 +102,7 @@ public static class PdTopologyBuilderExtensions
     /// <param name="probe">The GPU probe; default: <see cref="DockerNvidiaProbe"/>.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The decision.</returns>
+    /// <exception cref="PdBackendUnavailableException"><c>Pd:Backend</c> is vllm in run mode and no GPU container runtime was found.</exception>
     public static async Task<PdBackendDecision> ResolvePdBackendAsync(
         this IDistributedApplicationBuilder builder,
         PdOptions options,
@@ -111,7 +112,37 @@ public static class PdTopologyBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
         var resolver = new PdBackendResolver(probe ?? new DockerNvidiaProbe());
-        return await resolver.ResolveAsync(options.Backend, builder.ExecutionContext.IsPublishMode, cancellationToken).ConfigureAwait(false);
+        return await resolver.ResolveAsync(options.Backend, builder.ExecutionContext.IsPublishMode, cancellationToken, options.CheckGpuRuntime)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="ResolvePdBackendAsync"/> for a <c>Program.cs</c>: when the requested backend cannot run here, writes
+    /// why and what to change to <paramref name="errors"/> and returns null (the app host then exits with code 1).
+    /// </summary>
+    /// <param name="builder">The application builder.</param>
+    /// <param name="options">The validated options.</param>
+    /// <param name="errors">Where the reason goes (the console's error stream).</param>
+    /// <param name="probe">The GPU probe; default: <see cref="DockerNvidiaProbe"/>.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The decision, or null when the backend cannot run.</returns>
+    public static async Task<PdBackendDecision?> TryResolvePdBackendAsync(
+        this IDistributedApplicationBuilder builder,
+        PdOptions options,
+        TextWriter errors,
+        IGpuContainerRuntimeProbe? probe = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        try
+        {
+            return await builder.ResolvePdBackendAsync(options, probe, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PdBackendUnavailableException ex)
+        {
+            await errors.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return null;
+        }
     }
 
     /// <summary>
