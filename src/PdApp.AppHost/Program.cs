@@ -21,6 +21,13 @@ if (await builder.TryResolvePdBackendAsync(pd, Console.Error) is not { } backend
     return 1;
 }
 
+// Ports: every port the topology binds here must be free, or the app host exits naming the port, its holder
+// and the setting to change (a foreign server on :8000 would otherwise answer the README's curl).
+if (!builder.CheckPdPortsAreFree(pd, backend, Console.Error))
+{
+    return 1;
+}
+
 // Engines: prefill-0..N-1 and decode-0..M-1, each health-checked on /health.
 var engines = builder.AddPdInstances<Projects.PdApp_Simulator>(pd, backend);
 

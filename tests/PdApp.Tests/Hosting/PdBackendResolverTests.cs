@@ -1,4 +1,4 @@
-using PdApp.Hosting;
+using Aspire.Hosting;
 using PdApp.Hosting.Topology;
 
 namespace PdApp.Tests.Hosting;
