@@ -17,7 +17,18 @@ if (!builder.TryGetPdOptions(out var pd, Console.Error))
 }
 
 // Backend: vLLM containers, the embedded simulator, or external instances (auto: logged with its reason).
-var backend = await builder.ResolvePdBackendAsync(pd);
+// An explicit vllm backend on a machine without GPU containers exits with code 1, saying what to change.
+if (await builder.TryResolvePdBackendAsync(pd, Console.Error) is not { } backend)
+{
+    return 1;
+}
+
+// Ports: every port the topology binds here must be free, or the app host exits naming the port, its holder
+// and the setting to change (a foreign server on :8000 would otherwise answer the README's curl).
+if (!builder.CheckPdPortsAreFree(pd, backend, Console.Error))
+{
+    return 1;
+}
 
 // Engines: prefill-0..N-1 and decode-0..M-1, each health-checked on /health.
 var engines = builder.AddPdInstances<Projects.PdApp_Simulator>(pd, backend);

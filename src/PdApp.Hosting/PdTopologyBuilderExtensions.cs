@@ -103,6 +103,7 @@ public static class PdTopologyBuilderExtensions
     /// <param name="probe">The GPU probe; default: <see cref="DockerNvidiaProbe"/> on the runtime Aspire is configured with.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The decision.</returns>
+    /// <exception cref="PdBackendUnavailableException"><c>Pd:Backend</c> is vllm in run mode and no GPU container runtime was found.</exception>
     public static async Task<PdBackendDecision> ResolvePdBackendAsync(
         this IDistributedApplicationBuilder builder,
         PdOptions options,
@@ -113,7 +114,74 @@ public static class PdTopologyBuilderExtensions
         ArgumentNullException.ThrowIfNull(options);
         probe ??= new DockerNvidiaProbe { Runtime = ContainerRuntimeSelection.FromConfiguration(builder.Configuration) };
         var resolver = new PdBackendResolver(probe);
-        return await resolver.ResolveAsync(options.Backend, builder.ExecutionContext.IsPublishMode, cancellationToken).ConfigureAwait(false);
+        return await resolver.ResolveAsync(options.Backend, builder.ExecutionContext.IsPublishMode, cancellationToken, options.CheckGpuRuntime)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// In run mode, checks that every port the topology binds on this machine is free (proxy, registry,
+    /// engines, KV ports, side channels); writes one line per taken port, naming its holder when known and
+    /// the setting to change, to <paramref name="errors"/>. Publishing binds nothing and always passes.
+    /// </summary>
+    /// <param name="builder">The application builder.</param>
+    /// <param name="options">The validated options.</param>
+    /// <param name="decision">The resolved backend.</param>
+    /// <param name="errors">Where the failures go (the console's error stream).</param>
+    /// <returns>Whether every port is free (the app host exits with code 1 otherwise).</returns>
+    public static bool CheckPdPortsAreFree(
+        this IDistributedApplicationBuilder builder, PdOptions options, PdBackendDecision decision, TextWriter errors)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            return true;
+        }
+
+        var failures = PdPortPreflight.FindPortsInUse(PdPortPreflight.HostClaims(options, decision.Backend));
+        if (failures.Count == 0)
+        {
+            return true;
+        }
+
+        errors.WriteLine("Ports the PD topology needs are taken; free them or move PdApp:");
+        foreach (var failure in failures)
+        {
+            errors.WriteLine($"  - {failure}");
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// <see cref="ResolvePdBackendAsync"/> for a <c>Program.cs</c>: when the requested backend cannot run here, writes
+    /// why and what to change to <paramref name="errors"/> and returns null (the app host then exits with code 1).
+    /// </summary>
+    /// <param name="builder">The application builder.</param>
+    /// <param name="options">The validated options.</param>
+    /// <param name="errors">Where the reason goes (the console's error stream).</param>
+    /// <param name="probe">The GPU probe; default: <see cref="DockerNvidiaProbe"/>.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <returns>The decision, or null when the backend cannot run.</returns>
+    public static async Task<PdBackendDecision?> TryResolvePdBackendAsync(
+        this IDistributedApplicationBuilder builder,
+        PdOptions options,
+        TextWriter errors,
+        IGpuContainerRuntimeProbe? probe = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        try
+        {
+            return await builder.ResolvePdBackendAsync(options, probe, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PdBackendUnavailableException ex)
+        {
+            await errors.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return null;
+        }
     }
 
     /// <summary>

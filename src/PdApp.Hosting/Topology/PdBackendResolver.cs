@@ -8,9 +8,29 @@ public sealed class PdBackendResolver(IGpuContainerRuntimeProbe probe)
     /// <param name="requested">The configured backend.</param>
     /// <param name="isPublishMode">Whether the app host is publishing (a manifest is always for real containers).</param>
     /// <param name="cancellationToken">Cancellation.</param>
+    /// <param name="requireGpuRuntime">
+    /// Whether an explicit <c>vllm</c> backend in run mode must find GPU containers on this machine
+    /// (<c>Pd:CheckGpuRuntime</c>); without them the engines would never start and the proxy would answer 503.
+    /// </param>
     /// <returns>The decision.</returns>
-    public async Task<PdBackendDecision> ResolveAsync(PdBackend requested, bool isPublishMode, CancellationToken cancellationToken)
+    /// <exception cref="PdBackendUnavailableException">vLLM was asked for, checked, and cannot run here.</exception>
+    public async Task<PdBackendDecision> ResolveAsync(
+        PdBackend requested, bool isPublishMode, CancellationToken cancellationToken, bool requireGpuRuntime = false)
     {
+        if (requested == PdBackend.Vllm && requireGpuRuntime && !isPublishMode)
+        {
+            var gpus = await probe.ProbeAsync(cancellationToken).ConfigureAwait(false);
+            if (!gpus.Available)
+            {
+                throw new PdBackendUnavailableException(
+                    $"Pd:Backend is vllm, but this machine cannot run GPU containers: {gpus.Evidence}. " +
+                    "Run without GPUs with --Pd:Backend=simulator (or auto), start Docker with the NVIDIA Container Toolkit, " +
+                    "or set --Pd:CheckGpuRuntime=false if the GPUs are on a remote container host this check cannot see.");
+            }
+
+            return new(requested, $"Pd:Backend is vllm and {gpus.Evidence}");
+        }
+
         if (requested != PdBackend.Auto)
         {
             return new(requested, $"Pd:Backend is {requested.ToString().ToLowerInvariant()}");

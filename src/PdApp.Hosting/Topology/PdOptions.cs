@@ -20,6 +20,12 @@ public sealed class PdOptions
     /// <summary><c>Pd:Backend</c>: what runs the engines.</summary>
     public PdBackend Backend { get; set; } = PdBackend.Auto;
 
+    /// <summary>
+    /// <c>Pd:CheckGpuRuntime</c>: with <c>Pd:Backend=vllm</c> in run mode, refuse to start when no container
+    /// runtime with NVIDIA GPUs is found (default). Turn off for a remote container host the check cannot see.
+    /// </summary>
+    public bool CheckGpuRuntime { get; set; } = true;
+
     /// <summary><c>Pd:Connector</c>: the KV connector (<see cref="KvConnectorNames"/>).</summary>
     public string Connector { get; set; } = KvConnectorNames.SharedStorage;
 

@@ -294,49 +294,8 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
 
     private static void ValidatePorts(PdOptions o, IReadOnlyList<PdInstanceLayout> layout, List<string> failures)
     {
-        var claims = new List<(int Port, string Setting, string Owner)>
-        {
-            (o.ProxyPort, "Pd:ProxyPort", "the proxy"),
-        };
-        var connectors = o.EffectiveConnectors();
-        if (connectors.Any(c => c.NeedsRegistry))
-        {
-            claims.Add((o.RegistryPort, "Pd:RegistryPort", "the proxy's P2pNccl registry"));
-        }
-
-        var stride = Math.Max(1, o.TensorParallelSize);
-        if (o.Backend != PdBackend.External)
-        {
-            foreach (var instance in layout)
-            {
-                claims.Add((instance.Port, instance.PortSetting, instance.Name + " (HTTP)"));
-                for (var rank = 0; rank < stride; rank++)
-                {
-                    if (Uses(KvConnectorKind.P2pNccl))
-                    {
-                        claims.Add((instance.KvPort + rank, instance.KvPortSetting, $"{instance.Name} (P2pNccl kv_port, TP rank {rank})"));
-                    }
-
-                    if (Uses(KvConnectorKind.Nixl))
-                    {
-                        claims.Add((instance.SideChannelPort + rank, instance.SideChannelPortSetting, $"{instance.Name} (NIXL side channel, TP rank {rank})"));
-                    }
-                }
-
-                if (Uses(KvConnectorKind.LMCacheV1) && instance.Role == PdRole.Decode)
-                {
-                    claims.Add((instance.ReceiverPort, "Pd:LMCache:ReceiverBasePort", $"{instance.Name} (LMCache NIXL receiver)"));
-                }
-            }
-
-            if (Uses(KvConnectorKind.PyNccl))
-            {
-                claims.Add((o.PyNccl.KvPort, "Pd:PyNccl:KvPort", "the PyNccl rendezvous"));
-            }
-        }
-
         var seen = new Dictionary<int, (string Setting, string Owner)>();
-        foreach (var (port, setting, owner) in claims)
+        foreach (var (port, setting, owner, _) in PdPortClaims.For(o, layout))
         {
             if (port is < 1 or > 65535)
             {
@@ -353,7 +312,5 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
                 seen[port] = (setting, owner);
             }
         }
-
-        bool Uses(KvConnectorKind kind) => connectors.Any(c => c.Kind == kind);
     }
 }

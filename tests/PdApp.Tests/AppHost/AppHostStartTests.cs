@@ -116,7 +116,7 @@ public sealed class AppHostStartTests
         // The image points at an unreachable local registry, so a machine with Docker fails the pull at once
         // instead of downloading vLLM; without a container engine the containers never start at all.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
-            ["Pd:Backend=vllm", "Pd:Image=localhost:1/pdapp/absent:test", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"],
+            ["Pd:Backend=vllm", "Pd:CheckGpuRuntime=false", "Pd:Image=localhost:1/pdapp/absent:test", "DcpPublisher:ContainerRuntimeInitializationTimeout=00:00:00"],
             timeout.Token);
         await using var app = await builder.BuildAsync(timeout.Token);
         await app.StartAsync(timeout.Token);

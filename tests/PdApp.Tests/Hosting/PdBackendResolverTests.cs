@@ -1,3 +1,4 @@
+using Aspire.Hosting;
 using PdApp.Hosting.Topology;
 
 namespace PdApp.Tests.Hosting;
@@ -60,6 +61,47 @@ public sealed class PdBackendResolverTests
 
         Assert.Equal(backend, decision.Backend);
         Assert.Equal(0, probe.Calls);
+    }
+
+    [Fact]
+    public async Task ExplicitVllm_InRunModeWithoutGpuContainers_FailsNamingTheSettingsToChange()
+    {
+        var probe = new FixedProbe(new(false, "no usable container runtime ('docker info': Cannot connect to the Docker daemon)"));
+
+        var ex = await Assert.ThrowsAsync<PdBackendUnavailableException>(
+            () => new PdBackendResolver(probe).ResolveAsync(PdBackend.Vllm, isPublishMode: false, CancellationToken.None, requireGpuRuntime: true));
+
+        Assert.Contains("Cannot connect to the Docker daemon", ex.Message);
+        Assert.Contains("--Pd:Backend=simulator", ex.Message);
+        Assert.Contains("--Pd:CheckGpuRuntime=false", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task ExplicitVllm_WithGpuContainers_OrWhenPublishing_IsKept(bool available, bool publishing)
+    {
+        var probe = new FixedProbe(new(available, available ? "docker info lists the nvidia runtime" : "nothing"));
+
+        var decision = await new PdBackendResolver(probe).ResolveAsync(PdBackend.Vllm, publishing, CancellationToken.None, requireGpuRuntime: true);
+
+        Assert.Equal(PdBackend.Vllm, decision.Backend);
+        Assert.Equal(publishing ? 0 : 1, probe.Calls);
+    }
+
+    [Fact]
+    public async Task TryResolve_FromTheAppHost_WritesTheReasonAndReturnsNull_UnlessTheCheckIsOff()
+    {
+        var builder = AppModel.CreateBuilder();
+        var probe = new FixedProbe(new(false, "docker is running but has no NVIDIA GPUs"));
+        var errors = new StringWriter();
+
+        var refused = await builder.TryResolvePdBackendAsync(new PdOptions { Backend = PdBackend.Vllm }, errors, probe);
+        var unchecked_ = await builder.TryResolvePdBackendAsync(new PdOptions { Backend = PdBackend.Vllm, CheckGpuRuntime = false }, errors, probe);
+
+        Assert.Null(refused);
+        Assert.Contains("Pd:Backend is vllm, but this machine cannot run GPU containers: docker is running but has no NVIDIA GPUs", errors.ToString());
+        Assert.Equal(PdBackend.Vllm, unchecked_?.Backend);
     }
 
     [Fact]
