@@ -28,7 +28,11 @@ internal static class PlotWriter
         ArgumentNullException.ThrowIfNull(levels);
         ArgumentNullException.ThrowIfNull(file);
         var figure = new Multiplot();
-        figure.Subplots.Add(new Plot());
+        while (figure.Subplots.Count > 0)
+        {
+            figure.Subplots.RemoveAt(0);
+        }
+
         if (levels.Count > 1)
         {
             DrawSweep(figure, levels);
@@ -36,6 +40,10 @@ internal static class PlotWriter
         else if (levels.Count == 1)
         {
             DrawPercentiles(figure, levels[0]);
+        }
+        else
+        {
+            figure.Subplots.Add(new Plot());
         }
 
         var rows = (figure.Subplots.Count + 1) / 2;
@@ -67,7 +75,6 @@ internal static class PlotWriter
         ];
         var context = Context(level.MaxConcurrency, level.Runs[0].RequestRate, sweep: false);
         var palette = new ScottPlot.Palettes.Category10();
-        figure.Subplots.RemoveAt(0);
         foreach (var (name, metric) in LatencyPanels)
         {
             var plot = new Plot();
@@ -98,7 +105,7 @@ internal static class PlotWriter
                 [.. percentiles.Select((_, p) => (p * groupWidth) + center)],
                 [.. percentiles.Select(percentile => percentile.Name)]);
             plot.Axes.Margins(bottom: 0);
-            plot.Title($"{name} (ms), {context}");
+            plot.Title($"{name} (ms), {context}", size: 13);
             plot.YLabel("ms");
             plot.ShowLegend(Alignment.UpperLeft);
         }
@@ -122,9 +129,8 @@ internal static class PlotWriter
             return plot;
         }
 
-        figure.Subplots.RemoveAt(0);
-        var requests = Panel($"Request throughput (req/s){shared}, {context}");
-        var output = Panel($"Output throughput (tok/s){shared}, {context}");
+        var requests = Panel($"Requests/s{shared}, {context}");
+        var output = Panel($"Output tok/s{shared}, {context}");
         for (var t = 0; t < targets; t++)
         {
             var index = t;
@@ -150,7 +156,7 @@ internal static class PlotWriter
             // Log2 axis: positions are log2(concurrency), ticks read as the concurrency itself.
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
                 x, [.. concurrency.Select(value => ResultTableWriter.Concurrency((int)value))]);
-            plot.Title(title, size: 13);
+            plot.Title(title, size: 12);
             plot.XLabel("max concurrency (log2 scale)");
             plot.ShowLegend(Alignment.UpperLeft);
             figure.Subplots.Add(plot);

@@ -53,8 +53,8 @@ internal sealed class ResultTableWriter
 
         var rows = levels.SelectMany(level => level.Runs.Select(run => (IReadOnlyList<string>)
         [
-            Concurrency(run.MaxConcurrency),
             run.DisplayName,
+            Concurrency(run.MaxConcurrency),
             Number(run.RequestThroughput),
             Number(run.OutputThroughput),
             Number(run.Ttft.Median),
@@ -65,7 +65,7 @@ internal sealed class ResultTableWriter
         ])).ToArray();
         _output.Line();
         _output.Heading($"Sweep, rate {Rate(levels[0].Runs[0].RequestRate)}");
-        _output.Table(new TextTable(["concurrency", "target", "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "ITL p99", "failed"], rows));
+        _output.Table(new TextTable(["target", "concurrency", "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "ITL p99", "failed"], rows));
     }
 
     private void WriteRun(RunResult run, bool aborted)
@@ -105,7 +105,8 @@ internal sealed class ResultTableWriter
     private void WriteComparison(Comparison comparison, LevelResult level)
     {
         _output.Line();
-        _output.Heading($"{Label(level, comparison.Candidate)} vs {Label(level, comparison.Baseline)} (baseline), concurrency {Concurrency(comparison.MaxConcurrency)}");
+        // The comparison is always of the second run with the first; their labels are distinct even when their URLs are not.
+        _output.Heading($"{level.Runs[1].DisplayName} vs {level.Runs[0].DisplayName} (baseline), concurrency {Concurrency(comparison.MaxConcurrency)}");
         var rows = comparison.Rows.Select(row => (IReadOnlyList<string>)
         [
             $"{row.Metric} ({row.Unit})",
@@ -121,12 +122,9 @@ internal sealed class ResultTableWriter
         }
     }
 
-    private static string Label(LevelResult level, string target) =>
-        level.Runs.FirstOrDefault(run => run.Target == target)?.DisplayName ?? target;
-
     internal static string Concurrency(int? level) => level?.ToString(CultureInfo.InvariantCulture) ?? "unlimited";
 
-    internal static string Rate(double rate) => double.IsPositiveInfinity(rate) ? "inf" : Number(rate) + "/s";
+    internal static string Rate(double rate) => double.IsPositiveInfinity(rate) ? "inf" : rate.ToString("0.###", CultureInfo.InvariantCulture) + "/s";
 
     private static string Number(double value) => value.ToString(Math.Abs(value) >= 100 ? "0.0" : "0.000", CultureInfo.InvariantCulture);
 }

@@ -101,6 +101,7 @@ public sealed class ReportTests : IDisposable
         Assert.Contains(lines, line => line.StartsWith("| ttft_p50 (ms) ", StringComparison.Ordinal));
         Assert.Contains(lines, line => line.StartsWith("Successful requests:".PadRight(40) + " 2", StringComparison.Ordinal));
         Assert.Contains(lines, line => line == ResultTableWriter.InterleavedNote);
+        Assert.Contains(lines, line => line.StartsWith($"proxy vs {longLabel} (baseline), concurrency 64", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, line => line.Contains('─') || line.Contains('╭'));
     }
 
@@ -123,7 +124,8 @@ public sealed class ReportTests : IDisposable
         Assert.Contains("direct", singleSvg);
         Assert.Contains("proxy", singleSvg);
         Assert.DoesNotContain("http://direct", singleSvg);
-        Assert.Contains("Output throughput (tok/s) (interleaved: shared by construction), request rate inf", sweepSvg);
+        Assert.Contains("Output tok/s (interleaved: shared by construction), request rate inf", sweepSvg);
+        Assert.Contains("Requests/s (interleaved: shared by construction), request rate inf", sweepSvg);
         Assert.Contains("direct p99", sweepSvg);
         Assert.Contains("max concurrency (log2 scale)", sweepSvg);
         Assert.DoesNotContain("http://proxy", sweepSvg);
