@@ -22,6 +22,8 @@ internal sealed class BenchOptions
         CompareMode.AcceptOnlyFromAmong("interleaved", "sequential");
         PdDirect.Arity = new ArgumentArity(2, 2);
         PdDirect.AllowMultipleArgumentsPerToken = true;
+        Connector.Arity = ArgumentArity.OneOrMore;
+        Connector.AllowMultipleArgumentsPerToken = true;
         MaxConcurrency.AllowMultipleArgumentsPerToken = true;
         Goodput.AllowMultipleArgumentsPerToken = true;
         Goodput.Arity = ArgumentArity.OneOrMore;
@@ -47,6 +49,14 @@ internal sealed class BenchOptions
         Description = "Drive a prefill/decode pair from the client: <prefill url> <decode url>. The baseline for proxy overhead.",
         CustomParser = OptionParsers.ParseHttpUrls,
         HelpName = "prefill-url decode-url",
+    };
+
+    /// <summary><c>--connector</c>.</summary>
+    public Option<string[]> Connector { get; } = new("--connector")
+    {
+        Description = "With --pd-direct: the instances' kv_connector, then a MultiConnector's children (e.g. NixlConnector, or MultiConnector NixlConnector SharedStorageConnector). "
+            + "It decides what the client adds to the prefill and decode bodies, as the proxy would. Default: SharedStorageConnector (nothing added).",
+        HelpName = "name [child ...]",
     };
 
     /// <summary><c>--compare</c>.</summary>
@@ -308,7 +318,7 @@ internal sealed class BenchOptions
     /// <summary>Every option, in help order.</summary>
     public IEnumerable<Option> All =>
     [
-        BaseUrl, PdDirect, Compare, CompareMode, Label, CompareLabel, Backend, Endpoint, Model, Stream, NoStream, IgnoreEos,
+        BaseUrl, PdDirect, Connector, Compare, CompareMode, Label, CompareLabel, Backend, Endpoint, Model, Stream, NoStream, IgnoreEos,
         Dataset, DatasetPath, InputLen, RandomOutputLen, OutputLen, ShareGptOutputLen, CustomOutputLen,
         RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
         RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed, ReadyCheckTimeoutSec,

@@ -70,7 +70,10 @@ internal static class BenchSettingsBinder
         };
         var outputOverride = specificOutput ?? parse.GetValue(options.OutputLen);
         var endpoint = BenchOptions.ToEndpoint(parse.GetValue(options.Endpoint), parse.GetValue(options.Backend));
-        var primary = new TargetSpec(pdDirect is null ? parse.GetValue(options.BaseUrl) : null, pdDirect);
+        var primary = new TargetSpec(
+            pdDirect is null ? parse.GetValue(options.BaseUrl) : null,
+            pdDirect,
+            pdDirect is null ? null : BenchSettingsValidator.ResolveConnector(parse.GetValue(options.Connector)));
         var compare = parse.GetValue(options.Compare);
         var seed = parse.GetValue(options.Seed);
         var levels = parse.GetValue(options.MaxConcurrency) is { Length: > 0 } values
