@@ -108,7 +108,7 @@ internal sealed class BenchOptions
     };
 
     /// <summary><c>--dataset-path</c>.</summary>
-    public Option<FileInfo?> DatasetPath { get; } = new("--dataset-path") { Description = "The jsonl or sharegpt file." };
+    public Option<FileInfo?> DatasetPath { get; } = new("--dataset-path") { Description = "The sharegpt, custom or jsonl file." };
 
     /// <summary><c>--random-input-len</c> (alias <c>--input-len</c>).</summary>
     public Option<int> InputLen { get; } = new("--random-input-len", "--input-len")
@@ -144,7 +144,7 @@ internal sealed class BenchOptions
     /// <summary><c>--random-range-ratio</c> (alias <c>--range-ratio</c>).</summary>
     public Option<double> RangeRatio { get; } = new("--random-range-ratio", "--range-ratio")
     {
-        Description = "Random dataset: lengths uniform within ± this fraction of --input-len/--output-len, in [0, 1).",
+        Description = "Random dataset: lengths uniform within ± this fraction of --random-input-len/--random-output-len, in [0, 1).",
         DefaultValueFactory = _ => 0.0,
     };
 
@@ -245,19 +245,17 @@ internal sealed class BenchOptions
     /// <summary><c>--percentile-metrics</c> (vLLM's).</summary>
     public Option<LatencyMetric[]> PercentileMetrics { get; } = new("--percentile-metrics")
     {
-        Description = "Comma-separated metrics whose statistics the vLLM-style summary and --save-result report: ttft, tpot, itl, e2el.",
+        Description = "Comma-separated metrics whose statistics the vLLM-style summary and --save-result report: ttft, tpot, itl, e2el (default ttft,tpot,itl).",
         CustomParser = OptionParsers.ParseLatencyMetrics,
-        DefaultValueFactory = _ => [.. LatencyMetrics.VllmDefault],
-        HelpName = "ttft,tpot,itl",
+        HelpName = "metrics",
     };
 
     /// <summary><c>--metric-percentiles</c> (vLLM's).</summary>
     public Option<double[]> MetricPercentiles { get; } = new("--metric-percentiles")
     {
-        Description = "Comma-separated percentiles to report for those metrics, e.g. 50,90,99.",
+        Description = "Comma-separated percentiles to report for those metrics, e.g. 50,90,99 (default 99).",
         CustomParser = OptionParsers.ParsePercentiles,
-        DefaultValueFactory = _ => [99],
-        HelpName = "99",
+        HelpName = "percentiles",
     };
 
     /// <summary><c>--save-result</c> (vLLM's).</summary>

@@ -116,7 +116,9 @@ internal static class BenchSettingsBinder
                 Seed: seed,
                 Burstiness: parse.GetValue(options.Burstiness)),
             Slo = Slo(parse, options),
-            Report = new ReportSettings(parse.GetValue(options.PercentileMetrics)!, parse.GetValue(options.MetricPercentiles)!),
+            Report = new ReportSettings(
+                parse.GetValue(options.PercentileMetrics) is { Length: > 0 } metrics ? metrics : ReportSettings.Default.PercentileMetrics,
+                parse.GetValue(options.MetricPercentiles) is { Length: > 0 } percentiles ? percentiles : ReportSettings.Default.MetricPercentiles),
             SaveResult = SaveResult(parse, options, endpoint),
             ReadyCheckTimeout = TimeSpan.FromSeconds(parse.GetValue(options.ReadyCheckTimeoutSec)),
             OutputJson = parse.GetValue(options.OutputJson),

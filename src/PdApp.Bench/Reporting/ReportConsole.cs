@@ -23,9 +23,6 @@ internal sealed class ReportConsole
     /// <summary>How tables are drawn.</summary>
     public TableFormat Format { get; }
 
-    /// <summary>The Spectre console (for the live progress display).</summary>
-    public IAnsiConsole Console => _console;
-
     /// <summary>Writes a line of plain text.</summary>
     public void Line(string text = "")
     {
