@@ -39,7 +39,7 @@ allocated_bytes() {
 }
 
 # Warm the proxy (JIT, connection pools) so the measured allocations are the steady state.
-run_bench 120 --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len 8 --ignore-eos \
+run_bench 120 --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --random-input-len "$INPUT_LEN" --random-output-len 8 --ignore-eos \
   --max-concurrency 64 --num-prompts 200 >"$OUT/warmup.txt"
 sleep 2
 idle_rss=$(status_kb "$PROXY_PID" VmRSS)
@@ -52,7 +52,7 @@ runtime_metrics >"$OUT/metrics-before.txt"
 SAMPLER=$!
 STARTED_PIDS+=("$SAMPLER")
 
-run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
+run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --random-input-len "$INPUT_LEN" --random-output-len "$OUTPUT_LEN" \
   --ignore-eos --max-concurrency "$CONCURRENCY" --num-prompts "$CONCURRENCY" --timeout 5m \
   --output-json "$OUT/streams.json" >"$OUT/streams.txt"
 

@@ -33,17 +33,19 @@ start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" --Pd:Proxy:Admission:Ma
 wait_ready "http://$HOST:$PROXY_PORT/health"
 
 COMMON=(--pd-direct "http://$HOST:$PREFILL_PORT" "http://$HOST:$DECODE_PORT" --compare "http://$HOST:$PROXY_PORT"
-  --model "$MODEL" --dataset random --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" --ignore-eos --seed 1)
+  --label direct --compare-label proxy --model "$MODEL" --dataset-name random --random-input-len "$INPUT_LEN"
+  --random-output-len "$OUTPUT_LEN" --ignore-eos --seed 1)
 for level in $LEVELS; do
   prompts=$(( level * 4 > MIN_PROMPTS ? level * 4 : MIN_PROMPTS ))
   warmup=$(( level < 16 ? 16 : level ))
   # Latency: both paths under one alternating arrival stream, so they share the machine's noise.
   run_bench "$LEVEL_TIMEOUT" "${COMMON[@]}" --compare-mode interleaved \
-    --max-concurrency "$level" --num-prompts "$prompts" --warmup "$warmup" \
-    --output-json "$OUT/latency-c$level.json" --plot "$OUT/latency-c$level.svg" >"$OUT/latency-c$level.txt"
+    --max-concurrency "$level" --num-prompts "$prompts" --num-warmups "$warmup" \
+    --output-json "$OUT/latency-c$level.json" --plot "$OUT/latency-c$level.svg" \
+    --save-result --result-dir "$OUT/vllm" --result-filename "latency-c$level.json" >"$OUT/latency-c$level.txt"
   # Throughput: each path alone with the full concurrency.
   run_bench "$LEVEL_TIMEOUT" "${COMMON[@]}" --compare-mode sequential \
-    --max-concurrency "$level" --num-prompts "$prompts" --warmup "$warmup" \
+    --max-concurrency "$level" --num-prompts "$prompts" --num-warmups "$warmup" \
     --output-json "$OUT/throughput-c$level.json" >"$OUT/throughput-c$level.txt"
 done
 

@@ -52,8 +52,8 @@ served_by() { curl -fsS --max-time 5 "http://$HOST:$1/metrics" | awk '/^vllm:req
 # 1. Topologies.
 for n in $TOPOLOGIES; do
   start_topology "$n"
-  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len "$INPUT_LEN" --output-len "$OUTPUT_LEN" \
-    --range-ratio 0.5 --ignore-eos --max-concurrency $LEVELS --num-prompts "$PROMPTS" --warmup 8 --seed 1 \
+  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --random-input-len "$INPUT_LEN" --random-output-len "$OUTPUT_LEN" \
+    --random-range-ratio 0.5 --ignore-eos --max-concurrency $LEVELS --num-prompts "$PROMPTS" --num-warmups 8 --seed 1 \
     --output-json "$OUT/topology-${n}p${n}d.json" --plot "$OUT/topology-${n}p${n}d.svg" >"$OUT/topology-${n}p${n}d.txt"
   stop_started
 done
@@ -62,8 +62,8 @@ done
 n="$POLICY_TOPOLOGY"
 for policy in $POLICIES; do
   start_topology "$n" "--Pd:Proxy:Balancing:Prefill=$policy"
-  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --input-len 128 --output-len "$OUTPUT_LEN" \
-    --prefix-len 384 --prefix-groups 8 --prefix-skew 1.2 --ignore-eos --max-concurrency 64 --num-prompts "$PROMPTS" --seed 2 \
+  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --random-input-len 128 --random-output-len "$OUTPUT_LEN" \
+    --random-prefix-len 384 --prefix-groups 8 --prefix-skew 1.2 --ignore-eos --max-concurrency 64 --num-prompts "$PROMPTS" --seed 2 \
     --output-json "$OUT/policy-$policy.json" >"$OUT/policy-$policy.txt"
   counts=()
   for (( i = 0; i < n; i++ )); do counts+=("$(served_by $(( PREFILL_PORT + i )))"); done

@@ -18,7 +18,7 @@ internal sealed class BenchApplication
     /// <summary>Every request succeeded.</summary>
     public const int ExitSuccess = 0;
 
-    /// <summary>The bench could not start (unreachable server, bad dataset).</summary>
+    /// <summary>The bench could not start (unreachable server, bad dataset, failed initial test request).</summary>
     public const int ExitSetupFailed = 2;
 
     /// <summary>The run finished but some requests failed.</summary>
@@ -27,7 +27,7 @@ internal sealed class BenchApplication
     /// <summary>Aborted with Ctrl+C (partial results were still reported).</summary>
     public const int ExitAborted = 130;
 
-    private readonly IAnsiConsole _console;
+    private readonly ReportConsole _output;
     private readonly IProgressDisplay? _progress;
     private readonly TimeProvider _time;
 
@@ -35,11 +35,12 @@ internal sealed class BenchApplication
     /// <param name="console">Where results go.</param>
     /// <param name="progress">Live progress, or null for none.</param>
     /// <param name="time">The clock.</param>
-    public BenchApplication(IAnsiConsole console, IProgressDisplay? progress, TimeProvider time)
+    /// <param name="format">How tables are drawn; by default bordered on an interactive console, else Markdown.</param>
+    public BenchApplication(IAnsiConsole console, IProgressDisplay? progress, TimeProvider time, TableFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(time);
-        _console = console;
+        _output = new ReportConsole(console, format ?? (console.Profile.Capabilities.Interactive ? TableFormat.Terminal : TableFormat.Markdown));
         _progress = progress;
         _time = time;
     }
@@ -63,7 +64,7 @@ internal sealed class BenchApplication
         catch (Exception e) when (e is HttpRequestException or InvalidOperationException or InvalidDataException or IOException or JsonException
                                    || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            _console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            _output.Error(e.Message);
             return ExitSetupFailed;
         }
         catch (OperationCanceledException)
@@ -72,25 +73,37 @@ internal sealed class BenchApplication
         }
 
         var targets = CreateTargets(settings, exchange, shape);
-        _console.MarkupLine(Markup.Escape(
+        _output.Line(
             $"model {shape.Model}, {shape.Endpoint.ToString().ToLowerInvariant()} endpoint, {(shape.Stream ? "streaming" : "not streaming")}, " +
-            $"{settings.Dataset.Kind.ToString().ToLowerInvariant()} dataset ({workload.Count} prompts), targets: {string.Join(", ", targets.Select(t => t.Name))}"));
+            $"{settings.Dataset.Kind.ToString().ToLowerInvariant()} dataset ({workload.Count} prompts), targets: {string.Join(", ", targets.Select((t, i) => $"{settings.Labels.ElementAtOrDefault(i) ?? t.Name} ({t.Name})"))}");
 
-        await SendInitialTestRequestsAsync(targets, workload, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!await SendInitialTestRequestsAsync(settings, targets, workload, cancellationToken).ConfigureAwait(false))
+            {
+                return ExitSetupFailed;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitAborted;
+        }
+
         var levels = new List<LevelResult>();
-        var runner = new LevelRunner(new LoadRunner(_time), _progress, _console, _time);
+        var runner = new LevelRunner(new LoadRunner(_time), _progress, _output, _time);
+        var tables = new ResultTableWriter(_output, settings.Report);
         foreach (var level in settings.ConcurrencyLevels)
         {
             var result = await runner.RunAsync(settings, targets, workload, level, cancellationToken).ConfigureAwait(false);
             levels.Add(result);
-            new ResultTableWriter(_console).Write(result);
+            tables.Write(result);
             if (result.Aborted)
             {
                 break;
             }
         }
 
-        new ResultTableWriter(_console).WriteSweep(levels);
+        tables.WriteSweep(levels);
         await WriteOutputsAsync(settings with { Shape = shape }, targets, levels, startedAt).ConfigureAwait(false);
 
         if (levels.Any(level => level.Aborted))
@@ -108,38 +121,58 @@ internal sealed class BenchApplication
         {
             var report = BenchReport.Create(settings, [.. targets.Select(t => t.Name)], levels, startedAt, _time.GetUtcNow());
             await JsonReportWriter.WriteAsync(report, json, CancellationToken.None).ConfigureAwait(false);
-            _console.MarkupLine($"results written to {Markup.Escape(json.FullName)}");
+            _output.Line($"results written to {json.FullName}");
+        }
+
+        if (settings.SaveResult is not null)
+        {
+            foreach (var path in await VllmResultFile.WriteAsync(settings, levels, _time.GetLocalNow(), CancellationToken.None).ConfigureAwait(false))
+            {
+                _output.Line($"result saved to {path}");
+            }
         }
 
         if (settings.Plot is { } plot)
         {
             PlotWriter.Write(levels, plot);
-            _console.MarkupLine($"chart written to {Markup.Escape(plot.FullName)}");
+            _output.Line($"chart written to {plot.FullName}");
         }
     }
 
     /// <summary>
-    /// One unmeasured request per target before anything is timed, as vLLM's benchmark starts with
-    /// a single test prompt: a misconfigured target shows up at once, and connection set-up and JIT
-    /// compilation of the client's paths are not charged to whichever target happens to go first.
+    /// One unmeasured request per target before anything is timed (<see cref="InitialTestRequest"/>);
+    /// as in vLLM, a failure stops the run with the request's error. Skipped when the ready-check
+    /// timeout is zero.
     /// </summary>
-    private async Task SendInitialTestRequestsAsync(IReadOnlyList<IBenchTarget> targets, Workload workload, CancellationToken cancellationToken)
+    /// <returns>Whether every target answered.</returns>
+    private async Task<bool> SendInitialTestRequestsAsync(BenchSettings settings, IReadOnlyList<IBenchTarget> targets, Workload workload, CancellationToken cancellationToken)
     {
-        try
+        if (settings.ReadyCheckTimeout <= TimeSpan.Zero)
         {
-            foreach (var target in targets)
+            _output.Line("Skipping the initial test request (--ready-check-timeout-sec 0).");
+            return true;
+        }
+
+        var check = new InitialTestRequest(_time);
+        foreach (var target in targets)
+        {
+            var outcome = await check.SendAsync(
+                target,
+                workload[0],
+                settings.ReadyCheckTimeout,
+                first => _output.Line($"{target.Name} is not ready ({first.ErrorKind}); retrying for up to {settings.ReadyCheckTimeout.TotalSeconds:0} s (--ready-check-timeout-sec)."),
+                cancellationToken).ConfigureAwait(false);
+            if (!outcome.Succeeded)
             {
-                var outcome = await target.SendAsync(workload[0], observer: null, cancellationToken).ConfigureAwait(false);
-                if (!outcome.Succeeded)
-                {
-                    _console.MarkupLine($"[yellow]warning:[/] the initial test request to {Markup.Escape(target.Name)} failed: {Markup.Escape($"{outcome.ErrorKind}: {outcome.ErrorMessage}")}");
-                }
+                _output.Error(
+                    $"the initial test request to {target.Name} failed, so the benchmark did not start " +
+                    $"(check the target and the benchmark arguments): {outcome.ErrorKind}: {outcome.ErrorMessage}");
+                return false;
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Ctrl+C during the test request: the first level sees the same token and ends at once.
-        }
+
+        _output.Line("Initial test run completed.");
+        return true;
     }
 
     private static async Task<RequestShape> ResolveShapeAsync(BenchSettings settings, HttpClient http, CancellationToken cancellationToken)

@@ -4,7 +4,6 @@ using PdApp.Bench.Measurement;
 using PdApp.Bench.Reporting;
 using PdApp.Bench.Targets;
 using PdApp.Bench.Workloads;
-using Spectre.Console;
 
 namespace PdApp.Bench;
 
@@ -17,22 +16,22 @@ internal sealed class LevelRunner
 {
     private readonly LoadRunner _runner;
     private readonly IProgressDisplay? _progress;
-    private readonly IAnsiConsole _console;
+    private readonly ReportConsole _output;
     private readonly TimeProvider _time;
 
     /// <summary>Creates the runner.</summary>
     /// <param name="runner">Sends the load.</param>
     /// <param name="progress">Live progress, or null for none.</param>
-    /// <param name="console">Where warnings go.</param>
+    /// <param name="output">Where warnings go.</param>
     /// <param name="time">The clock.</param>
-    public LevelRunner(LoadRunner runner, IProgressDisplay? progress, IAnsiConsole console, TimeProvider time)
+    public LevelRunner(LoadRunner runner, IProgressDisplay? progress, ReportConsole output, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(runner);
-        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(time);
         _runner = runner;
         _progress = progress;
-        _console = console;
+        _output = output;
         _time = time;
     }
 
@@ -51,7 +50,9 @@ internal sealed class LevelRunner
         CancellationToken cancellationToken)
     {
         var plan = settings.Plan with { MaxConcurrency = level };
-        var slots = targets.Select(target => new TargetSlot(target, new MetricsRecorder(target.Name, settings.Slo))).ToArray();
+        var slots = targets
+            .Select((target, i) => new TargetSlot(target, new MetricsRecorder(target.Name, settings.Slo, settings.Labels.ElementAtOrDefault(i), settings.Report.MetricPercentiles)))
+            .ToArray();
         var sequential = slots.Length > 1 && settings.CompareMode == CompareMode.Sequential;
         TargetSlot[][] groups = sequential ? [.. slots.Select(slot => new[] { slot })] : [slots];
         var durations = new Dictionary<TargetSlot, TimeSpan>();
@@ -83,7 +84,7 @@ internal sealed class LevelRunner
         Workload workload,
         CancellationToken cancellationToken)
     {
-        var title = $"{(slots.Length == 1 ? slots[0].Target.Name + ", " : string.Empty)}concurrency {ResultTableWriter.Concurrency(plan.MaxConcurrency)}, rate {ResultTableWriter.Rate(plan.RequestRate)}";
+        var title = $"{(slots.Length == 1 ? slots[0].Recorder.Label + ", " : string.Empty)}concurrency {ResultTableWriter.Concurrency(plan.MaxConcurrency)}, rate {ResultTableWriter.Rate(plan.RequestRate)}";
         var warmupFailures = 0;
         var started = _time.GetTimestamp();
         try
@@ -93,7 +94,7 @@ internal sealed class LevelRunner
                 warmupFailures = await _runner.WarmUpAsync(plan, slots, workload, cancellationToken).ConfigureAwait(false);
                 if (warmupFailures > 0)
                 {
-                    _console.MarkupLine($"[yellow]warning:[/] {warmupFailures} of {plan.Warmup * slots.Length} warm-up requests failed");
+                    _output.Warning($"{warmupFailures} of {plan.Warmup * slots.Length} warm-up requests failed");
                 }
             }
 

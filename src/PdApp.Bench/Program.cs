@@ -13,6 +13,8 @@ var command = BenchCommand.Create((settings, cancellationToken) =>
         : interactive
             ? new LiveProgressDisplay(console, TimeProvider.System)
             : new PlainProgressDisplay(Console.Error, TimeProvider.System);
-    return new BenchApplication(console, progress, TimeProvider.System).RunAsync(settings, cancellationToken);
+    // Not a terminal (a file, a pipe, tee): Markdown tables written without wrapping at a guessed width.
+    var tables = interactive ? TableFormat.Terminal : TableFormat.Markdown;
+    return new BenchApplication(console, progress, TimeProvider.System, tables).RunAsync(settings, cancellationToken);
 });
 return await command.Parse(args).InvokeAsync();

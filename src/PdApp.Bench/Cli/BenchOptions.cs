@@ -1,24 +1,40 @@
 using System.CommandLine;
+using PdApp.Bench.Measurement;
 using PdApp.Bench.Targets;
 using PdApp.Bench.Workloads;
 
 namespace PdApp.Bench.Cli;
 
-/// <summary>The command line's options, one instance per command (no shared static state).</summary>
+/// <summary>
+/// The command line's options, one instance per command (no shared static state). Where vLLM's
+/// <c>vllm bench serve</c> has an option for the same thing, its name is the primary spelling
+/// and PdApp's earlier name an exact alias (<c>--dataset-name</c>/<c>--dataset</c>,
+/// <c>--random-input-len</c>/<c>--input-len</c>, ...).
+/// </summary>
 internal sealed class BenchOptions
 {
     /// <summary>Creates the options.</summary>
     public BenchOptions()
     {
-        Endpoint.AcceptOnlyFromAmong("completions", "chat");
-        Dataset.AcceptOnlyFromAmong("random", "jsonl", "sharegpt");
+        Endpoint.AcceptOnlyFromAmong("completions", "chat", CompletionsPath, ChatPath);
+        Backend.AcceptOnlyFromAmong("openai", "vllm", "openai-chat");
+        Dataset.AcceptOnlyFromAmong("random", "sharegpt", "custom", "jsonl");
         CompareMode.AcceptOnlyFromAmong("interleaved", "sequential");
         PdDirect.Arity = new ArgumentArity(2, 2);
         PdDirect.AllowMultipleArgumentsPerToken = true;
         Connector.Arity = ArgumentArity.OneOrMore;
         Connector.AllowMultipleArgumentsPerToken = true;
         MaxConcurrency.AllowMultipleArgumentsPerToken = true;
+        Goodput.AllowMultipleArgumentsPerToken = true;
+        Goodput.Arity = ArgumentArity.OneOrMore;
+        Metadata.AllowMultipleArgumentsPerToken = true;
     }
+
+    /// <summary>vLLM's <c>--endpoint</c> value for completions.</summary>
+    public const string CompletionsPath = "/v1/completions";
+
+    /// <summary>vLLM's <c>--endpoint</c> value for chat completions.</summary>
+    public const string ChatPath = "/v1/chat/completions";
 
     /// <summary><c>--base-url</c>.</summary>
     public Option<Uri?> BaseUrl { get; } = new("--base-url")
@@ -60,8 +76,13 @@ internal sealed class BenchOptions
     /// <summary><c>--endpoint</c>.</summary>
     public Option<string> Endpoint { get; } = new("--endpoint")
     {
-        Description = "API to call: completions (/v1/completions) or chat (/v1/chat/completions).",
-        DefaultValueFactory = _ => "completions",
+        Description = "API to call: completions or /v1/completions (default), chat or /v1/chat/completions.",
+    };
+
+    /// <summary><c>--backend</c> (vLLM's): picks the endpoint when <c>--endpoint</c> is not given.</summary>
+    public Option<string?> Backend { get; } = new("--backend")
+    {
+        Description = "As vLLM's: openai or vllm (completions), openai-chat (chat completions).",
     };
 
     /// <summary><c>--model</c>.</summary>
@@ -79,38 +100,56 @@ internal sealed class BenchOptions
     /// <summary><c>--ignore-eos</c>.</summary>
     public Option<bool> IgnoreEos { get; } = new("--ignore-eos") { Description = "Send ignore_eos so every request generates exactly its output length (vLLM)." };
 
-    /// <summary><c>--dataset</c>.</summary>
-    public Option<string> Dataset { get; } = new("--dataset")
+    /// <summary><c>--dataset-name</c> (alias <c>--dataset</c>).</summary>
+    public Option<string> Dataset { get; } = new("--dataset-name", "--dataset")
     {
-        Description = "Prompts: random (synthetic), jsonl ({\"prompt\":...} per line) or sharegpt (ShareGPT JSON).",
+        Description = "Prompts: random (synthetic), sharegpt (ShareGPT JSON), custom or jsonl ({\"prompt\":...} per line).",
         DefaultValueFactory = _ => "random",
     };
 
     /// <summary><c>--dataset-path</c>.</summary>
-    public Option<FileInfo?> DatasetPath { get; } = new("--dataset-path") { Description = "The jsonl or sharegpt file." };
+    public Option<FileInfo?> DatasetPath { get; } = new("--dataset-path") { Description = "The sharegpt, custom or jsonl file." };
 
-    /// <summary><c>--input-len</c>.</summary>
-    public Option<int> InputLen { get; } = new("--input-len")
+    /// <summary><c>--random-input-len</c> (alias <c>--input-len</c>).</summary>
+    public Option<int> InputLen { get; } = new("--random-input-len", "--input-len")
     {
         Description = "Random dataset: mean prompt length in tokens.",
         DefaultValueFactory = _ => 1024,
     };
 
-    /// <summary><c>--output-len</c>.</summary>
+    /// <summary><c>--output-len</c>: the output length of whichever dataset is used.</summary>
     public Option<int?> OutputLen { get; } = new("--output-len")
     {
-        Description = "Output tokens per request (random default 128; jsonl default for lines without max_tokens; sharegpt: fixed instead of the reference reply's length).",
+        Description = "Output tokens per request, any dataset (random default 128; custom/jsonl default for lines without max_tokens; sharegpt: fixed instead of the reference reply's length).",
     };
 
-    /// <summary><c>--range-ratio</c>.</summary>
-    public Option<double> RangeRatio { get; } = new("--range-ratio")
+    /// <summary><c>--random-output-len</c> (vLLM's; applies to the random dataset only).</summary>
+    public Option<int?> RandomOutputLen { get; } = new("--random-output-len")
     {
-        Description = "Random dataset: lengths uniform within ± this fraction of --input-len/--output-len, in [0, 1).",
+        Description = "Random dataset: output tokens per request (default 128); ignored for other datasets, as in vLLM.",
+    };
+
+    /// <summary><c>--sharegpt-output-len</c> (vLLM's).</summary>
+    public Option<int?> ShareGptOutputLen { get; } = new("--sharegpt-output-len")
+    {
+        Description = "ShareGPT dataset: fixed output length instead of the reference reply's; ignored for other datasets.",
+    };
+
+    /// <summary><c>--custom-output-len</c> (vLLM's).</summary>
+    public Option<int?> CustomOutputLen { get; } = new("--custom-output-len")
+    {
+        Description = "Custom/jsonl dataset: output length of lines without max_tokens; ignored for other datasets.",
+    };
+
+    /// <summary><c>--random-range-ratio</c> (alias <c>--range-ratio</c>).</summary>
+    public Option<double> RangeRatio { get; } = new("--random-range-ratio", "--range-ratio")
+    {
+        Description = "Random dataset: lengths uniform within ± this fraction of --random-input-len/--random-output-len, in [0, 1).",
         DefaultValueFactory = _ => 0.0,
     };
 
-    /// <summary><c>--prefix-len</c>.</summary>
-    public Option<int> PrefixLen { get; } = new("--prefix-len")
+    /// <summary><c>--random-prefix-len</c> (alias <c>--prefix-len</c>).</summary>
+    public Option<int> PrefixLen { get; } = new("--random-prefix-len", "--prefix-len")
     {
         Description = "Random dataset: tokens of shared prefix prepended to each prompt (0 = none).",
         DefaultValueFactory = _ => 0,
@@ -161,8 +200,8 @@ internal sealed class BenchOptions
         CustomParser = OptionParsers.ParseDuration,
     };
 
-    /// <summary><c>--warmup</c>.</summary>
-    public Option<int> Warmup { get; } = new("--warmup")
+    /// <summary><c>--num-warmups</c> (alias <c>--warmup</c>).</summary>
+    public Option<int> Warmup { get; } = new("--num-warmups", "--warmup")
     {
         Description = "Unmeasured requests per target before each run.",
         DefaultValueFactory = _ => 0,
@@ -189,38 +228,112 @@ internal sealed class BenchOptions
         CustomParser = OptionParsers.ParseDuration,
     };
 
-    /// <summary><c>--slo-ttft-ms</c>.</summary>
-    public Option<double?> SloTtftMs { get; } = new("--slo-ttft-ms") { Description = "Goodput: TTFT objective in milliseconds." };
+    /// <summary><c>--goodput</c> (vLLM's).</summary>
+    public Option<SloSettings?> Goodput { get; } = new("--goodput")
+    {
+        Description = "Service-level objectives for goodput as KEY:VALUE pairs in milliseconds, KEY one of ttft, tpot, e2el (e.g. --goodput ttft:500 tpot:50).",
+        CustomParser = OptionParsers.ParseGoodput,
+        HelpName = "KEY:VALUE",
+    };
 
-    /// <summary><c>--slo-tpot-ms</c>.</summary>
-    public Option<double?> SloTpotMs { get; } = new("--slo-tpot-ms") { Description = "Goodput: TPOT objective in milliseconds." };
+    /// <summary><c>--slo-ttft-ms</c>: the same as <c>--goodput ttft:VALUE</c>.</summary>
+    public Option<double?> SloTtftMs { get; } = new("--slo-ttft-ms") { Description = "Goodput: TTFT objective in milliseconds (same as --goodput ttft:VALUE)." };
+
+    /// <summary><c>--slo-tpot-ms</c>: the same as <c>--goodput tpot:VALUE</c>.</summary>
+    public Option<double?> SloTpotMs { get; } = new("--slo-tpot-ms") { Description = "Goodput: TPOT objective in milliseconds (same as --goodput tpot:VALUE)." };
+
+    /// <summary><c>--percentile-metrics</c> (vLLM's).</summary>
+    public Option<LatencyMetric[]> PercentileMetrics { get; } = new("--percentile-metrics")
+    {
+        Description = "Comma-separated metrics whose statistics the vLLM-style summary and --save-result report: ttft, tpot, itl, e2el (default ttft,tpot,itl).",
+        CustomParser = OptionParsers.ParseLatencyMetrics,
+        HelpName = "metrics",
+    };
+
+    /// <summary><c>--metric-percentiles</c> (vLLM's).</summary>
+    public Option<double[]> MetricPercentiles { get; } = new("--metric-percentiles")
+    {
+        Description = "Comma-separated percentiles to report for those metrics, e.g. 50,90,99 (default 99).",
+        CustomParser = OptionParsers.ParsePercentiles,
+        HelpName = "percentiles",
+    };
+
+    /// <summary><c>--save-result</c> (vLLM's).</summary>
+    public Option<bool> SaveResult { get; } = new("--save-result")
+    {
+        Description = "Save each run (target and concurrency level) as a JSON file with vLLM's keys, which vLLM's tooling reads.",
+    };
+
+    /// <summary><c>--result-dir</c> (vLLM's).</summary>
+    public Option<DirectoryInfo?> ResultDir { get; } = new("--result-dir")
+    {
+        Description = "Folder of the --save-result files (default: the current folder); implies --save-result.",
+    };
+
+    /// <summary><c>--result-filename</c> (vLLM's).</summary>
+    public Option<string?> ResultFilename { get; } = new("--result-filename")
+    {
+        Description = "File name of the --save-result file (default as vLLM's: {label}-{rate}qps[-concurrency{n}]-{model}-{date}.json); " +
+            "with several runs the target label and concurrency are added before the extension. Implies --save-result.",
+    };
+
+    /// <summary><c>--label</c> (vLLM's).</summary>
+    public Option<string?> Label { get; } = new("--label")
+    {
+        Description = "Short label of the target in tables, charts and result files (default: host:port, or pd-direct).",
+    };
+
+    /// <summary><c>--compare-label</c>.</summary>
+    public Option<string?> CompareLabel { get; } = new("--compare-label")
+    {
+        Description = "Short label of the --compare target (default: its host:port).",
+    };
+
+    /// <summary><c>--metadata</c> (vLLM's).</summary>
+    public Option<string[]> Metadata { get; } = new("--metadata")
+    {
+        Description = "KEY=VALUE pairs added to each --save-result file, e.g. --metadata version=1 topology=1p1d.",
+        HelpName = "KEY=VALUE",
+    };
+
+    /// <summary><c>--ready-check-timeout-sec</c> (vLLM's).</summary>
+    public Option<int> ReadyCheckTimeoutSec { get; } = new("--ready-check-timeout-sec")
+    {
+        Description = "How long the initial test request is retried while the server is not ready yet (connection refused, 502/503/504), in seconds; " +
+            "0 skips the test request. Any other failure stops the run at once.",
+        DefaultValueFactory = _ => 600,
+    };
 
     /// <summary><c>--output-json</c>.</summary>
-    public Option<FileInfo?> OutputJson { get; } = new("--output-json") { Description = "Write the results as JSON to this file." };
+    public Option<FileInfo?> OutputJson { get; } = new("--output-json") { Description = "Write PdApp's report of every run and comparison as JSON to this file." };
 
     /// <summary><c>--plot</c>.</summary>
     public Option<FileInfo?> Plot { get; } = new("--plot") { Description = "Write a chart to this .svg or .png file (percentiles; throughput vs concurrency for sweeps)." };
 
-    /// <summary><c>--no-progress</c>.</summary>
-    public Option<bool> NoProgress { get; } = new("--no-progress") { Description = "No live progress display." };
+    /// <summary><c>--no-progress</c> (alias <c>--disable-tqdm</c>, vLLM's).</summary>
+    public Option<bool> NoProgress { get; } = new("--no-progress", "--disable-tqdm") { Description = "No live progress display." };
 
     /// <summary>Every option, in help order.</summary>
     public IEnumerable<Option> All =>
     [
-        BaseUrl, PdDirect, Connector, Compare, CompareMode, Endpoint, Model, Stream, NoStream, IgnoreEos,
-        Dataset, DatasetPath, InputLen, OutputLen, RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
-        RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed,
-        ApiKey, Timeout, SloTtftMs, SloTpotMs, OutputJson, Plot, NoProgress,
+        BaseUrl, PdDirect, Connector, Compare, CompareMode, Label, CompareLabel, Backend, Endpoint, Model, Stream, NoStream, IgnoreEos,
+        Dataset, DatasetPath, InputLen, RandomOutputLen, OutputLen, ShareGptOutputLen, CustomOutputLen,
+        RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
+        RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed, ReadyCheckTimeoutSec,
+        ApiKey, Timeout, Goodput, SloTtftMs, SloTpotMs, PercentileMetrics, MetricPercentiles,
+        SaveResult, ResultDir, ResultFilename, Metadata, OutputJson, Plot, NoProgress,
     ];
 
     /// <summary>The endpoint kind chosen.</summary>
-    public static EndpointKind ToEndpoint(string value) =>
-        value == "chat" ? EndpointKind.Chat : EndpointKind.Completions;
+    /// <param name="endpoint">The <c>--endpoint</c> value, or null when not given.</param>
+    /// <param name="backend">The <c>--backend</c> value, or null when not given.</param>
+    public static EndpointKind ToEndpoint(string? endpoint, string? backend) =>
+        endpoint is "chat" or ChatPath || (endpoint is null && backend == "openai-chat") ? EndpointKind.Chat : EndpointKind.Completions;
 
     /// <summary>The dataset kind chosen.</summary>
     public static DatasetKind ToDataset(string value) => value switch
     {
-        "jsonl" => DatasetKind.Jsonl,
+        "jsonl" or "custom" => DatasetKind.Jsonl,
         "sharegpt" => DatasetKind.ShareGpt,
         _ => DatasetKind.Random,
     };

@@ -51,4 +51,38 @@ internal sealed record BenchSettings
 
     /// <summary>Whether to show live progress.</summary>
     public required bool ShowProgress { get; init; }
+
+    /// <summary>Short labels of the targets, primary first (the compare target second when there is one).</summary>
+    public IReadOnlyList<string> Labels { get; init; } = [];
+
+    /// <summary>What the vLLM-style summary and result files report.</summary>
+    public ReportSettings Report { get; init; } = ReportSettings.Default;
+
+    /// <summary>Where <c>--save-result</c> writes vLLM-format result files, or null when not saving.</summary>
+    public ResultFileSettings? SaveResult { get; init; }
+
+    /// <summary>How long the initial test request is retried while the server is not ready; zero skips it.</summary>
+    public TimeSpan ReadyCheckTimeout { get; init; } = TimeSpan.FromMinutes(10);
 }
+
+/// <summary>vLLM's <c>--percentile-metrics</c> and <c>--metric-percentiles</c>.</summary>
+/// <param name="PercentileMetrics">The metrics to report statistics of.</param>
+/// <param name="MetricPercentiles">The percentiles to report.</param>
+internal sealed record ReportSettings(IReadOnlyList<LatencyMetric> PercentileMetrics, IReadOnlyList<double> MetricPercentiles)
+{
+    /// <summary>vLLM's defaults: <c>ttft,tpot,itl</c> at the 99th percentile.</summary>
+    public static ReportSettings Default { get; } = new(LatencyMetrics.VllmDefault, [99]);
+}
+
+/// <summary>vLLM's <c>--save-result</c>, <c>--result-dir</c>, <c>--result-filename</c>, <c>--label</c> and <c>--metadata</c>.</summary>
+/// <param name="Directory">The folder, or null for the current one.</param>
+/// <param name="FileName">The file name, or null for vLLM's default pattern.</param>
+/// <param name="Label">The <c>--label</c> given, or null (each target's label is used).</param>
+/// <param name="Backend">The value of vLLM's <c>backend</c> key: openai, vllm or openai-chat.</param>
+/// <param name="Metadata">Extra keys for each file.</param>
+internal sealed record ResultFileSettings(
+    DirectoryInfo? Directory,
+    string? FileName,
+    string? Label,
+    string Backend,
+    IReadOnlyList<KeyValuePair<string, string>> Metadata);

@@ -25,6 +25,34 @@ internal static class BenchSettingsBinder
         return string.IsNullOrEmpty(key) ? null : key;
     }
 
+    /// <summary><c>--goodput</c> merged with <c>--slo-ttft-ms</c> and <c>--slo-tpot-ms</c> (the validator rejects both for one metric).</summary>
+    private static SloSettings Slo(ParseResult parse, BenchOptions options)
+    {
+        var goodput = parse.GetValue(options.Goodput) ?? SloSettings.None;
+        return goodput with
+        {
+            TtftMilliseconds = goodput.TtftMilliseconds ?? parse.GetValue(options.SloTtftMs),
+            TpotMilliseconds = goodput.TpotMilliseconds ?? parse.GetValue(options.SloTpotMs),
+        };
+    }
+
+    private static ResultFileSettings? SaveResult(ParseResult parse, BenchOptions options, EndpointKind endpoint)
+    {
+        var directory = parse.GetValue(options.ResultDir);
+        var fileName = parse.GetValue(options.ResultFilename);
+        if (!parse.GetValue(options.SaveResult) && directory is null && fileName is null)
+        {
+            return null;
+        }
+
+        var metadata = (parse.GetValue(options.Metadata) ?? [])
+            .Select(pair => pair.Split('=', 2))
+            .Select(parts => KeyValuePair.Create(parts[0].Trim(), parts[1].Trim()))
+            .ToArray();
+        var backend = parse.GetValue(options.Backend) ?? (endpoint == EndpointKind.Chat ? "openai-chat" : "openai");
+        return new ResultFileSettings(directory, string.IsNullOrWhiteSpace(fileName) ? null : fileName, parse.GetValue(options.Label), backend, metadata);
+    }
+
     /// <summary>Binds the settings.</summary>
     public static BenchSettings Bind(ParseResult parse, BenchOptions options)
     {
@@ -33,7 +61,20 @@ internal static class BenchSettingsBinder
         var pdDirect = parse.GetValue(options.PdDirect) is { Length: 2 } pair ? (pair[0], pair[1]) : ((Uri, Uri)?)null;
         var numPrompts = parse.GetValue(options.NumPrompts);
         var duration = parse.GetValue(options.Duration);
-        var outputOverride = parse.GetValue(options.OutputLen);
+        var datasetKind = BenchOptions.ToDataset(parse.GetValue(options.Dataset)!);
+        var specificOutput = datasetKind switch
+        {
+            DatasetKind.Random => parse.GetValue(options.RandomOutputLen),
+            DatasetKind.ShareGpt => parse.GetValue(options.ShareGptOutputLen),
+            _ => parse.GetValue(options.CustomOutputLen),
+        };
+        var outputOverride = specificOutput ?? parse.GetValue(options.OutputLen);
+        var endpoint = BenchOptions.ToEndpoint(parse.GetValue(options.Endpoint), parse.GetValue(options.Backend));
+        var primary = new TargetSpec(
+            pdDirect is null ? parse.GetValue(options.BaseUrl) : null,
+            pdDirect,
+            pdDirect is null ? null : BenchSettingsValidator.ResolveConnector(parse.GetValue(options.Connector)));
+        var compare = parse.GetValue(options.Compare);
         var seed = parse.GetValue(options.Seed);
         var levels = parse.GetValue(options.MaxConcurrency) is { Length: > 0 } values
             ? values.Select(value => (int?)value).ToArray()
@@ -41,21 +82,19 @@ internal static class BenchSettingsBinder
 
         return new BenchSettings
         {
-            Primary = new TargetSpec(
-                pdDirect is null ? parse.GetValue(options.BaseUrl) : null,
-                pdDirect,
-                pdDirect is null ? null : BenchSettingsValidator.ResolveConnector(parse.GetValue(options.Connector))),
-            Compare = parse.GetValue(options.Compare),
+            Primary = primary,
+            Compare = compare,
+            Labels = TargetLabels.Create(primary, parse.GetValue(options.Label), compare, parse.GetValue(options.CompareLabel)),
             CompareMode = parse.GetValue(options.CompareMode) == "sequential" ? CompareMode.Sequential : CompareMode.Interleaved,
             Shape = new RequestShape(
-                BenchOptions.ToEndpoint(parse.GetValue(options.Endpoint)!),
+                endpoint,
                 parse.GetValue(options.Model) ?? string.Empty,
                 Stream: !parse.GetValue(options.NoStream),
                 IgnoreEos: parse.GetValue(options.IgnoreEos),
                 ApiKey: ApiKey(parse.GetValue(options.ApiKey)),
                 Timeout: parse.GetValue(options.Timeout) ?? DefaultTimeout),
             Dataset = new DatasetSpec(
-                BenchOptions.ToDataset(parse.GetValue(options.Dataset)!),
+                datasetKind,
                 parse.GetValue(options.DatasetPath)?.FullName,
                 new RandomDatasetOptions(
                     parse.GetValue(options.InputLen),
@@ -76,7 +115,12 @@ internal static class BenchSettingsBinder
                 Warmup: parse.GetValue(options.Warmup),
                 Seed: seed,
                 Burstiness: parse.GetValue(options.Burstiness)),
-            Slo = new SloSettings(parse.GetValue(options.SloTtftMs), parse.GetValue(options.SloTpotMs)),
+            Slo = Slo(parse, options),
+            Report = new ReportSettings(
+                parse.GetValue(options.PercentileMetrics) is { Length: > 0 } metrics ? metrics : ReportSettings.Default.PercentileMetrics,
+                parse.GetValue(options.MetricPercentiles) is { Length: > 0 } percentiles ? percentiles : ReportSettings.Default.MetricPercentiles),
+            SaveResult = SaveResult(parse, options, endpoint),
+            ReadyCheckTimeout = TimeSpan.FromSeconds(parse.GetValue(options.ReadyCheckTimeoutSec)),
             OutputJson = parse.GetValue(options.OutputJson),
             Plot = parse.GetValue(options.Plot),
             ShowProgress = !parse.GetValue(options.NoProgress),

@@ -18,6 +18,10 @@ internal static class BenchSettingsValidator
         ArgumentNullException.ThrowIfNull(options);
         OptionRules.AtLeast(options.InputLen, 1);
         OptionRules.AtLeast(options.OutputLen, 1);
+        OptionRules.AtLeast(options.RandomOutputLen, 1);
+        OptionRules.AtLeast(options.ShareGptOutputLen, 1);
+        OptionRules.AtLeast(options.CustomOutputLen, 1);
+        OptionRules.AtLeast(options.ReadyCheckTimeoutSec, 0);
         OptionRules.InRange(options.RangeRatio, 0, 1);
         OptionRules.AtLeast(options.PrefixLen, 0);
         OptionRules.AtLeast(options.PrefixGroups, 1);
@@ -57,12 +61,28 @@ internal static class BenchSettingsValidator
             result.AddError("--stream and --no-stream cannot be used together.");
         }
 
+        if (Given(result, options.CompareLabel) && !Given(result, options.Compare))
+        {
+            result.AddError("--compare-label needs --compare <second base url>.");
+        }
+
         var dataset = Given(result, options.Dataset) ? ValueOrDefault(result, options.Dataset) : "random";
-        if (dataset is "jsonl" or "sharegpt")
+        ValidateOutputLength(result, options, dataset);
+        ValidateGoodput(result, options);
+        ValidateEndpoint(result, options);
+        foreach (var item in Given(result, options.Metadata) ? ValueOrDefault(result, options.Metadata) ?? [] : [])
+        {
+            if (item.Split('=', 2) is not [{ Length: > 0 } key, _] || key.Trim().Length == 0)
+            {
+                result.AddError($"--metadata: '{item}' is not KEY=VALUE.");
+            }
+        }
+
+        if (dataset is "jsonl" or "custom" or "sharegpt")
         {
             if (ValueOrDefault(result, options.DatasetPath) is not { } path)
             {
-                result.AddError($"--dataset-path is required with --dataset {dataset}.");
+                result.AddError($"--dataset-path is required with --dataset-name {dataset}.");
             }
             else if (!path.Exists)
             {
@@ -71,7 +91,7 @@ internal static class BenchSettingsValidator
         }
         else if (Given(result, options.DatasetPath))
         {
-            result.AddError("--dataset-path needs --dataset jsonl or --dataset sharegpt.");
+            result.AddError("--dataset-path needs --dataset-name sharegpt, custom or jsonl.");
         }
 
         if (Given(result, options.NumPrompts) && Given(result, options.Duration))
@@ -83,6 +103,54 @@ internal static class BenchSettingsValidator
         if (Given(result, options.Duration) && unlimitedRate && !Given(result, options.MaxConcurrency))
         {
             result.AddError("--duration with an unlimited --request-rate needs --max-concurrency (otherwise requests would pile up without bound).");
+        }
+    }
+
+    /// <summary>The output length of the dataset in use, given twice (its own option and <c>--output-len</c>).</summary>
+    private static void ValidateOutputLength(CommandResult result, BenchOptions options, string? dataset)
+    {
+        var specific = dataset switch
+        {
+            "sharegpt" => options.ShareGptOutputLen,
+            "jsonl" or "custom" => options.CustomOutputLen,
+            _ => options.RandomOutputLen,
+        };
+        if (Given(result, specific) && Given(result, options.OutputLen))
+        {
+            result.AddError($"{specific.Name} and --output-len cannot be used together.");
+        }
+    }
+
+    private static void ValidateGoodput(CommandResult result, BenchOptions options)
+    {
+        if (!Given(result, options.Goodput) || ValueOrDefault(result, options.Goodput) is not { } goodput)
+        {
+            return;
+        }
+
+        if (goodput.TtftMilliseconds is not null && Given(result, options.SloTtftMs))
+        {
+            result.AddError("--goodput ttft:... and --slo-ttft-ms cannot be used together.");
+        }
+
+        if (goodput.TpotMilliseconds is not null && Given(result, options.SloTpotMs))
+        {
+            result.AddError("--goodput tpot:... and --slo-tpot-ms cannot be used together.");
+        }
+    }
+
+    private static void ValidateEndpoint(CommandResult result, BenchOptions options)
+    {
+        if (!Given(result, options.Backend) || !Given(result, options.Endpoint))
+        {
+            return;
+        }
+
+        var chatBackend = ValueOrDefault(result, options.Backend) == "openai-chat";
+        var chatEndpoint = ValueOrDefault(result, options.Endpoint) is "chat" or BenchOptions.ChatPath;
+        if (chatBackend != chatEndpoint)
+        {
+            result.AddError($"--backend {(chatBackend ? "openai-chat needs --endpoint " + BenchOptions.ChatPath : "openai/vllm needs --endpoint " + BenchOptions.CompletionsPath)}.");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine.Parsing;
 using System.Globalization;
+using PdApp.Bench.Measurement;
 
 namespace PdApp.Bench.Cli;
 
@@ -72,6 +73,101 @@ internal static class OptionParsers
         return [.. urls];
     }
 
+    /// <summary>
+    /// vLLM's <c>--goodput</c>: <c>KEY:VALUE</c> pairs, the key one of <c>ttft</c>, <c>tpot</c>,
+    /// <c>e2el</c>, the value a non-negative number of milliseconds.
+    /// </summary>
+    public static SloSettings? ParseGoodput(ArgumentResult result)
+    {
+        var slo = SloSettings.None;
+        foreach (var token in result.Tokens)
+        {
+            var parts = token.Value.Split(':');
+            if (parts.Length != 2
+                || !LatencyMetrics.TryParse(parts[0], out var metric)
+                || metric == LatencyMetric.Itl
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds)
+                || !double.IsFinite(milliseconds)
+                || milliseconds < 0)
+            {
+                result.AddError($"{OptionName(result)}: '{token.Value}' is not KEY:VALUE with KEY one of ttft, tpot, e2el and VALUE a non-negative number of milliseconds.");
+                continue;
+            }
+
+            slo = metric switch
+            {
+                LatencyMetric.Ttft => slo with { TtftMilliseconds = milliseconds },
+                LatencyMetric.Tpot => slo with { TpotMilliseconds = milliseconds },
+                _ => slo with { E2elMilliseconds = milliseconds },
+            };
+        }
+
+        return slo.IsSet ? slo : null;
+    }
+
+    /// <summary>vLLM's <c>--percentile-metrics</c>: a comma-separated list of <c>ttft</c>, <c>tpot</c>, <c>itl</c>, <c>e2el</c>.</summary>
+    public static LatencyMetric[] ParseLatencyMetrics(ArgumentResult result)
+    {
+        var text = Single(result);
+        if (text is null)
+        {
+            return [.. LatencyMetrics.VllmDefault];
+        }
+
+        var metrics = new List<LatencyMetric>();
+        foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!LatencyMetrics.TryParse(name, out var metric))
+            {
+                result.AddError($"{OptionName(result)}: '{name}' is not one of ttft, tpot, itl, e2el.");
+            }
+            else if (!metrics.Contains(metric))
+            {
+                metrics.Add(metric);
+            }
+        }
+
+        if (metrics.Count == 0 && !result.Errors.Any())
+        {
+            result.AddError($"{OptionName(result)}: name at least one of ttft, tpot, itl, e2el.");
+        }
+
+        return [.. metrics];
+    }
+
+    /// <summary>vLLM's <c>--metric-percentiles</c>: a comma-separated list of percentiles in [0, 100], e.g. <c>50,90,99</c>.</summary>
+    public static double[] ParsePercentiles(ArgumentResult result)
+    {
+        var text = Single(result);
+        if (text is null)
+        {
+            return [99];
+        }
+
+        var percentiles = new List<double>();
+        foreach (var item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out var percentile) && percentile is >= 0 and <= 100)
+            {
+                if (!percentiles.Contains(percentile))
+                {
+                    percentiles.Add(percentile);
+                }
+            }
+            else
+            {
+                result.AddError($"{OptionName(result)}: '{item}' is not a percentile in [0, 100].");
+            }
+        }
+
+        if (percentiles.Count == 0 && !result.Errors.Any())
+        {
+            result.AddError($"{OptionName(result)}: give at least one percentile, e.g. 50,90,99.");
+        }
+
+        return [.. percentiles];
+    }
+
     /// <summary>Parses <paramref name="text"/> as a duration.</summary>
     public static bool TryParseDuration(string text, out TimeSpan duration)
     {
@@ -113,5 +209,5 @@ internal static class OptionParsers
     private static string? Single(ArgumentResult result) => result.Tokens.Count == 0 ? null : result.Tokens[^1].Value;
 
     private static string OptionName(ArgumentResult result) =>
-        result.Parent is OptionResult option ? option.Option.Name : result.Argument.Name;
+        result.Parent is OptionResult option ? OptionRules.NameUsed(option) : result.Argument.Name;
 }

@@ -46,7 +46,7 @@ internal static class OptionRules
         {
             if (TryGet<double>(result, out var value) && !(value >= minimum && value < maximumExclusive))
             {
-                result.AddError($"{option.Name}: {value} is outside [{minimum}, {(double.IsPositiveInfinity(maximumExclusive) ? "inf" : maximumExclusive)}).");
+                result.AddError($"{NameUsed(result)}: {value} is outside [{minimum}, {(double.IsPositiveInfinity(maximumExclusive) ? "inf" : maximumExclusive)}).");
             }
         });
 
@@ -56,7 +56,7 @@ internal static class OptionRules
         {
             if (TryGet<double?>(result, out var given) && given is { } value && !(value > 0 && double.IsFinite(value)))
             {
-                result.AddError($"{option.Name}: {value} must be a positive number.");
+                result.AddError($"{NameUsed(result)}: {value} must be a positive number.");
             }
         });
 
@@ -67,9 +67,12 @@ internal static class OptionRules
             if (TryGet<FileInfo?>(result, out var file) && file is not null
                 && !extensions.Any(extension => file.Extension.Equals(extension, StringComparison.OrdinalIgnoreCase)))
             {
-                result.AddError($"{option.Name}: '{file.Name}' must end in {string.Join(" or ", extensions)}.");
+                result.AddError($"{NameUsed(result)}: '{file.Name}' must end in {string.Join(" or ", extensions)}.");
             }
         });
+
+    /// <summary>The spelling the user typed (an alias reads as given), else the option's name.</summary>
+    internal static string NameUsed(OptionResult result) => result.IdentifierToken?.Value ?? result.Option.Name;
 
     private static bool TryGet<T>(OptionResult result, out T? value)
     {
@@ -94,7 +97,7 @@ internal static class OptionRules
     {
         if (value < minimum)
         {
-            result.AddError($"{result.Option.Name}: {value} must be {minimum} or more.");
+            result.AddError($"{NameUsed(result)}: {value} must be {minimum} or more.");
         }
     }
 }

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace PdApp.Bench.Measurement;
 
 /// <summary>
-/// Collects the outcomes of one target's requests into HDR histograms and counters. Thread-safe;
+/// Collects the outcomes of one target's requests as exact samples and counters. Thread-safe;
 /// the live progress display reads <see cref="Completed"/> and <see cref="Failed"/> while requests run.
 /// </summary>
 internal sealed class MetricsRecorder : IInterTokenObserver
@@ -11,10 +11,11 @@ internal sealed class MetricsRecorder : IInterTokenObserver
     private const int MaxSampleErrors = 5;
 
     private readonly SloSettings _slo;
-    private readonly LatencyHistogram _ttft = new();
-    private readonly LatencyHistogram _tpot = new();
-    private readonly LatencyHistogram _itl = new();
-    private readonly LatencyHistogram _e2e = new();
+    private readonly IReadOnlyList<double> _percentiles;
+    private readonly LatencySamples _ttft = new();
+    private readonly LatencySamples _tpot = new();
+    private readonly LatencySamples _itl = new();
+    private readonly LatencySamples _e2e = new();
     private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _sampleErrors = new();
     private long _completed;
@@ -24,18 +25,25 @@ internal sealed class MetricsRecorder : IInterTokenObserver
     private long _good;
 
     /// <summary>Creates a recorder for one target.</summary>
-    /// <param name="target">The target's display name.</param>
+    /// <param name="target">The target's full name (its URLs).</param>
     /// <param name="slo">Objectives for goodput.</param>
-    public MetricsRecorder(string target, SloSettings slo)
+    /// <param name="label">The target's short label in tables and charts (default: <paramref name="target"/>).</param>
+    /// <param name="percentiles">Percentiles to compute besides median, p90 and p99 (<c>--metric-percentiles</c>).</param>
+    public MetricsRecorder(string target, SloSettings slo, string? label = null, IReadOnlyList<double>? percentiles = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(target);
         ArgumentNullException.ThrowIfNull(slo);
         Target = target;
+        Label = string.IsNullOrEmpty(label) ? target : label;
         _slo = slo;
+        _percentiles = percentiles ?? [];
     }
 
-    /// <summary>The target's display name.</summary>
+    /// <summary>The target's full name.</summary>
     public string Target { get; }
+
+    /// <summary>The target's short label.</summary>
+    public string Label { get; }
 
     /// <summary>Successful requests so far.</summary>
     public long Completed => Interlocked.Read(ref _completed);
@@ -72,7 +80,7 @@ internal sealed class MetricsRecorder : IInterTokenObserver
         _e2e.Record(outcome.E2eMicroseconds);
         if (outcome.TpotMicroseconds is { } tpot)
         {
-            _tpot.Record((long)Math.Round(tpot));
+            _tpot.Record(tpot);
         }
 
         if (_slo.IsSet && _slo.IsMetBy(outcome))
@@ -88,6 +96,7 @@ internal sealed class MetricsRecorder : IInterTokenObserver
     public RunResult ToResult(int? maxConcurrency, double requestRate, TimeSpan duration) => new()
     {
         Target = Target,
+        Label = Label,
         MaxConcurrency = maxConcurrency,
         RequestRate = requestRate,
         Duration = duration,
@@ -98,9 +107,9 @@ internal sealed class MetricsRecorder : IInterTokenObserver
         InputTokens = Interlocked.Read(ref _inputTokens),
         OutputTokens = OutputTokens,
         GoodRequests = _slo.IsSet ? Interlocked.Read(ref _good) : null,
-        Ttft = _ttft.Summarize(),
-        Tpot = _tpot.Summarize(),
-        Itl = _itl.Summarize(),
-        E2e = _e2e.Summarize(),
+        Ttft = _ttft.Summarize(_percentiles),
+        Tpot = _tpot.Summarize(_percentiles),
+        Itl = _itl.Summarize(_percentiles),
+        E2e = _e2e.Summarize(_percentiles),
     };
 }

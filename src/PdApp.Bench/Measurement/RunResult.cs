@@ -3,8 +3,14 @@ namespace PdApp.Bench.Measurement;
 /// <summary>The measurements of one target in one run (one concurrency level).</summary>
 internal sealed record RunResult
 {
-    /// <summary>The target's display name.</summary>
+    /// <summary>The target's full name (its URLs).</summary>
     public required string Target { get; init; }
+
+    /// <summary>The target's short label in tables and charts.</summary>
+    public string Label { get; init; } = string.Empty;
+
+    /// <summary>The label, or the full name when no label was given.</summary>
+    public string DisplayName => Label.Length > 0 ? Label : Target;
 
     /// <summary>The concurrency limit, or null for unlimited.</summary>
     public required int? MaxConcurrency { get; init; }

@@ -26,6 +26,7 @@ internal sealed record BenchReport(
         ArgumentNullException.ThrowIfNull(levels);
         var config = new BenchReportConfig(
             targets,
+            settings.Labels.Count == targets.Count ? settings.Labels : targets,
             settings.Shape.Endpoint.ToString().ToLowerInvariant(),
             settings.Shape.Model,
             settings.Shape.Stream,
@@ -42,7 +43,9 @@ internal sealed record BenchReport(
             settings.Plan.Warmup,
             settings.Plan.Seed,
             settings.Slo.TtftMilliseconds,
-            settings.Slo.TpotMilliseconds);
+            settings.Slo.TpotMilliseconds,
+            settings.Slo.E2elMilliseconds,
+            settings.Report.MetricPercentiles);
         var runs = levels.SelectMany(level => level.Runs.Select(run => BenchReportRun.From(run, level.Aborted))).ToArray();
         var comparisons = levels.Select(level => level.Comparison).OfType<Comparison>().Select(BenchReportComparison.From).ToArray();
         return new BenchReport(CurrentSchemaVersion, startedAt, finishedAt, config, runs, comparisons);
@@ -52,6 +55,7 @@ internal sealed record BenchReport(
 /// <summary>What was run.</summary>
 internal sealed record BenchReportConfig(
     IReadOnlyList<string> Targets,
+    IReadOnlyList<string> Labels,
     string Endpoint,
     string Model,
     bool Stream,
@@ -68,11 +72,14 @@ internal sealed record BenchReportConfig(
     int Warmup,
     int Seed,
     double? SloTtftMs,
-    double? SloTpotMs);
+    double? SloTpotMs,
+    double? SloE2elMs,
+    IReadOnlyList<double> MetricPercentiles);
 
 /// <summary>One target at one concurrency level.</summary>
 internal sealed record BenchReportRun(
     string Target,
+    string Label,
     int? MaxConcurrency,
     bool Aborted,
     double DurationS,
@@ -97,6 +104,7 @@ internal sealed record BenchReportRun(
         ArgumentNullException.ThrowIfNull(run);
         return new BenchReportRun(
             run.Target,
+            run.DisplayName,
             run.MaxConcurrency,
             aborted,
             run.Duration.TotalSeconds,

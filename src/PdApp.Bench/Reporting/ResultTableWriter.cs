@@ -1,22 +1,33 @@
 using System.Globalization;
+using PdApp.Bench.Cli;
 using PdApp.Bench.Measurement;
-using Spectre.Console;
 
 namespace PdApp.Bench.Reporting;
 
-/// <summary>Prints the end-of-run tables: per target latencies and throughput, comparisons, and a sweep summary.</summary>
+/// <summary>
+/// Prints the end-of-run results: per run vLLM's summary block and a latency table of every
+/// metric, the comparison of two targets, and a sweep summary. Targets appear under their short
+/// labels; the full URLs are in the JSON.
+/// </summary>
 internal sealed class ResultTableWriter
 {
-    private readonly IAnsiConsole _console;
+    /// <summary>What an interleaved comparison leaves out, and why.</summary>
+    public const string InterleavedNote =
+        "interleaved: both targets share one arrival stream and one wall clock, so duration and throughput are the same " +
+        "for both by construction and are not compared; --compare-mode sequential compares throughput.";
 
-    /// <summary>Creates a writer on <paramref name="console"/>.</summary>
-    public ResultTableWriter(IAnsiConsole console)
+    private readonly ReportConsole _output;
+    private readonly ReportSettings _report;
+
+    /// <summary>Creates a writer on <paramref name="output"/>.</summary>
+    public ResultTableWriter(ReportConsole output, ReportSettings? report = null)
     {
-        ArgumentNullException.ThrowIfNull(console);
-        _console = console;
+        ArgumentNullException.ThrowIfNull(output);
+        _output = output;
+        _report = report ?? ReportSettings.Default;
     }
 
-    /// <summary>Writes the tables of one level.</summary>
+    /// <summary>Writes the results of one level.</summary>
     public void Write(LevelResult level)
     {
         ArgumentNullException.ThrowIfNull(level);
@@ -27,7 +38,7 @@ internal sealed class ResultTableWriter
 
         if (level.Comparison is { } comparison)
         {
-            WriteComparison(comparison);
+            WriteComparison(comparison, level);
         }
     }
 
@@ -40,123 +51,80 @@ internal sealed class ResultTableWriter
             return;
         }
 
-        var table = new Table().Title("Sweep").Border(TableBorder.Rounded);
-        foreach (var header in new[] { "concurrency", "target", "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "ITL p99", "failed" })
-        {
-            table.AddColumn(new TableColumn(header).RightAligned());
-        }
-
-        foreach (var level in levels)
-        {
-            foreach (var run in level.Runs)
-            {
-                table.AddRow(
-                    Concurrency(run.MaxConcurrency),
-                    Markup.Escape(run.Target),
-                    Number(run.RequestThroughput),
-                    Number(run.OutputThroughput),
-                    Number(run.Ttft.P50),
-                    Number(run.Ttft.P99),
-                    Number(run.Tpot.P50),
-                    Number(run.Itl.P99),
-                    run.Failed.ToString(CultureInfo.InvariantCulture));
-            }
-        }
-
-        _console.Write(table);
+        var rows = levels.SelectMany(level => level.Runs.Select(run => (IReadOnlyList<string>)
+        [
+            run.DisplayName,
+            Concurrency(run.MaxConcurrency),
+            Number(run.RequestThroughput),
+            Number(run.OutputThroughput),
+            Number(run.Ttft.Median),
+            Number(run.Ttft.P99),
+            Number(run.Tpot.Median),
+            Number(run.Itl.P99),
+            run.Failed.ToString(CultureInfo.InvariantCulture),
+        ])).ToArray();
+        _output.Line();
+        _output.Heading($"Sweep, rate {Rate(levels[0].Runs[0].RequestRate)}");
+        _output.Table(new TextTable(["target", "concurrency", "req/s", "out tok/s", "TTFT p50", "TTFT p99", "TPOT p50", "ITL p99", "failed"], rows));
     }
 
     private void WriteRun(RunResult run, bool aborted)
     {
-        var title = $"{run.Target}  concurrency {Concurrency(run.MaxConcurrency)}  rate {Rate(run.RequestRate)}{(aborted ? "  (aborted)" : string.Empty)}";
-        // A line rather than a table title: titles wrap at the table's width on 80-column logs.
-        _console.WriteLine();
-        _console.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
-        var summary = new Table().Border(TableBorder.Rounded).HideHeaders();
-        summary.AddColumn("metric");
-        summary.AddColumn(new TableColumn("value").RightAligned());
-        summary.AddRow("Successful requests", run.Completed.ToString(CultureInfo.InvariantCulture));
-        summary.AddRow("Failed requests", run.Failed == 0 ? "0" : $"[red]{run.Failed}[/]");
-        summary.AddRow("Duration (s)", Number(run.Duration.TotalSeconds));
-        summary.AddRow("Input tokens", run.InputTokens.ToString(CultureInfo.InvariantCulture));
-        summary.AddRow("Output tokens", run.OutputTokens.ToString(CultureInfo.InvariantCulture));
-        summary.AddRow("Request throughput (req/s)", Number(run.RequestThroughput));
-        summary.AddRow("Output token throughput (tok/s)", Number(run.OutputThroughput));
-        summary.AddRow("Total token throughput (tok/s)", Number(run.TotalTokenThroughput));
-        if (run.Goodput is { } goodput)
+        _output.Line();
+        _output.Heading($"{run.DisplayName}  concurrency {Concurrency(run.MaxConcurrency)}  rate {Rate(run.RequestRate)}{(aborted ? "  (aborted)" : string.Empty)}");
+        foreach (var line in ServingResultBlock.Lines(run, _report, run.GoodRequests is not null))
         {
-            summary.AddRow("Goodput (req/s)", $"{Number(goodput)} ({run.GoodRequests} met SLOs)");
+            _output.Line(line);
         }
 
         foreach (var (kind, count) in run.Errors)
         {
-            summary.AddRow($"  errors: {Markup.Escape(kind)}", count.ToString(CultureInfo.InvariantCulture));
+            _output.Line($"errors {kind}: {count.ToString(CultureInfo.InvariantCulture)}");
         }
 
-        _console.Write(summary);
-
-        var latencies = new Table().Border(TableBorder.Rounded);
-        foreach (var header in new[] { "ms", "mean", "p50", "p90", "p99", "max", "samples" })
+        var extra = _report.MetricPercentiles.Where(p => p is not (50 or 90 or 99)).ToArray();
+        string[] headers = ["ms", "mean", "median", "std", "p90", "p99", .. extra.Select(p => "p" + VllmResultFile.PercentileWord(p)), "max", "samples"];
+        var rows = LatencyMetrics.All.Select(metric =>
         {
-            latencies.AddColumn(new TableColumn(header).RightAligned());
-        }
-
-        AddLatencyRow(latencies, "TTFT", run.Ttft);
-        AddLatencyRow(latencies, "TPOT", run.Tpot);
-        AddLatencyRow(latencies, "ITL", run.Itl);
-        AddLatencyRow(latencies, "E2E", run.E2e);
-        _console.Write(latencies);
+            var summary = run.Of(metric);
+            return summary.Count == 0
+                ? (IReadOnlyList<string>)[metric.ShortName(), .. Enumerable.Repeat("-", headers.Length - 2), "0"]
+                : [
+                    metric.ShortName(), Number(summary.Mean), Number(summary.Median), Number(summary.Std), Number(summary.P90), Number(summary.P99),
+                    .. extra.Select(p => Number(summary.At(p) ?? 0)), Number(summary.Max), summary.Count.ToString(CultureInfo.InvariantCulture),
+                ];
+        }).ToArray();
+        _output.Table(new TextTable(headers, rows));
 
         foreach (var sample in run.SampleErrors)
         {
-            _console.MarkupLine($"[red]error[/] {Markup.Escape(sample)}");
+            _output.Error(sample);
         }
     }
 
-    private void WriteComparison(Comparison comparison)
+    private void WriteComparison(Comparison comparison, LevelResult level)
     {
-        _console.WriteLine();
-        _console.MarkupLine($"[bold]{Markup.Escape($"{comparison.Candidate} vs {comparison.Baseline} (baseline), concurrency {Concurrency(comparison.MaxConcurrency)}")}[/]");
-        var table = new Table().Border(TableBorder.Rounded);
-        foreach (var header in new[] { "metric", "baseline", "candidate", "delta", "ratio" })
+        _output.Line();
+        // The comparison is always of the second run with the first; their labels are distinct even when their URLs are not.
+        _output.Heading($"{level.Runs[1].DisplayName} vs {level.Runs[0].DisplayName} (baseline), concurrency {Concurrency(comparison.MaxConcurrency)}");
+        var rows = comparison.Rows.Select(row => (IReadOnlyList<string>)
+        [
+            $"{row.Metric} ({row.Unit})",
+            Number(row.Baseline),
+            Number(row.Candidate),
+            (row.Delta >= 0 ? "+" : string.Empty) + Number(row.Delta),
+            row.Ratio is { } ratio ? ratio.ToString("0.000", CultureInfo.InvariantCulture) : "-",
+        ]).ToArray();
+        _output.Table(new TextTable(["metric", "baseline", "candidate", "delta", "ratio"], rows));
+        if (!level.ThroughputComparable)
         {
-            table.AddColumn(new TableColumn(header).RightAligned());
+            _output.Line(InterleavedNote);
         }
-
-        foreach (var row in comparison.Rows)
-        {
-            table.AddRow(
-                $"{row.Metric} ({row.Unit})",
-                Number(row.Baseline),
-                Number(row.Candidate),
-                (row.Delta >= 0 ? "+" : string.Empty) + Number(row.Delta),
-                row.Ratio is { } ratio ? ratio.ToString("0.000", CultureInfo.InvariantCulture) : "-");
-        }
-
-        _console.Write(table);
-    }
-
-    private static void AddLatencyRow(Table table, string name, LatencySummary summary)
-    {
-        if (summary.Count == 0)
-        {
-            table.AddRow(name, "-", "-", "-", "-", "-", "0");
-            return;
-        }
-
-        table.AddRow(
-            name,
-            Number(summary.Mean),
-            Number(summary.P50),
-            Number(summary.P90),
-            Number(summary.P99),
-            Number(summary.Max),
-            summary.Count.ToString(CultureInfo.InvariantCulture));
     }
 
     internal static string Concurrency(int? level) => level?.ToString(CultureInfo.InvariantCulture) ?? "unlimited";
 
-    internal static string Rate(double rate) => double.IsPositiveInfinity(rate) ? "inf" : Number(rate) + "/s";
+    internal static string Rate(double rate) => double.IsPositiveInfinity(rate) ? "inf" : rate.ToString("0.###", CultureInfo.InvariantCulture) + "/s";
 
     private static string Number(double value) => value.ToString(Math.Abs(value) >= 100 ? "0.0" : "0.000", CultureInfo.InvariantCulture);
 }

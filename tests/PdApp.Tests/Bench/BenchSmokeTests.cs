@@ -125,6 +125,8 @@ public sealed class BenchSmokeTests
         Assert.InRange(ttft.GetProperty("delta").GetDouble(), 40, 1000);
         Assert.True(ttft.GetProperty("ratio").GetDouble() > 2);
         Assert.Contains(" vs ", result.Output);
+        Assert.Contains("duration and throughput are the same for both by construction", result.Output);
+        Assert.Contains("Initial test run completed.", result.Output);
     }
 
     [Fact]
@@ -144,6 +146,7 @@ public sealed class BenchSmokeTests
         // to 0.85 s while the rest of the suite loads both cores): the margin absorbs such stalls.
         Assert.InRange(throughput.GetProperty("ratio").GetDouble(), 0.01, 0.9);
         Assert.True(result.Run(1).GetProperty("duration_s").GetDouble() > result.Run(0).GetProperty("duration_s").GetDouble());
+        Assert.DoesNotContain("by construction", result.Output);
     }
 
     [Theory]
@@ -162,14 +165,44 @@ public sealed class BenchSmokeTests
         };
         await using var server = await FakeOpenAiServer.StartAsync(behavior);
 
-        var result = await BenchHarness.RunAsync($"--base-url {server.BaseUrl} --model fake-model --num-prompts 3 --input-len 4 --output-len 4 {extraArgs}");
+        // The initial test request would stop the run (see InitialTestRequest_*): skip it to see every failure counted.
+        var result = await BenchHarness.RunAsync($"--base-url {server.BaseUrl} --model fake-model --num-prompts 3 --input-len 4 --output-len 4 --ready-check-timeout-sec 0 {extraArgs}");
 
         Assert.Equal(BenchApplication.ExitRequestsFailed, result.ExitCode);
         var run = result.Run();
         Assert.Equal(0, run.GetProperty("completed").GetInt64());
         Assert.Equal(3, run.GetProperty("errors").GetProperty(errorKind).GetInt64());
         Assert.Contains(errorKind, result.Output);
-        Assert.Contains("warning: the initial test request", result.Output);
+        Assert.Contains("Skipping the initial test request", result.Output);
+        Assert.DoesNotContain("Initial test run completed", result.Output);
+    }
+
+    [Fact]
+    public async Task InitialTestRequest_FailingWithABadRequest_StopsTheRunAtOnceWithItsErrorAndExitTwo()
+    {
+        await using var server = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FailStatus = 400 });
+
+        var result = await BenchHarness.RunAsync($"--base-url {server.BaseUrl} --model fake-model --num-prompts 5 --input-len 4 --output-len 4");
+
+        Assert.Equal(BenchApplication.ExitSetupFailed, result.ExitCode);
+        Assert.Contains("error: the initial test request to http://127.0.0.1:", result.Output);
+        Assert.Contains("http_400", result.Output);
+        Assert.Single(server.Requests);
+        Assert.Null(result.Report);
+    }
+
+    [Fact]
+    public async Task InitialTestRequest_ServerNotReady_IsRetriedUntilTheReadyCheckTimeoutThenStopsTheRun()
+    {
+        await using var server = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FailStatus = 503 });
+
+        var result = await BenchHarness.RunAsync($"--base-url {server.BaseUrl} --model fake-model --num-prompts 5 --input-len 4 --output-len 4 --ready-check-timeout-sec 1");
+
+        Assert.Equal(BenchApplication.ExitSetupFailed, result.ExitCode);
+        Assert.Contains("is not ready (http_503); retrying", result.Output);
+        Assert.Contains("http_503", result.Output);
+        Assert.Equal(2, server.Requests.Count);
+        Assert.Null(result.Report);
     }
 
     [Fact]

@@ -36,6 +36,19 @@ public sealed class CliParsingTests
     [InlineData("--base-url http://a --burstiness 0", "--burstiness")]
     [InlineData("--base-url http://a --compare-mode sequential", "--compare-mode")]
     [InlineData("--base-url http://a --compare http://b --compare-mode parallel", "parallel")]
+    [InlineData("--base-url http://a --random-range-ratio 1.5", "--random-range-ratio")]
+    [InlineData("--base-url http://a --dataset-name custom", "--dataset-path")]
+    [InlineData("--base-url http://a --goodput ttfx:5", "--goodput")]
+    [InlineData("--base-url http://a --goodput itl:5", "--goodput")]
+    [InlineData("--base-url http://a --goodput ttft:-1", "--goodput")]
+    [InlineData("--base-url http://a --goodput ttft:500 --slo-ttft-ms 100", "--slo-ttft-ms")]
+    [InlineData("--base-url http://a --percentile-metrics ttft,latency", "--percentile-metrics")]
+    [InlineData("--base-url http://a --metric-percentiles 50,101", "--metric-percentiles")]
+    [InlineData("--base-url http://a --metadata novalue", "--metadata")]
+    [InlineData("--base-url http://a --random-output-len 5 --output-len 6", "--random-output-len")]
+    [InlineData("--base-url http://a --backend openai-chat --endpoint /v1/completions", "--backend")]
+    [InlineData("--base-url http://a --compare-label b", "--compare-label")]
+    [InlineData("--base-url http://a --ready-check-timeout-sec -1", "--ready-check-timeout-sec")]
     public void InvalidCommandLine_FailsWithAMessageNamingTheOption(string commandLine, string named)
     {
         var parse = Parse(commandLine);
@@ -111,6 +124,75 @@ public sealed class CliParsingTests
         Assert.Equal(50, settings.Slo.TpotMilliseconds);
         Assert.Equal("out.json", settings.OutputJson!.Name);
         Assert.Equal("out.svg", settings.Plot!.Name);
+    }
+
+    [Fact]
+    public void VllmSpellings_BindTheSameSettingsAsVllmBenchServeGivesThem()
+    {
+        var settings = Bind(
+            "--base-url http://127.0.0.1:8000 --backend openai-chat --endpoint /v1/chat/completions --model m " +
+            "--dataset-name random --random-input-len 256 --random-output-len 32 --random-range-ratio 0.25 --random-prefix-len 64 " +
+            "--request-rate 12.5 --burstiness 0.5 --max-concurrency 64 --num-prompts 200 --num-warmups 3 --seed 9 " +
+            "--goodput ttft:500 tpot:50 e2el:2000 --percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,90,99.9 " +
+            "--save-result --result-dir results --result-filename r.json --label proxy --metadata topology=1p1d version=2 " +
+            "--ready-check-timeout-sec 30 --disable-tqdm");
+
+        Assert.Equal(EndpointKind.Chat, settings.Shape.Endpoint);
+        Assert.Equal(DatasetKind.Random, settings.Dataset.Kind);
+        Assert.Equal(new RandomDatasetOptions(256, 32, 0.25, 64), settings.Dataset.Random);
+        Assert.Equal(12.5, settings.Plan.RequestRate);
+        Assert.Equal(0.5, settings.Plan.Burstiness);
+        Assert.Equal([64], settings.ConcurrencyLevels);
+        Assert.Equal(200, settings.Plan.NumPrompts);
+        Assert.Equal(3, settings.Plan.Warmup);
+        Assert.Equal(new PdApp.Bench.Measurement.SloSettings(500, 50, 2000), settings.Slo);
+        Assert.Equal(PdApp.Bench.Measurement.LatencyMetrics.All, settings.Report.PercentileMetrics);
+        Assert.Equal([50, 90, 99.9], settings.Report.MetricPercentiles);
+        Assert.Equal("results", settings.SaveResult!.Directory!.Name);
+        Assert.Equal("r.json", settings.SaveResult.FileName);
+        Assert.Equal("openai-chat", settings.SaveResult.Backend);
+        Assert.Equal([KeyValuePair.Create("topology", "1p1d"), KeyValuePair.Create("version", "2")], settings.SaveResult.Metadata);
+        Assert.Equal(["proxy"], settings.Labels);
+        Assert.Equal(TimeSpan.FromSeconds(30), settings.ReadyCheckTimeout);
+        Assert.False(settings.ShowProgress);
+    }
+
+    [Fact]
+    public void VllmDefaults_ApplyWhenNotGiven()
+    {
+        var settings = Bind("--base-url http://127.0.0.1:8000 --compare http://127.0.0.1:8001/v2");
+
+        Assert.Equal(PdApp.Bench.Measurement.LatencyMetrics.VllmDefault, settings.Report.PercentileMetrics);
+        Assert.Equal([99], settings.Report.MetricPercentiles);
+        Assert.Null(settings.SaveResult);
+        Assert.Equal(TimeSpan.FromMinutes(10), settings.ReadyCheckTimeout);
+        Assert.Equal(["127.0.0.1:8000", "127.0.0.1:8001/v2"], settings.Labels);
+        Assert.Equal("pd-direct", Bind("--pd-direct http://p:1 http://d:2").Labels[0]);
+    }
+
+    [Fact]
+    public void DatasetSpecificOutputLengths_ApplyOnlyToTheirDatasetAsInVllm()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            Assert.Null(Bind($"--base-url http://a --dataset-name sharegpt --dataset-path {file} --random-output-len 5").Dataset.OutputTokensOverride);
+            Assert.Equal(7, Bind($"--base-url http://a --dataset-name sharegpt --dataset-path {file} --sharegpt-output-len 7").Dataset.OutputTokensOverride);
+            Assert.Equal(9, Bind($"--base-url http://a --dataset-name custom --dataset-path {file} --custom-output-len 9").Dataset.OutputTokensOverride);
+            Assert.Equal(DatasetKind.Jsonl, Bind($"--base-url http://a --dataset-name custom --dataset-path {file}").Dataset.Kind);
+            Assert.Equal(11, Bind("--base-url http://a --output-len 11").Dataset.Random.OutputTokens);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void ResultDirOrFilename_ImplySaveResult()
+    {
+        Assert.NotNull(Bind("--base-url http://a --result-dir out").SaveResult);
+        Assert.Equal("x.json", Bind("--base-url http://a --result-filename x.json").SaveResult!.FileName);
     }
 
     [Theory]

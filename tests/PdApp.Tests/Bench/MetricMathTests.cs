@@ -21,7 +21,7 @@ public sealed class MetricMathTests
     }
 
     [Fact]
-    public void Percentiles_ComeFromTheHistogramWithinItsPrecision()
+    public void Percentiles_AreExactAsNumpyComputesThem()
     {
         var recorder = new MetricsRecorder("t", SloSettings.None);
         for (var ms = 1; ms <= 1000; ms++)
@@ -32,13 +32,46 @@ public sealed class MetricMathTests
         var result = recorder.ToResult(8, double.PositiveInfinity, TimeSpan.FromSeconds(10));
 
         Assert.Equal(1000, result.Ttft.Count);
-        Assert.InRange(result.Ttft.P50, 499.5, 501);
-        Assert.InRange(result.Ttft.P90, 899, 901);
-        Assert.InRange(result.Ttft.P99, 989, 991);
-        Assert.InRange(result.Ttft.Max, 999, 1001);
-        Assert.InRange(result.Ttft.Mean, 500, 501);
-        Assert.InRange(result.E2e.P99, 1978, 1982);
-        Assert.InRange(result.Tpot.P50, 499.5, 501);
+        // numpy: median(1..1000) = 500.5, percentile(.., 90) = 900.1, percentile(.., 99) = 990.01.
+        Assert.Equal(500.5, result.Ttft.P50, 9);
+        Assert.Equal(900.1, result.Ttft.P90, 9);
+        Assert.Equal(990.01, result.Ttft.P99, 9);
+        Assert.Equal(1000, result.Ttft.Max, 9);
+        Assert.Equal(500.5, result.Ttft.Mean, 9);
+        Assert.Equal(1980.02, result.E2e.P99, 9);
+        Assert.Equal(500.5, result.Tpot.P50, 9);
+    }
+
+    [Fact]
+    public void MeanMedianStdAndPercentiles_MatchNumpysDefinitions()
+    {
+        var recorder = new MetricsRecorder("t", SloSettings.None, percentiles: [25, 99.9]);
+        foreach (var ms in new[] { 4.0, 1.0, 3.0, 2.0 })
+        {
+            recorder.Record(Success(ttftMs: ms, e2eMs: 10, outputTokens: 1));
+        }
+
+        var ttft = recorder.ToResult(1, 1, TimeSpan.FromSeconds(1)).Ttft;
+
+        // numpy over [1, 2, 3, 4]: mean 2.5, median 2.5 (average of the middle two), std 1.118034 (population),
+        // percentile 25 -> 1.75, 99.9 -> 3.997 (linear interpolation).
+        Assert.Equal(2.5, ttft.Mean, 9);
+        Assert.Equal(2.5, ttft.Median, 9);
+        Assert.Equal(Math.Sqrt(1.25), ttft.Std, 9);
+        Assert.Equal(1.75, ttft.At(25)!.Value, 9);
+        Assert.Equal(3.997, ttft.At(99.9)!.Value, 9);
+        Assert.Equal([25, 99.9], ttft.Percentiles.Select(p => p.Percentile));
+    }
+
+    [Fact]
+    public void NoSamples_SummariseToZerosAsVllmReportsAnEmptyList()
+    {
+        var tpot = new MetricsRecorder("t", SloSettings.None, percentiles: [99]).ToResult(1, 1, TimeSpan.FromSeconds(1)).Tpot;
+
+        Assert.Equal(0, tpot.Count);
+        Assert.Equal(0, tpot.Mean);
+        Assert.Equal(0, tpot.Std);
+        Assert.Equal(0, tpot.At(99));
     }
 
     [Fact]
@@ -78,6 +111,16 @@ public sealed class MetricMathTests
         Assert.Equal(303 / 2.0, result.OutputThroughput);
         Assert.Equal(2, result.Errors[ErrorKinds.Http(503)]);
         Assert.Equal(1, result.Errors[ErrorKinds.Timeout]);
+    }
+
+    [Fact]
+    public void E2elObjective_CountsOnlyRequestsFinishingWithinIt()
+    {
+        var recorder = new MetricsRecorder("t", new SloSettings(null, null, E2elMilliseconds: 1_000));
+        recorder.Record(Success(ttftMs: 100, e2eMs: 1_000, outputTokens: 10));   // equal to the objective: good, as vLLM
+        recorder.Record(Success(ttftMs: 100, e2eMs: 1_001, outputTokens: 10));
+
+        Assert.Equal(1, recorder.ToResult(1, 1, TimeSpan.FromSeconds(1)).GoodRequests);
     }
 
     [Fact]

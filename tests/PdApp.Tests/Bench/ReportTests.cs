@@ -76,11 +76,66 @@ public sealed class ReportTests : IDisposable
         }
     }
 
-    private static LevelResult Level(int concurrency)
+    [Fact]
+    public void RedirectedOutput_TablesAreMarkdownAndNeverWrapped()
     {
-        RunResult Run(string target, double ttftMs)
+        var text = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
         {
-            var recorder = new MetricsRecorder(target, new SloSettings(TtftMilliseconds: 100, TpotMilliseconds: null));
+            Out = new Spectre.Console.AnsiConsoleOutput(text),
+            Ansi = Spectre.Console.AnsiSupport.No,
+            Interactive = Spectre.Console.InteractionSupport.No,
+        });
+        console.Profile.Width = 80;
+        var longLabel = "a-label-long-enough-to-wrap-an-eighty-column-console-" + new string('x', 40);
+        var level = Level(64, longLabel);
+
+        new ResultTableWriter(new ReportConsole(console, TableFormat.Markdown)).Write(level);
+
+        var lines = text.ToString().Split('\n').Select(line => line.TrimEnd('\r')).ToArray();
+        Assert.Contains(lines, line => line.StartsWith(longLabel + "  concurrency 64  rate inf", StringComparison.Ordinal));
+        var table = lines.SkipWhile(line => !line.StartsWith("| ms ", StringComparison.Ordinal)).TakeWhile(line => line.StartsWith('|')).ToArray();
+        Assert.Equal(2 + 4, table.Length);
+        Assert.Single(table.Select(line => line.Length).Distinct());
+        Assert.Matches(@"^\| -+ \| -+: \|", table[1]);
+        Assert.Contains(lines, line => line.StartsWith("| ttft_p50 (ms) ", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("Successful requests:".PadRight(40) + " 2", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line == ResultTableWriter.InterleavedNote);
+        Assert.Contains(lines, line => line.StartsWith($"proxy vs {longLabel} (baseline), concurrency 64", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.Contains('─') || line.Contains('╭'));
+    }
+
+    [Fact]
+    public async Task Plot_LabelsPanelsWithShortLabelsAndTheRequestRate()
+    {
+        var single = new FileInfo(Path.Combine(_folder.FullName, "single.svg"));
+        var sweep = new FileInfo(Path.Combine(_folder.FullName, "sweep.svg"));
+
+        PlotWriter.Write([Level(8)], single);
+        PlotWriter.Write([Level(1), Level(8), Level(64)], sweep);
+
+        var singleSvg = await File.ReadAllTextAsync(single.FullName);
+        var sweepSvg = await File.ReadAllTextAsync(sweep.FullName);
+        foreach (var title in new[] { "TTFT (ms), concurrency 8, request rate inf", "TPOT (ms)", "ITL (ms)", "E2E (ms)" })
+        {
+            Assert.Contains(title, singleSvg);
+        }
+
+        Assert.Contains("direct", singleSvg);
+        Assert.Contains("proxy", singleSvg);
+        Assert.DoesNotContain("http://direct", singleSvg);
+        Assert.Contains("Output tok/s (interleaved: shared by construction), request rate inf", sweepSvg);
+        Assert.Contains("Requests/s (interleaved: shared by construction), request rate inf", sweepSvg);
+        Assert.Contains("direct p99", sweepSvg);
+        Assert.Contains("max concurrency (log2 scale)", sweepSvg);
+        Assert.DoesNotContain("http://proxy", sweepSvg);
+    }
+
+    private static LevelResult Level(int concurrency, string baselineLabel = "direct")
+    {
+        RunResult Run(string target, string label, double ttftMs)
+        {
+            var recorder = new MetricsRecorder(target, new SloSettings(TtftMilliseconds: 100, TpotMilliseconds: null), label);
             recorder.Record(new RequestOutcome(null, null, (long)(ttftMs * 1000), 200_000, 10, 11, Streamed: true));
             recorder.Record(new RequestOutcome(null, null, (long)(ttftMs * 2000), 300_000, 10, 11, Streamed: true));
             recorder.Record(RequestOutcome.Failed("http_503", "busy", 1000, 10));
@@ -88,7 +143,7 @@ public sealed class ReportTests : IDisposable
             return recorder.ToResult(concurrency, double.PositiveInfinity, TimeSpan.FromSeconds(1));
         }
 
-        return new LevelResult(concurrency, [Run("http://direct", 10), Run("http://proxy", 11)], WarmupFailures: 0, Aborted: false);
+        return new LevelResult(concurrency, [Run("http://direct", baselineLabel, 10), Run("http://proxy", "proxy", 11)], WarmupFailures: 0, Aborted: false);
     }
 
     private static BenchSettings SettingsFor(string commandLine)
