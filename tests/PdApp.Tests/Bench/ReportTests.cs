@@ -106,6 +106,21 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
+    public void MarkdownTable_PadsEveryColumnAndEscapesPipes()
+    {
+        var lines = new TextTable(["target", "req/s"], [["a|b", "1.5"], ["long-label", "100.25"]]).ToMarkdown().ToArray();
+
+        Assert.Equal(
+            [
+                "| target     |  req/s |",
+                "| ---------- | -----: |",
+                "| a\\|b       |    1.5 |",
+                "| long-label | 100.25 |",
+            ],
+            lines);
+    }
+
+    [Fact]
     public async Task Plot_LabelsPanelsWithShortLabelsAndTheRequestRate()
     {
         var single = new FileInfo(Path.Combine(_folder.FullName, "single.svg"));
