@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Logging;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
 using PdApp.Protocol.Vllm;
@@ -54,7 +54,7 @@ internal sealed class KvConnectorFactory(
     private List<IKvConnectorSimulation> Children(KvTransferConfig parent)
     {
         var flag = VllmEngineArguments.KvTransferConfig.Name;
-        if (parent.KvConnectorExtraConfig?["connectors"] is not System.Text.Json.Nodes.JsonArray list || list.Count == 0)
+        if (parent.KvConnectorExtraConfig?[KvConnectorExtraConfigKeys.Connectors] is not System.Text.Json.Nodes.JsonArray list || list.Count == 0)
         {
             throw new SimulatorArgumentException(flag, "MultiConnector needs kv_connector_extra_config.connectors, a non-empty list of connector configs");
         }
