@@ -26,8 +26,12 @@ internal sealed class RunningSimulator : IAsyncDisposable
 
     public IKvConnectorSimulation Connector => App.Services.GetRequiredService<IKvConnectorSimulation>();
 
-    /// <summary>Starts <c>vllm serve /data/dp7b/ --host 127.0.0.1 --port 0</c> plus <paramref name="extraArgs"/>.</summary>
-    public static async Task<RunningSimulator> StartAsync(IEnumerable<string> extraArgs, IDictionary<string, string?>? environment = null)
+    /// <summary>
+    /// Starts <c>vllm serve /data/dp7b/ --host 127.0.0.1 --port 0</c> plus <paramref name="extraArgs"/>;
+    /// <paramref name="time"/> (a <c>FakeTimeProvider</c>) replaces the clock of every engine timer.
+    /// </summary>
+    public static async Task<RunningSimulator> StartAsync(
+        IEnumerable<string> extraArgs, IDictionary<string, string?>? environment = null, TimeProvider? time = null)
     {
         string[] args = ["serve", "/data/dp7b/", "--host", "127.0.0.1", "--port", "0", "--served-model-name", "dp7b", .. extraArgs];
         var app = SimulatorApp.Create(args, builder =>
@@ -35,6 +39,11 @@ internal sealed class RunningSimulator : IAsyncDisposable
             if (environment is not null)
             {
                 builder.Configuration.AddInMemoryCollection(environment);
+            }
+
+            if (time is not null)
+            {
+                builder.Services.AddSingleton(time);
             }
         });
         await app.StartAsync();
