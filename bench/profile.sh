@@ -69,8 +69,8 @@ for target in $TARGETS; do
   run_bench 600 --base-url "http://$HOST:$port" "${WORKLOAD[@]}" --num-prompts "$REQUESTS" \
     --output-json "$OUT/$target.json" >"$OUT/run-$target.txt"
   # Background jobs of a script ignore SIGINT: perf installs its own handler, dotnet-counters gets TERM.
-  kill -INT "$perf_pid"; wait "$perf_pid" || true
-  [[ -z "$counters_pid" ]] || { kill -TERM "$counters_pid"; wait "$counters_pid" || true; }
+  kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" || true
+  [[ -z "$counters_pid" ]] || { kill -TERM "$counters_pid" 2>/dev/null || true; wait "$counters_pid" || true; }
   cpu_ms=$(perf report -i "$OUT/$target.perf.data" --stdio 2>/dev/null | awk '/^# Event count/ { print $NF / 1e6 }')
   perf script -i "$OUT/$target.perf.data" -F comm,tid,ip,sym,dso >"$OUT/$target.script.txt" 2>/dev/null
   requests=$(jq '.runs[0].completed + .runs[0].failed + 1' "$OUT/$target.json")
