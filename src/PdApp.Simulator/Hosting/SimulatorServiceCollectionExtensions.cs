@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using PdApp.Simulator.Api;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Engine;
@@ -16,7 +17,8 @@ internal static class SimulatorServiceCollectionExtensions
     public static IServiceCollection AddSimulator(this IServiceCollection services, SimulatorOptions options)
     {
         services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
+        // A clock registered before (tests: FakeTimeProvider) drives every timer of the engine.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SimulatorEnvironment>();
         services.AddSingleton<InstanceIdentity>();
         services.AddSingleton<PromptTokenizer>();

@@ -63,222 +63,63 @@ public sealed class PdOptionsValidationTests
         Assert.Equal(0.9, options.GpuMemoryUtilization);
     }
 
-    [Fact]
-    public void UnknownRecipe_NamesPdRecipe()
+    /// <summary>One case per validation rule: the settings that break it and what the message must say.</summary>
+    public static TheoryData<string, string[], string[]> InvalidSettings => new()
     {
-        Assert.Contains("Pd:Recipe", Failure(("Pd:Recipe", "fastest")));
-    }
-
-    [Fact]
-    public void UnknownBackend_NamesPdBackend()
-    {
-        Assert.Contains("Pd:Backend", Failure(("Pd:Backend", "kubernetes")));
-    }
-
-    [Fact]
-    public void UnknownConnector_NamesPdConnector()
-    {
-        Assert.Contains("Pd:Connector", Failure(("Pd:Connector", "MooncakeConnectorV9")));
-    }
-
-    [Fact]
-    public void PyNcclRanks_MustBeUnique()
-    {
-        var message = Failure(("Pd:Connector", "PyNcclConnector"), ("Pd:Decode:Instances:0:KvRank", "0"));
-
-        Assert.Contains("Pd:Decode:Instances:0:KvRank", message);
-        Assert.Contains("unique", message);
-    }
-
-    [Fact]
-    public void PyNcclRanks_MustBeBelowKvParallelSize()
-    {
-        var message = Failure(("Pd:Connector", "PyNcclConnector"), ("Pd:Decode:Instances:0:KvRank", "2"));
-
-        Assert.Contains("Pd:Decode:Instances:0:KvRank 2", message);
-        Assert.Contains("Pd:PyNccl:KvParallelSize", message);
-    }
-
-    [Fact]
-    public void PyNcclKvParallelSize_MustEqualTheNumberOfNcclMembers()
-    {
-        var message = Failure(("Pd:Connector", "PyNcclConnector"), ("Pd:PyNccl:KvParallelSize", "3"));
-
-        Assert.Contains("Pd:PyNccl:KvParallelSize is 3", message);
-        Assert.Contains("2 NCCL members", message);
-    }
-
-    [Fact]
-    public void ProducerCount_MustBeAtLeastOne()
-    {
-        Assert.Contains("Pd:Prefill:Count", Failure(("Pd:Prefill:Count", "0")));
-    }
-
-    [Fact]
-    public void ConsumerCount_MustBeAtLeastOne()
-    {
-        Assert.Contains("Pd:Decode:Count", Failure(("Pd:Decode:Count", "0")));
-    }
-
-    [Fact]
-    public void ExternalBackend_NeedsAtLeastOneDecodeUrl()
-    {
-        var message = Failure(("Pd:Backend", "external"), ("Pd:External:Prefill:0", "http://10.0.0.5:8100"));
-
-        Assert.Contains("Pd:External:Decode", message);
-    }
-
-    [Fact]
-    public void SharedStoragePath_MustLieInsideTheDataVolume()
-    {
-        Assert.Contains("Pd:SharedStorage:Path", Failure(("Pd:SharedStorage:Path", "/tmp/pd_local_storage")));
-        Assert.Contains("Pd:SharedStorage:Path", Failure(("Pd:SharedStorage:Path", "/data/../etc")));
-    }
-
-    [Fact]
-    public void SharedStoragePath_IsCheckedForAMultiConnectorChildToo()
-    {
-        var message = Failure(
-            ("Pd:Connector", "MultiConnector"),
-            ("Pd:Multi:Connectors:0", "NixlConnector"),
-            ("Pd:Multi:Connectors:1", "SharedStorageConnector"),
-            ("Pd:SharedStorage:Path", "relative/path"));
-
-        Assert.Contains("Pd:SharedStorage:Path", message);
-    }
-
-    [Fact]
-    public void GpuIds_MustNotBeGivenToTwoInstances()
-    {
-        var message = Failure(("Pd:Decode:Instances:0:GpuIds", "0"));
-
-        Assert.Contains("Pd:Decode:Instances:0:GpuIds gives GPU 0 to decode-0", message);
-        Assert.Contains("Pd:Prefill:Instances:0:GpuIds", message);
-    }
-
-    [Fact]
-    public void GpuIds_MustMatchTensorTimesPipelineParallelSize()
-    {
-        var message = Failure(("Pd:TensorParallelSize", "2"), ("Pd:Prefill:Instances:0:GpuIds", "0"));
-
-        Assert.Contains("Pd:Prefill:Instances:0:GpuIds gives prefill-0 1 GPU(s)", message);
-    }
-
-    [Fact]
-    public void GpuIds_MustBeANumberList()
-    {
-        Assert.Contains("Pd:Prefill:Instances:0:GpuIds", Failure(("Pd:Prefill:Instances:0:GpuIds", "first")));
-    }
-
-    [Fact]
-    public void HttpPorts_MustNotClash()
-    {
-        var message = Failure(("Pd:Decode:Instances:0:Port", "8100"));
-
-        Assert.Contains("Pd:Decode:Instances:0:Port 8100 of decode-0", message);
-        Assert.Contains("Pd:Prefill:BasePort", message);
-    }
-
-    [Fact]
-    public void HttpPort_MustNotClashWithTheProxyPort()
-    {
-        var message = Failure(("Pd:ProxyPort", "8200"));
-
-        Assert.Contains("Pd:Decode:BasePort 8200 of decode-0", message);
-        Assert.Contains("Pd:ProxyPort", message);
-    }
-
-    [Fact]
-    public void P2pNcclKvPorts_MustNotClash()
-    {
-        var message = Failure(("Pd:Connector", "P2pNcclConnector"), ("Pd:Decode:Instances:0:KvPort", "21001"));
-
-        Assert.Contains("Pd:Decode:Instances:0:KvPort 21001", message);
-        Assert.Contains("Pd:P2pNccl:PrefillKvBasePort", message);
-    }
-
-    [Fact]
-    public void P2pNcclKvPorts_ReserveOnePortPerTensorParallelRank()
-    {
-        var message = Failure(
-            ("Pd:Connector", "P2pNcclConnector"),
-            ("Pd:TensorParallelSize", "2"),
-            ("Pd:Decode:Instances:0:KvPort", "21002"));
-
-        Assert.Contains("TP rank 1", message);
-    }
-
-    [Fact]
-    public void RegistryPort_MustNotClashWithAnInstancePort()
-    {
-        var message = Failure(("Pd:Connector", "P2pNcclConnector"), ("Pd:RegistryPort", "8100"));
-
-        Assert.Contains("Pd:Prefill:BasePort 8100 of prefill-0 (HTTP) clashes with Pd:RegistryPort", message);
-    }
-
-    [Fact]
-    public void NixlSideChannelPorts_MustNotClash()
-    {
-        var message = Failure(("Pd:Connector", "NixlConnector"), ("Pd:Decode:Instances:0:SideChannelPort", "5600"));
-
-        Assert.Contains("Pd:Decode:Instances:0:SideChannelPort 5600", message);
-        Assert.Contains("Pd:Nixl:SideChannelBasePort", message);
-    }
-
-    [Fact]
-    public void LMCacheReceiverPort_MustNotClash()
-    {
-        var message = Failure(("Pd:Connector", "LMCacheConnectorV1"), ("Pd:LMCache:ReceiverBasePort", "8000"));
-
-        Assert.Contains("Pd:LMCache:ReceiverBasePort 8000", message);
-        Assert.Contains("Pd:ProxyPort", message);
-    }
-
-    [Fact]
-    public void PyNcclRendezvousPort_MustNotClash()
-    {
-        var message = Failure(("Pd:Recipe", "guide-pynccl"), ("Pd:PyNccl:KvPort", "8100"));
-
-        Assert.Contains("Pd:PyNccl:KvPort 8100", message);
-    }
-
-    [Fact]
-    public void MultiConnector_NeedsV1ChildrenListedOnce()
-    {
-        Assert.Contains("Pd:Multi:Connectors", Failure(("Pd:Connector", "MultiConnector")));
-        Assert.Contains("Pd:Multi:Connectors:0", Failure(("Pd:Connector", "MultiConnector"), ("Pd:Multi:Connectors:0", "PyNcclConnector")));
-        Assert.Contains(
-            "Pd:Multi:Connectors:1",
-            Failure(("Pd:Connector", "MultiConnector"), ("Pd:Multi:Connectors:0", "NixlConnector"), ("Pd:Multi:Connectors:1", "NixlConnector")));
-    }
+        { "unknown recipe", ["Pd:Recipe=fastest"], ["Pd:Recipe"] },
+        { "unknown backend", ["Pd:Backend=kubernetes"], ["Pd:Backend"] },
+        { "unknown connector", ["Pd:Connector=MooncakeConnectorV9"], ["Pd:Connector"] },
+        { "PyNccl ranks unique", ["Pd:Connector=PyNcclConnector", "Pd:Decode:Instances:0:KvRank=0"], ["Pd:Decode:Instances:0:KvRank", "unique"] },
+        { "PyNccl ranks below kv_parallel_size", ["Pd:Connector=PyNcclConnector", "Pd:Decode:Instances:0:KvRank=2"], ["Pd:Decode:Instances:0:KvRank 2", "Pd:PyNccl:KvParallelSize"] },
+        { "PyNccl kv_parallel_size = NCCL members", ["Pd:Connector=PyNcclConnector", "Pd:PyNccl:KvParallelSize=3"], ["Pd:PyNccl:KvParallelSize is 3", "2 NCCL members"] },
+        { "at least one producer", ["Pd:Prefill:Count=0"], ["Pd:Prefill:Count"] },
+        { "at least one consumer", ["Pd:Decode:Count=0"], ["Pd:Decode:Count"] },
+        { "external backend needs a decode URL", ["Pd:Backend=external", "Pd:External:Prefill:0=http://10.0.0.5:8100"], ["Pd:External:Decode"] },
+        { "external URLs absolute http", ["Pd:Backend=external", "Pd:External:Prefill:0=10.0.0.5:8100", "Pd:External:Decode:0=http://10.0.0.6:8200"], ["Pd:External:Prefill:0"] },
+        { "shared storage inside the data volume", ["Pd:SharedStorage:Path=/tmp/pd_local_storage"], ["Pd:SharedStorage:Path"] },
+        { "shared storage without ..", ["Pd:SharedStorage:Path=/data/../etc"], ["Pd:SharedStorage:Path"] },
+        {
+            "shared storage of a MultiConnector child",
+            ["Pd:Connector=MultiConnector", "Pd:Multi:Connectors:0=NixlConnector", "Pd:Multi:Connectors:1=SharedStorageConnector", "Pd:SharedStorage:Path=relative/path"],
+            ["Pd:SharedStorage:Path"]
+        },
+        { "GPU given twice", ["Pd:Decode:Instances:0:GpuIds=0"], ["Pd:Decode:Instances:0:GpuIds gives GPU 0 to decode-0", "Pd:Prefill:Instances:0:GpuIds"] },
+        { "GPUs = TP x PP", ["Pd:TensorParallelSize=2", "Pd:Prefill:Instances:0:GpuIds=0"], ["Pd:Prefill:Instances:0:GpuIds gives prefill-0 1 GPU(s)"] },
+        { "GPU ids a number list", ["Pd:Prefill:Instances:0:GpuIds=first"], ["Pd:Prefill:Instances:0:GpuIds"] },
+        { "HTTP ports distinct", ["Pd:Decode:Instances:0:Port=8100"], ["Pd:Decode:Instances:0:Port 8100 of decode-0", "Pd:Prefill:BasePort"] },
+        { "HTTP port not the proxy's", ["Pd:ProxyPort=8200"], ["Pd:Decode:BasePort 8200 of decode-0", "Pd:ProxyPort"] },
+        { "P2pNccl KV ports distinct", ["Pd:Connector=P2pNcclConnector", "Pd:Decode:Instances:0:KvPort=21001"], ["Pd:Decode:Instances:0:KvPort 21001", "Pd:P2pNccl:PrefillKvBasePort"] },
+        { "P2pNccl KV port per TP rank", ["Pd:Connector=P2pNcclConnector", "Pd:TensorParallelSize=2", "Pd:Decode:Instances:0:KvPort=21002"], ["TP rank 1"] },
+        { "registry port not an instance's", ["Pd:Connector=P2pNcclConnector", "Pd:RegistryPort=8100"], ["Pd:Prefill:BasePort 8100 of prefill-0 (HTTP) clashes with Pd:RegistryPort"] },
+        { "NIXL side-channel ports distinct", ["Pd:Connector=NixlConnector", "Pd:Decode:Instances:0:SideChannelPort=5600"], ["Pd:Decode:Instances:0:SideChannelPort 5600", "Pd:Nixl:SideChannelBasePort"] },
+        { "LMCache receiver port distinct", ["Pd:Connector=LMCacheConnectorV1", "Pd:LMCache:ReceiverBasePort=8000"], ["Pd:LMCache:ReceiverBasePort 8000", "Pd:ProxyPort"] },
+        { "PyNccl rendezvous port distinct", ["Pd:Recipe=guide-pynccl", "Pd:PyNccl:KvPort=8100"], ["Pd:PyNccl:KvPort 8100"] },
+        { "MultiConnector needs children", ["Pd:Connector=MultiConnector"], ["Pd:Multi:Connectors"] },
+        { "MultiConnector children are v1", ["Pd:Connector=MultiConnector", "Pd:Multi:Connectors:0=PyNcclConnector"], ["Pd:Multi:Connectors:0"] },
+        { "MultiConnector children listed once", ["Pd:Connector=MultiConnector", "Pd:Multi:Connectors:0=NixlConnector", "Pd:Multi:Connectors:1=NixlConnector"], ["Pd:Multi:Connectors:1"] },
+        { "instances list no longer than count", ["Pd:Prefill:Instances:0:Port=8100", "Pd:Prefill:Instances:1:Port=8101"], ["Pd:Prefill:Instances has 2 entries but Pd:Prefill:Count is 1"] },
+        { "max model len", ["Pd:MaxModelLen=0"], ["Pd:MaxModelLen"] },
+        { "GPU memory utilization", ["Pd:GpuMemoryUtilization=1.5"], ["Pd:GpuMemoryUtilization"] },
+        { "tensor parallel size", ["Pd:TensorParallelSize=0"], ["Pd:TensorParallelSize"] },
+        { "pipeline parallel size", ["Pd:PipelineParallelSize=0"], ["Pd:PipelineParallelSize"] },
+        { "image with a tag", ["Pd:Image=vllm/vllm-openai"], ["Pd:Image"] },
+        { "model not blank", ["Pd:Model= "], ["Pd:Model"] },
+        { "port in range", ["Pd:Prefill:BasePort=70000"], ["Pd:Prefill:BasePort"] },
+    };
 
     [Theory]
-    [InlineData("Pd:MaxModelLen", "0")]
-    [InlineData("Pd:GpuMemoryUtilization", "1.5")]
-    [InlineData("Pd:TensorParallelSize", "0")]
-    [InlineData("Pd:PipelineParallelSize", "0")]
-    [InlineData("Pd:Image", "vllm/vllm-openai")]
-    [InlineData("Pd:Model", " ")]
-    [InlineData("Pd:Prefill:BasePort", "70000")]
-    public void OutOfRangeSetting_IsNamed(string key, string value)
+    [MemberData(nameof(InvalidSettings))]
+    public void InvalidSetting_IsRejectedNamingIt(string rule, string[] settings, string[] expected)
     {
-        Assert.Contains(key, Failure((key, value)));
-    }
+        var message = Failure(settings.Select(Split).ToArray());
 
-    [Fact]
-    public void ExternalUrls_MustBeAbsoluteHttp()
-    {
-        var message = Failure(("Pd:Backend", "external"), ("Pd:External:Prefill:0", "10.0.0.5:8100"), ("Pd:External:Decode:0", "http://10.0.0.6:8200"));
+        Assert.All(expected, fragment => Assert.True(message.Contains(fragment, StringComparison.Ordinal), $"{rule}: '{fragment}' not in: {message}"));
 
-        Assert.Contains("Pd:External:Prefill:0", message);
-    }
-
-    [Fact]
-    public void InstancesList_LongerThanCount_IsRejected()
-    {
-        var message = Failure(("Pd:Prefill:Instances:0:Port", "8100"), ("Pd:Prefill:Instances:1:Port", "8101"));
-
-        Assert.Contains("Pd:Prefill:Instances has 2 entries but Pd:Prefill:Count is 1", message);
+        static (string Key, string Value) Split(string setting)
+        {
+            var equals = setting.IndexOf('=', StringComparison.Ordinal);
+            return (setting[..equals], setting[(equals + 1)..]);
+        }
     }
 
     [Fact]

@@ -1,6 +1,9 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using PdApp.Protocol;
+using PdApp.Proxy.Routing;
 using PdApp.Tests.Proxy.Infrastructure;
+using PdApp.Tests.Proxy.Routing;
 
 namespace PdApp.Tests.Proxy;
 
@@ -77,7 +80,10 @@ public sealed class ProxyResilienceTests
             [Upstream.Dead("prefill-dead")],
             [Upstream.Of(decode)],
             ["Pd:Proxy:DecodeOnlyFallback=true", "Pd:Proxy:Health:Enabled=true", "Pd:Proxy:Health:IntervalSeconds=0.05", "Pd:Proxy:Health:UnhealthyThreshold=1"]);
-        await Task.Delay(300);
+
+        // The active health check has marked the dead prefill down: no prefill instance is left.
+        var selector = proxy.Services.GetRequiredService<IInstanceSelector>();
+        Assert.True(await Eventually.TrueAsync(() => !selector.HasAvailable(PdRole.Prefill)));
 
         using var response = await proxy.PostAsync("/v1/chat/completions", Bodies.Chat());
         using var health = await proxy.Client.GetAsync("/health");

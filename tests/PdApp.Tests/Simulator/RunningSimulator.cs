@@ -26,9 +26,16 @@ internal sealed class RunningSimulator : IAsyncDisposable
 
     public IKvConnectorSimulation Connector => App.Services.GetRequiredService<IKvConnectorSimulation>();
 
-    /// <summary>Starts <c>vllm serve /data/dp7b/ --host 127.0.0.1 --port 0</c> plus <paramref name="extraArgs"/>.</summary>
+    /// <summary>
+    /// Starts <c>vllm serve /data/dp7b/ --host 127.0.0.1 --port 0</c> plus <paramref name="extraArgs"/>;
+    /// <paramref name="time"/> (a <c>FakeTimeProvider</c>) replaces the clock of every engine timer, and
+    /// <paramref name="configure"/> adjusts the builder (e.g. a capturing logger provider).
+    /// </summary>
     public static async Task<RunningSimulator> StartAsync(
-        IEnumerable<string> extraArgs, IDictionary<string, string?>? environment = null, Action<WebApplicationBuilder>? configure = null)
+        IEnumerable<string> extraArgs,
+        IDictionary<string, string?>? environment = null,
+        TimeProvider? time = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         string[] args = ["serve", "/data/dp7b/", "--host", "127.0.0.1", "--port", "0", "--served-model-name", "dp7b", .. extraArgs];
         var app = SimulatorApp.Create(args, builder =>
@@ -36,6 +43,11 @@ internal sealed class RunningSimulator : IAsyncDisposable
             if (environment is not null)
             {
                 builder.Configuration.AddInMemoryCollection(environment);
+            }
+
+            if (time is not null)
+            {
+                builder.Services.AddSingleton(time);
             }
 
             configure?.Invoke(builder);

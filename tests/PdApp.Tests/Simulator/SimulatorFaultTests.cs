@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
+using PdApp.Tests.Proxy.Routing;
 
 namespace PdApp.Tests.Simulator;
 
@@ -8,15 +10,19 @@ public sealed class SimulatorFaultTests
     [Fact]
     public async Task SlowStart_Health503UntilLoaded_ThenHealthy()
     {
-        await using var sim = await RunningSimulator.StartAsync(["--fault-slow-start", "1"]);
+        var time = new FakeTimeProvider();
+        await using var sim = await RunningSimulator.StartAsync(["--fault-slow-start", "60"], time: time);
 
         using var early = await sim.Client.GetAsync("/health");
         using var earlyCompletion = await sim.Client.SendAsync(SimulatorHttp.Post("/v1/completions", SimulatorHttp.Completion("Hi")));
-        await Task.Delay(TimeSpan.FromMilliseconds(1100));
+        time.Advance(TimeSpan.FromSeconds(59));
+        using var almost = await sim.Client.GetAsync("/health");
+        time.Advance(TimeSpan.FromSeconds(1));
         using var later = await sim.Client.GetAsync("/health");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, early.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, earlyCompletion.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, almost.StatusCode);
         Assert.Equal(HttpStatusCode.OK, later.StatusCode);
     }
 
@@ -125,31 +131,31 @@ public sealed class SimulatorFaultTests
             response.Dispose();
         }
 
-        var running = 1.0;
-        for (var i = 0; i < 50 && running > 0; i++)
-        {
-            await Task.Delay(20);
-            running = SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:num_requests_running");
-        }
-
-        Assert.Equal(0, running);
+        Assert.True(await Eventually.TrueAsync(async () => SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:num_requests_running") == 0));
         Assert.Equal(1, SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:request_success_total{model_name=\"dp7b\",finished_reason=\"abort\"}"));
     }
 
     [Fact]
     public async Task MaxNumSeqs_ExtraRequestsWaitInTheQueue()
     {
+        // The first two hold their sequences for 25 steps of 20 ms: a wide window to see 2 + 3.
         await using var sim = await RunningSimulator.StartAsync(["--max-num-seqs", "2", "--inter-token-latency", "20", "--time-to-first-token", "1"]);
 
         var requests = Enumerable.Range(0, 5)
-            .Select(i => sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion($"Queue {i}", maxTokens: 10)))
+            .Select(i => sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion($"Queue {i}", maxTokens: 25)))
             .ToList();
-        await Task.Delay(80);
-        var metrics = await sim.Client.MetricsAsync();
+        var maxRunning = 0.0;
+        var queued = await Eventually.TrueAsync(async () =>
+        {
+            var metrics = await sim.Client.MetricsAsync();
+            var running = SimulatorHttp.Metric(metrics, "vllm:num_requests_running");
+            maxRunning = Math.Max(maxRunning, running);
+            return running == 2 && SimulatorHttp.Metric(metrics, "vllm:num_requests_waiting") == 3;
+        });
         await Task.WhenAll(requests);
 
-        Assert.Equal(2, SimulatorHttp.Metric(metrics, "vllm:num_requests_running"));
-        Assert.Equal(3, SimulatorHttp.Metric(metrics, "vllm:num_requests_waiting"));
+        Assert.True(queued, "never saw 2 running and 3 waiting");
+        Assert.Equal(2, maxRunning);
         Assert.All(requests, r => Assert.Equal(HttpStatusCode.OK, r.Result.Response.StatusCode));
     }
 }

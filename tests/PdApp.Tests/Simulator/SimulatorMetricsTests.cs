@@ -1,3 +1,5 @@
+using PdApp.Tests.Proxy.Routing;
+
 namespace PdApp.Tests.Simulator;
 
 public sealed class SimulatorMetricsTests
@@ -65,13 +67,19 @@ public sealed class SimulatorMetricsTests
         await using var sim = await RunningSimulator.StartAsync(["--time-to-first-token", "1", "--inter-token-latency", "30", "--kv-cache-size", "10", "--block-size", "16"]);
 
         var request = sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion(string.Join(' ', Enumerable.Repeat("word", 40)), maxTokens: 10));
-        await Task.Delay(100);
-        var during = SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:kv_cache_usage_perc");
+        var during = new List<double>();
+        var sawUsage = await Eventually.TrueAsync(async () =>
+        {
+            var usage = SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:kv_cache_usage_perc");
+            during.Add(usage);
+            return usage > 0;
+        });
         await request;
         var after = SimulatorHttp.Metric(await sim.Client.MetricsAsync(), "vllm:kv_cache_usage_perc");
 
         // 40 prompt tokens and a few output tokens: 3 of 10 blocks of 16 tokens.
-        Assert.Equal(0.3, during, precision: 5);
+        Assert.True(sawUsage, "KV cache usage never rose while the sequence ran");
+        Assert.Equal(0.3, during[^1], precision: 5);
         Assert.Equal(0, after);
     }
 }

@@ -24,6 +24,7 @@ internal sealed partial class PyNcclKvConnector : KvConnectorBase
     private readonly int _parallelSize;
     private Task? _joinLoop;
     private volatile bool _ready;
+    private int _joinAttempts;
 
     /// <summary>Creates the connector.</summary>
     public PyNcclKvConnector(KvConnectorContext context)
@@ -52,6 +53,9 @@ internal sealed partial class PyNcclKvConnector : KvConnectorBase
 
     /// <inheritdoc />
     public override bool IsReady => _ready;
+
+    /// <summary>How many times a consumer has asked the producer to join the group (answered or failed).</summary>
+    public int JoinAttempts => Volatile.Read(ref _joinAttempts);
 
     /// <inheritdoc />
     public override Task StartAsync(CancellationToken cancellationToken)
@@ -119,7 +123,7 @@ internal sealed partial class PyNcclKvConnector : KvConnectorBase
 
     private async Task JoinAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), Context.Time);
         do
         {
             try
@@ -139,6 +143,10 @@ internal sealed partial class PyNcclKvConnector : KvConnectorBase
             catch (OperationCanceledException)
             {
                 return;
+            }
+            finally
+            {
+                Interlocked.Increment(ref _joinAttempts);
             }
 
             try

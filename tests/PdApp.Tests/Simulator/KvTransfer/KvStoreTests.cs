@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using PdApp.Simulator.KvTransfer;
 
 namespace PdApp.Tests.Simulator.KvTransfer;
@@ -21,19 +22,29 @@ public sealed class KvStoreTests
     [Fact]
     public async Task WaitAsync_TimesOutWithNull()
     {
-        var store = new KvStore(TimeProvider.System, TimeSpan.FromMinutes(1));
+        var time = new FakeTimeProvider();
+        var store = new KvStore(time, TimeSpan.FromMinutes(1));
 
-        Assert.Null(await store.WaitAsync("missing", take: true, TimeSpan.FromMilliseconds(30), CancellationToken.None));
+        var waiting = store.WaitAsync("missing", take: true, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.Null(await waiting);
     }
 
     [Fact]
-    public async Task ExpiredRecords_AreDroppedAndReleasedOnce()
+    public void ExpiredRecords_AreDroppedAndReleasedOnce()
     {
-        var store = new KvStore(TimeProvider.System, TimeSpan.FromMilliseconds(10));
+        var time = new FakeTimeProvider();
+        var store = new KvStore(time, TimeSpan.FromMinutes(8));
         var released = 0;
         store.Put("k", Record, () => released++);
 
-        await Task.Delay(50);
+        time.Advance(TimeSpan.FromMinutes(8));
+        store.Sweep();
+        Assert.NotNull(store.Get("k", take: false));
+
+        time.Advance(TimeSpan.FromTicks(1));
         store.Sweep();
         store.Sweep();
 

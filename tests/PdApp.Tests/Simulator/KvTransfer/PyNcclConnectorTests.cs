@@ -1,5 +1,8 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using PdApp.Protocol;
+using PdApp.Simulator.KvTransfer.Connectors;
+using PdApp.Tests.Proxy.Routing;
 
 namespace PdApp.Tests.Simulator.KvTransfer;
 
@@ -33,27 +36,33 @@ public sealed class PyNcclConnectorTests
     public async Task ConsumerWithoutProducer_StaysUnhealthy()
     {
         var port = RunningSimulator.FreePort();
-        await using var decode = await RunningSimulator.StartAsync(PdTestFlow.Fast("--kv-transfer-config", Config(KvRoles.Consumer, 1, port)));
-        await Task.Delay(300);
+        var time = new FakeTimeProvider();
+        await using var decode = await RunningSimulator.StartAsync(PdTestFlow.Fast("--kv-transfer-config", Config(KvRoles.Consumer, 1, port)), time: time);
+        var connector = Assert.IsType<PyNcclKvConnector>(decode.Connector);
+
+        // Three join attempts, each retried on the (fake) 250 ms tick, all refused.
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            Assert.True(await Eventually.TrueAsync(() => connector.JoinAttempts >= attempt), $"join attempt {attempt} never made");
+            time.Advance(TimeSpan.FromMilliseconds(250));
+        }
 
         using var health = await decode.Client.GetAsync("/health");
 
+        Assert.False(connector.IsReady);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
     }
 
     private static async Task WaitHealthyAsync(RunningSimulator sim)
     {
-        for (var i = 0; i < 100; i++)
-        {
-            using var health = await sim.Client.GetAsync("/health");
-            if (health.StatusCode == HttpStatusCode.OK)
+        var healthy = await Eventually.TrueAsync(
+            async () =>
             {
-                return;
-            }
+                using var health = await sim.Client.GetAsync("/health");
+                return health.StatusCode == HttpStatusCode.OK;
+            },
+            TimeSpan.FromSeconds(5));
 
-            await Task.Delay(50);
-        }
-
-        throw new Xunit.Sdk.XunitException($"{sim.BaseAddress} never became healthy");
+        Assert.True(healthy, $"{sim.BaseAddress} never became healthy");
     }
 }
