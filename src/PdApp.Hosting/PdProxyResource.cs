@@ -1,4 +1,5 @@
 using Aspire.Hosting.ApplicationModel;
+using PdApp.Protocol;
 
 namespace PdApp.Hosting;
 
@@ -29,7 +30,7 @@ public class PdProxyResource(string name) : ProjectResource(name)
     /// The configuration section holding the proxy's own behaviour (timeouts, admission, balancing, health checks).
     /// The app host forwards its whole <c>Pd:Proxy</c> subsection to the proxy under the same keys.
     /// </summary>
-    public const string ConfigurationSection = "Pd:Proxy";
+    public const string ConfigurationSection = PdProxySettings.Proxy;
 
     private EndpointReference? _httpEndpoint;
 
