@@ -224,12 +224,7 @@ public sealed class PdRequestPipeline(
         switch (outcome.Kind)
         {
             case DecodeOutcomeKind.ConnectFailed or DecodeOutcomeKind.FailedBeforeResponse:
-                await UpstreamErrorResponses.GatewayAsync(
-                    context,
-                    outcome.TimedOut,
-                    outcome.TimedOut
-                        ? $"The decode instance did not answer within {(call.Stream ? options.Value.Timeouts.DecodeIdleSeconds : options.Value.Timeouts.DecodeNonStreamingSeconds)} s."
-                        : "The decode instance could not be reached.");
+                await UpstreamErrorResponses.GatewayAsync(context, outcome.TimedOut, outcome.Message ?? "The decode instance could not be reached.");
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:
                 ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);

@@ -11,7 +11,7 @@ namespace PdApp.Proxy.Forwarding;
 /// Relays the decode request through YARP's <see cref="IHttpForwarder"/>: D's status, headers and
 /// body (JSON or SSE) reach the client as D sends them, chunk by chunk, never buffered.
 /// </summary>
-public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel channel, IOptions<ProxyOptions> proxyOptions, IOptions<PdOptions> pdOptions)
+public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel channel, UpstreamTimeouts timeouts, IOptions<PdOptions> pdOptions)
 {
     /// <summary>Relays <paramref name="call"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request; its response must not have started.</param>
@@ -29,10 +29,11 @@ public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel ch
         context.Request.ContentType = "application/json";
         context.Features.Set<IForwarderErrorFeature>(null);
 
-        var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, proxyOptions.Value.Timeouts.DecodeIdle);
+        using var watchdog = timeouts.StartDecode(call.Stream);
+        var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, watchdog, timeouts);
         using var decodeSpan = RequestTelemetry.Of(context)?.StartDecode(call);
         var error = await forwarder.SendAsync(
-            context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, call.Stream ? channel.StreamingDecodeConfig : channel.NonStreamingDecodeConfig, transformer);
+            context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, UpstreamChannel.DecodeConfig, transformer);
         decodeSpan?.Stop(error, context.RequestAborted.IsCancellationRequested);
 
         if (error == ForwarderError.None)
@@ -54,10 +55,26 @@ public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel ch
 
         // YARP set a bare 502/504; the pipeline writes the OpenAI-shaped error (or retries).
         context.Response.Clear();
+        if (watchdog.Fired == DecodeDeadline.Headers)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.FailedBeforeResponse, TimedOut: true, detail, timeouts.DecodeHeadersTimedOut(call.Stream));
+        }
+
+        if (IsConnectTimeout(exception))
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.ConnectFailed, TimedOut: true, detail, timeouts.ConnectTimedOut("decode"));
+        }
+
         return error == ForwarderError.Request && IsConnectFailure(exception)
-            ? new DecodeOutcome(DecodeOutcomeKind.ConnectFailed, Detail: detail)
-            : new DecodeOutcome(DecodeOutcomeKind.FailedBeforeResponse, error == ForwarderError.RequestTimedOut, detail);
+            ? new DecodeOutcome(DecodeOutcomeKind.ConnectFailed, Detail: detail, Message: Unreachable)
+            : new DecodeOutcome(DecodeOutcomeKind.FailedBeforeResponse, error == ForwarderError.RequestTimedOut, detail, Unreachable);
     }
+
+    private const string Unreachable = "The decode instance could not be reached.";
+
+    // SocketsHttpHandler reports its ConnectTimeout as a cancellation caused by a TimeoutException.
+    private static bool IsConnectTimeout(Exception? exception) =>
+        exception is OperationCanceledException { InnerException: TimeoutException };
 
     private static bool IsConnectFailure(Exception? exception) =>
         exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }

@@ -21,6 +21,7 @@ public enum DecodeOutcomeKind
 
 /// <summary>The outcome of a decode relay.</summary>
 /// <param name="Kind">How it ended.</param>
-/// <param name="TimedOut">Whether the failure was the decode idle timeout.</param>
-/// <param name="Detail">What went wrong, for logs and errors.</param>
-public readonly record struct DecodeOutcome(DecodeOutcomeKind Kind, bool TimedOut = false, string? Detail = null);
+/// <param name="TimedOut">Whether the failure was a timeout (connect or D's response headers).</param>
+/// <param name="Detail">What went wrong, for logs.</param>
+/// <param name="Message">What the client is told when nothing was sent yet (names the timeout that fired).</param>
+public readonly record struct DecodeOutcome(DecodeOutcomeKind Kind, bool TimedOut = false, string? Detail = null, string? Message = null);

@@ -9,15 +9,17 @@ namespace PdApp.Proxy.Forwarding;
 /// <summary>
 /// Shapes the decode relay: D's path, the upstream key and request id instead of the client's;
 /// on the way back, the proxy's own headers, the client's request id, and an SSE guard that turns
-/// a broken or silent stream into OpenAI's in-band error event.
+/// a broken or silent stream into OpenAI's in-band error event. The relay's watchdog travels with
+/// the request (its header deadline) and guards the body (its idle deadline).
 /// </summary>
-internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, TimeSpan idleTimeout) : HttpTransformer
+internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, DecodeWatchdog watchdog, UpstreamTimeouts timeouts) : HttpTransformer
 {
     public override async ValueTask TransformRequestAsync(
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         UpstreamHeaders.Apply(proxyRequest, call.UpstreamRequestId, upstreamApiKey);
+        proxyRequest.Options.Set(UpstreamDeadlineHandler.WatchdogKey, watchdog);
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
             destinationPrefix, OpenAiRoutes.PathOf(call.Route), httpContext.Request.QueryString);
     }
@@ -46,12 +48,11 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
             headers[PdHeaders.ProxyPrefillInstance] = call.PrefillInstance.Name;
         }
 
-        if (proxyResponse.IsSuccessStatusCode
-            && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType)
-        {
-            proxyResponse.Content = new WrappedStreamContent(
-                proxyResponse.Content, stream => new SseGuardStream(stream, call, idleTimeout, httpContext.RequestAborted));
-        }
+        // Every body is read under the idle deadline; only a successful event stream can end with an in-band error.
+        var eventStream = proxyResponse.IsSuccessStatusCode
+            && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
+        proxyResponse.Content = new WrappedStreamContent(
+            proxyResponse.Content, stream => new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, httpContext.RequestAborted));
 
         RequestTelemetry.Of(httpContext)?.OnDecodeResponse(proxyResponse);
         return copyBody;

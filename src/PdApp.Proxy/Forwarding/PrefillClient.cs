@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 using PdApp.Proxy.Options;
@@ -7,10 +8,11 @@ using PdApp.Proxy.Routing;
 namespace PdApp.Proxy.Forwarding;
 
 /// <summary>
-/// Sends the prefill request and reads P's whole (small) response. The total time is bounded by
-/// <c>Pd:Proxy:Timeouts:PrefillSeconds</c>; the client's disconnect cancels it at once.
+/// Sends the prefill request and reads P's whole (small) response, with one timer: first bounded by
+/// the wait for P's response headers, then by what is left of the total (both from
+/// <see cref="UpstreamTimeouts"/>); the client's disconnect cancels it at once.
 /// </summary>
-public sealed class PrefillClient(UpstreamChannel channel, IOptions<ProxyOptions> proxyOptions, IOptions<PdOptions> pdOptions)
+public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts timeouts, IOptions<ProxyOptions> proxyOptions, IOptions<PdOptions> pdOptions)
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
@@ -26,8 +28,10 @@ public sealed class PrefillClient(UpstreamChannel channel, IOptions<ProxyOptions
     {
         ArgumentNullException.ThrowIfNull(instance);
         var options = proxyOptions.Value;
+        var started = Stopwatch.GetTimestamp();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Timeouts.Prefill);
+        var firstByte = timeouts.PrefillFirstByte < timeouts.PrefillTotal;
+        timeout.CancelAfter(timeouts.PrefillFirstByte);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, UpstreamChannel.DestinationPrefix(instance.BaseAddress) + OpenAiRoutes.PathOf(route))
         {
@@ -40,6 +44,16 @@ public sealed class PrefillClient(UpstreamChannel channel, IOptions<ProxyOptions
         try
         {
             using var response = await channel.Invoker.SendAsync(request, timeout.Token);
+            if (firstByte)
+            {
+                // Headers are in: the rest of the total bounds the body. TryReset fails only once fired.
+                firstByte = false;
+                if (timeout.TryReset())
+                {
+                    timeout.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (timeouts.PrefillTotal - Stopwatch.GetElapsedTime(started)).Ticks)));
+                }
+            }
+
             var status = (int)response.StatusCode;
             var contentType = response.Content.Headers.ContentType?.ToString();
             var limit = options.Disaggregation.MaxPrefillResponseBytes;
@@ -67,9 +81,14 @@ public sealed class PrefillClient(UpstreamChannel channel, IOptions<ProxyOptions
         {
             return Failed(PrefillAttemptKind.Canceled, "client disconnected");
         }
+        catch (OperationCanceledException ex) when (ex.InnerException is TimeoutException && !timeout.IsCancellationRequested)
+        {
+            // SocketsHttpHandler's ConnectTimeout.
+            return Failed(PrefillAttemptKind.TimedOut, timeouts.ConnectTimedOut("prefill"));
+        }
         catch (OperationCanceledException)
         {
-            return Failed(PrefillAttemptKind.TimedOut, $"prefill took longer than {options.Timeouts.PrefillSeconds} s");
+            return Failed(PrefillAttemptKind.TimedOut, firstByte ? timeouts.PrefillFirstByteTimedOut() : timeouts.PrefillTotalTimedOut());
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.ServiceDiscovery.Http;
-using PdApp.Proxy.Options;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace PdApp.Proxy.Forwarding;
@@ -12,18 +11,49 @@ namespace PdApp.Proxy.Forwarding;
 /// relay: a <see cref="SocketsHttpHandler"/> set up for proxying (no redirects, no decompression,
 /// no cookies, no system proxy, trace context propagated) behind service discovery, so
 /// <c>http://prefill-0</c> style addresses resolve. Not an <c>IHttpClientFactory</c> client: the
-/// standard resilience handler's 10 s attempt timeout would cut token streams.
+/// standard resilience handler's 10 s attempt timeout would cut token streams. Its timeouts come
+/// from <see cref="UpstreamTimeouts"/>: the connect timeout here, the decode deadlines through
+/// <see cref="UpstreamDeadlineHandler"/> and each relay's <see cref="DecodeWatchdog"/>.
 /// </summary>
 public sealed class UpstreamChannel : IDisposable
 {
     /// <summary>Creates the channel.</summary>
-    /// <param name="options">The proxy options (timeouts).</param>
+    /// <param name="timeouts">The timeout policy.</param>
     /// <param name="discovery">Service discovery, when registered.</param>
-    public UpstreamChannel(IOptions<ProxyOptions> options, IServiceDiscoveryHttpMessageHandlerFactory? discovery = null)
+    public UpstreamChannel(UpstreamTimeouts timeouts, IServiceDiscoveryHttpMessageHandlerFactory? discovery = null)
+        : this(CreateSocketsHandler(timeouts), discovery)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var timeouts = options.Value.Timeouts;
-        var sockets = new SocketsHttpHandler
+    }
+
+    /// <summary>Creates the channel over <paramref name="transport"/> (tests pass an in-memory handler).</summary>
+    /// <param name="transport">The innermost handler.</param>
+    /// <param name="discovery">Service discovery, when registered.</param>
+    public UpstreamChannel(HttpMessageHandler transport, IServiceDiscoveryHttpMessageHandlerFactory? discovery = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        Invoker = new HttpMessageInvoker(new UpstreamDeadlineHandler(discovery?.CreateHandler(transport) ?? transport), disposeHandler: true);
+    }
+
+    /// <summary>The shared invoker (never an <see cref="HttpClient"/>: YARP needs unbuffered responses).</summary>
+    public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>
+    /// The forwarding settings of decode relays. YARP's activity timeout is off: the relay's
+    /// <see cref="DecodeWatchdog"/> is the one timer on D (a second, racing timer would reset the
+    /// client's connection where the watchdog ends an event stream with an in-band error).
+    /// </summary>
+    public static ForwarderRequestConfig DecodeConfig { get; } = new()
+    {
+        ActivityTimeout = Timeout.InfiniteTimeSpan,
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        AllowResponseBuffering = false,
+    };
+
+    private static SocketsHttpHandler CreateSocketsHandler(UpstreamTimeouts timeouts)
+    {
+        ArgumentNullException.ThrowIfNull(timeouts);
+        return new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -35,26 +65,7 @@ public sealed class UpstreamChannel : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ActivityHeadersPropagator = DistributedContextPropagator.Current,
         };
-        Invoker = new HttpMessageInvoker(discovery?.CreateHandler(sockets) ?? sockets, disposeHandler: true);
-
-        // ActivityTimeout is reset by every chunk: an idle timeout, right for token streams (not a
-        // total). It is the decode idle timeout plus a little grace so that on event streams the
-        // SseGuardStream, which enforces the same idle timeout, fires first and can end the stream
-        // with an in-band error event instead of YARP resetting the client connection.
-        StreamingDecodeConfig = DecodeConfig(timeouts.DecodeIdle + ActivityGrace(timeouts.DecodeIdle));
-
-        // A non-streaming D is silent for the whole generation: its bound is a total.
-        NonStreamingDecodeConfig = DecodeConfig(timeouts.DecodeNonStreaming);
     }
-
-    /// <summary>The shared invoker (never an <see cref="HttpClient"/>: YARP needs unbuffered responses).</summary>
-    public HttpMessageInvoker Invoker { get; }
-
-    /// <summary>The forwarding settings of streaming decode relays.</summary>
-    public ForwarderRequestConfig StreamingDecodeConfig { get; }
-
-    /// <summary>The forwarding settings of non-streaming decode relays.</summary>
-    public ForwarderRequestConfig NonStreamingDecodeConfig { get; }
 
     /// <summary>The base address of <paramref name="baseAddress"/> without a trailing slash (YARP's destination prefix).</summary>
     /// <param name="baseAddress">An instance's base address.</param>
@@ -64,18 +75,6 @@ public sealed class UpstreamChannel : IDisposable
         ArgumentNullException.ThrowIfNull(baseAddress);
         return baseAddress.AbsoluteUri.TrimEnd('/');
     }
-
-    private static ForwarderRequestConfig DecodeConfig(TimeSpan activityTimeout) => new()
-    {
-        ActivityTimeout = activityTimeout,
-        Version = HttpVersion.Version11,
-        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        AllowResponseBuffering = false,
-    };
-
-    // YARP's timer is only the backstop on event streams: the grace is at least 5 s so that a busy
-    // thread pool delaying the guard's timer cannot let YARP's reset win the race.
-    private static TimeSpan ActivityGrace(TimeSpan idle) => TimeSpan.FromTicks(Math.Max(idle.Ticks, TimeSpan.FromSeconds(5).Ticks));
 
     /// <inheritdoc />
     public void Dispose() => Invoker.Dispose();

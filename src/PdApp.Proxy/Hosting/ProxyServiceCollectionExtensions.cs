@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.ServiceDiscovery.Http;
 using PdApp.Protocol;
 using PdApp.Proxy.Admission;
 using PdApp.Proxy.Diagnostics;
@@ -30,7 +31,9 @@ public static class ProxyServiceCollectionExtensions
 
         services.AddHttpForwarder();
         services.AddSingleton(sp => ConnectorFlowResolver.Create(sp.GetRequiredService<IOptions<PdOptions>>().Value));
-        services.AddSingleton<UpstreamChannel>();
+        services.AddSingleton<UpstreamTimeouts>();
+        services.AddSingleton(sp => new UpstreamChannel(
+            sp.GetRequiredService<UpstreamTimeouts>(), sp.GetService<IServiceDiscoveryHttpMessageHandlerFactory>()));
         services.AddSingleton<PrefillClient>();
         services.AddSingleton<DecodeForwarder>();
         services.AddSingleton<PdRequestPipeline>();

@@ -35,9 +35,30 @@ public sealed class ProxyOptions
     public AdmissionOptions Admission { get; set; } = new();
 }
 
-/// <summary>Upstream timeouts, bound from <c>Pd:Proxy:Timeouts</c>.</summary>
+/// <summary>
+/// Upstream timeouts, bound from <c>Pd:Proxy:Timeouts</c>. Read only by
+/// <c>UpstreamTimeouts</c>, the one policy the channel, the prefill client and the decode relay use.
+/// </summary>
 public sealed class TimeoutOptions
 {
+    /// <summary>The configuration section.</summary>
+    public const string Section = ProxyOptions.Section + ":Timeouts";
+
+    /// <summary>The key of <see cref="ConnectSeconds"/>.</summary>
+    public const string ConnectKey = Section + ":" + nameof(ConnectSeconds);
+
+    /// <summary>The key of <see cref="PrefillSeconds"/>.</summary>
+    public const string PrefillKey = Section + ":" + nameof(PrefillSeconds);
+
+    /// <summary>The key of <see cref="PrefillFirstByteSeconds"/>.</summary>
+    public const string PrefillFirstByteKey = Section + ":" + nameof(PrefillFirstByteSeconds);
+
+    /// <summary>The key of <see cref="DecodeIdleSeconds"/>.</summary>
+    public const string DecodeIdleKey = Section + ":" + nameof(DecodeIdleSeconds);
+
+    /// <summary>The key of <see cref="DecodeNonStreamingSeconds"/>.</summary>
+    public const string DecodeNonStreamingKey = Section + ":" + nameof(DecodeNonStreamingSeconds);
+
     /// <summary><c>Pd:Proxy:Timeouts:ConnectSeconds</c>: TCP connect to an instance (default 5).</summary>
     public double ConnectSeconds { get; set; } = 5;
 
@@ -48,29 +69,25 @@ public sealed class TimeoutOptions
     public double PrefillSeconds { get; set; } = 300;
 
     /// <summary>
-    /// <c>Pd:Proxy:Timeouts:DecodeIdleSeconds</c>: the longest silence allowed from D, before its
-    /// response headers and between stream chunks; not a total (generations may run for minutes). Default 120.
+    /// <c>Pd:Proxy:Timeouts:PrefillFirstByteSeconds</c>: the longest wait for P's response headers,
+    /// within <see cref="PrefillSeconds"/>; a shorter value moves a request off a P that accepted the
+    /// connection but answers nothing sooner than the total would. 0 (default): only the total applies.
+    /// </summary>
+    public double PrefillFirstByteSeconds { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:Timeouts:DecodeIdleSeconds</c>: the longest silence allowed from D on a streaming
+    /// request, before its response headers and between stream chunks; not a total (generations may
+    /// run for minutes). Default 120.
     /// </summary>
     public double DecodeIdleSeconds { get; set; } = 120;
 
     /// <summary>
     /// <c>Pd:Proxy:Timeouts:DecodeNonStreamingSeconds</c>: for non-streaming requests D sends nothing
-    /// until the whole generation is done, so its silence is the generation time; this bounds it
-    /// (default 1800).
+    /// until the whole generation is done, so its silence is the generation time; this bounds the
+    /// wait for its response (default 1800).
     /// </summary>
     public double DecodeNonStreamingSeconds { get; set; } = 1800;
-
-    /// <summary>Connect timeout.</summary>
-    public TimeSpan Connect => TimeSpan.FromSeconds(ConnectSeconds);
-
-    /// <summary>Prefill timeout.</summary>
-    public TimeSpan Prefill => TimeSpan.FromSeconds(PrefillSeconds);
-
-    /// <summary>Decode idle timeout.</summary>
-    public TimeSpan DecodeIdle => TimeSpan.FromSeconds(DecodeIdleSeconds);
-
-    /// <summary>Non-streaming decode timeout.</summary>
-    public TimeSpan DecodeNonStreaming => TimeSpan.FromSeconds(DecodeNonStreamingSeconds);
 }
 
 /// <summary>How requests are split between prefill and decode, bound from <c>Pd:Proxy:Disaggregation</c>.</summary>

@@ -17,10 +17,17 @@ internal sealed class ProxyOptionsValidator(IOptions<PdOptions> pdOptions) : IVa
         Positive(options.MaxRequestBodyBytes, $"{S}:MaxRequestBodyBytes");
         NonNegative(options.ShutdownTimeoutSeconds, $"{S}:ShutdownTimeoutSeconds");
 
-        Positive(options.Timeouts.ConnectSeconds, $"{S}:Timeouts:ConnectSeconds");
-        Positive(options.Timeouts.PrefillSeconds, $"{S}:Timeouts:PrefillSeconds");
-        Positive(options.Timeouts.DecodeIdleSeconds, $"{S}:Timeouts:DecodeIdleSeconds");
-        Positive(options.Timeouts.DecodeNonStreamingSeconds, $"{S}:Timeouts:DecodeNonStreamingSeconds");
+        var timeouts = options.Timeouts;
+        Positive(timeouts.ConnectSeconds, TimeoutOptions.ConnectKey);
+        Positive(timeouts.PrefillSeconds, TimeoutOptions.PrefillKey);
+        NonNegative(timeouts.PrefillFirstByteSeconds, TimeoutOptions.PrefillFirstByteKey);
+        if (timeouts.PrefillFirstByteSeconds > timeouts.PrefillSeconds)
+        {
+            failures.Add($"{TimeoutOptions.PrefillFirstByteKey} ({timeouts.PrefillFirstByteSeconds}) must not exceed {TimeoutOptions.PrefillKey} ({timeouts.PrefillSeconds}).");
+        }
+
+        Positive(timeouts.DecodeIdleSeconds, TimeoutOptions.DecodeIdleKey);
+        Positive(timeouts.DecodeNonStreamingSeconds, TimeoutOptions.DecodeNonStreamingKey);
 
         NonNegative(options.Disaggregation.SkipPrefillBelowTokens, $"{S}:Disaggregation:SkipPrefillBelowTokens");
         Positive(options.Disaggregation.MaxPrefillResponseBytes, $"{S}:Disaggregation:MaxPrefillResponseBytes");

@@ -4,22 +4,22 @@ using PdApp.Protocol;
 namespace PdApp.Proxy.Forwarding;
 
 /// <summary>
-/// Reads D's event stream for the relay. When D goes silent for longer than the decode idle
-/// timeout or its connection breaks after the 200 was sent, the client gets what vLLM itself
-/// sends for a mid-stream failure, an in-band <c>data: {"error": ...}</c> event and
-/// <c>data: [DONE]</c>, and a cleanly ended response, instead of a reset connection. The idle
-/// timer is enforced here (YARP's activity timeout, the same length, still guards the response
-/// headers and other bodies); a client disconnect still cancels the read at once.
+/// Reads D's response body for the relay, bounded by the decode idle timeout: the relay's
+/// <see cref="DecodeWatchdog"/> is re-armed for every read. On an event stream, when D goes silent
+/// or its connection breaks after the 200 was sent, the client gets what vLLM itself sends for a
+/// mid-stream failure, an in-band <c>data: {"error": ...}</c> event and <c>data: [DONE]</c>, and a
+/// cleanly ended response instead of a reset connection. Other bodies cannot carry an error, so a
+/// silence there fails the read and the relay resets the client's response. A client disconnect
+/// still cancels the read at once.
 /// </summary>
-internal sealed class SseGuardStream : ReadOnlyRelayStream
+internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
 {
     private readonly Stream _inner;
     private readonly DecodeCall _call;
-    private readonly TimeSpan _idleTimeout;
+    private readonly DecodeWatchdog _watchdog;
+    private readonly UpstreamTimeouts _timeouts;
+    private readonly bool _eventStream;
     private readonly CancellationToken _clientAborted;
-    // One timer source for the whole stream, re-armed per read (a linked source per chunk would
-    // allocate for every token); the relay's own token is linked into it once.
-    private readonly CancellationTokenSource _idle = new();
     private CancellationTokenRegistration _relayRegistration;
     private CancellationToken _registeredToken;
     private ReadOnlyMemory<byte> _trailer;
@@ -27,11 +27,13 @@ internal sealed class SseGuardStream : ReadOnlyRelayStream
     private byte _last = (byte)'\n';
     private byte _beforeLast = (byte)'\n';
 
-    public SseGuardStream(Stream inner, DecodeCall call, TimeSpan idleTimeout, CancellationToken clientAborted)
+    public DecodeBodyGuardStream(Stream inner, DecodeCall call, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, bool eventStream, CancellationToken clientAborted)
     {
         _inner = inner;
         _call = call;
-        _idleTimeout = idleTimeout;
+        _watchdog = watchdog;
+        _timeouts = timeouts;
+        _eventStream = eventStream;
         _clientAborted = clientAborted;
     }
 
@@ -52,7 +54,7 @@ internal sealed class SseGuardStream : ReadOnlyRelayStream
             var read = await _inner.ReadAsync(buffer, ArmIdleTimer(cancellationToken));
 
             // Disarm: time spent writing to a slow client is not D's silence.
-            _idle.TryReset();
+            _watchdog.Disarm();
 
             // YARP waits for data with zero-byte reads; only a 0 for a real buffer is the end.
             if (read == 0 && !buffer.IsEmpty)
@@ -70,9 +72,14 @@ internal sealed class SseGuardStream : ReadOnlyRelayStream
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
-            Fail(StatusCodes.Status504GatewayTimeout, $"The decode instance sent nothing for {_idleTimeout.TotalSeconds:0.###} s (Pd:Proxy:Timeouts:DecodeIdleSeconds).");
+            if (!_eventStream)
+            {
+                throw new TimeoutException(_timeouts.DecodeIdleTimedOut());
+            }
+
+            Fail(StatusCodes.Status504GatewayTimeout, _timeouts.DecodeIdleTimedOut());
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
+        catch (Exception ex) when (_eventStream && ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
             Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + ex.Message);
         }
@@ -82,20 +89,15 @@ internal sealed class SseGuardStream : ReadOnlyRelayStream
 
     private CancellationToken ArmIdleTimer(CancellationToken relayToken)
     {
+        // The relay's own token (YARP's, the client's) is followed once, not linked per chunk.
         if (relayToken != _registeredToken)
         {
             _relayRegistration.Dispose();
             _registeredToken = relayToken;
-            _relayRegistration = relayToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _idle);
+            _relayRegistration = _watchdog.Follow(relayToken);
         }
 
-        // TryReset fails only once cancelled; the caller's catch then sees why.
-        if (_idle.TryReset())
-        {
-            _idle.CancelAfter(_idleTimeout);
-        }
-
-        return _idle.Token;
+        return _watchdog.ArmForRead();
     }
 
     protected override void Dispose(bool disposing)
@@ -103,7 +105,6 @@ internal sealed class SseGuardStream : ReadOnlyRelayStream
         if (disposing)
         {
             _relayRegistration.Dispose();
-            _idle.Dispose();
             _inner.Dispose();
         }
 
@@ -113,7 +114,6 @@ internal sealed class SseGuardStream : ReadOnlyRelayStream
     public override async ValueTask DisposeAsync()
     {
         await _relayRegistration.DisposeAsync();
-        _idle.Dispose();
         await _inner.DisposeAsync();
         GC.SuppressFinalize(this);
     }
