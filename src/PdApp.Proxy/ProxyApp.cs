@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Hosting;
-using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy;
 
@@ -24,13 +23,18 @@ public static class ProxyApp
         builder.Services.AddPdProxy(builder.Configuration);
         builder.Services.AddPdRouting(builder.Configuration);
         builder.Services.AddPdObservability(builder.Configuration);
+        builder.Services.AddPdSecurity(builder.Configuration);
 
         // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);
 
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
-        app.UseMiddleware<ClientApiKeyMiddleware>();
+
+        // After the request id (refusals carry it too), before the endpoints that name a policy.
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapDefaultEndpoints();
         app.MapPdCompletions();
         app.MapPdModels();

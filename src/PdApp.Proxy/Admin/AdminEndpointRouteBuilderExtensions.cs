@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using PdApp.Proxy.Admin;
+using PdApp.Proxy.Security;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -24,7 +25,7 @@ public static class AdminEndpointRouteBuilderExtensions
     /// <item><c>POST /admin/instances/{name}/drain</c>: stops new requests and keeps the instance
     /// (e.g. for maintenance); <c>/undrain</c> puts it back (and cancels a pending drain-and-remove).</item>
     /// </list>
-    /// Errors use OpenAI's error JSON. Requires <c>AddPdRouting</c>. A removed instance that a
+    /// Errors use OpenAI's error JSON. Requires <c>AddPdRouting</c> and <c>AddPdSecurity</c>. A removed instance that a
     /// discovery source still announces comes back: a P2pNccl registration at its next ping, a DNS
     /// record at the next resolution; a <c>Pd:Instances</c> entry stays removed until its resolved
     /// address changes. Drain such instances instead to keep them out of rotation.
@@ -36,7 +37,7 @@ public static class AdminEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
 
         var group = endpoints.MapGroup(InstancesPath)
-            .AddEndpointFilter<AdminApiKeyFilter>()
+            .RequireAuthorization(PdAccess.AdminPolicy)
             .ExcludeFromDescription();
         group.MapGet("", AdminInstanceHandlers.List);
         group.MapPost("", AdminInstanceHandlers.AddAsync);

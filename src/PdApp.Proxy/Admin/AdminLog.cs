@@ -3,7 +3,7 @@ using PdApp.Protocol;
 
 namespace PdApp.Proxy.Admin;
 
-/// <summary>The admin API's audit log: every change and every rejected key.</summary>
+/// <summary>The admin API's audit log: every change (rejected keys are logged by the security layer under the same category).</summary>
 internal static partial class AdminLog
 {
     public const string Category = "PdApp.Proxy.Admin";
@@ -23,6 +23,4 @@ internal static partial class AdminLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Admin API: instance {Name} undrained")]
     public static partial void Undrained(ILogger logger, string name);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin API: rejected {Method} {Path} from {RemoteAddress}: {Reason}")]
-    public static partial void Rejected(ILogger logger, string method, string path, string? remoteAddress, string reason);
 }

@@ -6,6 +6,7 @@ using PdApp.Proxy.Hosting;
 using PdApp.Proxy.Options;
 using PdApp.Proxy.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy.Endpoints;
 
@@ -23,7 +24,7 @@ public static class ModelsEndpoint
     public static IEndpointRouteBuilder MapPdModels(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet(OpenAiRoutes.ModelsPath, HandleAsync);
+        endpoints.MapGet(OpenAiRoutes.ModelsPath, HandleAsync).RequireAuthorization(PdAccess.ClientPolicy);
         return endpoints;
     }
 

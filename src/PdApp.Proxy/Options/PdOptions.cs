@@ -4,7 +4,7 @@ namespace PdApp.Proxy.Options;
 
 /// <summary>
 /// The deployment facts the app host writes into the <c>Pd</c> section (keys in
-/// <see cref="PdProxySettings"/>): which connector the instances run, the served model, API keys.
+/// <see cref="PdProxySettings"/>): which connector the instances run, the served model, the upstream key (the proxy's own keys are the security layer's <c>ApiKeyOptions</c>).
 /// Instances themselves are read by the routing layer.
 /// </summary>
 public sealed class PdOptions
@@ -23,7 +23,4 @@ public sealed class PdOptions
 
     /// <summary><c>Pd:UpstreamApiKey</c>: the instances' <c>--api-key</c>, sent to them as a bearer token.</summary>
     public string? UpstreamApiKey { get; set; }
-
-    /// <summary><c>Pd:ApiKey</c>: when set, clients must send <c>Authorization: Bearer &lt;key&gt;</c> on <c>/v1</c> routes.</summary>
-    public string? ApiKey { get; set; }
 }

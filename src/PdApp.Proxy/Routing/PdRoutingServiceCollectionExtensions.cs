@@ -56,7 +56,6 @@ public static class PdRoutingServiceCollectionExtensions
             .Bind(configuration.GetSection(P2pNcclRegistryOptions.SectionName))
             .PostConfigure(o => P2pNcclRegistryOptions.Configure(o, configuration[PdProxySettings.Connector]))
             .ValidateOnStart();
-        services.AddOptions<AdminOptions>().Configure(o => o.ApiKey = configuration[PdProxySettings.AdminApiKey]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InstancesOptions>, InstancesOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DnsDiscoveryOptions>, DnsDiscoveryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2pNcclRegistryOptions>, P2pNcclRegistryOptionsValidator>());
