@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using PdApp.Proxy.Diagnostics;
+using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Hosting;
 
@@ -19,7 +19,7 @@ public static class ProxyApp
     public static WebApplication Create(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults(ProxyMetrics.MeterName);
+        builder.AddServiceDefaults(ProxyMeter.MeterName, InstanceMetrics.MeterName);
         builder.Services.AddPdProxy(builder.Configuration);
         builder.Services.AddPdRouting(builder.Configuration);
         builder.Services.AddPdObservability(builder.Configuration);

@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Forwarding;
-using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Options;
 using PdApp.Proxy.Requests;
 using PdApp.Proxy.Routing;
@@ -21,7 +19,6 @@ public sealed class PdRequestPipeline(
     IInstanceSelector selector,
     PrefillClient prefillClient,
     DecodeForwarder decodeForwarder,
-    ProxyMetrics metrics,
     IOptions<ProxyOptions> options,
     ILogger<PdRequestPipeline> logger)
 {
@@ -30,23 +27,26 @@ public sealed class PdRequestPipeline(
     /// <param name="request">The validated request.</param>
     /// <param name="requestId">The client-facing request id.</param>
     /// <param name="exchange">Receives what happened, for the log line.</param>
+    /// <param name="observer">The request's observer, told of each event once.</param>
     /// <returns>A task that completes when the response is finished.</returns>
-    public async Task RunAsync(HttpContext context, CompletionRequest request, string requestId, PdExchange exchange)
+    public async Task RunAsync(HttpContext context, CompletionRequest request, string requestId, PdExchange exchange, IRequestObserver observer)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentNullException.ThrowIfNull(observer);
         var disaggregation = options.Value.Disaggregation;
         var routing = new RoutingContext(requestId, request.PromptText);
-        RequestTelemetry.Of(context)?.OnRequest(request);
+        var run = new Run(context, request, requestId, routing, exchange, observer);
+        observer.RequestParsed(request);
 
         if (disaggregation.SkipPrefillBelowTokens > 0
             && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
             && flow.Capabilities.DecodeCanPrefillAlone)
         {
-            metrics.PrefillSkipped();
+            observer.PrefillSkipped();
             exchange.Mode = PdMode.PrefillSkipped;
-            await DecodeAloneAsync(context, request, requestId, routing, exchange);
+            await DecodeAloneAsync(run);
             return;
         }
 
@@ -58,17 +58,17 @@ public sealed class PdRequestPipeline(
             return;
         }
 
-        var prefill = await PrefillAsync(context, request, requestId, routing, earlyDecode?.Instance, exchange);
+        var prefill = await PrefillAsync(run, earlyDecode?.Instance);
         var attempt = prefill.Attempt;
         if (attempt is null || attempt.IsRetryable)
         {
             if (options.Value.DecodeOnlyFallback && flow.Capabilities.DecodeCanPrefillAlone)
             {
                 var reason = attempt is null ? "no_prefill_instance" : "prefill_failed";
-                metrics.DecodeOnlyFallback(reason);
+                observer.DecodeOnlyFallback(reason);
                 ProxyLog.DecodeOnly(logger, requestId, reason);
                 exchange.Mode = PdMode.DecodeOnlyFallback;
-                await DecodeAloneAsync(context, request, requestId, routing, exchange);
+                await DecodeAloneAsync(run);
             }
             else if (attempt is null)
             {
@@ -101,7 +101,7 @@ public sealed class PdRequestPipeline(
         var prefillInstance = prefill.Instance!;
         if (context.RequestAborted.IsCancellationRequested)
         {
-            CountCancelledAfterPrefill(requestId, prefillInstance);
+            CountCancelledAfterPrefill(run, prefillInstance);
             return;
         }
 
@@ -114,20 +114,20 @@ public sealed class PdRequestPipeline(
         }
 
         var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
-        metrics.KvTransferExpected(flow.Connector);
+        observer.KvTransferExpected();
         var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
-        var relayed = await RelayAsync(context, call, (earlyDecode ?? lateDecode)!, routing, exchange);
+        var relayed = await RelayAsync(run, call, (earlyDecode ?? lateDecode)!);
         if (relayed.Kind == DecodeOutcomeKind.Canceled && !relayed.Call.Responded)
         {
-            CountCancelledAfterPrefill(requestId, prefillInstance);
+            CountCancelledAfterPrefill(run, prefillInstance);
         }
 
-        CountTransfer(relayed.Call, body.PrefillConfirmedTransfer, exchange);
+        CountTransfer(run, relayed.Call, body.PrefillConfirmedTransfer);
     }
 
-    private async Task<PrefillStage> PrefillAsync(
-        HttpContext context, CompletionRequest request, string requestId, RoutingContext routing, UpstreamInstance? decode, PdExchange exchange)
+    private async Task<PrefillStage> PrefillAsync(Run run, UpstreamInstance? decode)
     {
+        var (context, request, requestId, routing, exchange, observer) = run;
         HashSet<UpstreamInstance>? failed = null;
         PrefillAttempt? last = null;
         UpstreamInstance? lastInstance = null;
@@ -145,7 +145,7 @@ public sealed class PdRequestPipeline(
 
             if (last is not null)
             {
-                metrics.PrefillRetried(ReasonOf(last.Kind));
+                observer.PrefillRetried(last.Kind);
             }
 
             var instance = lease.Instance;
@@ -158,11 +158,9 @@ public sealed class PdRequestPipeline(
             {
                 upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
                 body ??= flow.CreatePrefillBody(request);
-                var started = Stopwatch.GetTimestamp();
-                using var prefillSpan = RequestTelemetry.Of(context)?.StartPrefill(instance, upstreamRequestId);
+                observer.PrefillStarted(instance, upstreamRequestId);
                 last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
-                prefillSpan?.Complete(last);
-                metrics.PrefillCompleted(flow.Connector, OutcomeName(last.Kind), Stopwatch.GetElapsedTime(started).TotalSeconds);
+                observer.PrefillEnded(last);
             }
 
             lastInstance = instance;
@@ -184,8 +182,9 @@ public sealed class PdRequestPipeline(
         return new PrefillStage(last, lastInstance, upstreamRequestId);
     }
 
-    private async Task DecodeAloneAsync(HttpContext context, CompletionRequest request, string requestId, RoutingContext routing, PdExchange exchange)
+    private async Task DecodeAloneAsync(Run run)
     {
+        var (context, request, requestId, routing, exchange, _) = run;
         using var lease = selector.Select(PdRole.Decode, routing);
         if (lease is null)
         {
@@ -195,15 +194,15 @@ public sealed class PdRequestPipeline(
 
         var upstreamRequestId = flow.CreateUpstreamRequestId(requestId, null, lease.Instance);
         var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream);
-        var relayed = await RelayAsync(context, call, lease, routing, exchange);
+        var relayed = await RelayAsync(run, call, lease);
         exchange.KvTransfer = relayed.Call.KvTransferOutcome;
     }
 
-    private async Task<(DecodeOutcomeKind Kind, DecodeCall Call)> RelayAsync(
-        HttpContext context, DecodeCall call, InstanceLease lease, RoutingContext routing, PdExchange exchange)
+    private async Task<(DecodeOutcomeKind Kind, DecodeCall Call)> RelayAsync(Run run, DecodeCall call, InstanceLease lease)
     {
+        var (context, _, _, routing, exchange, observer) = run;
         exchange.DecodeInstance = call.Instance.Name;
-        var outcome = await decodeForwarder.ForwardAsync(context, call);
+        var outcome = await decodeForwarder.ForwardAsync(context, call, observer);
         Report(lease, call, outcome);
 
         // Only a connect failure is retried: D never saw the request. Not for connectors whose KV
@@ -213,10 +212,10 @@ public sealed class PdRequestPipeline(
             using var retryLease = selector.Select(PdRole.Decode, routing with { Exclude = new HashSet<UpstreamInstance> { call.Instance } });
             if (retryLease is not null)
             {
-                metrics.DecodeRetried();
+                observer.DecodeRetried();
                 call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream);
                 exchange.DecodeInstance = call.Instance.Name;
-                outcome = await decodeForwarder.ForwardAsync(context, call);
+                outcome = await decodeForwarder.ForwardAsync(context, call, observer);
                 Report(retryLease, call, outcome);
             }
         }
@@ -259,8 +258,9 @@ public sealed class PdRequestPipeline(
         }
     }
 
-    private void CountTransfer(DecodeCall call, bool? prefillConfirmed, PdExchange exchange)
+    private static void CountTransfer(Run run, DecodeCall call, bool? prefillConfirmed)
     {
+        var exchange = run.Exchange;
         if (!call.Responded)
         {
             return;
@@ -272,36 +272,23 @@ public sealed class PdRequestPipeline(
         exchange.KvTransfer = outcome ?? (prefillConfirmed switch { true => "params", false => "no-params", null => null });
         if (outcome == KvTransferOutcomes.Hit || (outcome is null && prefillConfirmed == true))
         {
-            metrics.KvTransferConfirmed(flow.Connector);
+            run.Observer.KvTransferObserved(found: true);
         }
         else if (outcome == KvTransferOutcomes.Miss || (outcome is null && prefillConfirmed == false))
         {
-            metrics.KvTransferMissed(flow.Connector);
+            run.Observer.KvTransferObserved(found: false);
         }
     }
 
-    private void CountCancelledAfterPrefill(string requestId, UpstreamInstance prefillInstance)
+    private void CountCancelledAfterPrefill(Run run, UpstreamInstance prefillInstance)
     {
-        metrics.CancelledAfterPrefill(flow.Connector);
-        ProxyLog.CancelledAfterPrefill(logger, requestId, prefillInstance.Name);
+        run.Observer.CancelledAfterPrefill();
+        ProxyLog.CancelledAfterPrefill(logger, run.RequestId, prefillInstance.Name);
     }
 
-    private static string OutcomeName(PrefillAttemptKind kind) => kind switch
-    {
-        PrefillAttemptKind.Succeeded => "succeeded",
-        PrefillAttemptKind.Rejected => "rejected",
-        PrefillAttemptKind.UpstreamError => "upstream_error",
-        PrefillAttemptKind.TimedOut => "timed_out",
-        PrefillAttemptKind.TransportError => "transport_error",
-        _ => "canceled",
-    };
-
-    private static string ReasonOf(PrefillAttemptKind kind) => kind switch
-    {
-        PrefillAttemptKind.TimedOut => "timeout",
-        PrefillAttemptKind.UpstreamError => "upstream_error",
-        _ => "transport_error",
-    };
-
     private sealed record PrefillStage(PrefillAttempt? Attempt, UpstreamInstance? Instance, string UpstreamRequestId);
+
+    // What every step of one request needs, passed as one value.
+    private sealed record Run(
+        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer);
 }

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
-using PdApp.Proxy.Observability.Requests;
+using PdApp.Proxy.Disaggregation;
 using PdApp.Proxy.Options;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -16,11 +16,13 @@ public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel ch
     /// <summary>Relays <paramref name="call"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request; its response must not have started.</param>
     /// <param name="call">The decode call.</param>
+    /// <param name="observer">The request's observer.</param>
     /// <returns>How it ended.</returns>
-    public async Task<DecodeOutcome> ForwardAsync(HttpContext context, DecodeCall call)
+    public async Task<DecodeOutcome> ForwardAsync(HttpContext context, DecodeCall call, IRequestObserver observer)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(observer);
 
         // YARP streams the request body from HttpContext.Request; replacing the body there (not
         // the outgoing HttpContent) is its supported way to send a different body.
@@ -30,11 +32,11 @@ public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel ch
         context.Features.Set<IForwarderErrorFeature>(null);
 
         using var watchdog = timeouts.StartDecode(call.Stream);
-        var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, watchdog, timeouts);
-        using var decodeSpan = RequestTelemetry.Of(context)?.StartDecode(call);
+        var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, watchdog, timeouts, observer);
+        observer.DecodeStarted(call);
         var error = await forwarder.SendAsync(
             context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, UpstreamChannel.DecodeConfig, transformer);
-        decodeSpan?.Stop(error, context.RequestAborted.IsCancellationRequested);
+        observer.DecodeEnded(error, context.RequestAborted.IsCancellationRequested);
 
         if (error == ForwarderError.None)
         {

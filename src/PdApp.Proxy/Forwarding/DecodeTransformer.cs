@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.Extensions;
 using PdApp.Protocol;
-using PdApp.Proxy.Observability.Requests;
+using PdApp.Proxy.Disaggregation;
 using PdApp.Proxy.Requests;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -12,7 +12,7 @@ namespace PdApp.Proxy.Forwarding;
 /// a broken or silent stream into OpenAI's in-band error event. The relay's watchdog travels with
 /// the request (its header deadline) and guards the body (its idle deadline).
 /// </summary>
-internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, DecodeWatchdog watchdog, UpstreamTimeouts timeouts) : HttpTransformer
+internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, IRequestObserver observer) : HttpTransformer
 {
     public override async ValueTask TransformRequestAsync(
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
@@ -54,7 +54,7 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         proxyResponse.Content = new WrappedStreamContent(
             proxyResponse.Content, stream => new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, httpContext.RequestAborted));
 
-        RequestTelemetry.Of(httpContext)?.OnDecodeResponse(proxyResponse);
+        observer.DecodeResponded(proxyResponse);
         return copyBody;
     }
 }

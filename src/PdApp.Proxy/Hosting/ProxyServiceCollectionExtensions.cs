@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.ServiceDiscovery.Http;
 using PdApp.Protocol;
 using PdApp.Proxy.Admission;
-using PdApp.Proxy.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using PdApp.Proxy.Disaggregation;
 using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Forwarding;
@@ -39,7 +39,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<PdRequestPipeline>();
         services.AddSingleton<CompletionHandler>();
         services.AddSingleton<AdmissionController>();
-        services.AddSingleton<ProxyMetrics>();
+        services.TryAddSingleton<IProxyObserver>(NullRequestObserver.Instance);
         services.AddHealthChecks().AddCheck<ShutdownReadinessHealthCheck>(ShutdownReadinessHealthCheck.Name);
         return services;
     }

@@ -64,7 +64,6 @@ public static class PdRoutingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
 
         services.TryAddSingleton<InstanceRegistry>();
-        services.TryAddSingleton<RoutingMetrics>();
         services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
         services.TryAddSingleton<PassiveHealthTracker>();
         services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());

@@ -194,7 +194,7 @@ public sealed class ProxyErrorTests
             decodeArgs: ["--fault-added-latency", "30000"],
             settings: "Pd:Proxy:Timeouts:DecodeIdleSeconds=0.5");
 
-        using var relays = new MetricsRecorder(proxy.Services.GetRequiredService<UpstreamTimingMetrics>().Meter);
+        using var relays = new MetricsRecorder(proxy.Services.GetRequiredService<ProxyMeter>().Meter);
         using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion(stream: true));
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
+using Yarp.ReverseProxy.Forwarder;
 using PdApp.Protocol;
+using PdApp.Proxy.Admission;
 using PdApp.Proxy.Disaggregation;
 using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Observability.Streaming;
@@ -12,23 +14,27 @@ using PdApp.Proxy.Routing;
 namespace PdApp.Proxy.Observability.Requests;
 
 /// <summary>
-/// The telemetry of one client request, kept as a request feature: starts the admission, prefill
-/// and decode spans under the request's server span, watches the relayed stream's chunks, and at
-/// the end records the client-side stream metrics and tags the server span with the outcome.
-/// Calls arrive in order on the request's own flow (one relay at a time), so it needs no locks.
+/// The observer of one client request: turns each pipeline event into the admission, prefill and
+/// decode spans under the request's server span and the <see cref="Metrics.ProxyMeter"/> records,
+/// watches the relayed stream's chunks, and at the end records the client-side stream metrics and
+/// tags the server span with the outcome. Calls arrive in order on the request's own flow (one
+/// relay at a time), so it needs no locks.
 /// </summary>
-public sealed class RequestTelemetry
+public sealed class RequestObserver : IRequestObserver
 {
-    private readonly ProxyTelemetry _owner;
+    private readonly ProxyObserver _owner;
     private readonly HttpContext _context;
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly SseChunkScanner _scanner = new();
     private readonly Action<SseDataKind> _onData;
-    private DecodeSpan? _currentDecode;
+    private AdmissionSpan? _admission;
+    private PrefillSpan? _prefill;
+    private long _prefillStarted;
+    private DecodeSpan? _decode;
     private long _firstChunk;
     private long _lastChunk;
 
-    internal RequestTelemetry(ProxyTelemetry owner, HttpContext context, string route, string connector, string requestId)
+    internal RequestObserver(ProxyObserver owner, HttpContext context, string route, string connector, string requestId)
     {
         _owner = owner;
         _context = context;
@@ -76,20 +82,10 @@ public sealed class RequestTelemetry
     public double? TimeToFirstTokenMilliseconds =>
         Chunks > 0 ? Stopwatch.GetElapsedTime(_started, _firstChunk).TotalMilliseconds : null;
 
-    internal ProxyTelemetry Owner => _owner;
+    internal ProxyObserver Owner => _owner;
 
-    /// <summary>The telemetry of <paramref name="context"/>, or null when observability is not registered.</summary>
-    /// <param name="context">The client's request.</param>
-    /// <returns>The telemetry, or null.</returns>
-    public static RequestTelemetry? Of(HttpContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<RequestTelemetry>();
-    }
-
-    /// <summary>The request was parsed: remembers the model and prompt size for spans and logs.</summary>
-    /// <param name="request">The validated request.</param>
-    public void OnRequest(CompletionRequest request)
+    /// <inheritdoc />
+    public void RequestParsed(CompletionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         Model = request.Model;
@@ -100,39 +96,97 @@ public sealed class RequestTelemetry
         server?.SetTag(PdSpanAttributes.EstimatedPromptTokens, request.EstimatedPromptTokens);
     }
 
-    /// <summary>Starts the admission span (dispose it, or call <see cref="AdmissionSpan.Stop"/>, when admission answered).</summary>
-    /// <returns>The span.</returns>
-    public AdmissionSpan StartAdmission() => new(this);
+    /// <inheritdoc />
+    public void AdmissionStarted() => _admission = new AdmissionSpan(this);
 
-    /// <summary>Starts a prefill span around one prefill call.</summary>
-    /// <param name="instance">The prefill instance.</param>
-    /// <param name="upstreamRequestId">The request id P sees.</param>
-    /// <returns>The span; call <see cref="PrefillSpan.Complete"/> with the attempt.</returns>
-    public PrefillSpan StartPrefill(UpstreamInstance instance, string upstreamRequestId)
+    /// <inheritdoc />
+    public void AdmissionEnded(AdmissionResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        _admission?.Stop(result);
+        _admission = null;
+    }
+
+    /// <inheritdoc />
+    public void PrefillSkipped() => _owner.Meter.PrefillSkipped();
+
+    /// <inheritdoc />
+    public void PrefillStarted(UpstreamInstance instance, string upstreamRequestId)
     {
         ArgumentNullException.ThrowIfNull(instance);
-        return new PrefillSpan(this, instance, upstreamRequestId);
+        _prefill?.Dispose();
+        _prefillStarted = Stopwatch.GetTimestamp();
+        _prefill = new PrefillSpan(this, instance, upstreamRequestId);
     }
 
-    /// <summary>Starts a decode span around one decode relay.</summary>
-    /// <param name="call">The decode call.</param>
-    /// <returns>The span; call <see cref="DecodeSpan.Stop"/> when the relay returned.</returns>
-    public DecodeSpan StartDecode(DecodeCall call)
+    /// <inheritdoc />
+    public void PrefillEnded(PrefillAttempt attempt)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        _owner.Meter.PrefillCompleted(Connector, PrefillSpan.OutcomeOf(attempt.Kind), Stopwatch.GetElapsedTime(_prefillStarted).TotalSeconds);
+        _prefill?.Complete(attempt);
+        _prefill?.Dispose();
+        _prefill = null;
+    }
+
+    /// <inheritdoc />
+    public void PrefillRetried(PrefillAttemptKind previous) => _owner.Meter.PrefillRetried(previous switch
+    {
+        PrefillAttemptKind.TimedOut => "timeout",
+        PrefillAttemptKind.UpstreamError => "upstream_error",
+        _ => "transport_error",
+    });
+
+    /// <inheritdoc />
+    public void DecodeOnlyFallback(string reason) => _owner.Meter.DecodeOnlyFallback(reason);
+
+    /// <inheritdoc />
+    public void KvTransferExpected() => _owner.Meter.KvTransferExpected(Connector);
+
+    /// <inheritdoc />
+    public void DecodeStarted(DecodeCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        _currentDecode = new DecodeSpan(this, call, Chunks);
-        return _currentDecode;
+        _decode?.Dispose();
+        _decode = new DecodeSpan(this, call, Chunks);
     }
+
+    /// <inheritdoc />
+    public void DecodeEnded(ForwarderError error, bool clientAborted)
+    {
+        _decode?.Stop(error, clientAborted);
+        _decode?.Dispose();
+        _decode = null;
+    }
+
+    /// <inheritdoc />
+    public void DecodeRetried() => _owner.Meter.DecodeRetried();
+
+    /// <inheritdoc />
+    public void KvTransferObserved(bool found)
+    {
+        if (found)
+        {
+            _owner.Meter.KvTransferConfirmed(Connector);
+        }
+        else
+        {
+            _owner.Meter.KvTransferMissed(Connector);
+        }
+    }
+
+    /// <inheritdoc />
+    public void CancelledAfterPrefill() => _owner.Meter.CancelledAfterPrefill(Connector);
 
     /// <summary>
     /// D's response headers arrived (called from the decode transformer): records D's time to first
     /// byte and, for an event stream, wraps its content so each chunk is timed as it is relayed.
     /// </summary>
     /// <param name="response">D's response; its content may be replaced.</param>
-    public void OnDecodeResponse(HttpResponseMessage response)
+    public void DecodeResponded(HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        _currentDecode?.OnResponse((int)response.StatusCode);
+        _decode?.OnResponse((int)response.StatusCode);
 
         // The client's response already carries D's headers (an SSE guard may have replaced the
         // content, and its headers, on the upstream response).
@@ -144,18 +198,22 @@ public sealed class RequestTelemetry
         }
     }
 
-    /// <summary>The request ended: records stream timings, tags the server span, logs timing at Debug.</summary>
-    /// <param name="statusCode">The status the client got (499 when it left first).</param>
-    /// <param name="exchange">How it was served.</param>
-    public void Complete(int statusCode, PdExchange exchange)
+    /// <inheritdoc />
+    public void RequestCompleted(int statusCode, PdExchange exchange)
     {
         ArgumentNullException.ThrowIfNull(exchange);
+
+        // Spans still open mean the pipeline threw between their start and end.
+        _admission?.Dispose();
+        _prefill?.Dispose();
+        _decode?.Dispose();
         var mode = exchange.ModeName;
+        _owner.Meter.RequestCompleted(Route, statusCode, Connector, Stopwatch.GetElapsedTime(_started).TotalSeconds);
         if (Chunks > 0)
         {
             var ttft = Stopwatch.GetElapsedTime(_started, _firstChunk).TotalSeconds;
             double? tpot = Chunks > 1 ? Stopwatch.GetElapsedTime(_firstChunk, _lastChunk).TotalSeconds / (Chunks - 1) : null;
-            _owner.StreamMetrics.StreamCompleted(Route, Connector, mode, ttft, tpot);
+            _owner.Meter.StreamCompleted(Route, Connector, mode, ttft, tpot);
         }
 
         if (ServerActivity is { } server)
@@ -218,6 +276,6 @@ public sealed class RequestTelemetry
 
         _lastChunk = now;
         Chunks++;
-        _owner.StreamMetrics.ChunkRelayed(Route, Connector, gap);
+        _owner.Meter.ChunkRelayed(Route, Connector, gap);
     }
 }
