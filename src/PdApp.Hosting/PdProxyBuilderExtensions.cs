@@ -32,7 +32,7 @@ public static class PdProxyBuilderExtensions
 
         proxy.WithEnvironment(Env(PdProxySettings.Connector), plan.Connector)
              .WithEnvironment(Env(PdProxySettings.Model), plan.ServedModelName);
-        if (plan.Connector == KvConnectorNames.Multi)
+        if (plan.ConnectorTraits.IsComposite)
         {
             for (var i = 0; i < plan.Options.Multi.Connectors.Count; i++)
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -63,7 +64,7 @@ public sealed record P2pNcclKvConnector : KvConnector
     public int? MemPoolSizeGb { get; init; }
 
     /// <inheritdoc/>
-    public override string Name => KvConnectorNames.P2pNccl;
+    public override KvConnectorKind Kind => KvConnectorKind.P2pNccl;
 
     /// <inheritdoc/>
     public override string KvAddress => AdvertisedIp + ":" + KvPort.ToString(CultureInfo.InvariantCulture);

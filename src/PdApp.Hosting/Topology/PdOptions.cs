@@ -1,4 +1,5 @@
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Topology;
 
@@ -131,8 +132,28 @@ public sealed class PdOptions
     /// <summary><c>Pd:Multi</c>.</summary>
     public PdMultiOptions Multi { get; set; } = new();
 
-    /// <summary>The connectors in use: <see cref="Connector"/>, or the MultiConnector's children.</summary>
-    /// <returns>Connector names.</returns>
-    public IReadOnlyList<string> EffectiveConnectors() =>
-        Connector == KvConnectorNames.Multi ? Multi.Connectors : [Connector];
+    /// <summary>
+    /// The known connectors in use, as <see cref="ConnectorCatalog"/> describes them: <see cref="Connector"/>,
+    /// or the MultiConnector's children. Unknown names are left out (the validator reports them).
+    /// </summary>
+    /// <returns>The connectors' traits.</returns>
+    public IReadOnlyList<KvConnectorTraits> EffectiveConnectors()
+    {
+        IReadOnlyList<string> names = ConnectorCatalog.TryGet(Connector, out var traits) && traits.IsComposite ? Multi.Connectors : [Connector];
+        var known = new List<KvConnectorTraits>(names.Count);
+        foreach (var name in names)
+        {
+            if (ConnectorCatalog.TryGet(name, out var child))
+            {
+                known.Add(child);
+            }
+        }
+
+        return known;
+    }
+
+    /// <summary>Whether <paramref name="kind"/> is among <see cref="EffectiveConnectors"/>.</summary>
+    /// <param name="kind">The connector.</param>
+    /// <returns>True when the instances run it.</returns>
+    public bool Uses(KvConnectorKind kind) => EffectiveConnectors().Any(c => c.Kind == kind);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Simulator.Configuration;
 
@@ -285,9 +286,9 @@ internal static class SimulatorOptionsParser
             throw new SimulatorArgumentException(Flag, "Please specify kv_role when kv_connector is set, supported roles are " + string.Join(", ", KvRoles.All));
         }
 
-        if (config.KvConnector is not null && !KvConnectorNames.All.Contains(config.KvConnector))
+        if (config.KvConnector is not null && !ConnectorCatalog.IsKnown(config.KvConnector))
         {
-            throw new SimulatorArgumentException(Flag, $"Unsupported connector type {config.KvConnector}; the simulator supports {string.Join(", ", KvConnectorNames.All)}");
+            throw new SimulatorArgumentException(Flag, $"Unsupported connector type {config.KvConnector}; the simulator supports {string.Join(", ", ConnectorCatalog.Names)}");
         }
 
         return config;
