@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Endpoints;
-using PdApp.Proxy.Hosting;
+using PdApp.Proxy.Observability.Metrics;
 
 namespace PdApp.Proxy;
 

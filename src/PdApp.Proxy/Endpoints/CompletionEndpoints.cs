@@ -1,4 +1,4 @@
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy.Endpoints;

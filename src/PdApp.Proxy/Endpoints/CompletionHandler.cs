@@ -2,12 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
-using PdApp.Proxy.Admission;
-using PdApp.Proxy.Diagnostics;
-using PdApp.Proxy.Disaggregation;
-using PdApp.Proxy.Hosting;
-using PdApp.Proxy.Options;
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Admission;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
 
 namespace PdApp.Proxy.Endpoints;
 
@@ -20,7 +19,7 @@ public sealed class CompletionHandler(
     PdRequestPipeline pipeline,
     IProxyObserver observability,
     IOptions<ProxyOptions> proxyOptions,
-    IOptions<PdOptions> pdOptions,
+    IOptions<DeploymentOptions> pdOptions,
     ILogger<CompletionHandler> logger)
 {
     // 499 (nginx's "client closed request") marks clients that left before a response was sent.

@@ -1,10 +1,9 @@
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
-using PdApp.Proxy.Forwarding;
-using PdApp.Proxy.Hosting;
-using PdApp.Proxy.Options;
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Security;
 
@@ -28,7 +27,7 @@ public static class ModelsEndpoint
         return endpoints;
     }
 
-    private static async Task HandleAsync(HttpContext context, IInstanceSelector selector, UpstreamChannel channel, IOptions<PdOptions> options)
+    private static async Task HandleAsync(HttpContext context, IInstanceSelector selector, UpstreamChannel channel, IOptions<DeploymentOptions> options)
     {
         var pd = options.Value;
         using (var lease = selector.Select(PdRole.Decode, new RoutingContext(context.GetRequestId(), null)))

@@ -1,13 +1,14 @@
-using PdApp.Proxy.Disaggregation;
-using PdApp.Proxy.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
-using PdApp.Proxy.Observability.Load;
 using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Load;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
-using PdApp.Proxy.Admin;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Balancing;
 using PdApp.Proxy.Routing.Discovery;
@@ -64,6 +63,7 @@ public static class PdRoutingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ActiveHealthCheckOptions>, ActiveHealthCheckOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
 
+        services.TryAddSingleton<IRoutingObserver>(NullRoutingObserver.Instance);
         services.TryAddSingleton<InstanceRegistry>();
         services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
         services.TryAddSingleton<PassiveHealthTracker>();

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Engine;
-using PdApp.Simulator.Hosting;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.KvTransfer;
 

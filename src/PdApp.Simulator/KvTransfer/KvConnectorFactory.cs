@@ -3,9 +3,8 @@ using System.Text.Json;
 using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Engine;
-using PdApp.Simulator.Hosting;
 using PdApp.Simulator.KvTransfer.Connectors;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.KvTransfer;
 

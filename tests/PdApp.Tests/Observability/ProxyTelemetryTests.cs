@@ -3,8 +3,8 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using PdApp.Protocol;
 using PdApp.Proxy.Observability.Metrics;
-using PdApp.Proxy.Observability.Prometheus;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Routing.Load;
 using PdApp.Tests.Observability.Infrastructure;
 using PdApp.Tests.Proxy.Infrastructure;
 

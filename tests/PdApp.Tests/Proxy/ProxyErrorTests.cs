@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
-using PdApp.Protocol;
 using Microsoft.Extensions.DependencyInjection;
+using PdApp.Protocol;
 using PdApp.Proxy.Observability.Metrics;
 using PdApp.Tests.Proxy.Infrastructure;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
-using PdApp.Proxy.Forwarding;
-using PdApp.Proxy.Options;
+using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Options;
 
 namespace PdApp.Tests.Proxy;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
-using PdApp.Proxy.Observability.Load;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Load;
 
 namespace PdApp.Proxy.Observability.Metrics;
 
@@ -71,10 +71,8 @@ public sealed class InstanceMetrics : IRoutingObserver
     /// <summary>The meter (tests listen to this instance).</summary>
     public Meter Meter { get; }
 
-    /// <summary>A scrape failed.</summary>
-    /// <param name="instance">The instance.</param>
-    /// <param name="reason"><c>timeout</c>, <c>http_status</c>, <c>transport</c>, <c>too_large</c> or <c>no_vllm_gauges</c>.</param>
-    public void ScrapeFailed(UpstreamInstance instance, string reason)
+    /// <inheritdoc />
+    public void LoadScrapeFailed(UpstreamInstance instance, string reason)
     {
         ArgumentNullException.ThrowIfNull(instance);
         var tags = Tags(instance);
@@ -82,10 +80,8 @@ public sealed class InstanceMetrics : IRoutingObserver
         _scrapeErrors.Add(1, tags);
     }
 
-    /// <summary>A scrape finished (successfully or not).</summary>
-    /// <param name="instance">The instance.</param>
-    /// <param name="seconds">Its duration.</param>
-    public void ScrapeCompleted(UpstreamInstance instance, double seconds)
+    /// <inheritdoc />
+    public void LoadScraped(UpstreamInstance instance, double seconds)
     {
         ArgumentNullException.ThrowIfNull(instance);
         _scrapeDuration.Record(seconds, Tags(instance));

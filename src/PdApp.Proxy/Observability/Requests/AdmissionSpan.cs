@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using PdApp.Proxy.Admission;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline.Admission;
 
 namespace PdApp.Proxy.Observability.Requests;
 

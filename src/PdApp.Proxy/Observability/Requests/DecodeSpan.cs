@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline.Forwarding;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace PdApp.Proxy.Observability.Requests;

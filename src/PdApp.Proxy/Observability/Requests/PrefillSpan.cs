@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Routing;
 
 namespace PdApp.Proxy.Observability.Requests;

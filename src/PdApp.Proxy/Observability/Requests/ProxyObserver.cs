@@ -1,7 +1,8 @@
-using PdApp.Proxy.Disaggregation;
 using PdApp.Proxy.Observability.Metrics;
-using PdApp.Proxy.Requests;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Requests;
 
 namespace PdApp.Proxy.Observability.Requests;
 

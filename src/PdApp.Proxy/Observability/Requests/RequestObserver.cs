@@ -1,15 +1,16 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
-using Yarp.ReverseProxy.Forwarder;
 using PdApp.Protocol;
-using PdApp.Proxy.Admission;
-using PdApp.Proxy.Disaggregation;
-using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Observability.Streaming;
 using PdApp.Proxy.Observability.Tracing;
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Admission;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace PdApp.Proxy.Observability.Requests;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Hosting;
 using YamlDotNet.RepresentationModel;
 
 namespace PdApp.Simulator.KvTransfer.Connectors;

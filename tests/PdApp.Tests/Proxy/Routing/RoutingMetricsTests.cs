@@ -3,10 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
-using PdApp.Proxy.Observability.Load;
 using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Health;
+using PdApp.Proxy.Routing.Load;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Tests.Proxy.Routing;
@@ -70,5 +70,9 @@ public sealed class RoutingMetricsTests
         public void InstanceEjected(UpstreamInstance instance) => Events.Add("ejected " + instance.Name);
 
         public void InstanceTurnedUnhealthy(UpstreamInstance instance) => Events.Add("unhealthy " + instance.Name);
+
+        public void LoadScraped(UpstreamInstance instance, double seconds) => Events.Add("scraped " + instance.Name);
+
+        public void LoadScrapeFailed(UpstreamInstance instance, string reason) => Events.Add("scrape failed " + instance.Name);
     }
 }
