@@ -79,7 +79,7 @@ public sealed record MultiKvConnector : KvConnector
         {
             KvConnector = Name,
             KvRole = KvRole,
-            KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { ["connectors"] = children }),
+            KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { [KvConnectorExtraConfigKeys.Connectors] = children }),
         };
     }
 }

@@ -55,8 +55,8 @@ public sealed record NixlKvConnector : KvConnector
         {
             var env = new Dictionary<string, string>
             {
-                ["VLLM_NIXL_SIDE_CHANNEL_HOST"] = SideChannelHost,
-                ["VLLM_NIXL_SIDE_CHANNEL_PORT"] = SideChannelPort.ToString(CultureInfo.InvariantCulture),
+                [KvConnectorEnvironment.NixlSideChannelHost] = SideChannelHost,
+                [KvConnectorEnvironment.NixlSideChannelPort] = SideChannelPort.ToString(CultureInfo.InvariantCulture),
             };
             if (UcxTransports is not null)
             {

@@ -32,6 +32,6 @@ public sealed record SharedStorageKvConnector : KvConnector
     {
         KvConnector = Name,
         KvRole = KvRole,
-        KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { ["shared_storage_path"] = SharedStoragePath }),
+        KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { [KvConnectorExtraConfigKeys.SharedStoragePath] = SharedStoragePath }),
     };
 }

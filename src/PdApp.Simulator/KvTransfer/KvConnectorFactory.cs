@@ -1,7 +1,8 @@
-using Microsoft.Extensions.Logging;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
+using PdApp.Protocol.Vllm;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.KvTransfer.Connectors;
 using PdApp.Simulator.Scheduling;
@@ -26,7 +27,7 @@ internal sealed class KvConnectorFactory(
     {
         if (!ConnectorCatalog.TryGet(config.KvConnector, out var traits))
         {
-            throw new SimulatorArgumentException("--kv-transfer-config", $"Unsupported connector type {config.KvConnector}");
+            throw new SimulatorArgumentException(VllmEngineArguments.KvTransferConfig.Name, $"Unsupported connector type {config.KvConnector}");
         }
 
         var context = new KvConnectorContext(options, config, environment, identity, scheduler, time, loggers);
@@ -51,10 +52,10 @@ internal sealed class KvConnectorFactory(
     /// </summary>
     private List<IKvConnectorSimulation> Children(KvTransferConfig parent)
     {
-        const string Flag = "--kv-transfer-config";
-        if (parent.KvConnectorExtraConfig?["connectors"] is not System.Text.Json.Nodes.JsonArray list || list.Count == 0)
+        var flag = VllmEngineArguments.KvTransferConfig.Name;
+        if (parent.KvConnectorExtraConfig?[KvConnectorExtraConfigKeys.Connectors] is not System.Text.Json.Nodes.JsonArray list || list.Count == 0)
         {
-            throw new SimulatorArgumentException(Flag, "MultiConnector needs kv_connector_extra_config.connectors, a non-empty list of connector configs");
+            throw new SimulatorArgumentException(flag, "MultiConnector needs kv_connector_extra_config.connectors, a non-empty list of connector configs");
         }
 
         var children = new List<IKvConnectorSimulation>(list.Count);
@@ -68,12 +69,12 @@ internal sealed class KvConnectorFactory(
             }
             catch (System.Text.Json.JsonException ex)
             {
-                throw new SimulatorArgumentException(Flag, $"invalid MultiConnector child: {ex.Message}", ex);
+                throw new SimulatorArgumentException(flag, $"invalid MultiConnector child: {ex.Message}", ex);
             }
 
             if (!ConnectorCatalog.TryGet(child.KvConnector, out var traits) || traits.IsComposite)
             {
-                throw new SimulatorArgumentException(Flag, $"unsupported MultiConnector child '{child.KvConnector}'");
+                throw new SimulatorArgumentException(flag, $"unsupported MultiConnector child '{child.KvConnector}'");
             }
 
             children.Add(Create(child with { KvRole = child.KvRole ?? parent.KvRole, EngineId = child.EngineId ?? parent.EngineId }));
