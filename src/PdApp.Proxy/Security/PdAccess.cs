@@ -15,6 +15,9 @@ public static class PdAccess
     /// <summary>The <c>/admin</c> routes: absent (404) unless <c>Pd:AdminApiKey</c> is set, then its bearer key is required.</summary>
     public const string AdminPolicy = "pd-admin";
 
+    /// <summary>The admin API's audit log category: its changes and the refused admin keys.</summary>
+    public const string AdminAuditLogCategory = "PdApp.Proxy.Admin";
+
     /// <summary>The client key's role claim.</summary>
     internal const string ClientRole = "client";
 

@@ -12,11 +12,8 @@ namespace PdApp.Proxy.Security;
 /// </summary>
 internal sealed partial class PdAccessDeniedResponses(ApiKeys keys, ILoggerFactory loggers) : IAuthorizationMiddlewareResultHandler
 {
-    /// <summary>The admin API's audit log category.</summary>
-    public const string AdminLogCategory = "PdApp.Proxy.Admin";
-
     private readonly AuthorizationMiddlewareResultHandler _default = new();
-    private readonly ILogger _adminLogger = loggers.CreateLogger(AdminLogCategory);
+    private readonly ILogger _adminLogger = loggers.CreateLogger(PdAccess.AdminAuditLogCategory);
 
     public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {

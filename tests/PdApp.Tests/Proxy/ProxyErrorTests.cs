@@ -129,18 +129,6 @@ public sealed class ProxyErrorTests
     }
 
     [Fact]
-    public async Task PrefillRejectsTheRequest_Its4xxIsPassedThroughAndDecodeIsNeverCalled()
-    {
-        await using var proxy = await StartAsync(prefillArgs: ["--failure-injection-rate", "100", "--failure-types", "context_length"]);
-
-        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(OpenAiErrorTypes.InvalidRequest, (await ErrorOf(response)).GetProperty("type").GetString());
-        Assert.Equal(0, proxy.Metrics.Sum("pdapp.proxy.kv_transfers.expected"));
-    }
-
-    [Fact]
     public async Task DecodeUpstreamError_IsPassedThroughWithStatusAndBody()
     {
         await using var proxy = await StartAsync(decodeArgs: ["--failure-injection-rate", "100", "--failure-types", "context_length"]);

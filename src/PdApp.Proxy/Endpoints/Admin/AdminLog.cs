@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy.Endpoints.Admin;
 
 /// <summary>The admin API's audit log: every change (rejected keys are logged by the security layer under the same category).</summary>
 internal static partial class AdminLog
 {
-    public const string Category = "PdApp.Proxy.Admin";
+    public const string Category = PdAccess.AdminAuditLogCategory;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Admin API: added instance {Name} ({Role}) at {Address}, KV address {KvAddress}")]
     public static partial void Added(ILogger logger, string name, PdRole role, Uri address, string? kvAddress);
