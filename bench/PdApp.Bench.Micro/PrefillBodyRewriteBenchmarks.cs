@@ -1,7 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using PdApp.Proxy.Disaggregation;
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Requests;
 
 namespace PdApp.Bench.Micro;
 

@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using PdApp.Proxy.Diagnostics;
 using PdApp.Proxy.Endpoints;
-using PdApp.Proxy.Hosting;
-using PdApp.Proxy.Security;
+using PdApp.Proxy.Observability.Metrics;
 
 namespace PdApp.Proxy;
 
@@ -20,17 +18,22 @@ public static class ProxyApp
     public static WebApplication Create(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults(ProxyMetrics.MeterName);
+        builder.AddServiceDefaults(ProxyMeter.MeterName, InstanceMetrics.MeterName);
         builder.Services.AddPdProxy(builder.Configuration);
         builder.Services.AddPdRouting(builder.Configuration);
         builder.Services.AddPdObservability(builder.Configuration);
+        builder.Services.AddPdSecurity(builder.Configuration);
 
         // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);
 
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
-        app.UseMiddleware<ClientApiKeyMiddleware>();
+
+        // After the request id (refusals carry it too), before the endpoints that name a policy.
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapDefaultEndpoints();
         app.MapPdCompletions();
         app.MapPdModels();

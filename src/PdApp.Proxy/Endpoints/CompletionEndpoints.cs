@@ -1,4 +1,5 @@
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy.Endpoints;
 
@@ -11,8 +12,10 @@ public static class CompletionEndpoints
     public static IEndpointRouteBuilder MapPdCompletions(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPost(OpenAiRoutes.CompletionsPath, (HttpContext context, CompletionHandler handler) => handler.HandleAsync(context, OpenAiRoute.Completions));
-        endpoints.MapPost(OpenAiRoutes.ChatCompletionsPath, (HttpContext context, CompletionHandler handler) => handler.HandleAsync(context, OpenAiRoute.ChatCompletions));
+        endpoints.MapPost(OpenAiRoutes.CompletionsPath, (HttpContext context, CompletionHandler handler) => handler.HandleAsync(context, OpenAiRoute.Completions))
+            .RequireAuthorization(PdAccess.ClientPolicy);
+        endpoints.MapPost(OpenAiRoutes.ChatCompletionsPath, (HttpContext context, CompletionHandler handler) => handler.HandleAsync(context, OpenAiRoute.ChatCompletions))
+            .RequireAuthorization(PdAccess.ClientPolicy);
         return endpoints;
     }
 }

@@ -2,13 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
-using PdApp.Proxy.Admission;
-using PdApp.Proxy.Diagnostics;
-using PdApp.Proxy.Disaggregation;
-using PdApp.Proxy.Hosting;
-using PdApp.Proxy.Observability.Requests;
-using PdApp.Proxy.Options;
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Admission;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
 
 namespace PdApp.Proxy.Endpoints;
 
@@ -19,10 +17,9 @@ namespace PdApp.Proxy.Endpoints;
 public sealed class CompletionHandler(
     AdmissionController admission,
     PdRequestPipeline pipeline,
-    DisaggregationFlow flow,
-    ProxyMetrics metrics,
+    IProxyObserver observability,
     IOptions<ProxyOptions> proxyOptions,
-    IOptions<PdOptions> pdOptions,
+    IOptions<DeploymentOptions> pdOptions,
     ILogger<CompletionHandler> logger)
 {
     // 499 (nginx's "client closed request") marks clients that left before a response was sent.
@@ -38,10 +35,10 @@ public sealed class CompletionHandler(
         var requestId = context.GetRequestId();
         var exchange = new PdExchange();
         var started = Stopwatch.GetTimestamp();
-        var telemetry = context.RequestServices.GetService<ProxyTelemetry>()?.Begin(context, OpenAiRoutes.PathOf(route), flow.Connector, requestId);
+        var observer = observability.StartRequest(context, route, requestId);
         try
         {
-            await ServeAsync(context, route, requestId, exchange);
+            await ServeAsync(context, route, requestId, exchange, observer);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -65,19 +62,17 @@ public sealed class CompletionHandler(
                 ? ClientClosedRequest
                 : context.Response.StatusCode;
             var elapsed = Stopwatch.GetElapsedTime(started);
-            var path = OpenAiRoutes.PathOf(route);
-            metrics.RequestCompleted(path, status, flow.Connector, elapsed.TotalSeconds);
-            telemetry?.Complete(status, exchange);
+            observer.RequestCompleted(status, exchange);
             ProxyLog.RequestCompleted(
-                logger, requestId, path, status, elapsed.TotalMilliseconds, exchange.ModeName, exchange.PrefillInstance, exchange.DecodeInstance, exchange.KvTransfer);
+                logger, requestId, OpenAiRoutes.PathOf(route), status, elapsed.TotalMilliseconds, exchange.ModeName, exchange.PrefillInstance, exchange.DecodeInstance, exchange.KvTransfer);
         }
     }
 
-    private async Task ServeAsync(HttpContext context, OpenAiRoute route, string requestId, PdExchange exchange)
+    private async Task ServeAsync(HttpContext context, OpenAiRoute route, string requestId, PdExchange exchange, IRequestObserver observer)
     {
-        using var admissionSpan = RequestTelemetry.Of(context)?.StartAdmission();
+        observer.AdmissionStarted();
         using var admitted = await admission.AdmitAsync(context.RequestAborted);
-        admissionSpan?.Stop(admitted);
+        observer.AdmissionEnded(admitted);
         if (!admitted.IsAdmitted)
         {
             await RejectAsync(context, requestId, admitted);
@@ -100,13 +95,12 @@ public sealed class CompletionHandler(
 
         using (request)
         {
-            await pipeline.RunAsync(context, request!, requestId, exchange);
+            await pipeline.RunAsync(context, request!, requestId, exchange, observer);
         }
     }
 
     private Task RejectAsync(HttpContext context, string requestId, AdmissionResult admitted)
     {
-        metrics.AdmissionRejected(admitted.Reason);
         ProxyLog.AdmissionRejected(logger, requestId, admitted.Reason);
         var seconds = Math.Max(1, (int)Math.Ceiling(admitted.RetryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);

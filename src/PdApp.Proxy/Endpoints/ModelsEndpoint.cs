@@ -1,11 +1,11 @@
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
-using PdApp.Proxy.Forwarding;
-using PdApp.Proxy.Hosting;
-using PdApp.Proxy.Options;
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy.Endpoints;
 
@@ -23,11 +23,11 @@ public static class ModelsEndpoint
     public static IEndpointRouteBuilder MapPdModels(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet(OpenAiRoutes.ModelsPath, HandleAsync);
+        endpoints.MapGet(OpenAiRoutes.ModelsPath, HandleAsync).RequireAuthorization(PdAccess.ClientPolicy);
         return endpoints;
     }
 
-    private static async Task HandleAsync(HttpContext context, IInstanceSelector selector, UpstreamChannel channel, IOptions<PdOptions> options)
+    private static async Task HandleAsync(HttpContext context, IInstanceSelector selector, UpstreamChannel channel, IOptions<DeploymentOptions> options)
     {
         var pd = options.Value;
         using (var lease = selector.Select(PdRole.Decode, new RoutingContext(context.GetRequestId(), null)))

@@ -1,32 +1,31 @@
-using PdApp.Proxy.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
-using PdApp.Proxy.Observability.Load;
 using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Load;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the proxy's traces, timing metrics, instance gauges and load scraper.</summary>
 public static class ObservabilityServiceCollectionExtensions
 {
-    /// <summary>The meters this registration adds (besides <c>pdapp.proxy</c>).</summary>
-    public static IReadOnlyList<string> MeterNames { get; } =
-        [StreamTimingMetrics.MeterName, UpstreamTimingMetrics.MeterName, InstanceMetrics.MeterName, RoutingMetrics.MeterName];
-
-    private const string EndToEndLatencyInstrument = "pdapp.proxy.request.duration";
+    /// <summary>The meters this registration adds: the request path's and the instances'.</summary>
+    public static IReadOnlyList<string> MeterNames { get; } = [ProxyMeter.MeterName, InstanceMetrics.MeterName];
 
     private static readonly double[] EndToEndLatencyBuckets =
         [0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
 
     /// <summary>
-    /// Adds the <c>PdApp.Proxy</c> activity source and the <c>pdapp.proxy.stream</c>,
-    /// <c>pdapp.proxy.upstream</c> and <c>pdapp.instance</c> meters to OpenTelemetry, the request
-    /// telemetry the request path reports to, and the instance load scraper. Requires
-    /// <c>AddPdRouting</c> (the instance registry).
+    /// Adds the <c>PdApp.Proxy</c> activity source and the <c>pdapp.proxy</c> and
+    /// <c>pdapp.instance</c> meters to OpenTelemetry, the <see cref="IProxyObserver"/> the request
+    /// pipeline reports to, the <see cref="IRoutingObserver"/> the routing layer reports to, and the
+    /// instance load scraper. Requires <c>AddPdRouting</c> (the instance registry).
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="configuration">The configuration holding <c>Pd:Proxy:LoadScrape</c>.</param>
@@ -37,9 +36,9 @@ public static class ObservabilityServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
 
         services.TryAddSingleton<ProxyTracing>();
-        services.TryAddSingleton<StreamTimingMetrics>();
-        services.TryAddSingleton<UpstreamTimingMetrics>();
-        services.TryAddSingleton<ProxyTelemetry>();
+        services.TryAddSingleton<ProxyMeter>();
+        services.TryAddSingleton<ProxyObserver>();
+        services.Replace(ServiceDescriptor.Singleton<IProxyObserver>(sp => sp.GetRequiredService<ProxyObserver>()));
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
         services.ConfigureOpenTelemetryMeterProvider(metrics => metrics
             .AddMeter([.. MeterNames])
@@ -47,7 +46,7 @@ public static class ObservabilityServiceCollectionExtensions
             // pdapp.proxy.request.duration (the end-to-end latency) declares no bucket advice, and
             // OpenTelemetry's default buckets (0, 5, 10, 25 ... ms read as seconds) would put every
             // request in one bucket: give it vLLM's e2e latency buckets (vllm/v1/metrics/loggers.py).
-            .AddView(EndToEndLatencyInstrument, new ExplicitBucketHistogramConfiguration { Boundaries = EndToEndLatencyBuckets }));
+            .AddView(ProxyMeter.RequestDurationInstrument, new ExplicitBucketHistogramConfiguration { Boundaries = EndToEndLatencyBuckets }));
         return services.AddPdInstanceLoadScraper(configuration);
     }
 
@@ -68,6 +67,7 @@ public static class ObservabilityServiceCollectionExtensions
         services.AddOptions<LoadScrapeOptions>().Bind(configuration.GetSection(LoadScrapeOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LoadScrapeOptions>, LoadScrapeOptionsValidator>());
         services.TryAddSingleton<InstanceMetrics>();
+        services.Replace(ServiceDescriptor.Singleton<IRoutingObserver>(sp => sp.GetRequiredService<InstanceMetrics>()));
 
         // No resilience handler: a retried scrape only delays the next reading. Each scrape has its
         // own timeout, so the client's total timeout is off. No HttpClient logging either: four

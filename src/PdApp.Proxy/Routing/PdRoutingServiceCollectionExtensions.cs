@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
-using PdApp.Proxy.Admin;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Balancing;
 using PdApp.Proxy.Routing.Discovery;
@@ -57,7 +56,6 @@ public static class PdRoutingServiceCollectionExtensions
             .PostConfigure(o => P2pNcclRegistryOptions.Configure(
                 o, configuration[PdProxySettings.Connector], configuration.GetSection(PdProxySettings.ChildConnectors).Get<string[]>() ?? []))
             .ValidateOnStart();
-        services.AddOptions<AdminOptions>().Configure(o => o.ApiKey = configuration[PdProxySettings.AdminApiKey]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InstancesOptions>, InstancesOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DnsDiscoveryOptions>, DnsDiscoveryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2pNcclRegistryOptions>, P2pNcclRegistryOptionsValidator>());
@@ -65,8 +63,8 @@ public static class PdRoutingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ActiveHealthCheckOptions>, ActiveHealthCheckOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
 
+        services.TryAddSingleton<IRoutingObserver>(NullRoutingObserver.Instance);
         services.TryAddSingleton<InstanceRegistry>();
-        services.TryAddSingleton<RoutingMetrics>();
         services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
         services.TryAddSingleton<PassiveHealthTracker>();
         services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());

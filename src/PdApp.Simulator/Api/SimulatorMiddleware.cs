@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using PdApp.Protocol;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Faults;
-using PdApp.Simulator.Hosting;
 
 namespace PdApp.Simulator.Api;
 

@@ -3,9 +3,9 @@ using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Generation;
-using PdApp.Simulator.Hosting;
 using PdApp.Simulator.KvTransfer;
 using PdApp.Simulator.Metrics;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.Engine;
 

@@ -7,6 +7,7 @@ using PdApp.Simulator.Faults;
 using PdApp.Simulator.Generation;
 using PdApp.Simulator.KvTransfer;
 using PdApp.Simulator.Metrics;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.Hosting;
 

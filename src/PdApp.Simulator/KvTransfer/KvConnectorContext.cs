@@ -2,8 +2,7 @@ using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Engine;
-using PdApp.Simulator.Hosting;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.KvTransfer;
 

@@ -4,9 +4,8 @@ using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
 using PdApp.Protocol.Vllm;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Engine;
-using PdApp.Simulator.Hosting;
 using PdApp.Simulator.KvTransfer.Connectors;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.KvTransfer;
 

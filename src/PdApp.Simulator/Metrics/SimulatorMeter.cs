@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using PdApp.Simulator.Engine;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.Metrics;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Engine;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.Metrics;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using k8s;
 using PdApp.Hosting.Deployment.Compose;
 using PdApp.Hosting.Deployment.Kubernetes;
+using k8s;
 
 namespace PdApp.Tests.Deployment;
 

@@ -1,11 +1,11 @@
-using k8s;
-using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using PdApp.Hosting.Deployment.Kubernetes;
 using PdApp.Protocol;
 using PdApp.Proxy.Routing.Discovery;
 using PdApp.Tests.Proxy.Routing;
+using k8s;
+using k8s.Models;
 
 namespace PdApp.Tests.Deployment;
 

@@ -1,6 +1,6 @@
+using PdApp.Hosting.Deployment.Kubernetes;
 using k8s;
 using k8s.Models;
-using PdApp.Hosting.Deployment.Kubernetes;
 
 namespace PdApp.Tests.Deployment;
 

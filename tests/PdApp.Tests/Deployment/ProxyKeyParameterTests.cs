@@ -2,12 +2,12 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using k8s;
-using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PdApp.Hosting.Deployment.Compose;
 using PdApp.Hosting.Deployment.Kubernetes;
+using k8s;
+using k8s.Models;
 
 namespace PdApp.Tests.Deployment;
 

@@ -69,7 +69,10 @@ public sealed class InstanceLoadScraperTests
         recorder.Observe();
         Assert.Contains(recorder.Of("pdapp.instance.requests_running"), m => m.Tag("instance") == "decode-0");
         Assert.DoesNotContain(recorder.Of("pdapp.instance.requests_running"), m => m.Tag("instance") == "prefill-0");
-        Assert.Contains(recorder.Of("pdapp.instance.load_scrape.duration"), m => m.Tag("instance") == "decode-0" && m.Unit == "s");
+
+        // The load is published before the scrape's duration is recorded: wait for it, do not race it.
+        var durations = await recorder.WaitForAsync("pdapp.instance.load_scrape.duration", m => m.Any(x => x.Tag("instance") == "decode-0"));
+        Assert.Contains(durations, m => m.Tag("instance") == "decode-0" && m.Unit == "s");
     }
 
     [Fact]

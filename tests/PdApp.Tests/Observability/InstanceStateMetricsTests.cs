@@ -20,7 +20,7 @@ public sealed class InstanceStateMetricsTests
             [Upstream.Of(decode)],
             ["Pd:Proxy:Ejection:ConsecutiveFailures=1", "Pd:Proxy:Ejection:BaseEjectionSeconds=30", "Pd:Proxy:LoadScrape:Enabled=false"]);
         using var recorder = new InstrumentRecorder(proxy.Services.GetRequiredService<InstanceMetrics>().Meter);
-        using var health = new InstrumentRecorder(proxy.Services.GetRequiredService<RoutingMetrics>().Meter);
+        using var health = new InstrumentRecorder(proxy.Services.GetRequiredService<InstanceMetrics>().Meter);
 
         using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
         Assert.False(response.IsSuccessStatusCode);

@@ -1,4 +1,4 @@
-using PdApp.Proxy.Observability.Prometheus;
+using PdApp.Proxy.Routing.Load;
 using PdApp.Tests.Observability.TestData;
 
 namespace PdApp.Tests.Observability;

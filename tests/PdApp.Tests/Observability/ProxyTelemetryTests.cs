@@ -3,8 +3,8 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using PdApp.Protocol;
 using PdApp.Proxy.Observability.Metrics;
-using PdApp.Proxy.Observability.Prometheus;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Routing.Load;
 using PdApp.Tests.Observability.Infrastructure;
 using PdApp.Tests.Proxy.Infrastructure;
 
@@ -82,9 +82,7 @@ public sealed class ProxyTelemetryTests
     public async Task StreamingRequest_RecordsDocumentedTimingMetrics()
     {
         await using var proxy = await StartAsync("--inter-token-latency", "15");
-        using var recorder = new InstrumentRecorder(
-            proxy.Services.GetRequiredService<StreamTimingMetrics>().Meter,
-            proxy.Services.GetRequiredService<UpstreamTimingMetrics>().Meter);
+        using var recorder = new InstrumentRecorder(proxy.Services.GetRequiredService<ProxyMeter>().Meter);
 
         using var response = await proxy.PostAsync(
             "/v1/chat/completions", Bodies.Chat(maxTokens: 10, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
@@ -121,7 +119,7 @@ public sealed class ProxyTelemetryTests
         var decode = await SimulatorInstance.StartAsync("decode-0", ["--inter-token-latency", "20"]);
         await using var proxy = await ProxyFixture.StartAsync(
             KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)], ["Pd:Proxy:Admission:MaxConcurrentRequests=1"]);
-        using var recorder = new InstrumentRecorder(proxy.Services.GetRequiredService<UpstreamTimingMetrics>().Meter);
+        using var recorder = new InstrumentRecorder(proxy.Services.GetRequiredService<ProxyMeter>().Meter);
 
         // The first holds the only slot for ~300 ms; the second queues behind it.
         var first = proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 15));

@@ -2,12 +2,13 @@ using Microsoft.Extensions.DependencyInjection;
 using PdApp.Hosting.Topology;
 using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
-using PdApp.Proxy.Disaggregation;
+using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Routing.Options;
 using PdApp.Simulator;
 using PdApp.Simulator.KvTransfer;
 using HostingOptions = PdApp.Hosting.Topology.PdOptions;
-using ProxyOptions = PdApp.Proxy.Options.PdOptions;
+using ProxyOptions = PdApp.Proxy.Pipeline.Options.DeploymentOptions;
+using PdApp.Proxy.Pipeline;
 
 namespace PdApp.Tests.Protocol;
 

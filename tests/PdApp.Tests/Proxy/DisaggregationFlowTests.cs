@@ -1,9 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using PdApp.Protocol;
-using PdApp.Proxy.Disaggregation;
-using PdApp.Proxy.Options;
-using PdApp.Proxy.Requests;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
 
 namespace PdApp.Tests.Proxy;
@@ -21,7 +22,7 @@ public sealed class DisaggregationFlowTests
     }
 
     private static DisaggregationFlow FlowFor(string connector, params string[] children) =>
-        ConnectorFlowResolver.Create(new PdOptions { Connector = connector, ChildConnectors = [.. children] });
+        ConnectorFlowResolver.Create(new DeploymentOptions { Connector = connector, ChildConnectors = [.. children] });
 
     [Fact]
     public void TwoStepPrefillBody_AsksForOneTokenWithoutStreamingAndKeepsEverythingElse()

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PdApp.Protocol;
+using PdApp.Proxy.Observability.Metrics;
 using PdApp.Tests.Proxy.Infrastructure;
 
 namespace PdApp.Tests.Proxy;
@@ -127,18 +129,6 @@ public sealed class ProxyErrorTests
     }
 
     [Fact]
-    public async Task PrefillRejectsTheRequest_Its4xxIsPassedThroughAndDecodeIsNeverCalled()
-    {
-        await using var proxy = await StartAsync(prefillArgs: ["--failure-injection-rate", "100", "--failure-types", "context_length"]);
-
-        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(OpenAiErrorTypes.InvalidRequest, (await ErrorOf(response)).GetProperty("type").GetString());
-        Assert.Equal(0, proxy.Metrics.Sum("pdapp.proxy.kv_transfers.expected"));
-    }
-
-    [Fact]
     public async Task DecodeUpstreamError_IsPassedThroughWithStatusAndBody()
     {
         await using var proxy = await StartAsync(decodeArgs: ["--failure-injection-rate", "100", "--failure-types", "context_length"]);
@@ -181,7 +171,27 @@ public sealed class ProxyErrorTests
         Assert.Equal("[DONE]", events[^1].Data);
         using var error = JsonDocument.Parse(events[^2].Data);
         Assert.Equal(504, error.RootElement.GetProperty("error").GetProperty("code").GetInt32());
-        Assert.Contains("DecodeIdleSeconds", error.RootElement.GetProperty("error").GetProperty("message").GetString());
+        Assert.Contains("nothing for 1 s (Pd:Proxy:Timeouts:DecodeIdleSeconds)", error.RootElement.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task DecodeSilentBeforeItsHeaders_Returns504WithinTheIdleTimeout()
+    {
+        // D accepts the request and says nothing: no status, no headers (prefill takes 30 s on it).
+        await using var proxy = await StartAsync(
+            decodeArgs: ["--fault-added-latency", "30000"],
+            settings: "Pd:Proxy:Timeouts:DecodeIdleSeconds=0.5");
+
+        using var relays = new MetricsRecorder(proxy.Services.GetRequiredService<ProxyMeter>().Meter);
+        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion(stream: true));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("within 0.5 s (Pd:Proxy:Timeouts:DecodeIdleSeconds)", (await ErrorOf(response)).GetProperty("message").GetString());
+
+        // The relay waited the configured 0.5 s: not twice it, nor the 5 s a backstop timer would add.
+        var relaySeconds = await relays.WaitForAsync("pdapp.proxy.decode.duration", 0.45);
+        Assert.InRange(relaySeconds, 0.45, 2.5);
     }
 
     [Fact]
@@ -207,7 +217,7 @@ public sealed class ProxyErrorTests
         using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
-        Assert.Contains("within 0.3 s", (await ErrorOf(response)).GetProperty("message").GetString());
+        Assert.Contains("within 0.3 s (Pd:Proxy:Timeouts:DecodeNonStreamingSeconds)", (await ErrorOf(response)).GetProperty("message").GetString());
     }
 
     [Fact]
@@ -221,7 +231,25 @@ public sealed class ProxyErrorTests
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(OpenAiErrorTypes.ServiceUnavailable, (await ErrorOf(response)).GetProperty("type").GetString());
+        var error = await ErrorOf(response);
+        Assert.Equal(OpenAiErrorTypes.ServiceUnavailable, error.GetProperty("type").GetString());
+        Assert.Contains("longer than 0.3 s (Pd:Proxy:Timeouts:PrefillSeconds)", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task PrefillSilentBeforeItsHeaders_Returns504AfterTheFirstByteTimeout()
+    {
+        await using var proxy = await StartAsync(
+            prefillArgs: ["--fault-added-latency", "30000"],
+            settings: ["Pd:Proxy:Timeouts:PrefillSeconds=60", "Pd:Proxy:Timeouts:PrefillFirstByteSeconds=0.3"]);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Contains("within 0.3 s (Pd:Proxy:Timeouts:PrefillFirstByteSeconds)", (await ErrorOf(response)).GetProperty("message").GetString());
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(0.25), TimeSpan.FromSeconds(10));
     }
 
     [Fact]

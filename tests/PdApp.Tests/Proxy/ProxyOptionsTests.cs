@@ -41,6 +41,8 @@ public sealed class ProxyOptionsTests
     [InlineData("Pd:Proxy:Timeouts:PrefillSeconds=0", "Pd:Proxy:Timeouts:PrefillSeconds")]
     [InlineData("Pd:Proxy:Timeouts:DecodeIdleSeconds=-1", "Pd:Proxy:Timeouts:DecodeIdleSeconds")]
     [InlineData("Pd:Proxy:Timeouts:ConnectSeconds=0", "Pd:Proxy:Timeouts:ConnectSeconds")]
+    [InlineData("Pd:Proxy:Timeouts:PrefillFirstByteSeconds=-1", "Pd:Proxy:Timeouts:PrefillFirstByteSeconds")]
+    [InlineData("Pd:Proxy:Timeouts:PrefillFirstByteSeconds=400", "Pd:Proxy:Timeouts:PrefillFirstByteSeconds")]
     [InlineData("Pd:Proxy:Admission:MaxConcurrentRequests=0", "Pd:Proxy:Admission:MaxConcurrentRequests")]
     [InlineData("Pd:Proxy:Admission:MaxQueueLength=-1", "Pd:Proxy:Admission:MaxQueueLength")]
     [InlineData("Pd:Proxy:MaxRequestBodyBytes=0", "Pd:Proxy:MaxRequestBodyBytes")]

@@ -31,6 +31,8 @@ public sealed class ProxySecurityTests
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, models.StatusCode);
         Assert.Contains(OpenAiErrorTypes.Authentication, await missing.Content.ReadAsStringAsync());
+        Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.True(missing.Headers.Contains(PdHeaders.RequestId));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         Assert.Equal(0, await prefill.ReadMetricAsync("vllm:request_success_total"));
     }
@@ -79,5 +81,33 @@ public sealed class ProxySecurityTests
         using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ClientAndAdminKeys_EachOpensOnlyItsOwnRoutes()
+    {
+        const string AdminKey = "admin-secret";
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage,
+            [Upstream.Dead("prefill-dead")],
+            [Upstream.Dead("decode-dead")],
+            [$"{PdProxySettings.ApiKey}={ClientKey}", $"{PdProxySettings.AdminApiKey}={AdminKey}"]);
+
+        using var adminKeyOnV1 = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(), r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey));
+        using var clientKeyOnAdmin = await Send("/admin/instances", ClientKey);
+        using var adminKeyOnAdmin = await Send("/admin/instances", AdminKey);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, adminKeyOnV1.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, clientKeyOnAdmin.StatusCode);
+        Assert.Contains("Invalid admin API key.", await clientKeyOnAdmin.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, adminKeyOnAdmin.StatusCode);
+
+        Task<HttpResponseMessage> Send(string path, string key)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            return proxy.Client.SendAsync(request);
+        }
     }
 }

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
-using PdApp.Proxy.Observability.Load;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Load;
 
 namespace PdApp.Proxy.Observability.Metrics;
 
@@ -10,9 +10,11 @@ namespace PdApp.Proxy.Observability.Metrics;
 /// The meter <c>pdapp.instance</c>: per-instance gauges labelled <c>instance</c> and <c>role</c>,
 /// read from the registry when the exporter collects: this proxy's requests in flight, the
 /// engine's own load as last scraped (so the dashboard charts load for real vLLM containers
-/// too), and the routing state (available, draining, ejected). Plus scrape errors and durations.
+/// too), and the routing state (available, draining, ejected). Plus the routing layer's health
+/// events (ejections, active checks turning an instance unhealthy), counted where they happen, and
+/// scrape errors and durations.
 /// </summary>
-public sealed class InstanceMetrics
+public sealed class InstanceMetrics : IRoutingObserver
 {
     /// <summary>The meter name.</summary>
     public const string MeterName = "pdapp.instance";
@@ -22,6 +24,8 @@ public sealed class InstanceMetrics
     private readonly TimeSpan _staleAfter;
     private readonly Counter<long> _scrapeErrors;
     private readonly Histogram<double> _scrapeDuration;
+    private readonly Counter<long> _ejections;
+    private readonly Counter<long> _unhealthy;
 
     /// <summary>Creates the instruments.</summary>
     /// <param name="meterFactory">The host's meter factory.</param>
@@ -58,15 +62,17 @@ public sealed class InstanceMetrics
         _scrapeDuration = Meter.CreateHistogram<double>("pdapp.instance.load_scrape.duration", "s",
             "Time to fetch and parse an instance's /metrics.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _ejections = Meter.CreateCounter<long>("pdapp.instance.ejections", "{ejection}",
+            "Passive-health ejections after consecutive failed calls.");
+        _unhealthy = Meter.CreateCounter<long>("pdapp.instance.unhealthy_transitions", "{transition}",
+            "Active health checks turning an instance unhealthy.");
     }
 
     /// <summary>The meter (tests listen to this instance).</summary>
     public Meter Meter { get; }
 
-    /// <summary>A scrape failed.</summary>
-    /// <param name="instance">The instance.</param>
-    /// <param name="reason"><c>timeout</c>, <c>http_status</c>, <c>transport</c>, <c>too_large</c> or <c>no_vllm_gauges</c>.</param>
-    public void ScrapeFailed(UpstreamInstance instance, string reason)
+    /// <inheritdoc />
+    public void LoadScrapeFailed(UpstreamInstance instance, string reason)
     {
         ArgumentNullException.ThrowIfNull(instance);
         var tags = Tags(instance);
@@ -74,13 +80,25 @@ public sealed class InstanceMetrics
         _scrapeErrors.Add(1, tags);
     }
 
-    /// <summary>A scrape finished (successfully or not).</summary>
-    /// <param name="instance">The instance.</param>
-    /// <param name="seconds">Its duration.</param>
-    public void ScrapeCompleted(UpstreamInstance instance, double seconds)
+    /// <inheritdoc />
+    public void LoadScraped(UpstreamInstance instance, double seconds)
     {
         ArgumentNullException.ThrowIfNull(instance);
         _scrapeDuration.Record(seconds, Tags(instance));
+    }
+
+    /// <inheritdoc />
+    public void InstanceEjected(UpstreamInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        _ejections.Add(1, Tags(instance));
+    }
+
+    /// <inheritdoc />
+    public void InstanceTurnedUnhealthy(UpstreamInstance instance)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        _unhealthy.Add(1, Tags(instance));
     }
 
     private IEnumerable<Measurement<int>> ObserveOutstanding()

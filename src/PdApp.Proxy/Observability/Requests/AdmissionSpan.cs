@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using PdApp.Proxy.Admission;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline.Admission;
 
 namespace PdApp.Proxy.Observability.Requests;
 
@@ -9,19 +9,19 @@ namespace PdApp.Proxy.Observability.Requests;
 /// Counts into the queue depth while open; disposing without <see cref="Stop"/> means the client
 /// left while queued.
 /// </summary>
-public sealed class AdmissionSpan : IDisposable
+internal sealed class AdmissionSpan : IDisposable
 {
-    private readonly RequestTelemetry _request;
+    private readonly RequestObserver _request;
     private readonly Activity? _activity;
     private readonly long _started = Stopwatch.GetTimestamp();
     private bool _stopped;
 
-    internal AdmissionSpan(RequestTelemetry request)
+    internal AdmissionSpan(RequestObserver request)
     {
         _request = request;
         _activity = request.Owner.Tracing.Source.StartActivity(ProxyTracing.AdmissionSpan, ActivityKind.Internal);
         _activity?.SetTag(PdSpanAttributes.RequestId, request.RequestId);
-        request.Owner.UpstreamMetrics.QueueEntered();
+        request.Owner.Meter.QueueEntered();
     }
 
     /// <summary>Admission answered.</summary>
@@ -45,7 +45,7 @@ public sealed class AdmissionSpan : IDisposable
         _stopped = true;
         var elapsed = Stopwatch.GetElapsedTime(_started);
         _request.AdmissionMilliseconds = elapsed.TotalMilliseconds;
-        _request.Owner.UpstreamMetrics.QueueLeft(elapsed.TotalSeconds, outcome);
+        _request.Owner.Meter.QueueLeft(elapsed.TotalSeconds, outcome);
         if (_activity is not null)
         {
             _activity.SetTag(PdSpanAttributes.Outcome, outcome);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline.Forwarding;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace PdApp.Proxy.Observability.Requests;
@@ -9,16 +9,16 @@ namespace PdApp.Proxy.Observability.Requests;
 /// <c>pd.decode</c> (client kind): one decode relay through YARP, from sending the request to the
 /// last byte relayed. Its <c>gen_ai.usage.output_tokens</c> is the number of chunks relayed.
 /// </summary>
-public sealed class DecodeSpan : IDisposable
+internal sealed class DecodeSpan : IDisposable
 {
-    private readonly RequestTelemetry _request;
+    private readonly RequestObserver _request;
     private readonly DecodeCall _call;
     private readonly Activity? _activity;
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly int _chunksBefore;
     private bool _stopped;
 
-    internal DecodeSpan(RequestTelemetry request, DecodeCall call, int chunksBefore)
+    internal DecodeSpan(RequestObserver request, DecodeCall call, int chunksBefore)
     {
         _request = request;
         _call = call;
@@ -40,7 +40,7 @@ public sealed class DecodeSpan : IDisposable
     {
         var elapsed = Stopwatch.GetElapsedTime(_started);
         _request.DecodeFirstByteMilliseconds = elapsed.TotalMilliseconds;
-        _request.Owner.UpstreamMetrics.DecodeResponded(_call.Instance.Name, _request.Connector, statusCode, elapsed.TotalSeconds);
+        _request.Owner.Meter.DecodeResponded(_call.Instance.Name, _request.Connector, statusCode, elapsed.TotalSeconds);
         _activity?.SetTag(PdSpanAttributes.HttpResponseStatusCode, statusCode);
         _activity?.AddEvent(new ActivityEvent("response_headers"));
     }
@@ -64,7 +64,7 @@ public sealed class DecodeSpan : IDisposable
             _ when _call.Responded => "failed_during_response",
             _ => "failed",
         };
-        _request.Owner.UpstreamMetrics.DecodeCompleted(_call.Instance.Name, _request.Connector, outcome, Stopwatch.GetElapsedTime(_started).TotalSeconds);
+        _request.Owner.Meter.DecodeCompleted(_call.Instance.Name, _request.Connector, outcome, Stopwatch.GetElapsedTime(_started).TotalSeconds);
         if (_activity is null)
         {
             return;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using PdApp.Proxy.Forwarding;
 using PdApp.Proxy.Observability.Tracing;
+using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Routing;
 
 namespace PdApp.Proxy.Observability.Requests;
@@ -10,14 +10,14 @@ namespace PdApp.Proxy.Observability.Requests;
 /// <c>pd.prefill</c> (client kind): one prefill call (<c>max_tokens</c> = 1) on a prefill instance.
 /// The HTTP call inside it carries this span's context to P as <c>traceparent</c>.
 /// </summary>
-public sealed class PrefillSpan : IDisposable
+internal sealed class PrefillSpan : IDisposable
 {
-    private readonly RequestTelemetry _request;
+    private readonly RequestObserver _request;
     private readonly Activity? _activity;
     private readonly long _started = Stopwatch.GetTimestamp();
     private bool _completed;
 
-    internal PrefillSpan(RequestTelemetry request, UpstreamInstance instance, string upstreamRequestId)
+    internal PrefillSpan(RequestObserver request, UpstreamInstance instance, string upstreamRequestId)
     {
         _request = request;
         _activity = request.Owner.Tracing.Source.StartActivity(ProxyTracing.PrefillSpan, ActivityKind.Client);

@@ -1,4 +1,4 @@
-using PdApp.Proxy.Forwarding;
+using PdApp.Proxy.Pipeline.Forwarding;
 
 namespace PdApp.Proxy.Observability.Streaming;
 

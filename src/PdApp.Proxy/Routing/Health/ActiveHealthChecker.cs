@@ -21,7 +21,7 @@ namespace PdApp.Proxy.Routing.Health;
 internal sealed partial class ActiveHealthChecker : BackgroundService
 {
     private readonly InstanceRegistry _registry;
-    private readonly RoutingMetrics? _metrics;
+    private readonly IRoutingObserver? _observer;
     private readonly Channel<bool> _registryChanged = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly ActiveHealthCheckOptions _options;
@@ -35,10 +35,10 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
         IOptions<ActiveHealthCheckOptions> options,
         TimeProvider time,
         ILogger<ActiveHealthChecker> logger,
-        RoutingMetrics? metrics = null)
+        IRoutingObserver? observer = null)
     {
         _registry = registry;
-        _metrics = metrics;
+        _observer = observer;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -152,7 +152,7 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
             if (instance.IsHealthy && (!state.EverPassed || state.ConsecutiveFailures >= _options.UnhealthyThreshold))
             {
                 instance.IsHealthy = false;
-                _metrics?.RecordUnhealthy(instance);
+                _observer?.InstanceTurnedUnhealthy(instance);
                 LogUnhealthy(instance.Name, instance.BaseAddress, state.ConsecutiveFailures, detail);
             }
         }

@@ -18,14 +18,14 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
     private readonly EjectionOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<PassiveHealthTracker> _logger;
-    private readonly RoutingMetrics? _metrics;
+    private readonly IRoutingObserver? _observer;
 
     /// <summary>Creates the tracker.</summary>
     /// <param name="options">Thresholds and back-off.</param>
     /// <param name="time">The clock ejections are timed by.</param>
     /// <param name="logger">Logs ejections and recoveries.</param>
-    /// <param name="metrics">Counts ejections, when given.</param>
-    public PassiveHealthTracker(IOptions<EjectionOptions> options, TimeProvider time, ILogger<PassiveHealthTracker> logger, RoutingMetrics? metrics = null)
+    /// <param name="observer">Told of ejections, when given.</param>
+    public PassiveHealthTracker(IOptions<EjectionOptions> options, TimeProvider time, ILogger<PassiveHealthTracker> logger, IRoutingObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
@@ -33,7 +33,7 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _metrics = metrics;
+        _observer = observer;
     }
 
     /// <inheritdoc />
@@ -89,7 +89,7 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
                 _options.MaxEjectionSeconds);
             var duration = TimeSpan.FromSeconds(seconds);
             instance.EjectedUntil = now + duration;
-            _metrics?.RecordEjection(instance);
+            _observer?.InstanceEjected(instance);
             LogEjected(instance.Name, _options.ConsecutiveFailures, duration.TotalSeconds, state.Ejections);
         }
     }

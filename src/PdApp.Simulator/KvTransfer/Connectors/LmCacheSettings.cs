@@ -1,7 +1,6 @@
 using System.Globalization;
 using PdApp.Protocol.Connectors;
 using PdApp.Simulator.Configuration;
-using PdApp.Simulator.Hosting;
 using YamlDotNet.RepresentationModel;
 
 namespace PdApp.Simulator.KvTransfer.Connectors;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PdApp.Protocol;
 using PdApp.Proxy;
-using PdApp.Proxy.Diagnostics;
+using PdApp.Proxy.Observability.Metrics;
 
 namespace PdApp.Tests.Proxy.Infrastructure;
 
@@ -28,7 +28,7 @@ public sealed class ProxyFixture : IAsyncDisposable
         BaseAddress = baseAddress;
         _instances = instances;
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        Metrics = new MetricsRecorder(app.Services.GetRequiredService<ProxyMetrics>().Meter);
+        Metrics = new MetricsRecorder(app.Services.GetRequiredService<ProxyMeter>().Meter);
     }
 
     /// <summary>The proxy's address.</summary>

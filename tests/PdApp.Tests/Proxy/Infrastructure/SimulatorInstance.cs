@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using PdApp.Proxy.Observability.Prometheus;
+using PdApp.Proxy.Routing.Load;
 using PdApp.Simulator;
 
 namespace PdApp.Tests.Proxy.Infrastructure;

@@ -55,7 +55,7 @@ public sealed class ConfigurationRegistryTests
             ["Pd:Instances:0:Address"] = "http://decode-0",
             ["services:decode-0:http:0"] = "http://127.0.0.1:18200",
         });
-        builder.AddServiceDefaults(RoutingMetrics.MeterName);
+        builder.AddServiceDefaults(PdApp.Proxy.Observability.Metrics.InstanceMetrics.MeterName);
         builder.Services.AddPdRouting(builder.Configuration);
         var hostedServices = builder.Services.Count(d => d.ServiceType == typeof(IHostedService));
         builder.Services.AddPdRouting(builder.Configuration);

@@ -13,7 +13,7 @@ using PdApp.Proxy.Routing;
 namespace PdApp.Tests.Proxy.Routing;
 
 /// <summary>
-/// A real web host with <c>AddPdRouting</c>, <c>MapPdAdmin</c> and the health endpoints, on
+/// A real web host with <c>AddPdRouting</c>, <c>AddPdSecurity</c>, <c>MapPdAdmin</c> and the health endpoints, on
 /// 127.0.0.1:0, configured from a dictionary: what the proxy's Program does, minus the PD flows.
 /// </summary>
 internal sealed class RoutingHost : IAsyncDisposable
@@ -42,6 +42,7 @@ internal sealed class RoutingHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(WithDefaults(settings));
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.Services.AddPdRouting(builder.Configuration);
+        builder.Services.AddPdSecurity(builder.Configuration);
         configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapHealthChecks(HealthEndpoints.HealthPath);

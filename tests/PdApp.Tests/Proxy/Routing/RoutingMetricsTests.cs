@@ -3,26 +3,42 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Health;
+using PdApp.Proxy.Routing.Load;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Tests.Proxy.Routing;
 
+/// <summary>The routing layer reports its health events once, where they happen, to its observer.</summary>
 public sealed class RoutingMetricsTests
 {
     [Fact]
-    public void EjectionsAndUnhealthyTransitions_AreCountedWhereTheyHappen_PerInstance()
+    public void Ejections_AreReportedOncePerEjection_ToTheRoutingObserver()
     {
-        using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var meterFactory = provider.GetRequiredService<IMeterFactory>();
         var clock = new ManualClock();
-        var metrics = new RoutingMetrics(meterFactory);
-        var tracker = new PassiveHealthTracker(Options.Create(new EjectionOptions { ConsecutiveFailures = 1 }), clock, NullLogger<PassiveHealthTracker>.Instance, metrics);
+        var observer = new RecordingRoutingObserver();
+        var tracker = new PassiveHealthTracker(Options.Create(new EjectionOptions { ConsecutiveFailures = 1 }), clock, NullLogger<PassiveHealthTracker>.Instance, observer);
         var decode = new UpstreamInstance("decode-0", PdRole.Decode, new Uri("http://127.0.0.1:2/"), InstanceSource.Configuration);
+
+        tracker.OnFailure(decode);
+        tracker.OnSuccess(decode);
+        clock.Advance(TimeSpan.FromMinutes(1));
         tracker.OnFailure(decode);
 
-        var measurements = new List<(string Instrument, long Value, string Instance, string Role)>();
+        Assert.Equal(["ejected decode-0", "ejected decode-0"], observer.Events);
+    }
+
+    [Fact]
+    public void InstanceMetrics_CountsEachRoutingEventPerInstanceAndRole()
+    {
+        using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var registry = new InstanceRegistry(NullLogger<InstanceRegistry>.Instance);
+        var metrics = new InstanceMetrics(
+            provider.GetRequiredService<IMeterFactory>(), registry, Options.Create(new LoadScrapeOptions()), new ManualClock());
+        var prefill = new UpstreamInstance("prefill-0", PdRole.Prefill, new Uri("http://127.0.0.1:1/"), InstanceSource.Configuration);
+        var measurements = new List<(string, long, string?, string?)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -31,33 +47,32 @@ public sealed class RoutingMetricsTests
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => measurements.Add(Describe(instrument, value, tags)));
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var all = tags.ToArray();
+            measurements.Add((instrument.Name, value, (string?)all.Single(t => t.Key == "instance").Value, (string?)all.Single(t => t.Key == "role").Value));
+        });
         listener.Start();
-        tracker.OnSuccess(decode);
-        clock.Advance(TimeSpan.FromMinutes(1));
-        tracker.OnFailure(decode);
-        metrics.RecordUnhealthy(decode);
+
+        IRoutingObserver observer = metrics;
+        observer.InstanceEjected(prefill);
+        observer.InstanceTurnedUnhealthy(prefill);
 
         Assert.Equal(
-            [("pdapp.instance.ejections", 1L, "decode-0", "decode"), ("pdapp.instance.unhealthy_transitions", 1L, "decode-0", "decode")],
+            [("pdapp.instance.ejections", 1L, "prefill-0", "prefill"), ("pdapp.instance.unhealthy_transitions", 1L, "prefill-0", "prefill")],
             measurements);
     }
 
-    private static (string, long, string, string) Describe(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    private sealed class RecordingRoutingObserver : IRoutingObserver
     {
-        string instance = string.Empty, role = string.Empty;
-        foreach (var tag in tags)
-        {
-            if (tag.Key == "instance")
-            {
-                instance = (string)tag.Value!;
-            }
-            else if (tag.Key == "role")
-            {
-                role = (string)tag.Value!;
-            }
-        }
+        public List<string> Events { get; } = [];
 
-        return (instrument.Name, value, instance, role);
+        public void InstanceEjected(UpstreamInstance instance) => Events.Add("ejected " + instance.Name);
+
+        public void InstanceTurnedUnhealthy(UpstreamInstance instance) => Events.Add("unhealthy " + instance.Name);
+
+        public void LoadScraped(UpstreamInstance instance, double seconds) => Events.Add("scraped " + instance.Name);
+
+        public void LoadScrapeFailed(UpstreamInstance instance, string reason) => Events.Add("scrape failed " + instance.Name);
     }
 }

@@ -1,5 +1,6 @@
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Engine;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Tests.Simulator.Engine;
 

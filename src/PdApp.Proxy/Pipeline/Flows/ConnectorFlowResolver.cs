@@ -1,0 +1,38 @@
+using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
+using PdApp.Proxy.Pipeline.Options;
+
+namespace PdApp.Proxy.Pipeline.Flows;
+
+/// <summary>
+/// Chooses the <see cref="DisaggregationFlow"/> for <c>Pd:Connector</c> / <c>Pd:ChildConnectors</c> from
+/// the traits <see cref="ConnectorCatalog"/> gives the connector (and a MultiConnector's children).
+/// </summary>
+public static class ConnectorFlowResolver
+{
+    /// <summary>Creates the flow for the configured connector.</summary>
+    /// <param name="options">The validated options.</param>
+    /// <returns>The flow.</returns>
+    public static DisaggregationFlow Create(DeploymentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!ConnectorCatalog.TryResolve(options.Connector, options.ChildConnectors, out var connector))
+        {
+            throw new InvalidOperationException($"{PdProxySettings.Connector} '{options.Connector}' is not supported.");
+        }
+
+        // MultiConnector saves to every child and loads from the first that has the KV; the proxy
+        // must satisfy whichever child needs the most from it (NIXL's params, P2pNccl's addresses).
+        if (connector.PrefillBodyFields.Count > 0 || connector.DecodeBodyFields.Count > 0)
+        {
+            return new NixlFlow(connector);
+        }
+
+        if (connector.RequestIdNamesPeers)
+        {
+            return new P2pNcclFlow(connector);
+        }
+
+        return new TwoStepFlow(connector);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text.Json;
+using PdApp.Protocol;
+
+namespace PdApp.Proxy.Pipeline.Forwarding;
+
+/// <summary>
+/// Reads D's response body for the relay, bounded by the decode idle timeout: the relay's
+/// <see cref="DecodeWatchdog"/> is re-armed for every read. On an event stream, when D goes silent
+/// or its connection breaks after the 200 was sent, the client gets what vLLM itself sends for a
+/// mid-stream failure, an in-band <c>data: {"error": ...}</c> event and <c>data: [DONE]</c>, and a
+/// cleanly ended response instead of a reset connection. Other bodies cannot carry an error, so a
+/// silence there fails the read and the relay resets the client's response. A client disconnect
+/// still cancels the read at once.
+/// </summary>
+internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
+{
+    private readonly Stream _inner;
+    private readonly DecodeCall _call;
+    private readonly DecodeWatchdog _watchdog;
+    private readonly UpstreamTimeouts _timeouts;
+    private readonly bool _eventStream;
+    private readonly CancellationToken _clientAborted;
+    private CancellationTokenRegistration _relayRegistration;
+    private CancellationToken _registeredToken;
+    private ReadOnlyMemory<byte> _trailer;
+    private bool _ended;
+    private byte _last = (byte)'\n';
+    private byte _beforeLast = (byte)'\n';
+
+    public DecodeBodyGuardStream(Stream inner, DecodeCall call, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, bool eventStream, CancellationToken clientAborted)
+    {
+        _inner = inner;
+        _call = call;
+        _watchdog = watchdog;
+        _timeouts = timeouts;
+        _eventStream = eventStream;
+        _clientAborted = clientAborted;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!_trailer.IsEmpty)
+        {
+            return DrainTrailer(buffer.Span);
+        }
+
+        if (_ended)
+        {
+            return 0;
+        }
+
+        try
+        {
+            var read = await _inner.ReadAsync(buffer, ArmIdleTimer(cancellationToken));
+
+            // Disarm: time spent writing to a slow client is not D's silence.
+            _watchdog.Disarm();
+
+            // YARP waits for data with zero-byte reads; only a 0 for a real buffer is the end.
+            if (read == 0 && !buffer.IsEmpty)
+            {
+                _ended = true;
+            }
+            else if (read > 0)
+            {
+                var span = buffer.Span[..read];
+                _beforeLast = read >= 2 ? span[^2] : _last;
+                _last = span[^1];
+            }
+
+            return read;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
+        {
+            if (!_eventStream)
+            {
+                throw new TimeoutException(_timeouts.DecodeIdleTimedOut());
+            }
+
+            Fail(StatusCodes.Status504GatewayTimeout, _timeouts.DecodeIdleTimedOut());
+        }
+        catch (Exception ex) when (_eventStream && ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
+        {
+            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + ex.Message);
+        }
+
+        return DrainTrailer(buffer.Span);
+    }
+
+    private CancellationToken ArmIdleTimer(CancellationToken relayToken)
+    {
+        // The relay's own token (YARP's, the client's) is followed once, not linked per chunk.
+        if (relayToken != _registeredToken)
+        {
+            _relayRegistration.Dispose();
+            _registeredToken = relayToken;
+            _relayRegistration = _watchdog.Follow(relayToken);
+        }
+
+        return _watchdog.ArmForRead();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _relayRegistration.Dispose();
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _relayRegistration.DisposeAsync();
+        await _inner.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    private void Fail(int status, string message)
+    {
+        _ended = true;
+        _call.StreamError = message;
+        var error = JsonSerializer.SerializeToUtf8Bytes(
+            OpenAiErrorWriter.Create(status, OpenAiErrorTypes.ServiceUnavailable, message),
+            ProxyJson.Options);
+        using var trailer = new MemoryStream();
+
+        // An event cut in half must be closed first, or the error would be glued to its data line.
+        if (_last != (byte)'\n' || _beforeLast != (byte)'\n')
+        {
+            trailer.Write(SseFormat.EventTerminator.Span);
+        }
+
+        trailer.Write(SseFormat.DataPrefix.Span);
+        trailer.Write(error);
+        trailer.Write(SseFormat.EventTerminator.Span);
+        trailer.Write(SseFormat.DoneEvent.Span);
+        _trailer = trailer.ToArray();
+    }
+
+    private int DrainTrailer(Span<byte> destination)
+    {
+        // A zero-byte read only asks whether data is ready; it is (the trailer), so answer 0 now
+        // and hand the trailer to the next real read.
+        var count = Math.Min(destination.Length, _trailer.Length);
+        _trailer.Span[..count].CopyTo(destination);
+        _trailer = _trailer[count..];
+        return count;
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Options;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Options;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace PdApp.Proxy.Pipeline.Forwarding;
+
+/// <summary>
+/// Relays the decode request through YARP's <see cref="IHttpForwarder"/>: D's status, headers and
+/// body (JSON or SSE) reach the client as D sends them, chunk by chunk, never buffered.
+/// </summary>
+public sealed class DecodeForwarder(IHttpForwarder forwarder, UpstreamChannel channel, UpstreamTimeouts timeouts, IOptions<DeploymentOptions> pdOptions)
+{
+    /// <summary>Relays <paramref name="call"/> as the response to <paramref name="context"/>.</summary>
+    /// <param name="context">The client's request; its response must not have started.</param>
+    /// <param name="call">The decode call.</param>
+    /// <param name="observer">The request's observer.</param>
+    /// <returns>How it ended.</returns>
+    public async Task<DecodeOutcome> ForwardAsync(HttpContext context, DecodeCall call, IRequestObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(observer);
+
+        // YARP streams the request body from HttpContext.Request; replacing the body there (not
+        // the outgoing HttpContent) is its supported way to send a different body.
+        context.Request.Body = AsStream(call.Body);
+        context.Request.ContentLength = call.Body.Length;
+        context.Request.ContentType = "application/json";
+        context.Features.Set<IForwarderErrorFeature>(null);
+
+        using var watchdog = timeouts.StartDecode(call.Stream);
+        var transformer = new DecodeTransformer(call, pdOptions.Value.UpstreamApiKey, watchdog, timeouts, observer);
+        observer.DecodeStarted(call);
+        var error = await forwarder.SendAsync(
+            context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, UpstreamChannel.DecodeConfig, transformer);
+        observer.DecodeEnded(error, context.RequestAborted.IsCancellationRequested);
+
+        if (error == ForwarderError.None)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.Relayed);
+        }
+
+        var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        var detail = $"{error}: {exception?.Message}";
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.Canceled, Detail: detail);
+        }
+
+        if (context.Response.HasStarted)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.FailedDuringResponse, Detail: detail);
+        }
+
+        // YARP set a bare 502/504; the pipeline writes the OpenAI-shaped error (or retries).
+        context.Response.Clear();
+        if (watchdog.Fired == DecodeDeadline.Headers)
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.FailedBeforeResponse, TimedOut: true, detail, timeouts.DecodeHeadersTimedOut(call.Stream));
+        }
+
+        if (IsConnectTimeout(exception))
+        {
+            return new DecodeOutcome(DecodeOutcomeKind.ConnectFailed, TimedOut: true, detail, timeouts.ConnectTimedOut("decode"));
+        }
+
+        return error == ForwarderError.Request && IsConnectFailure(exception)
+            ? new DecodeOutcome(DecodeOutcomeKind.ConnectFailed, Detail: detail, Message: Unreachable)
+            : new DecodeOutcome(DecodeOutcomeKind.FailedBeforeResponse, error == ForwarderError.RequestTimedOut, detail, Unreachable);
+    }
+
+    private const string Unreachable = "The decode instance could not be reached.";
+
+    // SocketsHttpHandler reports its ConnectTimeout as a cancellation caused by a TimeoutException.
+    private static bool IsConnectTimeout(Exception? exception) =>
+        exception is OperationCanceledException { InnerException: TimeoutException };
+
+    private static bool IsConnectFailure(Exception? exception) =>
+        exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }
+        || exception?.InnerException is SocketException;
+
+    private static MemoryStream AsStream(ReadOnlyMemory<byte> body) =>
+        MemoryMarshal.TryGetArray(body, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(body.ToArray(), writable: false);
+}

@@ -1,0 +1,129 @@
+namespace PdApp.Proxy.Pipeline.Options;
+
+/// <summary>The proxy's own behaviour, bound from <c>Pd:Proxy</c>.</summary>
+public sealed class ProxyOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Pd:Proxy";
+
+    /// <summary>
+    /// <c>Pd:Proxy:MaxRequestBodyBytes</c>: larger request bodies get 413 (default 16 MiB; long
+    /// prompts are ~4 bytes per token, images in chat bodies are larger).
+    /// </summary>
+    public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// <c>Pd:Proxy:ShutdownTimeoutSeconds</c>: on shutdown the proxy stops accepting connections
+    /// and lets in-flight streams finish for up to this long before aborting them (HostOptions.ShutdownTimeout).
+    /// </summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 30;
+
+    /// <summary><c>Pd:Proxy:Timeouts</c>.</summary>
+    public TimeoutOptions Timeouts { get; set; } = new();
+
+    /// <summary><c>Pd:Proxy:Disaggregation</c>.</summary>
+    public DisaggregationOptions Disaggregation { get; set; } = new();
+
+    /// <summary><c>Pd:Proxy:Admission</c>.</summary>
+    public AdmissionOptions Admission { get; set; } = new();
+}
+
+/// <summary>
+/// Upstream timeouts, bound from <c>Pd:Proxy:Timeouts</c>. Read only by
+/// <c>UpstreamTimeouts</c>, the one policy the channel, the prefill client and the decode relay use.
+/// </summary>
+public sealed class TimeoutOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = ProxyOptions.Section + ":Timeouts";
+
+    /// <summary>The key of <see cref="ConnectSeconds"/>.</summary>
+    public const string ConnectKey = Section + ":" + nameof(ConnectSeconds);
+
+    /// <summary>The key of <see cref="PrefillSeconds"/>.</summary>
+    public const string PrefillKey = Section + ":" + nameof(PrefillSeconds);
+
+    /// <summary>The key of <see cref="PrefillFirstByteSeconds"/>.</summary>
+    public const string PrefillFirstByteKey = Section + ":" + nameof(PrefillFirstByteSeconds);
+
+    /// <summary>The key of <see cref="DecodeIdleSeconds"/>.</summary>
+    public const string DecodeIdleKey = Section + ":" + nameof(DecodeIdleSeconds);
+
+    /// <summary>The key of <see cref="DecodeNonStreamingSeconds"/>.</summary>
+    public const string DecodeNonStreamingKey = Section + ":" + nameof(DecodeNonStreamingSeconds);
+
+    /// <summary><c>Pd:Proxy:Timeouts:ConnectSeconds</c>: TCP connect to an instance (default 5).</summary>
+    public double ConnectSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// <c>Pd:Proxy:Timeouts:PrefillSeconds</c>: the whole prefill call, queueing on P included
+    /// (default 300; a long prompt on a busy P can take minutes).
+    /// </summary>
+    public double PrefillSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// <c>Pd:Proxy:Timeouts:PrefillFirstByteSeconds</c>: the longest wait for P's response headers,
+    /// within <see cref="PrefillSeconds"/>; a shorter value moves a request off a P that accepted the
+    /// connection but answers nothing sooner than the total would. 0 (default): only the total applies.
+    /// </summary>
+    public double PrefillFirstByteSeconds { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:Timeouts:DecodeIdleSeconds</c>: the longest silence allowed from D on a streaming
+    /// request, before its response headers and between stream chunks; not a total (generations may
+    /// run for minutes). Default 120.
+    /// </summary>
+    public double DecodeIdleSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// <c>Pd:Proxy:Timeouts:DecodeNonStreamingSeconds</c>: for non-streaming requests D sends nothing
+    /// until the whole generation is done, so its silence is the generation time; this bounds the
+    /// wait for its response (default 1800).
+    /// </summary>
+    public double DecodeNonStreamingSeconds { get; set; } = 1800;
+}
+
+/// <summary>How requests are split between prefill and decode, bound from <c>Pd:Proxy:Disaggregation</c>.</summary>
+public sealed class DisaggregationOptions
+{
+    /// <summary>
+    /// <c>Pd:Proxy:Disaggregation:SkipPrefillBelowTokens</c>: prompts estimated shorter than this go
+    /// straight to D, which prefills them itself (a transfer costs more than computing a short
+    /// prompt). 0 (default) disables. The estimate is cheap, not a tokenizer: token-id prompts are
+    /// counted exactly, text is counted as UTF-16 characters / 4 (rounded up).
+    /// Only for connectors where D can prefill alone (not PyNccl, P2pNccl).
+    /// </summary>
+    public int SkipPrefillBelowTokens { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:Disaggregation:MaxPrefillResponseBytes</c>: P's response is read whole (it is one
+    /// token plus <c>kv_transfer_params</c>); larger ones are treated as a prefill failure. Default 1 MiB.
+    /// </summary>
+    public int MaxPrefillResponseBytes { get; set; } = 1024 * 1024;
+}
+
+/// <summary>
+/// Admission control in front of the PD flow, bound from <c>Pd:Proxy:Admission</c>; the .NET
+/// counterpart of vLLM's example <c>request_queue.py</c> (concurrency + bounded queue) and
+/// <c>rate_limiter.py</c> (requests per second). Rejections are 429 with <c>Retry-After</c>.
+/// </summary>
+public sealed class AdmissionOptions
+{
+    /// <summary><c>Pd:Proxy:Admission:MaxConcurrentRequests</c>: requests in PD flow at once (default 512).</summary>
+    public int MaxConcurrentRequests { get; set; } = 512;
+
+    /// <summary><c>Pd:Proxy:Admission:MaxQueueLength</c>: requests waiting for a slot (default 1024; 0 = reject at once).</summary>
+    public int MaxQueueLength { get; set; } = 1024;
+
+    /// <summary><c>Pd:Proxy:Admission:QueueTimeoutSeconds</c>: longest wait in the queue before 429 (default 30).</summary>
+    public double QueueTimeoutSeconds { get; set; } = 30;
+
+    /// <summary><c>Pd:Proxy:Admission:RequestsPerSecond</c>: sustained admission rate (token bucket); 0 (default) = unlimited.</summary>
+    public double RequestsPerSecond { get; set; }
+
+    /// <summary><c>Pd:Proxy:Admission:Burst</c>: token bucket size when a rate is set (default 0 = one second's worth).</summary>
+    public int Burst { get; set; }
+
+    /// <summary><c>Pd:Proxy:Admission:RetryAfterSeconds</c>: <c>Retry-After</c> sent when the queue is full or timed out (default 1).</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+}

@@ -1,0 +1,296 @@
+using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Options;
+
+namespace PdApp.Proxy.Pipeline;
+
+/// <summary>
+/// Runs one validated request through prefill and decode: choose P (retrying once on another P),
+/// fall back to decode only where allowed, then relay D's response. Every error before D answers
+/// is a real HTTP error (no 200 is sent before D's status is known); the client's disconnect
+/// cancels whichever upstream call is in flight.
+/// </summary>
+public sealed class PdRequestPipeline(
+    DisaggregationFlow flow,
+    IInstanceSelector selector,
+    PrefillClient prefillClient,
+    DecodeForwarder decodeForwarder,
+    IOptions<ProxyOptions> options,
+    IOptions<ReadinessOptions> readiness,
+    ILogger<PdRequestPipeline> logger)
+{
+    /// <summary>Serves <paramref name="request"/> as the response to <paramref name="context"/>.</summary>
+    /// <param name="context">The client's request.</param>
+    /// <param name="request">The validated request.</param>
+    /// <param name="requestId">The client-facing request id.</param>
+    /// <param name="exchange">Receives what happened, for the log line.</param>
+    /// <param name="observer">The request's observer, told of each event once.</param>
+    /// <returns>A task that completes when the response is finished.</returns>
+    public async Task RunAsync(HttpContext context, CompletionRequest request, string requestId, PdExchange exchange, IRequestObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentNullException.ThrowIfNull(observer);
+        var disaggregation = options.Value.Disaggregation;
+        var routing = new RoutingContext(requestId, request.PromptText);
+        var run = new Run(context, request, requestId, routing, exchange, observer);
+        observer.RequestParsed(request);
+
+        if (disaggregation.SkipPrefillBelowTokens > 0
+            && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
+            && flow.CanSkipPrefill)
+        {
+            observer.PrefillSkipped();
+            exchange.Mode = PdMode.PrefillSkipped;
+            await DecodeAloneAsync(run);
+            return;
+        }
+
+        // P2pNccl names D in the prefill request, so D is chosen (and held) first.
+        using var earlyDecode = flow.SelectsDecodeBeforePrefill ? selector.Select(PdRole.Decode, routing) : null;
+        if (flow.SelectsDecodeBeforePrefill && earlyDecode is null)
+        {
+            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode);
+            return;
+        }
+
+        var prefill = await PrefillAsync(run, earlyDecode?.Instance);
+        var attempt = prefill.Attempt;
+        if (attempt is null || attempt.IsRetryable)
+        {
+            if (readiness.Value.DecodeOnlyFallback && flow.Capabilities.DecodeCanPrefillAlone)
+            {
+                var reason = attempt is null ? "no_prefill_instance" : "prefill_failed";
+                observer.DecodeOnlyFallback(reason);
+                ProxyLog.DecodeOnly(logger, requestId, reason);
+                exchange.Mode = PdMode.DecodeOnlyFallback;
+                await DecodeAloneAsync(run);
+            }
+            else if (attempt is null)
+            {
+                await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Prefill);
+            }
+            else if (attempt.Kind == PrefillAttemptKind.UpstreamError)
+            {
+                await UpstreamErrorResponses.PassThroughAsync(context, attempt);
+            }
+            else
+            {
+                await UpstreamErrorResponses.GatewayAsync(
+                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill failed: {attempt.Detail}");
+            }
+
+            return;
+        }
+
+        switch (attempt.Kind)
+        {
+            case PrefillAttemptKind.Canceled:
+                return;
+            case PrefillAttemptKind.Rejected:
+                // P judged the request itself (400 too long, 404 model, ...): D would say the same.
+                await UpstreamErrorResponses.PassThroughAsync(context, attempt);
+                return;
+        }
+
+        exchange.Mode = PdMode.Disaggregated;
+        var prefillInstance = prefill.Instance!;
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            CountCancelledAfterPrefill(run, prefillInstance);
+            return;
+        }
+
+        using var lateDecode = earlyDecode is null ? selector.Select(PdRole.Decode, routing) : null;
+        var decodeInstance = (earlyDecode ?? lateDecode)?.Instance;
+        if (decodeInstance is null)
+        {
+            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode);
+            return;
+        }
+
+        var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
+        observer.KvTransferExpected();
+        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
+        var relayed = await RelayAsync(run, call, (earlyDecode ?? lateDecode)!);
+        if (relayed.Kind == DecodeOutcomeKind.Canceled && !relayed.Call.Responded)
+        {
+            CountCancelledAfterPrefill(run, prefillInstance);
+        }
+
+        CountTransfer(run, relayed.Call, body.PrefillConfirmedTransfer);
+    }
+
+    private async Task<PrefillStage> PrefillAsync(Run run, UpstreamInstance? decode)
+    {
+        var (context, request, requestId, routing, exchange, observer) = run;
+        HashSet<UpstreamInstance>? failed = null;
+        PrefillAttempt? last = null;
+        UpstreamInstance? lastInstance = null;
+        var upstreamRequestId = requestId;
+        byte[]? body = null;
+
+        // One try, and one retry on another instance: P computed nothing the client saw yet.
+        for (var round = 0; round < 2; round++)
+        {
+            using var lease = selector.Select(PdRole.Prefill, failed is null ? routing : routing with { Exclude = failed });
+            if (lease is null)
+            {
+                break;
+            }
+
+            if (last is not null)
+            {
+                observer.PrefillRetried(last.Kind);
+            }
+
+            var instance = lease.Instance;
+            exchange.PrefillInstance = instance.Name;
+            if (decode is not null && flow.ValidatePair(instance, decode) is { } problem)
+            {
+                last = new PrefillAttempt(PrefillAttemptKind.TransportError, 0, ReadOnlyMemory<byte>.Empty, null, problem);
+            }
+            else
+            {
+                upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
+                body ??= flow.CreatePrefillBody(request);
+                observer.PrefillStarted(instance, upstreamRequestId);
+                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                observer.PrefillEnded(last);
+            }
+
+            lastInstance = instance;
+            if (!last.IsRetryable)
+            {
+                if (last.Kind != PrefillAttemptKind.Canceled)
+                {
+                    lease.ReportSuccess();
+                }
+
+                break;
+            }
+
+            lease.ReportFailure();
+            ProxyLog.PrefillFailed(logger, requestId, instance.Name, last.Kind.ToString(), last.Detail);
+            (failed ??= []).Add(instance);
+        }
+
+        return new PrefillStage(last, lastInstance, upstreamRequestId);
+    }
+
+    private async Task DecodeAloneAsync(Run run)
+    {
+        var (context, request, requestId, routing, exchange, _) = run;
+        using var lease = selector.Select(PdRole.Decode, routing);
+        if (lease is null)
+        {
+            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode);
+            return;
+        }
+
+        var upstreamRequestId = flow.CreateUpstreamRequestId(requestId, null, lease.Instance);
+        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream);
+        var relayed = await RelayAsync(run, call, lease);
+        exchange.KvTransfer = relayed.Call.KvTransferOutcome;
+    }
+
+    private async Task<(DecodeOutcomeKind Kind, DecodeCall Call)> RelayAsync(Run run, DecodeCall call, InstanceLease lease)
+    {
+        var (context, _, _, routing, exchange, observer) = run;
+        exchange.DecodeInstance = call.Instance.Name;
+        var outcome = await decodeForwarder.ForwardAsync(context, call, observer);
+        Report(lease, call, outcome);
+
+        // Only a connect failure is retried: D never saw the request. Not for connectors whose KV
+        // was pushed to that D (P2pNccl, PyNccl).
+        if (outcome.Kind == DecodeOutcomeKind.ConnectFailed && flow.Capabilities.DecodeRetryIsSafe)
+        {
+            using var retryLease = selector.Select(PdRole.Decode, routing with { Exclude = new HashSet<UpstreamInstance> { call.Instance } });
+            if (retryLease is not null)
+            {
+                observer.DecodeRetried();
+                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream);
+                exchange.DecodeInstance = call.Instance.Name;
+                outcome = await decodeForwarder.ForwardAsync(context, call, observer);
+                Report(retryLease, call, outcome);
+            }
+        }
+
+        switch (outcome.Kind)
+        {
+            case DecodeOutcomeKind.ConnectFailed or DecodeOutcomeKind.FailedBeforeResponse:
+                await UpstreamErrorResponses.GatewayAsync(context, outcome.TimedOut, outcome.Message ?? "The decode instance could not be reached.");
+                break;
+            case DecodeOutcomeKind.FailedDuringResponse:
+                ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);
+                break;
+        }
+
+        if (call.StreamError is { } streamError)
+        {
+            ProxyLog.DecodeStreamError(logger, call.RequestId, call.Instance.Name, streamError);
+        }
+
+        return (outcome.Kind, call);
+    }
+
+    private void Report(InstanceLease lease, DecodeCall call, DecodeOutcome outcome)
+    {
+        switch (outcome.Kind)
+        {
+            case DecodeOutcomeKind.Relayed when call.StatusCode < 500 && call.StreamError is null:
+                lease.ReportSuccess();
+                break;
+            case DecodeOutcomeKind.Canceled:
+                break;
+            default:
+                lease.ReportFailure();
+                if (outcome.Kind != DecodeOutcomeKind.Relayed)
+                {
+                    ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);
+                }
+
+                break;
+        }
+    }
+
+    private static void CountTransfer(Run run, DecodeCall call, bool? prefillConfirmed)
+    {
+        var exchange = run.Exchange;
+        if (!call.Responded)
+        {
+            return;
+        }
+
+        // The simulator says what D found; a real vLLM D says nothing, so Nixl's evidence from P
+        // (kv_transfer_params returned) is the best available confirmation.
+        var outcome = call.KvTransferOutcome;
+        exchange.KvTransfer = outcome ?? (prefillConfirmed switch { true => "params", false => "no-params", null => null });
+        if (outcome == KvTransferOutcomes.Hit || (outcome is null && prefillConfirmed == true))
+        {
+            run.Observer.KvTransferObserved(found: true);
+        }
+        else if (outcome == KvTransferOutcomes.Miss || (outcome is null && prefillConfirmed == false))
+        {
+            run.Observer.KvTransferObserved(found: false);
+        }
+    }
+
+    private void CountCancelledAfterPrefill(Run run, UpstreamInstance prefillInstance)
+    {
+        run.Observer.CancelledAfterPrefill();
+        ProxyLog.CancelledAfterPrefill(logger, run.RequestId, prefillInstance.Name);
+    }
+
+    private sealed record PrefillStage(PrefillAttempt? Attempt, UpstreamInstance? Instance, string UpstreamRequestId);
+
+    // What every step of one request needs, passed as one value.
+    private sealed record Run(
+        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer);
+}

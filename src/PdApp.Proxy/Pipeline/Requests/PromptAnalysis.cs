@@ -1,0 +1,160 @@
+using System.Text;
+using System.Text.Json;
+
+namespace PdApp.Proxy.Pipeline.Requests;
+
+/// <summary>
+/// The rendered prompt of a request and a cheap token estimate. The text is the prefix-affinity
+/// key, so it covers the whole prompt in order (every chat message, not only the first): two
+/// requests sharing a prefix share a prefix of this text. The estimate is not a tokenizer: token
+/// id prompts count exactly, text counts as characters / 4 rounded up (about right for English
+/// with BPE vocabularies; only used for the skip-prefill threshold).
+/// </summary>
+/// <param name="Text">The rendered prompt.</param>
+/// <param name="EstimatedTokens">The estimate.</param>
+public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
+{
+    private const int CharactersPerToken = 4;
+
+    /// <summary>Reads <c>prompt</c> of a completions body: a string, strings, token ids, or lists of token ids.</summary>
+    /// <param name="root">The body.</param>
+    /// <param name="prompt">The analysis.</param>
+    /// <returns>Null, or the error naming <c>prompt</c>.</returns>
+    public static RequestValidationError? TryCompletionPrompt(JsonElement root, out PromptAnalysis prompt)
+    {
+        prompt = default;
+        if (!root.TryGetProperty("prompt", out var element))
+        {
+            return RequestValidationError.Invalid("'prompt' is required.", "prompt");
+        }
+
+        var text = new StringBuilder();
+        var tokenIds = 0;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                text.Append(element.GetString());
+                break;
+            case JsonValueKind.Array when element.GetArrayLength() > 0:
+                foreach (var item in element.EnumerateArray())
+                {
+                    switch (item.ValueKind)
+                    {
+                        case JsonValueKind.String:
+                            text.Append(item.GetString()).Append('\n');
+                            break;
+                        case JsonValueKind.Number:
+                            text.Append(item.GetRawText()).Append(' ');
+                            tokenIds++;
+                            break;
+                        case JsonValueKind.Array:
+                            foreach (var id in item.EnumerateArray())
+                            {
+                                if (id.ValueKind != JsonValueKind.Number)
+                                {
+                                    return Invalid();
+                                }
+
+                                text.Append(id.GetRawText()).Append(' ');
+                                tokenIds++;
+                            }
+
+                            text.Append('\n');
+                            break;
+                        default:
+                            return Invalid();
+                    }
+                }
+
+                break;
+            default:
+                return Invalid();
+        }
+
+        var rendered = text.ToString();
+        prompt = new PromptAnalysis(rendered, tokenIds > 0 ? tokenIds : Estimate(rendered.Length));
+        return null;
+
+        static RequestValidationError Invalid() => RequestValidationError.Invalid(
+            "'prompt' must be a non-empty string, array of strings, array of token ids or array of token id arrays.", "prompt");
+    }
+
+    /// <summary>Reads <c>messages</c> of a chat body and renders every message as <c>role: content</c>.</summary>
+    /// <param name="root">The body.</param>
+    /// <param name="prompt">The analysis.</param>
+    /// <returns>Null, or the error naming <c>messages</c>.</returns>
+    public static RequestValidationError? TryChatMessages(JsonElement root, out PromptAnalysis prompt)
+    {
+        prompt = default;
+        if (!root.TryGetProperty("messages", out var messages))
+        {
+            return RequestValidationError.Invalid("'messages' is required.", "messages");
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
+        {
+            return RequestValidationError.Invalid("'messages' must be a non-empty array.", "messages");
+        }
+
+        var text = new StringBuilder();
+        foreach (var message in messages.EnumerateArray())
+        {
+            if (message.ValueKind != JsonValueKind.Object
+                || !message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
+            {
+                return RequestValidationError.Invalid("Each message must be an object with a string 'role'.", "messages");
+            }
+
+            text.Append(role.GetString()).Append(": ");
+            if (message.TryGetProperty("content", out var content))
+            {
+                if (!AppendContent(text, content))
+                {
+                    return RequestValidationError.Invalid("A message 'content' must be a string, null or an array of content parts.", "messages");
+                }
+            }
+
+            text.Append('\n');
+        }
+
+        var rendered = text.ToString();
+        prompt = new PromptAnalysis(rendered, Estimate(rendered.Length));
+        return null;
+    }
+
+    private static bool AppendContent(StringBuilder text, JsonElement content)
+    {
+        switch (content.ValueKind)
+        {
+            case JsonValueKind.String:
+                text.Append(content.GetString());
+                return true;
+            case JsonValueKind.Null:
+                return true;
+            case JsonValueKind.Array:
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.ValueKind != JsonValueKind.Object)
+                    {
+                        return false;
+                    }
+
+                    if (part.TryGetProperty("text", out var partText) && partText.ValueKind == JsonValueKind.String)
+                    {
+                        text.Append(partText.GetString());
+                    }
+                    else
+                    {
+                        // Images and audio: their raw JSON keeps different media from sharing a key.
+                        text.Append(part.GetRawText());
+                    }
+                }
+
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static int Estimate(int characters) => (characters + CharactersPerToken - 1) / CharactersPerToken;
+}

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.ServiceDiscovery.Http;
+using PdApp.Protocol;
+using PdApp.Proxy.Endpoints;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Admission;
+using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Options;
+
+namespace PdApp.Proxy;
+
+/// <summary>Registers the proxy's request path (routing is registered separately).</summary>
+public static class ProxyServiceCollectionExtensions
+{
+    /// <summary>Adds options (validated at start-up), the PD flow, the upstream channel, admission and metrics.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The configuration holding the <c>Pd</c> section.</param>
+    /// <returns>The services.</returns>
+    public static IServiceCollection AddPdProxy(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<DeploymentOptions>().Bind(configuration.GetSection(PdProxySettings.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DeploymentOptions>, DeploymentOptionsValidator>();
+        services.AddOptions<ProxyOptions>().Bind(configuration.GetSection(ProxyOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProxyOptions>, ProxyOptionsValidator>();
+        services.AddOptions<HostOptions>().Configure<IOptions<ProxyOptions>>(
+            (host, proxy) => host.ShutdownTimeout = TimeSpan.FromSeconds(proxy.Value.ShutdownTimeoutSeconds));
+
+        services.AddHttpForwarder();
+        services.AddSingleton(sp => ConnectorFlowResolver.Create(sp.GetRequiredService<IOptions<DeploymentOptions>>().Value));
+        services.AddSingleton<UpstreamTimeouts>();
+        services.AddSingleton(sp => new UpstreamChannel(
+            sp.GetRequiredService<UpstreamTimeouts>(), sp.GetService<IServiceDiscoveryHttpMessageHandlerFactory>()));
+        services.AddSingleton<PrefillClient>();
+        services.AddSingleton<DecodeForwarder>();
+        services.AddSingleton<PdRequestPipeline>();
+        services.AddSingleton<CompletionHandler>();
+        services.AddSingleton<AdmissionController>();
+        services.TryAddSingleton<IProxyObserver>(NullRequestObserver.Instance);
+        services.AddHealthChecks().AddCheck<ShutdownReadinessHealthCheck>(ShutdownReadinessHealthCheck.Name);
+        return services;
+    }
+}
