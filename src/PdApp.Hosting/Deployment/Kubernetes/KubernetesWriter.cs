@@ -35,6 +35,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
     private const string EngineContainerName = "vllm";
     private const string ShmVolumeName = "dshm";
     private const int ProbePeriodSeconds = 10;
+    private const int GracePeriodMarginSeconds = 10;
 
     /// <inheritdoc/>
     public string Name => PublisherName;
@@ -311,6 +312,17 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         {
             Name = gateway.Name,
             Image = options.ProxyImage,
+
+            // Explicit: with a ":latest" (or untagged) image Kubernetes would default to Always.
+            ImagePullPolicy = options.ImagePullPolicy,
+
+            // The pod leaves the Service's endpoints when it starts terminating, but kube-proxies and ingresses
+            // learn it a moment later: the preStop pause keeps serving meanwhile, then SIGTERM turns readiness off
+            // and the proxy drains in-flight streams (Pd:Proxy:ShutdownTimeoutSeconds). A sleep action, because
+            // the proxy's image has no shell.
+            Lifecycle = options.PreStopSeconds > 0
+                ? new V1Lifecycle { PreStop = new V1LifecycleHandler { Sleep = new V1SleepAction { Seconds = options.PreStopSeconds } } }
+                : null,
             EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = configMapName } }],
             Env = NullIfEmpty(values.Environment(secret, [], _ => false)),
             Ports = [.. gateway.Endpoints.Select(e => new V1ContainerPort { Name = e.Name, ContainerPort = e.TargetPort, Protocol = "TCP" })],
@@ -331,7 +343,11 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
                 Template = new V1PodTemplateSpec
                 {
                     Metadata = new V1ObjectMeta { Labels = labels },
-                    Spec = new V1PodSpec { Containers = [container] },
+                    Spec = new V1PodSpec
+                    {
+                        Containers = [container],
+                        TerminationGracePeriodSeconds = TerminationGracePeriodSeconds(gateway),
+                    },
                 },
             },
         };
@@ -350,6 +366,10 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
 
         return (configMap, deployment, service);
     }
+
+    /// <summary>The proxy pod's grace period: the preStop pause, the drain, and a margin for the process to exit.</summary>
+    internal long TerminationGracePeriodSeconds(DeploymentGateway gateway) =>
+        options.PreStopSeconds + gateway.DrainSeconds + GracePeriodMarginSeconds;
 
     private static List<V1EnvVar>? NullIfEmpty(List<V1EnvVar> environment) => environment.Count > 0 ? environment : null;
 

@@ -12,8 +12,21 @@ public sealed class PdKubernetesOptions
     /// <summary><c>Pd:Kubernetes:CreateNamespace</c>: also write the Namespace object, default true.</summary>
     public bool CreateNamespace { get; set; } = true;
 
-    /// <summary><c>Pd:Kubernetes:ProxyImage</c>: the proxy's image, pushed to a registry the cluster pulls from.</summary>
-    public string ProxyImage { get; set; } = "pdapp-proxy:latest";
+    /// <summary>
+    /// <c>Pd:Kubernetes:ProxyImage</c>: the proxy's image, pushed to a registry the cluster pulls from, default
+    /// <see cref="DeploymentDefaults.ProxyImage"/> (a fixed tag; <c>latest</c> would make Kubernetes pull on every start).
+    /// </summary>
+    public string ProxyImage { get; set; } = DeploymentDefaults.ProxyImage;
+
+    /// <summary><c>Pd:Kubernetes:ImagePullPolicy</c>: the proxy's <c>imagePullPolicy</c>, default <c>IfNotPresent</c>.</summary>
+    public string ImagePullPolicy { get; set; } = "IfNotPresent";
+
+    /// <summary>
+    /// <c>Pd:Kubernetes:PreStopSeconds</c>: the proxy's preStop pause before SIGTERM, default 5, so load balancers stop
+    /// sending before it drains; the pod's <c>terminationGracePeriodSeconds</c> is this plus the drain plus 10.
+    /// Needs Kubernetes 1.30+ (the preStop <c>sleep</c> action); 0 leaves it out.
+    /// </summary>
+    public int PreStopSeconds { get; set; } = 5;
 
     /// <summary>
     /// <c>Pd:Kubernetes:ModelVolume</c>: what backs the engines' <c>/data</c> mount: <c>pvc:&lt;claim&gt;</c> (a
@@ -47,7 +60,17 @@ public sealed class PdKubernetesOptions
 
         if (string.IsNullOrWhiteSpace(ProxyImage))
         {
-            errors.Add($"{SectionName}:ProxyImage must name the proxy's image (e.g. registry.example.com/pdapp-proxy:1.0).");
+            errors.Add($"{SectionName}:ProxyImage must name the proxy's image (e.g. registry.example.com/pdapp-proxy:0.1.0).");
+        }
+
+        if (ImagePullPolicy is not ("Always" or "IfNotPresent" or "Never"))
+        {
+            errors.Add($"{SectionName}:ImagePullPolicy must be Always, IfNotPresent or Never, was '{ImagePullPolicy}'.");
+        }
+
+        if (PreStopSeconds is < 0 or > 300)
+        {
+            errors.Add($"{SectionName}:PreStopSeconds must be between 0 and 300 (was {PreStopSeconds}).");
         }
 
         if (ModelVolume is not null && !KubernetesModelVolume.TryParse(ModelVolume, out _))
