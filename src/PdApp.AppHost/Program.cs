@@ -24,6 +24,7 @@ var engines = builder.AddPdInstances<Projects.PdApp_Simulator>(pd, backend);
 // minutes, and the proxy reports not-ready until its instances are healthy.
 builder.AddProject<Projects.PdApp_Proxy>("proxy")
     .WithEndpoint("http", endpoint => endpoint.Port = pd.ProxyPort)
+    .WithExternalHttpEndpoints() // The entry point for clients: external in the manifest (azd gives it ingress).
     .WithHttpHealthCheck("/health")
     .WithPdInstances(engines)
     .WithPdDashboard(engines); // Dashboard: instances nested under the proxy, URLs, test-request and drain commands, vLLM traces.
