@@ -44,14 +44,25 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         Directory.CreateDirectory(outputDirectory);
         var network = new ComposeNetwork(snapshot, options.Subnet);
         var services = new Dictionary<string, object>(StringComparer.Ordinal);
+        var downloads = new ComposeModelDownload(snapshot, options.ModelDownload);
+        foreach (var (name, download) in downloads.Services(engine => RenderEngineEnvironment(engine, network)))
+        {
+            services[name] = download;
+        }
+
         foreach (var engine in snapshot.Engines)
         {
-            services[engine.Name] = BuildEngine(engine, network);
+            services[engine.Name] = BuildEngine(engine, network, downloads);
         }
 
         services[snapshot.Gateway.Name] = BuildGateway(snapshot, network, outputDirectory);
 
         var document = new Dictionary<string, object> { ["services"] = services };
+        if (downloads.UsesCacheVolume)
+        {
+            document["volumes"] = new Dictionary<string, object> { [ComposeModelDownload.CacheVolume] = new Dictionary<string, object>() };
+        }
+
         if (network.Subnet is { } subnet)
         {
             document["networks"] = new Dictionary<string, object>
@@ -86,7 +97,15 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         return [composePath, envPath];
     }
 
-    private Dictionary<string, object> BuildEngine(DeploymentEngine engine, ComposeNetwork network)
+    private static Dictionary<string, string> RenderEngineEnvironment(DeploymentEngine engine, ComposeNetwork network) =>
+        engine.Environment.ToDictionary(
+            e => e.Key,
+            e => e.Key == UcxTransports.Variable
+                ? UcxTransports.ForSeparateContainers(network.RenderEngineVariable(engine, e.Key, e.Value))
+                : network.RenderEngineVariable(engine, e.Key, e.Value),
+            StringComparer.Ordinal);
+
+    private Dictionary<string, object> BuildEngine(DeploymentEngine engine, ComposeNetwork network, ComposeModelDownload downloads)
     {
         var service = new Dictionary<string, object> { ["image"] = engine.Image };
 
@@ -98,7 +117,7 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         }
 
         service["command"] = engine.Args.Select(a => network.Render(a, engine.HostNetwork)).ToList();
-        var environment = engine.Environment.ToDictionary(e => e.Key, e => network.RenderEngineVariable(engine, e.Key, e.Value), StringComparer.Ordinal);
+        var environment = RenderEngineEnvironment(engine, network);
         if (environment.Count > 0)
         {
             service["environment"] = environment;
@@ -135,15 +154,19 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
             service["cap_add"] = engine.Capabilities.ToList();
         }
 
-        if (engine.Mounts.Count > 0)
+        var volumes = downloads.Volumes(engine);
+        if (volumes.Count > 0)
         {
-            service["volumes"] = engine.Mounts.Select(m => new Dictionary<string, object>
+            service["volumes"] = volumes;
+        }
+
+        if (downloads.DownloadOf(engine) is { } download)
+        {
+            // The model is in the cache before vLLM starts, so the health check's start period times loading only.
+            service["depends_on"] = new Dictionary<string, object>
             {
-                ["type"] = "bind",
-                ["source"] = m.Source,
-                ["target"] = m.Target,
-                ["read_only"] = m.IsReadOnly,
-            }).ToList();
+                [download] = new Dictionary<string, object> { ["condition"] = "service_completed_successfully" },
+            };
         }
 
         if (BuildGpuReservation(engine.Gpus) is { } devices)

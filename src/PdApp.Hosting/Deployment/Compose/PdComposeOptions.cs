@@ -34,6 +34,12 @@ public sealed class PdComposeOptions
     /// </summary>
     public string Subnet { get; set; } = "10.213.0.0/24";
 
+    /// <summary>
+    /// <c>Pd:Compose:ModelDownload</c>: a one-shot <c>model-download</c> service fetches a Hugging Face model into the
+    /// persistent <c>hf-cache</c> volume before the engines start, default true.
+    /// </summary>
+    public bool ModelDownload { get; set; } = true;
+
     /// <summary><c>Pd:Compose:RestartPolicy</c>: every service's <c>restart:</c>, default <c>unless-stopped</c>.</summary>
     public string RestartPolicy { get; set; } = "unless-stopped";
 
