@@ -1,3 +1,5 @@
+using PdApp.Hosting;
+
 // The PD deployment, top to bottom: configuration -> backend -> engines -> gateway.
 // Configuration: the "Pd" section of appsettings.json, environment (Pd__...), command line (--Pd:...),
 // or a whole file (--PdConfig examples/nixl.json). See examples/README.md.
@@ -20,12 +22,10 @@ var backend = await builder.ResolvePdBackendAsync(pd);
 // Engines: prefill-0..N-1 and decode-0..M-1, each health-checked on /health.
 var engines = builder.AddPdInstances<Projects.PdApp_Simulator>(pd, backend);
 
-// Gateway: the PD proxy on Pd:ProxyPort (8000), referencing every engine. No WaitFor: models load for
-// minutes, and the proxy reports not-ready until its instances are healthy.
-builder.AddProject<Projects.PdApp_Proxy>("proxy")
-    .WithEndpoint("http", endpoint => endpoint.Port = pd.ProxyPort)
+// Gateway: the PD proxy on Pd:ProxyPort (8000), configured by Pd:Proxy:* and referencing every engine. No WaitFor:
+// models load for minutes, and the proxy reports not-ready until its instances are healthy.
+builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName, pd.ProxyPort)
     .WithExternalHttpEndpoints() // The entry point for clients: external in the manifest (azd gives it ingress).
-    .WithHttpHealthCheck("/health")
     .WithPdInstances(engines)
     .WithPdDashboard(engines); // Dashboard: instances nested under the proxy, URLs, test-request and drain commands, vLLM traces.
 

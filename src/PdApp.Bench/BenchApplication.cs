@@ -158,7 +158,7 @@ internal sealed class BenchApplication
         var targets = new List<IBenchTarget>
         {
             settings.Primary.PdDirect is { } pair
-                ? new PdDirectTarget(exchange, shape, pair.Prefill, pair.Decode)
+                ? new PdDirectTarget(exchange, shape, pair.Prefill, pair.Decode, settings.Primary.Connector!)
                 : new OpenAiTarget(exchange, shape, settings.Primary.BaseUrl!),
         };
         if (settings.Compare is { } compare)

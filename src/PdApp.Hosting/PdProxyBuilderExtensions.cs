@@ -1,30 +1,95 @@
 using System.Globalization;
 using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.Configuration;
+using PdApp.Hosting;
 using PdApp.Hosting.Topology;
 using PdApp.Protocol;
 
 namespace Aspire.Hosting;
 
-/// <summary>Wires the PD proxy to a declared topology.</summary>
+/// <summary>Adds the PD proxy to an Aspire application and wires it to a declared topology.</summary>
 public static class PdProxyBuilderExtensions
 {
-    /// <summary>Name of the proxy's P2pNccl registration (ZeroMQ) endpoint.</summary>
-    public const string RegistryEndpointName = "registry";
+    // Last key segments that name secrets; such settings must come from secret parameters.
+    private static readonly string[] SecretSuffixes = ["ApiKey", "Password", "Secret", "Token"];
+
+    /// <summary>
+    /// Adds the PD proxy project <typeparamref name="TProject"/> as a <see cref="PdProxyResource"/>: its HTTP endpoint
+    /// <see cref="PdProxyResource.HttpEndpointName"/> (on <paramref name="port"/> when given), a health check on
+    /// <see cref="PdProxyResource.HealthPath"/>, and every key of the app host's <c>Pd:Proxy</c> configuration
+    /// subsection forwarded as an environment variable under the same key (<c>Pd__Proxy__Timeouts__ConnectSeconds</c>,
+    /// ...), so one <c>Pd</c> section (appsettings, <c>--PdConfig</c> file, command line) configures engines and proxy.
+    /// </summary>
+    /// <typeparam name="TProject">The proxy project (<c>Projects.PdApp_Proxy</c>).</typeparam>
+    /// <param name="builder">The application builder.</param>
+    /// <param name="name">The resource name (<see cref="PdProxyResource.DefaultName"/> in the PdApp app host).</param>
+    /// <param name="port">The host port of the HTTP endpoint; null keeps the project's launch profile port.</param>
+    /// <returns>The proxy's resource builder; continue with <see cref="WithPdInstances"/>.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// A <c>Pd:Proxy</c> key names a secret (<c>...ApiKey</c>, <c>...Password</c>, <c>...Secret</c>, <c>...Token</c>):
+    /// secrets reach the proxy only as secret parameters, never as literals written into published outputs.
+    /// </exception>
+    /// <remarks>
+    /// The proxy does not <c>WaitFor</c> its instances: models load for minutes, and the proxy reports not-ready on
+    /// <see cref="PdProxyResource.HealthPath"/> until its instances are healthy.
+    /// </remarks>
+    public static IResourceBuilder<PdProxyResource> AddPdProxy<TProject>(
+        this IDistributedApplicationBuilder builder,
+        [ResourceName] string name,
+        int? port = null)
+        where TProject : IProjectMetadata, new()
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (port is { } value)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(port));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 65535, nameof(port));
+        }
+
+        var settings = ProxySettingsFrom(builder.Configuration.GetSection(PdProxyResource.ConfigurationSection));
+        // WithProjectDefaults is what AddProject applies (launch profile, endpoints, OTLP, Kestrel overrides), offered
+        // for integrations with their own project resource type; it is marked experimental in Aspire 13.
+#pragma warning disable ASPIREPROJECTS001
+        var proxy = builder.AddResource(new PdProxyResource(name))
+            .WithAnnotation<IProjectMetadata>(new TProject())
+            .WithProjectDefaults(new ProjectResourceOptions());
+#pragma warning restore ASPIREPROJECTS001
+
+        // The launch profile declares the endpoint when it has one; a project without one still gets it.
+        if (!proxy.Resource.Annotations.OfType<EndpointAnnotation>().Any(e => e.Name == PdProxyResource.HttpEndpointName))
+        {
+            proxy.WithHttpEndpoint(name: PdProxyResource.HttpEndpointName);
+        }
+
+        if (port is { } hostPort)
+        {
+            proxy.WithEndpoint(PdProxyResource.HttpEndpointName, endpoint => endpoint.Port = hostPort);
+        }
+
+        proxy.WithHttpHealthCheck(PdProxyResource.HealthPath, endpointName: PdProxyResource.HttpEndpointName);
+        foreach (var (key, setting) in settings)
+        {
+            proxy.WithEnvironment(Env(key), setting);
+        }
+
+        return proxy;
+    }
 
     /// <summary>
     /// Points the PD proxy at every instance: a service-discovery reference to each (without <c>WaitFor</c>:
     /// models load for minutes and the proxy reports not-ready until instances are healthy), and the
     /// <see cref="PdProxySettings"/> keys as environment variables (<c>Pd__Connector</c>, <c>Pd__Model</c>,
     /// <c>Pd__Instances__{i}__Name|Role|Address|KvAddress</c>, <c>Pd__ChildConnectors__{i}</c>,
-    /// <c>Pd__Registry__Port</c> with a <c>registry</c> TCP endpoint for P2pNccl, <c>Pd__UpstreamApiKey</c>), and, when
+    /// <c>Pd__Registry__Port</c> with a <see cref="PdProxyResource.RegistryEndpointName"/> TCP endpoint for P2pNccl, <c>Pd__UpstreamApiKey</c>), and, when
     /// <c>Pd:UseClientApiKey</c> / <c>Pd:UseAdminApiKey</c> are set, <c>Pd__ApiKey</c> / <c>Pd__AdminApiKey</c> from the
     /// secret parameters <see cref="PdTopologyBuilderExtensions.ClientApiKeyParameterName"/> /
     /// <see cref="PdTopologyBuilderExtensions.AdminApiKeyParameterName"/>.
     /// </summary>
-    /// <param name="proxy">The proxy project.</param>
+    /// <param name="proxy">The proxy.</param>
     /// <param name="topology">The declared topology.</param>
     /// <returns>The proxy builder.</returns>
-    public static IResourceBuilder<ProjectResource> WithPdInstances(this IResourceBuilder<ProjectResource> proxy, PdTopology topology)
+    public static IResourceBuilder<PdProxyResource> WithPdInstances(this IResourceBuilder<PdProxyResource> proxy, PdTopology topology)
     {
         ArgumentNullException.ThrowIfNull(proxy);
         ArgumentNullException.ThrowIfNull(topology);
@@ -32,7 +97,7 @@ public static class PdProxyBuilderExtensions
 
         proxy.WithEnvironment(Env(PdProxySettings.Connector), plan.Connector)
              .WithEnvironment(Env(PdProxySettings.Model), plan.ServedModelName);
-        if (plan.Connector == KvConnectorNames.Multi)
+        if (plan.ConnectorTraits.IsComposite)
         {
             for (var i = 0; i < plan.Options.Multi.Connectors.Count; i++)
             {
@@ -66,7 +131,7 @@ public static class PdProxyBuilderExtensions
         {
             // Instances connect to it on a fixed port they were given at start-up, so it is not proxied.
             var port = plan.Options.RegistryPort;
-            proxy.WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: RegistryEndpointName, isProxied: false)
+            proxy.WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: PdProxyResource.RegistryEndpointName, isProxied: false)
                  .WithEnvironment(Env(PdProxySettings.RegistryPort), port.ToString(CultureInfo.InvariantCulture));
         }
 
@@ -93,6 +158,35 @@ public static class PdProxyBuilderExtensions
     }
 
     private static string Env(string key) => PdProxySettings.ToEnvironmentVariable(key);
+
+    /// <summary>
+    /// Every key with a value under <paramref name="section"/> (the app host's <c>Pd:Proxy</c>), with its full path, in
+    /// the configuration's order; refuses keys that name secrets.
+    /// </summary>
+    internal static IReadOnlyList<KeyValuePair<string, string>> ProxySettingsFrom(IConfigurationSection section)
+    {
+        var settings = new List<KeyValuePair<string, string>>();
+        foreach (var (key, value) in section.AsEnumerable().OrderBy(e => e.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            var leaf = key[(key.LastIndexOf(':') + 1)..];
+            if (SecretSuffixes.Any(suffix => leaf.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new InvalidOperationException(
+                    $"{key} looks like a secret; the app host forwards Pd:Proxy settings as plain environment variables, which " +
+                    "publishing writes into compose files and ConfigMaps. Give secrets as parameters instead " +
+                    "(Pd:UseClientApiKey, Pd:UseAdminApiKey, Pd:UseApiKey).");
+            }
+
+            settings.Add(new(key, value));
+        }
+
+        return settings;
+    }
 
     /// <summary>
     /// A secret parameter that, in run mode, Aspire generates once and persists in the app host's user secrets

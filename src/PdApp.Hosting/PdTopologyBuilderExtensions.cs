@@ -2,6 +2,7 @@ using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PdApp.Hosting;
+using PdApp.Hosting.Containers;
 using PdApp.Hosting.Topology;
 
 namespace Aspire.Hosting;
@@ -99,7 +100,7 @@ public static class PdTopologyBuilderExtensions
     /// </summary>
     /// <param name="builder">The application builder.</param>
     /// <param name="options">The validated options.</param>
-    /// <param name="probe">The GPU probe; default: <see cref="DockerNvidiaProbe"/>.</param>
+    /// <param name="probe">The GPU probe; default: <see cref="DockerNvidiaProbe"/> on the runtime Aspire is configured with.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The decision.</returns>
     public static async Task<PdBackendDecision> ResolvePdBackendAsync(
@@ -110,7 +111,8 @@ public static class PdTopologyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
-        var resolver = new PdBackendResolver(probe ?? new DockerNvidiaProbe());
+        probe ??= new DockerNvidiaProbe { Runtime = ContainerRuntimeSelection.FromConfiguration(builder.Configuration) };
+        var resolver = new PdBackendResolver(probe);
         return await resolver.ResolveAsync(options.Backend, builder.ExecutionContext.IsPublishMode, cancellationToken).ConfigureAwait(false);
     }
 

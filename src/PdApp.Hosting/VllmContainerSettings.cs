@@ -1,4 +1,5 @@
 using System.Globalization;
+using PdApp.Hosting.Containers;
 
 namespace PdApp.Hosting;
 
@@ -16,6 +17,12 @@ public sealed class VllmContainerSettings
 
     /// <summary>Host GPU indices given to the container (<c>--gpus "device=0,1"</c>); empty with <see cref="AllGpus"/> or no GPU.</summary>
     public IList<int> GpuIds { get; } = [];
+
+    /// <summary>Who made the GPUs (default NVIDIA); decides the device options and the visible-devices variable.</summary>
+    public GpuVendor GpuVendor { get; set; } = GpuVendor.Nvidia;
+
+    /// <summary>The container runtime the options are written for; null: the one Aspire is configured with (<see cref="ContainerRuntimeSelection"/>).</summary>
+    public ContainerRuntimeKind? Runtime { get; set; }
 
     /// <summary>
     /// <c>--ipc=host</c>: PyTorch shares tensors between worker processes through shared memory, which
@@ -38,22 +45,12 @@ public sealed class VllmContainerSettings
     /// <summary><c>--network=host</c>: the container uses the host's network stack (NCCL/NIXL peers on other hosts reach it directly).</summary>
     public bool HostNetwork { get; set; }
 
-    /// <summary>The <c>docker run</c> options these settings stand for, in a stable order.</summary>
+    /// <summary>The <c>run</c> options these settings stand for on <paramref name="runtime"/>, in a stable order.</summary>
+    /// <param name="runtime">The container runtime (GPU options differ between Docker and Podman).</param>
     /// <returns>The options, each flag and value as separate items.</returns>
-    public IReadOnlyList<string> ToRuntimeArgs()
+    public IReadOnlyList<string> ToRuntimeArgs(ContainerRuntimeKind runtime)
     {
-        var args = new List<string>();
-        if (AllGpus)
-        {
-            args.AddRange(["--gpus", "all"]);
-        }
-        else if (GpuIds.Count > 0)
-        {
-            // Docker parses --gpus as CSV, so a list of devices must carry its own quotes:
-            // --gpus '"device=0,1"' (docs.docker.com, "GPU access").
-            args.AddRange(["--gpus", $"\"device={string.Join(',', GpuIds)}\""]);
-        }
-
+        var args = new List<string>(GpuDeviceArgs.RuntimeArgs(GpuVendor, runtime, AllGpus, [.. GpuIds]));
         if (HostIpc)
         {
             args.Add("--ipc=host");

@@ -1,11 +1,13 @@
 using System.Globalization;
 using Aspire.Hosting.ApplicationModel;
+using PdApp.Protocol.Vllm;
 
 namespace PdApp.Hosting;
 
 /// <summary>
 /// The engine arguments of one vLLM server (vllm/engine/arg_utils.py, vllm/entrypoints/openai/cli_args.py),
 /// rendered in one place so a container and a simulator given the same settings get the same command line.
+/// The flags are <see cref="VllmEngineArguments"/>, which the simulator parses too.
 /// </summary>
 public sealed class VllmServeArguments
 {
@@ -68,16 +70,16 @@ public sealed class VllmServeArguments
         {
             if (includeLauncher)
             {
-                args.AddRange(["-m", "vllm.entrypoints.openai.api_server"]);
+                args.AddRange(["-m", VllmEngineArguments.ApiServerModule]);
             }
 
-            args.AddRange(["--model", Model]);
+            args.AddRange([VllmEngineArguments.Model.Name, Model]);
         }
         else
         {
             if (includeLauncher)
             {
-                args.Add("serve");
+                args.Add(VllmEngineArguments.ServeCommand);
             }
 
             // vllm serve takes the model as its positional argument (vllm/entrypoints/cli/serve.py).
@@ -86,51 +88,51 @@ public sealed class VllmServeArguments
 
         if (Host is not null)
         {
-            args.AddRange(["--host", Host]);
+            args.AddRange([VllmEngineArguments.Host.Name, Host]);
         }
 
-        args.AddRange(["--port", port ?? Port.ToString(CultureInfo.InvariantCulture)]);
-        AddIfSet(args, "--served-model-name", ServedModelName);
-        AddIfSet(args, "--max-model-len", MaxModelLen);
-        AddIfSet(args, "--gpu-memory-utilization", GpuMemoryUtilization);
-        AddIfSet(args, "--tensor-parallel-size", TensorParallelSize);
-        AddIfSet(args, "--pipeline-parallel-size", PipelineParallelSize);
+        args.AddRange([VllmEngineArguments.Port.Name, port ?? Port.ToString(CultureInfo.InvariantCulture)]);
+        AddIfSet(args, VllmEngineArguments.ServedModelName, ServedModelName);
+        AddIfSet(args, VllmEngineArguments.MaxModelLen, MaxModelLen);
+        AddIfSet(args, VllmEngineArguments.GpuMemoryUtilization, GpuMemoryUtilization);
+        AddIfSet(args, VllmEngineArguments.TensorParallelSize, TensorParallelSize);
+        AddIfSet(args, VllmEngineArguments.PipelineParallelSize, PipelineParallelSize);
         if (TrustRemoteCode)
         {
-            args.Add("--trust-remote-code");
+            args.Add(VllmEngineArguments.TrustRemoteCode.Name);
         }
 
-        AddIfSet(args, "--kv-transfer-config", KvTransferConfigJson);
+        AddIfSet(args, VllmEngineArguments.KvTransferConfig, KvTransferConfigJson);
         if (ApiKey is not null)
         {
-            args.AddRange(["--api-key", ApiKey]);
+            args.AddRange([VllmEngineArguments.ApiKey.Name, ApiKey]);
         }
 
         args.AddRange(ExtraArgs);
         return args;
     }
 
-    private static void AddIfSet(List<object> args, string flag, string? value)
+    private static void AddIfSet(List<object> args, VllmFlag flag, string? value)
     {
         if (value is not null)
         {
-            args.AddRange([flag, value]);
+            args.AddRange([flag.Name, value]);
         }
     }
 
-    private static void AddIfSet(List<object> args, string flag, int? value)
+    private static void AddIfSet(List<object> args, VllmFlag flag, int? value)
     {
         if (value is { } v)
         {
-            args.AddRange([flag, v.ToString(CultureInfo.InvariantCulture)]);
+            args.AddRange([flag.Name, v.ToString(CultureInfo.InvariantCulture)]);
         }
     }
 
-    private static void AddIfSet(List<object> args, string flag, double? value)
+    private static void AddIfSet(List<object> args, VllmFlag flag, double? value)
     {
         if (value is { } v)
         {
-            args.AddRange([flag, v.ToString("0.###", CultureInfo.InvariantCulture)]);
+            args.AddRange([flag.Name, v.ToString("0.###", CultureInfo.InvariantCulture)]);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace PdApp.Protocol;
@@ -7,7 +8,24 @@ namespace PdApp.Protocol;
 /// servers return too. Older vLLM returns the same fields flat with <c>"object":"error"</c>.
 /// </summary>
 /// <param name="Error">The error.</param>
-public sealed record OpenAiErrorResponse([property: JsonPropertyName("error")] OpenAiError Error);
+public sealed record OpenAiErrorResponse([property: JsonPropertyName("error")] OpenAiError Error)
+{
+    /// <summary>The serializer settings of the body (web defaults, as ASP.NET Core writes JSON).</summary>
+    public static JsonSerializerOptions SerializerOptions { get; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Builds the error body for <paramref name="statusCode"/>.</summary>
+    /// <param name="statusCode">HTTP status, also used as <c>code</c> as vLLM does.</param>
+    /// <param name="type">One of <see cref="OpenAiErrorTypes"/>.</param>
+    /// <param name="message">Human-readable message.</param>
+    /// <param name="param">The offending request field, if any.</param>
+    /// <returns>The body.</returns>
+    public static OpenAiErrorResponse Create(int statusCode, string type, string message, string? param = null) =>
+        new(new OpenAiError(message, type, param, statusCode));
+
+    /// <summary>The body as UTF-8 JSON.</summary>
+    /// <returns>The JSON bytes.</returns>
+    public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, SerializerOptions);
+}
 
 /// <summary>The inner error object.</summary>
 /// <param name="Message">What went wrong, for humans.</param>

@@ -9,6 +9,12 @@ public static class PdProxySettings
     /// <summary>The proxy's configuration section.</summary>
     public const string Section = "Pd";
 
+    /// <summary>
+    /// <c>Pd:Proxy</c>: the proxy's own behaviour (timeouts, admission, balancing, health checks); the app host
+    /// forwards its whole <c>Pd:Proxy</c> subsection under the same keys.
+    /// </summary>
+    public const string Proxy = "Pd:Proxy";
+
     /// <summary><c>Pd:Connector</c>: the connector name (<see cref="KvConnectorNames"/>), choosing the PD flow.</summary>
     public const string Connector = "Pd:Connector";
 

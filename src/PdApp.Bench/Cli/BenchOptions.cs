@@ -15,6 +15,8 @@ internal sealed class BenchOptions
         CompareMode.AcceptOnlyFromAmong("interleaved", "sequential");
         PdDirect.Arity = new ArgumentArity(2, 2);
         PdDirect.AllowMultipleArgumentsPerToken = true;
+        Connector.Arity = ArgumentArity.OneOrMore;
+        Connector.AllowMultipleArgumentsPerToken = true;
         MaxConcurrency.AllowMultipleArgumentsPerToken = true;
     }
 
@@ -31,6 +33,14 @@ internal sealed class BenchOptions
         Description = "Drive a prefill/decode pair from the client: <prefill url> <decode url>. The baseline for proxy overhead.",
         CustomParser = OptionParsers.ParseHttpUrls,
         HelpName = "prefill-url decode-url",
+    };
+
+    /// <summary><c>--connector</c>.</summary>
+    public Option<string[]> Connector { get; } = new("--connector")
+    {
+        Description = "With --pd-direct: the instances' kv_connector, then a MultiConnector's children (e.g. NixlConnector, or MultiConnector NixlConnector SharedStorageConnector). "
+            + "It decides what the client adds to the prefill and decode bodies, as the proxy would. Default: SharedStorageConnector (nothing added).",
+        HelpName = "name [child ...]",
     };
 
     /// <summary><c>--compare</c>.</summary>
@@ -197,7 +207,7 @@ internal sealed class BenchOptions
     /// <summary>Every option, in help order.</summary>
     public IEnumerable<Option> All =>
     [
-        BaseUrl, PdDirect, Compare, CompareMode, Endpoint, Model, Stream, NoStream, IgnoreEos,
+        BaseUrl, PdDirect, Connector, Compare, CompareMode, Endpoint, Model, Stream, NoStream, IgnoreEos,
         Dataset, DatasetPath, InputLen, OutputLen, RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
         RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed,
         ApiKey, Timeout, SloTtftMs, SloTpotMs, OutputJson, Plot, NoProgress,

@@ -2,13 +2,15 @@ using PdApp.Bench.Load;
 using PdApp.Bench.Measurement;
 using PdApp.Bench.Targets;
 using PdApp.Bench.Workloads;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Bench.Cli;
 
 /// <summary>Where the requests go: one server, or a prefill/decode pair driven by the client.</summary>
 /// <param name="BaseUrl">The server, when not <paramref name="PdDirect"/>.</param>
 /// <param name="PdDirect">Prefill and decode base URLs, or null.</param>
-internal sealed record TargetSpec(Uri? BaseUrl, (Uri Prefill, Uri Decode)? PdDirect)
+/// <param name="Connector">With <paramref name="PdDirect"/>: the instances' connector, deciding what the bodies carry.</param>
+internal sealed record TargetSpec(Uri? BaseUrl, (Uri Prefill, Uri Decode)? PdDirect, ResolvedConnector? Connector = null)
 {
     /// <summary>The server that answers <c>GET /v1/models</c> (the decode instance for a pair).</summary>
     public Uri ModelSource => PdDirect?.Decode ?? BaseUrl!;

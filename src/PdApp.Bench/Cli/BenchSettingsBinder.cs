@@ -41,7 +41,10 @@ internal static class BenchSettingsBinder
 
         return new BenchSettings
         {
-            Primary = new TargetSpec(pdDirect is null ? parse.GetValue(options.BaseUrl) : null, pdDirect),
+            Primary = new TargetSpec(
+                pdDirect is null ? parse.GetValue(options.BaseUrl) : null,
+                pdDirect,
+                pdDirect is null ? null : BenchSettingsValidator.ResolveConnector(parse.GetValue(options.Connector))),
             Compare = parse.GetValue(options.Compare),
             CompareMode = parse.GetValue(options.CompareMode) == "sequential" ? CompareMode.Sequential : CompareMode.Interleaved,
             Shape = new RequestShape(

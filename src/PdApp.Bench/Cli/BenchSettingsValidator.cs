@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Bench.Cli;
 
@@ -40,6 +42,11 @@ internal static class BenchSettingsValidator
             result.AddError("Give exactly one of --base-url <url> or --pd-direct <prefill url> <decode url>.");
         }
 
+        if (Given(result, options.Connector))
+        {
+            ValidateConnector(result, options);
+        }
+
         if (Given(result, options.CompareMode) && !Given(result, options.Compare))
         {
             result.AddError("--compare-mode needs --compare <second base url>.");
@@ -76,6 +83,39 @@ internal static class BenchSettingsValidator
         if (Given(result, options.Duration) && unlimitedRate && !Given(result, options.MaxConcurrency))
         {
             result.AddError("--duration with an unlimited --request-rate needs --max-concurrency (otherwise requests would pile up without bound).");
+        }
+    }
+
+    /// <summary>
+    /// The connector <c>--connector</c> names (a MultiConnector followed by its children), by default
+    /// the app host's default, SharedStorageConnector; null when the names do not resolve.
+    /// </summary>
+    public static ResolvedConnector? ResolveConnector(string[]? names)
+    {
+        names = names is { Length: > 0 } ? names : [KvConnectorNames.SharedStorage];
+        return ConnectorCatalog.TryResolve(names[0], names[1..], out var connector) ? connector : null;
+    }
+
+    private static void ValidateConnector(CommandResult result, BenchOptions options)
+    {
+        if (!Given(result, options.PdDirect))
+        {
+            result.AddError("--connector applies to --pd-direct <prefill url> <decode url> only.");
+            return;
+        }
+
+        var names = ValueOrDefault(result, options.Connector) ?? [];
+        if (ResolveConnector(names) is not { } connector)
+        {
+            result.AddError($"--connector '{string.Join(' ', names)}' is not a supported connector (a MultiConnector is followed by its children); use one of {string.Join(", ", ConnectorCatalog.Names)}.");
+        }
+        else if (connector.RequestIdNamesPeers)
+        {
+            result.AddError($"--connector {connector.Connector.Name}: --pd-direct cannot build its request ids, which name both peers' KV addresses; benchmark it through the proxy (--base-url).");
+        }
+        else if (names.Length > 1 && !connector.Connector.IsComposite)
+        {
+            result.AddError("--connector takes children only after MultiConnector.");
         }
     }
 

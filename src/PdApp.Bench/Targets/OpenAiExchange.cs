@@ -39,7 +39,7 @@ internal sealed class OpenAiExchange
     /// <param name="startTimestamp">When the user's request started (TTFT and E2E count from here).</param>
     /// <param name="promptTokens">The workload's prompt length, used when the server reports no usage.</param>
     /// <param name="observer">Receives inter-token gaps.</param>
-    /// <param name="captureKvTransferParams">Keep the response's <c>kv_transfer_params</c> (PD prefill).</param>
+    /// <param name="captureField">A top-level field of a JSON response to keep (PD prefill: <c>kv_transfer_params</c>), or null.</param>
     /// <param name="cancellationToken">Cancels the call (run abort or request timeout).</param>
     /// <exception cref="OperationCanceledException">Cancelled; the caller decides whether it was a timeout.</exception>
     public async Task<ExchangeResult> ExecuteAsync(
@@ -51,7 +51,7 @@ internal sealed class OpenAiExchange
         long startTimestamp,
         int promptTokens,
         IInterTokenObserver? observer,
-        bool captureKvTransferParams,
+        string? captureField,
         CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
@@ -74,7 +74,7 @@ internal sealed class OpenAiExchange
             await using var content = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             return stream
                 ? new ExchangeResult(await ReadStreamAsync(content, startTimestamp, promptTokens, observer, cancellationToken).ConfigureAwait(false), default)
-                : await ReadJsonAsync(content, startTimestamp, promptTokens, captureKvTransferParams, cancellationToken).ConfigureAwait(false);
+                : await ReadJsonAsync(content, startTimestamp, promptTokens, captureField, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
@@ -124,7 +124,7 @@ internal sealed class OpenAiExchange
         Stream content,
         long startTimestamp,
         int promptTokens,
-        bool captureKvTransferParams,
+        string? captureField,
         CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
@@ -139,10 +139,10 @@ internal sealed class OpenAiExchange
 
         // Without streaming the first token arrives with the last, as vLLM's benchmark records it.
         var outcome = new RequestOutcome(null, null, e2e, e2e, info.PromptTokens ?? promptTokens, info.CompletionTokens ?? 0, Streamed: false);
-        return new ExchangeResult(outcome, captureKvTransferParams ? ExtractKvTransferParams(json.Span) : default);
+        return new ExchangeResult(outcome, captureField is null ? default : ExtractField(json.Span, captureField));
     }
 
-    private static ReadOnlyMemory<byte> ExtractKvTransferParams(ReadOnlySpan<byte> json)
+    private static ReadOnlyMemory<byte> ExtractField(ReadOnlySpan<byte> json, string field)
     {
         var reader = new Utf8JsonReader(json);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -152,11 +152,11 @@ internal sealed class OpenAiExchange
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var isKvParams = reader.ValueTextEquals("kv_transfer_params"u8);
+            var isField = reader.ValueTextEquals(field);
             reader.Read();
             var start = (int)reader.TokenStartIndex;
             reader.Skip();
-            if (isKvParams && reader.TokenType is JsonTokenType.EndObject)
+            if (isField && reader.TokenType is JsonTokenType.EndObject)
             {
                 var end = (int)reader.BytesConsumed;
                 return json[start..end].ToArray();

@@ -32,7 +32,7 @@ internal sealed class OpenAiTarget : IBenchTarget
         var body = RequestBodyWriter.Write(_shape, request);
         return TimeoutScope.RunAsync(_shape.Timeout, request, _exchange.Time, async (token, start) =>
         {
-            var result = await _exchange.ExecuteAsync(_url, body, _shape.Stream, _shape.ApiKey, RequestIds.Next(), start, request.PromptTokens, observer, captureKvTransferParams: false, token).ConfigureAwait(false);
+            var result = await _exchange.ExecuteAsync(_url, body, _shape.Stream, _shape.ApiKey, RequestIds.Next(), start, request.PromptTokens, observer, captureField: null, token).ConfigureAwait(false);
             return result.Outcome;
         }, cancellationToken);
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using PdApp.Bench.Workloads;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Bench.Targets;
 
@@ -12,20 +13,24 @@ internal static class RequestBodyWriter
 {
     /// <summary>The body the client would send.</summary>
     public static byte[] Write(RequestShape shape, BenchRequest request) =>
-        Write(shape, request, request.MaxTokens, shape.Stream, kvTransferParams: default);
+        Write(shape, request, request.MaxTokens, shape.Stream, []);
 
     /// <summary>
     /// The prefill body of a PD pair, as vLLM's disaggregated proxies build it: the same request
-    /// with one output token, not streamed, no <c>stream_options</c>.
+    /// with one output token, not streamed, no <c>stream_options</c>, plus the connector's prefill
+    /// fields (<see cref="ResolvedConnector.PrefillBodyFields"/>; NIXL: <c>kv_transfer_params</c> asking for a remote decode).
     /// </summary>
-    public static byte[] WritePrefill(RequestShape shape, BenchRequest request) =>
-        Write(shape, request, maxTokens: 1, stream: false, kvTransferParams: default);
+    public static byte[] WritePrefill(RequestShape shape, BenchRequest request, IReadOnlyList<KvRequestField> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        return Write(shape, request, maxTokens: 1, stream: false, [.. fields.Select(f => (f.Name, f.Utf8Json))]);
+    }
 
-    /// <summary>The decode body: the client's request plus the prefill's <c>kv_transfer_params</c>, when it returned some (NIXL).</summary>
-    public static byte[] WriteDecode(RequestShape shape, BenchRequest request, ReadOnlyMemory<byte> kvTransferParams) =>
-        Write(shape, request, request.MaxTokens, shape.Stream, kvTransferParams);
+    /// <summary>The decode body: the client's request plus a field of the prefill's response, when it returned one (NIXL: <c>kv_transfer_params</c>).</summary>
+    public static byte[] WriteDecode(RequestShape shape, BenchRequest request, string? field, ReadOnlyMemory<byte> value) =>
+        Write(shape, request, request.MaxTokens, shape.Stream, field is null || value.IsEmpty ? [] : [(field, value)]);
 
-    private static byte[] Write(RequestShape shape, BenchRequest request, int maxTokens, bool stream, ReadOnlyMemory<byte> kvTransferParams)
+    private static byte[] Write(RequestShape shape, BenchRequest request, int maxTokens, bool stream, IReadOnlyList<(string Name, ReadOnlyMemory<byte> Json)> extra)
     {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(request);
@@ -64,10 +69,10 @@ internal static class RequestBodyWriter
                 json.WriteBoolean("ignore_eos"u8, true);
             }
 
-            if (!kvTransferParams.IsEmpty)
+            foreach (var (name, value) in extra)
             {
-                json.WritePropertyName("kv_transfer_params"u8);
-                json.WriteRawValue(kvTransferParams.Span, skipInputValidation: true);
+                json.WritePropertyName(name);
+                json.WriteRawValue(value.Span, skipInputValidation: true);
             }
 
             json.WriteEndObject();

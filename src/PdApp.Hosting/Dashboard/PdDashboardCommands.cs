@@ -112,7 +112,7 @@ internal sealed class PdDashboardCommands(
         try
         {
             using var request = new HttpRequestMessage(
-                HttpMethod.Post, new Uri(baseUrl, $"/admin/instances/{Uri.EscapeDataString(instance.Name)}/{action}"));
+                HttpMethod.Post, new Uri(baseUrl, PdAdminRoutes.Draining(instance.Name, drain)));
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
             using var response = await Client(context).SendAsync(request, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)

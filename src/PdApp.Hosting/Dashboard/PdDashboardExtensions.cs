@@ -23,9 +23,6 @@ public static class PdDashboardExtensions
     /// <summary>The instance command that puts it back.</summary>
     public const string UndrainCommand = "pd-undrain";
 
-    /// <summary>The proxy's HTTP endpoint name.</summary>
-    public const string ProxyEndpointName = "http";
-
     /// <summary>
     /// <c>Pd:Dashboard:VllmTraces</c>: give vLLM containers <c>--otlp-traces-endpoint</c> (default false:
     /// vLLM exits at start when the flag is given and its image lacks the OpenTelemetry packages, as
@@ -51,13 +48,13 @@ public static class PdDashboardExtensions
     /// Role, connector and GPU ids are already resource properties (<c>AddPdInstances</c>). Nothing is
     /// added when publishing: the manifest and the deployment writers see the model unchanged.
     /// </summary>
-    /// <param name="proxy">The proxy project (its HTTP endpoint is named <c>http</c>).</param>
+    /// <param name="proxy">The proxy.</param>
     /// <param name="topology">The declared instances.</param>
     /// <param name="adminKey">The admin key parameter; null reuses or generates <c>pdapp-admin-api-key</c>.</param>
     /// <param name="vllmTraces">Whether vLLM containers export traces; null reads <see cref="VllmTracesKey"/>.</param>
     /// <returns>The proxy builder.</returns>
-    public static IResourceBuilder<ProjectResource> WithPdDashboard(
-        this IResourceBuilder<ProjectResource> proxy,
+    public static IResourceBuilder<PdProxyResource> WithPdDashboard(
+        this IResourceBuilder<PdProxyResource> proxy,
         PdTopology topology,
         IResourceBuilder<ParameterResource>? adminKey = null,
         bool? vllmTraces = null)
@@ -88,10 +85,10 @@ public static class PdDashboardExtensions
         }
 
         app.Services.AddHttpClient(PdDashboardCommands.HttpClientName);
-        var commands = new PdDashboardCommands(proxy.Resource, adminKey.Resource, topology.Plan.ServedModelName, ProxyEndpointName);
+        var commands = new PdDashboardCommands(proxy.Resource, adminKey.Resource, topology.Plan.ServedModelName, PdProxyResource.HttpEndpointName);
 
-        var endpoint = proxy.GetEndpoint(ProxyEndpointName);
-        proxy.WithUrlForEndpoint(ProxyEndpointName, url => url.DisplayText = "Proxy")
+        var endpoint = proxy.Resource.HttpEndpoint;
+        proxy.WithUrlForEndpoint(PdProxyResource.HttpEndpointName, url => url.DisplayText = "Proxy")
              .WithUrl($"{endpoint}/v1/models", "OpenAI API (/v1)")
              .WithUrl($"{endpoint}/metrics", "Prometheus (/metrics)")
              .WithCommand(

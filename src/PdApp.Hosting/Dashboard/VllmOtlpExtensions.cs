@@ -1,6 +1,7 @@
 using Aspire.Hosting.ApplicationModel;
 using PdApp.Hosting;
 using PdApp.Hosting.Dashboard;
+using PdApp.Protocol.Vllm;
 
 namespace Aspire.Hosting;
 
@@ -61,7 +62,7 @@ public static class VllmOtlpExtensions
 
                 // An endpoint given to the Python OTLP/HTTP exporter is used as is: it needs the signal path.
                 var endpoint = chosen == OtlpProtocol.Grpc ? url : url.TrimEnd('/') + "/v1/traces";
-                context.Args.Add("--otlp-traces-endpoint");
+                context.Args.Add(VllmEngineArguments.OtlpTracesEndpoint.Name);
                 context.Args.Add(new HostUrl(endpoint));
             });
     }

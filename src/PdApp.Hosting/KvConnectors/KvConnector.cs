@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -19,8 +20,11 @@ public abstract record KvConnector
     /// <summary>The instance's role.</summary>
     public PdRole Role { get; }
 
+    /// <summary>The connector, whose <see cref="KvConnectorTraits"/> the catalog holds.</summary>
+    public abstract KvConnectorKind Kind { get; }
+
     /// <summary>The <c>kv_connector</c> name (<see cref="KvConnectorNames"/>).</summary>
-    public abstract string Name { get; }
+    public string Name => ConnectorCatalog.Get(Kind).Name;
 
     /// <summary>The <c>kv_role</c> written to the config; by default the role's producer/consumer mapping.</summary>
     public virtual string KvRole => Role.ToKvRole();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -64,7 +65,7 @@ public sealed record LMCacheKvConnector : KvConnector
     public string? UcxTransports { get; init; } = "cuda_ipc,cuda_copy,tcp";
 
     /// <inheritdoc/>
-    public override string Name => KvConnectorNames.LMCacheV1;
+    public override KvConnectorKind Kind => KvConnectorKind.LMCacheV1;
 
     /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> EnvironmentVariables

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -25,7 +26,7 @@ public sealed record MultiKvConnector : KvConnector
         foreach (var child in connectors)
         {
             ArgumentNullException.ThrowIfNull(child, nameof(connectors));
-            if (child is MultiKvConnector or PyNcclKvConnector)
+            if (!ConnectorCatalog.Get(child.Kind).CanBeMultiChild)
             {
                 throw new ArgumentException($"{child.Name} cannot be a child of a MultiConnector.", nameof(connectors));
             }
@@ -38,7 +39,7 @@ public sealed record MultiKvConnector : KvConnector
     public IReadOnlyList<KvConnector> Connectors { get; }
 
     /// <inheritdoc/>
-    public override string Name => KvConnectorNames.Multi;
+    public override KvConnectorKind Kind => KvConnectorKind.Multi;
 
     /// <inheritdoc/>
     /// <remarks><c>kv_both</c> as soon as a child runs both ways (NIXL), since the parent decides whether the engine produces.</remarks>
@@ -78,7 +79,7 @@ public sealed record MultiKvConnector : KvConnector
         {
             KvConnector = Name,
             KvRole = KvRole,
-            KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { ["connectors"] = children }),
+            KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { [KvConnectorExtraConfigKeys.Connectors] = children }),
         };
     }
 }

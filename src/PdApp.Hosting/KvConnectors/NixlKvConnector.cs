@@ -1,5 +1,6 @@
 using System.Globalization;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -41,7 +42,7 @@ public sealed record NixlKvConnector : KvConnector
     public string? KvBufferDevice { get; init; }
 
     /// <inheritdoc/>
-    public override string Name => KvConnectorNames.Nixl;
+    public override KvConnectorKind Kind => KvConnectorKind.Nixl;
 
     /// <inheritdoc/>
     /// <remarks>Both sides run <c>kv_both</c>: the PD direction comes from <c>kv_transfer_params</c>, not the role.</remarks>
@@ -54,8 +55,8 @@ public sealed record NixlKvConnector : KvConnector
         {
             var env = new Dictionary<string, string>
             {
-                ["VLLM_NIXL_SIDE_CHANNEL_HOST"] = SideChannelHost,
-                ["VLLM_NIXL_SIDE_CHANNEL_PORT"] = SideChannelPort.ToString(CultureInfo.InvariantCulture),
+                [KvConnectorEnvironment.NixlSideChannelHost] = SideChannelHost,
+                [KvConnectorEnvironment.NixlSideChannelPort] = SideChannelPort.ToString(CultureInfo.InvariantCulture),
             };
             if (UcxTransports is not null)
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -63,7 +64,7 @@ public sealed record P2pNcclKvConnector : KvConnector
     public int? MemPoolSizeGb { get; init; }
 
     /// <inheritdoc/>
-    public override string Name => KvConnectorNames.P2pNccl;
+    public override KvConnectorKind Kind => KvConnectorKind.P2pNccl;
 
     /// <inheritdoc/>
     public override string KvAddress => AdvertisedIp + ":" + KvPort.ToString(CultureInfo.InvariantCulture);
@@ -72,7 +73,7 @@ public sealed record P2pNcclKvConnector : KvConnector
     public override IReadOnlyDictionary<string, string> EnvironmentVariables => new Dictionary<string, string>
     {
         // The engine advertises VLLM_HOST_IP (or its first interface) in its registration and request ids.
-        ["VLLM_HOST_IP"] = AdvertisedIp,
+        [KvConnectorEnvironment.HostIp] = AdvertisedIp,
     };
 
     /// <inheritdoc/>
@@ -81,10 +82,10 @@ public sealed record P2pNcclKvConnector : KvConnector
         // vLLM's example passes the ports as strings; the engine converts them with int().
         var extra = new JsonObject
         {
-            ["proxy_ip"] = ProxyIp,
-            ["proxy_port"] = ProxyPort.ToString(CultureInfo.InvariantCulture),
-            ["http_port"] = HttpPort.ToString(CultureInfo.InvariantCulture),
-            ["send_type"] = SendType switch
+            [KvConnectorExtraConfigKeys.ProxyIp] = ProxyIp,
+            [KvConnectorExtraConfigKeys.ProxyPort] = ProxyPort.ToString(CultureInfo.InvariantCulture),
+            [KvConnectorExtraConfigKeys.HttpPort] = HttpPort.ToString(CultureInfo.InvariantCulture),
+            [KvConnectorExtraConfigKeys.SendType] = SendType switch
             {
                 P2pNcclSendType.Put => "PUT",
                 P2pNcclSendType.Get => "GET",

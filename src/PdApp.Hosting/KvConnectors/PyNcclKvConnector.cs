@@ -1,5 +1,6 @@
 using System.Globalization;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -50,7 +51,7 @@ public sealed record PyNcclKvConnector : KvConnector
     public double? KvBufferSize { get; init; }
 
     /// <inheritdoc/>
-    public override string Name => KvConnectorNames.PyNccl;
+    public override KvConnectorKind Kind => KvConnectorKind.PyNccl;
 
     /// <inheritdoc/>
     public override string KvAddress => KvIp + ":" + KvPort.ToString(CultureInfo.InvariantCulture);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.KvConnectors;
 
@@ -24,13 +25,13 @@ public sealed record SharedStorageKvConnector : KvConnector
     public string SharedStoragePath { get; }
 
     /// <inheritdoc/>
-    public override string Name => KvConnectorNames.SharedStorage;
+    public override KvConnectorKind Kind => KvConnectorKind.SharedStorage;
 
     /// <inheritdoc/>
     public override KvTransferConfig ToKvTransferConfig() => new()
     {
         KvConnector = Name,
         KvRole = KvRole,
-        KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { ["shared_storage_path"] = SharedStoragePath }),
+        KvConnectorExtraConfig = BuildExtraConfig(new JsonObject { [KvConnectorExtraConfigKeys.SharedStoragePath] = SharedStoragePath }),
     };
 }

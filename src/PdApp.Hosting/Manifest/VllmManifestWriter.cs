@@ -27,6 +27,7 @@ internal static class VllmManifestWriter
             pd["connector"] = connector.Name;
         }
 
+        pd["gpuVendor"] = resource.Container.GpuVendor.ToString().ToLowerInvariant();
         pd["allGpus"] = resource.Container.AllGpus;
         pd["gpuIds"] = new JsonArray([.. resource.Container.GpuIds.Select(id => (JsonNode)id)]);
         pd["hostNetwork"] = resource.Container.HostNetwork;

@@ -1,36 +1,44 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using PdApp.Hosting.Containers;
 
 namespace PdApp.Hosting.Topology;
 
 /// <summary>
-/// Looks for Docker with the NVIDIA runtime (<c>docker info</c> lists an <c>nvidia</c> runtime), or
-/// Docker plus a working <c>nvidia-smi</c> (the NVIDIA Container Toolkit's CDI mode registers no runtime).
-/// Each command is bounded by <see cref="CommandTimeout"/>; a missing command counts as "not found".
+/// Looks for a container runtime with NVIDIA GPUs: Docker with the NVIDIA runtime (<c>docker info</c> lists an
+/// <c>nvidia</c> runtime), or a running Docker or Podman plus a working <c>nvidia-smi</c> (the NVIDIA Container
+/// Toolkit's CDI mode, the only one Podman uses, registers no runtime). Each command is bounded by
+/// <see cref="CommandTimeout"/>; a missing command counts as "not found".
 /// </summary>
 public sealed class DockerNvidiaProbe : IGpuContainerRuntimeProbe
 {
     /// <summary>The longest one probing command may run.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>The runtime to probe (the app host passes the one Aspire is configured with); default Docker.</summary>
+    public ContainerRuntimeKind Runtime { get; init; } = ContainerRuntimeKind.Docker;
+
     /// <inheritdoc/>
     public async Task<GpuRuntimeProbeResult> ProbeAsync(CancellationToken cancellationToken)
     {
-        var docker = await RunAsync("docker", ["info", "--format", "{{json .Runtimes}}"], cancellationToken).ConfigureAwait(false);
-        if (docker.ExitCode != 0)
+        var (command, format) = Runtime == ContainerRuntimeKind.Podman
+            ? ("podman", "{{.Host.OCIRuntime.Name}}")
+            : ("docker", "{{json .Runtimes}}");
+        var info = await RunAsync(command, ["info", "--format", format], cancellationToken).ConfigureAwait(false);
+        if (info.ExitCode != 0)
         {
-            return new(false, $"no usable container runtime ('docker info': {docker.Describe()})");
+            return new(false, $"no usable container runtime ('{command} info': {info.Describe()})");
         }
 
-        if (docker.Output.Contains("nvidia", StringComparison.OrdinalIgnoreCase))
+        if (Runtime == ContainerRuntimeKind.Docker && info.Output.Contains("nvidia", StringComparison.OrdinalIgnoreCase))
         {
             return new(true, "docker info lists the nvidia runtime");
         }
 
         var smi = await RunAsync("nvidia-smi", ["-L"], cancellationToken).ConfigureAwait(false);
         return smi.ExitCode == 0 && smi.Output.Contains("GPU", StringComparison.Ordinal)
-            ? new(true, "docker is running and nvidia-smi lists GPUs")
-            : new(false, $"docker is running but has no NVIDIA GPUs ('nvidia-smi -L': {smi.Describe()})");
+            ? new(true, $"{command} is running and nvidia-smi lists GPUs")
+            : new(false, $"{command} is running but has no NVIDIA GPUs ('nvidia-smi -L': {smi.Describe()})");
     }
 
     private async Task<CommandResult> RunAsync(string fileName, string[] arguments, CancellationToken cancellationToken)

@@ -20,6 +20,7 @@ internal static class PdEngineDeclarations
             .WithImageRegistry(image.Registry)
             .WithVllmEntrypoint(options.Entrypoint)
             .WithGpus([.. instance.Layout.GpuIds])
+            .WithGpuVendor(options.GpuVendor)
             .WithDataBindMount(options.DataPath)
             .WithPrivileged(options.Privileged);
         ApplyEngineArguments(vllm.Resource.Arguments, options, apiKey?.Resource);

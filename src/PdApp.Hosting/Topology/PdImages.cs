@@ -1,4 +1,4 @@
-using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Topology;
 
@@ -32,12 +32,19 @@ public static class PdImages
             return options.Image;
         }
 
-        var connectors = options.EffectiveConnectors();
-        if (connectors.Contains(KvConnectorNames.PyNccl))
-        {
-            return GuidePyNccl;
-        }
-
-        return connectors.Contains(KvConnectorNames.LMCacheV1) ? LMCache : Official;
+        // The catalog names each connector's image; with several, the one that carries them all.
+        var image = options.EffectiveConnectors().Select(c => c.DefaultImage).DefaultIfEmpty(KvEngineImage.Official).Max();
+        return For(image);
     }
+
+    /// <summary>The pinned reference of <paramref name="image"/>.</summary>
+    /// <param name="image">The image a connector needs (<see cref="KvConnectorTraits.DefaultImage"/>).</param>
+    /// <returns>An image reference <c>registry/repository:tag</c>.</returns>
+    public static string For(KvEngineImage image) => image switch
+    {
+        KvEngineImage.Official => Official,
+        KvEngineImage.LMCache => LMCache,
+        KvEngineImage.GuidePyNccl => GuidePyNccl,
+        _ => throw new ArgumentOutOfRangeException(nameof(image), image, "Unknown engine image."),
+    };
 }

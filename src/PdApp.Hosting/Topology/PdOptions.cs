@@ -1,4 +1,5 @@
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Topology;
 
@@ -70,6 +71,12 @@ public sealed class PdOptions
     /// <summary><c>Pd:HostAddress</c>: the address peers reach this host at with host networking (KV rendezvous, side channels).</summary>
     public string HostAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// <c>Pd:GpuVendor</c>: <c>Nvidia</c> (default) or <c>Amd</c> (ROCm devices, <c>HIP_VISIBLE_DEVICES</c>; give a ROCm
+    /// image with <c>Pd:Image</c>). The GPU options follow the container runtime Aspire uses (<c>ASPIRE_CONTAINER_RUNTIME</c>).
+    /// </summary>
+    public PdApp.Hosting.Containers.GpuVendor GpuVendor { get; set; } = PdApp.Hosting.Containers.GpuVendor.Nvidia;
+
     /// <summary><c>Pd:Privileged</c>: <c>--privileged</c>.</summary>
     public bool Privileged { get; set; }
 
@@ -131,8 +138,28 @@ public sealed class PdOptions
     /// <summary><c>Pd:Multi</c>.</summary>
     public PdMultiOptions Multi { get; set; } = new();
 
-    /// <summary>The connectors in use: <see cref="Connector"/>, or the MultiConnector's children.</summary>
-    /// <returns>Connector names.</returns>
-    public IReadOnlyList<string> EffectiveConnectors() =>
-        Connector == KvConnectorNames.Multi ? Multi.Connectors : [Connector];
+    /// <summary>
+    /// The known connectors in use, as <see cref="ConnectorCatalog"/> describes them: <see cref="Connector"/>,
+    /// or the MultiConnector's children. Unknown names are left out (the validator reports them).
+    /// </summary>
+    /// <returns>The connectors' traits.</returns>
+    public IReadOnlyList<KvConnectorTraits> EffectiveConnectors()
+    {
+        IReadOnlyList<string> names = ConnectorCatalog.TryGet(Connector, out var traits) && traits.IsComposite ? Multi.Connectors : [Connector];
+        var known = new List<KvConnectorTraits>(names.Count);
+        foreach (var name in names)
+        {
+            if (ConnectorCatalog.TryGet(name, out var child))
+            {
+                known.Add(child);
+            }
+        }
+
+        return known;
+    }
+
+    /// <summary>Whether <paramref name="kind"/> is among <see cref="EffectiveConnectors"/>.</summary>
+    /// <param name="kind">The connector.</param>
+    /// <returns>True when the instances run it.</returns>
+    public bool Uses(KvConnectorKind kind) => EffectiveConnectors().Any(c => c.Kind == kind);
 }

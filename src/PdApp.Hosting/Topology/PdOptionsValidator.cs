@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Topology;
 
@@ -11,8 +12,6 @@ namespace PdApp.Hosting.Topology;
 /// </summary>
 public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
 {
-    private static readonly string[] V0OnlyConnectors = [KvConnectorNames.PyNccl];
-
     /// <inheritdoc/>
     public ValidateOptionsResult Validate(string? name, PdOptions options)
     {
@@ -123,13 +122,13 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
 
     private static void ValidateConnector(PdOptions o, List<string> failures)
     {
-        if (!KvConnectorNames.All.Contains(o.Connector))
+        if (!ConnectorCatalog.TryGet(o.Connector, out var connector))
         {
-            failures.Add($"Pd:Connector '{o.Connector}' is unknown; use one of: {string.Join(", ", KvConnectorNames.All)}.");
+            failures.Add($"Pd:Connector '{o.Connector}' is unknown; use one of: {string.Join(", ", ConnectorCatalog.Names)}.");
             return;
         }
 
-        if (o.Connector == KvConnectorNames.Multi)
+        if (connector.IsComposite)
         {
             if (o.Multi.Connectors.Count == 0)
             {
@@ -140,7 +139,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
             for (var i = 0; i < o.Multi.Connectors.Count; i++)
             {
                 var child = o.Multi.Connectors[i];
-                if (!KvConnectorNames.All.Contains(child) || child == KvConnectorNames.Multi || V0OnlyConnectors.Contains(child))
+                if (!ConnectorCatalog.TryGet(child, out var childTraits) || !childTraits.CanBeMultiChild)
                 {
                     failures.Add($"Pd:Multi:Connectors:{i} '{child}' cannot be a MultiConnector child; use a v1 connector other than MultiConnector.");
                 }
@@ -151,8 +150,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
             }
         }
 
-        var connectors = o.EffectiveConnectors();
-        if (connectors.Contains(KvConnectorNames.SharedStorage))
+        if (o.Uses(KvConnectorKind.SharedStorage))
         {
             // Both sides must see the same files: only the /data bind mount is shared between the containers.
             var path = o.SharedStorage.Path;
@@ -162,12 +160,12 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
             }
         }
 
-        if (connectors.Contains(KvConnectorNames.P2pNccl) && !Enum.IsDefined(o.P2pNccl.SendType))
+        if (o.Uses(KvConnectorKind.P2pNccl) && !Enum.IsDefined(o.P2pNccl.SendType))
         {
             failures.Add($"Pd:P2pNccl:SendType '{o.P2pNccl.SendType}' is unknown; use Put, Get or PutAsync.");
         }
 
-        if (connectors.Contains(KvConnectorNames.LMCacheV1) && o.LMCache.ChunkSize < 1)
+        if (o.Uses(KvConnectorKind.LMCacheV1) && o.LMCache.ChunkSize < 1)
         {
             failures.Add($"Pd:LMCache:ChunkSize must be at least 1 (got {o.LMCache.ChunkSize}).");
         }
@@ -237,7 +235,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
 
     private static void ValidatePyNcclGroup(PdOptions o, IReadOnlyList<PdInstanceLayout> layout, List<string> failures)
     {
-        if (!o.EffectiveConnectors().Contains(KvConnectorNames.PyNccl))
+        if (!o.Uses(KvConnectorKind.PyNccl))
         {
             return;
         }
@@ -276,7 +274,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
             (o.ProxyPort, "Pd:ProxyPort", "the proxy"),
         };
         var connectors = o.EffectiveConnectors();
-        if (connectors.Contains(KvConnectorNames.P2pNccl))
+        if (connectors.Any(c => c.NeedsRegistry))
         {
             claims.Add((o.RegistryPort, "Pd:RegistryPort", "the proxy's P2pNccl registry"));
         }
@@ -289,24 +287,24 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
                 claims.Add((instance.Port, instance.PortSetting, instance.Name + " (HTTP)"));
                 for (var rank = 0; rank < stride; rank++)
                 {
-                    if (connectors.Contains(KvConnectorNames.P2pNccl))
+                    if (Uses(KvConnectorKind.P2pNccl))
                     {
                         claims.Add((instance.KvPort + rank, instance.KvPortSetting, $"{instance.Name} (P2pNccl kv_port, TP rank {rank})"));
                     }
 
-                    if (connectors.Contains(KvConnectorNames.Nixl))
+                    if (Uses(KvConnectorKind.Nixl))
                     {
                         claims.Add((instance.SideChannelPort + rank, instance.SideChannelPortSetting, $"{instance.Name} (NIXL side channel, TP rank {rank})"));
                     }
                 }
 
-                if (connectors.Contains(KvConnectorNames.LMCacheV1) && instance.Role == PdRole.Decode)
+                if (Uses(KvConnectorKind.LMCacheV1) && instance.Role == PdRole.Decode)
                 {
                     claims.Add((instance.ReceiverPort, "Pd:LMCache:ReceiverBasePort", $"{instance.Name} (LMCache NIXL receiver)"));
                 }
             }
 
-            if (connectors.Contains(KvConnectorNames.PyNccl))
+            if (Uses(KvConnectorKind.PyNccl))
             {
                 claims.Add((o.PyNccl.KvPort, "Pd:PyNccl:KvPort", "the PyNccl rendezvous"));
             }
@@ -330,5 +328,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
                 seen[port] = (setting, owner);
             }
         }
+
+        bool Uses(KvConnectorKind kind) => connectors.Any(c => c.Kind == kind);
     }
 }

@@ -1,5 +1,6 @@
 using PdApp.Hosting.KvConnectors;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Topology;
 
@@ -33,11 +34,14 @@ public sealed class PdTopologyPlan
     /// <summary>The connector name the proxy receives.</summary>
     public string Connector => Options.Connector;
 
+    /// <summary>The connector's traits, as <see cref="ConnectorCatalog"/> describes it.</summary>
+    public KvConnectorTraits ConnectorTraits => Traits(Options.Connector);
+
     /// <summary>The model name clients send (<c>--served-model-name</c>, else the model).</summary>
     public string ServedModelName => Options.ServedModelName ?? Options.Model;
 
     /// <summary>Whether the proxy must run the P2pNccl registration socket.</summary>
-    public bool NeedsRegistry => Options.EffectiveConnectors().Contains(KvConnectorNames.P2pNccl);
+    public bool NeedsRegistry => Options.EffectiveConnectors().Any(c => c.NeedsRegistry);
 
     /// <summary>Plans <paramref name="options"/> for <paramref name="backend"/>.</summary>
     /// <param name="options">Validated options.</param>
@@ -67,7 +71,7 @@ public sealed class PdTopologyPlan
                 continue;
             }
 
-            var connector = CreateConnector(options.Connector, options, instance, layout, addresses, root);
+            var connector = CreateConnector(Traits(options.Connector), options, instance, layout, addresses, root);
             if (options.KvConnectorExtraConfig.Count > 0)
             {
                 connector = connector with { ExtraConfig = new Dictionary<string, string>(options.KvConnectorExtraConfig, StringComparer.Ordinal) };
@@ -79,20 +83,25 @@ public sealed class PdTopologyPlan
         return new PdTopologyPlan(options, backend, instances, root);
     }
 
+    private static KvConnectorTraits Traits(string name) =>
+        ConnectorCatalog.TryGet(name, out var traits)
+            ? traits
+            : throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown connector; validate the options first.");
+
     private static KvConnector CreateConnector(
-        string name,
+        KvConnectorTraits traits,
         PdOptions options,
         PdInstanceLayout instance,
         IReadOnlyList<PdInstanceLayout> layout,
         PdAddresses addresses,
         string? simulatorDataRoot)
     {
-        switch (name)
+        switch (traits.Kind)
         {
-            case KvConnectorNames.SharedStorage:
+            case KvConnectorKind.SharedStorage:
                 return new SharedStorageKvConnector(instance.Role, MapDataPath(options.SharedStorage.Path, simulatorDataRoot));
 
-            case KvConnectorNames.PyNccl:
+            case KvConnectorKind.PyNccl:
                 // kv_ip is the rank-0 member's address: it hosts the rendezvous store.
                 var rankZero = layout.First(i => i.KvRank == 0);
                 return new PyNcclKvConnector(
@@ -101,7 +110,7 @@ public sealed class PdTopologyPlan
                     KvBufferSize = options.PyNccl.KvBufferSize,
                 };
 
-            case KvConnectorNames.P2pNccl:
+            case KvConnectorKind.P2pNccl:
                 return new P2pNcclKvConnector(
                     instance.Role, addresses.PeerHost(instance), instance.KvPort, instance.Port, addresses.ProxyHost, options.RegistryPort)
                 {
@@ -111,7 +120,7 @@ public sealed class PdTopologyPlan
                     MemPoolSizeGb = options.P2pNccl.MemPoolSizeGb,
                 };
 
-            case KvConnectorNames.Nixl:
+            case KvConnectorKind.Nixl:
                 return new NixlKvConnector(instance.Role, addresses.PeerHost(instance), instance.SideChannelPort)
                 {
                     UcxTransports = options.Nixl.UcxTransports,
@@ -119,7 +128,7 @@ public sealed class PdTopologyPlan
                     KvBufferDevice = options.Nixl.KvBufferDevice,
                 };
 
-            case KvConnectorNames.LMCacheV1:
+            case KvConnectorKind.LMCacheV1:
                 // LMCache's NIXL channel is point to point: prefill i sends to decode (i mod decode count).
                 var decodes = layout.Where(i => i.Role == PdRole.Decode).ToList();
                 var receiver = instance.Role == PdRole.Decode ? instance : decodes[instance.Index % decodes.Count];
@@ -132,14 +141,14 @@ public sealed class PdTopologyPlan
                     PythonHashSeed = options.LMCache.PythonHashSeed,
                 };
 
-            case KvConnectorNames.Multi:
+            case KvConnectorKind.Multi:
                 var children = options.Multi.Connectors
-                    .Select(child => CreateConnector(child, options, instance, layout, addresses, simulatorDataRoot))
+                    .Select(child => CreateConnector(Traits(child), options, instance, layout, addresses, simulatorDataRoot))
                     .ToList();
                 return new MultiKvConnector(instance.Role, children);
 
             default:
-                throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown connector; validate the options first.");
+                throw new ArgumentOutOfRangeException(nameof(traits), traits.Kind, "Unknown connector kind.");
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using PdApp.Protocol;
 using PdApp.Proxy.Admin;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -8,7 +9,7 @@ namespace Microsoft.AspNetCore.Builder;
 public static class AdminEndpointRouteBuilderExtensions
 {
     /// <summary>The admin API's route prefix.</summary>
-    public const string InstancesPath = "/admin/instances";
+    public const string InstancesPath = PdAdminRoutes.Instances;
 
     /// <summary>
     /// Maps <c>/admin/instances</c>, protected by <c>Pd:AdminApiKey</c> (<c>Authorization: Bearer</c>;
@@ -40,10 +41,10 @@ public static class AdminEndpointRouteBuilderExtensions
             .ExcludeFromDescription();
         group.MapGet("", AdminInstanceHandlers.List);
         group.MapPost("", AdminInstanceHandlers.AddAsync);
-        group.MapGet("/{name}", AdminInstanceHandlers.Get);
-        group.MapDelete("/{name}", AdminInstanceHandlers.Delete);
-        group.MapPost("/{name}/drain", AdminInstanceHandlers.Drain);
-        group.MapPost("/{name}/undrain", AdminInstanceHandlers.Undrain);
+        group.MapGet(PdAdminRoutes.InstanceTemplate, AdminInstanceHandlers.Get);
+        group.MapDelete(PdAdminRoutes.InstanceTemplate, AdminInstanceHandlers.Delete);
+        group.MapPost(PdAdminRoutes.DrainTemplate, AdminInstanceHandlers.Drain);
+        group.MapPost(PdAdminRoutes.UndrainTemplate, AdminInstanceHandlers.Undrain);
         return endpoints;
     }
 }

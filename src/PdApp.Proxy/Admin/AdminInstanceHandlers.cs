@@ -77,7 +77,7 @@ internal static partial class AdminInstanceHandlers
         }
 
         AdminLog.Added(loggers.CreateLogger(AdminLog.Category), instance.Name, instance.Role, instance.BaseAddress, instance.KvAddress);
-        return Results.Created($"/admin/instances/{Uri.EscapeDataString(instance.Name)}", InstanceView.From(instance, time.GetUtcNow()));
+        return Results.Created(PdAdminRoutes.Instance(instance.Name), InstanceView.From(instance, time.GetUtcNow()));
     }
 
     public static IResult Delete(string name, bool? drain, IInstanceRegistry registry, TimeProvider time, ILoggerFactory loggers)
@@ -92,7 +92,7 @@ internal static partial class AdminInstanceHandlers
             instance.IsDraining = true;
             instance.RemoveWhenDrained = true;
             AdminLog.DrainingForRemoval(loggers.CreateLogger(AdminLog.Category), name, instance.Outstanding);
-            return Results.Accepted($"/admin/instances/{Uri.EscapeDataString(name)}", InstanceView.From(instance, time.GetUtcNow()));
+            return Results.Accepted(PdAdminRoutes.Instance(name), InstanceView.From(instance, time.GetUtcNow()));
         }
 
         if (registry.Remove(name))

@@ -1,9 +1,13 @@
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 using PdApp.Proxy.Options;
 
 namespace PdApp.Proxy.Disaggregation;
 
-/// <summary>Chooses the <see cref="DisaggregationFlow"/> for <c>Pd:Connector</c> / <c>Pd:ChildConnectors</c>.</summary>
+/// <summary>
+/// Chooses the <see cref="DisaggregationFlow"/> for <c>Pd:Connector</c> / <c>Pd:ChildConnectors</c> from
+/// the traits <see cref="ConnectorCatalog"/> gives the connector (and a MultiConnector's children).
+/// </summary>
 public static class ConnectorFlowResolver
 {
     /// <summary>Creates the flow for the configured connector.</summary>
@@ -12,62 +16,23 @@ public static class ConnectorFlowResolver
     public static DisaggregationFlow Create(PdOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var children = Children(options);
-        if (!TryGetCapabilities(options, out var capabilities))
+        if (!ConnectorCatalog.TryResolve(options.Connector, options.ChildConnectors, out var connector))
         {
             throw new InvalidOperationException($"{PdProxySettings.Connector} '{options.Connector}' is not supported.");
         }
 
         // MultiConnector saves to every child and loads from the first that has the KV; the proxy
-        // must satisfy whichever child needs the most from it (Nixl's params, P2pNccl's addresses).
-        if (children.Contains(KvConnectorNames.Nixl))
+        // must satisfy whichever child needs the most from it (NIXL's params, P2pNccl's addresses).
+        if (connector.PrefillBodyFields.Count > 0 || connector.DecodeBodyFields.Count > 0)
         {
-            return new NixlFlow(options.Connector);
+            return new NixlFlow(connector);
         }
 
-        if (children.Contains(KvConnectorNames.P2pNccl))
+        if (connector.RequestIdNamesPeers)
         {
-            return new P2pNcclFlow(options.Connector);
+            return new P2pNcclFlow(connector);
         }
 
-        return new TwoStepFlow(options.Connector, capabilities);
+        return new TwoStepFlow(connector);
     }
-
-    /// <summary>The capabilities of the configured connector, or false when it is unknown.</summary>
-    /// <param name="options">The options (maybe not yet validated).</param>
-    /// <param name="capabilities">The capabilities.</param>
-    /// <returns>True when the connector is known.</returns>
-    public static bool TryGetCapabilities(PdOptions options, out FlowCapabilities capabilities)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        capabilities = FlowCapabilities.Flexible;
-        var children = Children(options);
-        if (children.Count == 0)
-        {
-            return false;
-        }
-
-        foreach (var child in children)
-        {
-            FlowCapabilities? own = child switch
-            {
-                KvConnectorNames.SharedStorage or KvConnectorNames.LMCacheV1 or KvConnectorNames.Nixl => FlowCapabilities.Flexible,
-                KvConnectorNames.PyNccl or KvConnectorNames.P2pNccl => FlowCapabilities.PeerBound,
-                _ => null,
-            };
-            if (own is not { } known)
-            {
-                return false;
-            }
-
-            capabilities = capabilities.Intersect(known);
-        }
-
-        return true;
-    }
-
-    private static IReadOnlyList<string> Children(PdOptions options) =>
-        options.Connector == KvConnectorNames.Multi ? options.ChildConnectors
-        : string.IsNullOrEmpty(options.Connector) ? []
-        : [options.Connector];
 }

@@ -1,3 +1,4 @@
+using PdApp.Protocol.Connectors;
 using PdApp.Proxy.Requests;
 using PdApp.Proxy.Routing;
 
@@ -11,13 +12,13 @@ namespace PdApp.Proxy.Disaggregation;
 public abstract class DisaggregationFlow
 {
     /// <summary>Creates the flow.</summary>
-    /// <param name="connector">The configured connector name (metric tag).</param>
-    /// <param name="capabilities">What the connector allows.</param>
-    protected DisaggregationFlow(string connector, FlowCapabilities capabilities)
+    /// <param name="connector">The configured connector, as <see cref="ConnectorCatalog"/> resolves it.</param>
+    protected DisaggregationFlow(ResolvedConnector connector)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connector);
-        Connector = connector;
-        Capabilities = capabilities;
+        ArgumentNullException.ThrowIfNull(connector);
+        Traits = connector;
+        Connector = connector.Connector.Name;
+        Capabilities = new FlowCapabilities(connector.DecodeCanPrefillAlone, connector.DecodeRetryIsSafe);
     }
 
     /// <summary>The configured connector (<c>Pd:Connector</c>).</summary>
@@ -27,7 +28,13 @@ public abstract class DisaggregationFlow
     public FlowCapabilities Capabilities { get; }
 
     /// <summary>Whether D must be chosen before prefill (its address goes into the prefill request).</summary>
-    public virtual bool SelectsDecodeBeforePrefill => false;
+    public bool SelectsDecodeBeforePrefill => Traits.SelectsDecodeFirst;
+
+    /// <summary>Whether short prompts may go to decode alone (<c>Pd:Proxy:Disaggregation:SkipPrefillBelowTokens</c>).</summary>
+    public bool CanSkipPrefill => Traits.DecodeCanSkipPrefill;
+
+    /// <summary>The connector's traits (with a MultiConnector's children).</summary>
+    protected ResolvedConnector Traits { get; }
 
     /// <summary>Checks that the pair can serve this connector; returns why not, or null.</summary>
     /// <param name="prefill">The prefill instance.</param>
@@ -46,7 +53,7 @@ public abstract class DisaggregationFlow
     /// The prefill body: the client's body with <c>max_tokens</c> = 1 (and <c>max_completion_tokens</c>
     /// = 1 when present), <c>stream</c> = false, without <c>stream_options</c>, <c>min_tokens</c> and
     /// <c>min_completion_tokens</c> (vLLM rejects min &gt; max, and P must stop after one token),
-    /// plus the connector's own fields.
+    /// plus the connector's own fields (<see cref="ResolvedConnector.PrefillBodyFields"/>).
     /// </summary>
     /// <param name="request">The client's request.</param>
     /// <returns>The body.</returns>
@@ -60,7 +67,11 @@ public abstract class DisaggregationFlow
             .Remove("stream_options")
             .Remove("min_tokens")
             .Remove("min_completion_tokens");
-        ConfigurePrefillBody(rewriter);
+        foreach (var field in Traits.PrefillBodyFields)
+        {
+            rewriter.Set(field.Name, w => w.WriteRawValue(field.Utf8Json.Span, skipInputValidation: true));
+        }
+
         return rewriter.Apply(request.Document.RootElement);
     }
 
@@ -75,11 +86,5 @@ public abstract class DisaggregationFlow
     {
         ArgumentNullException.ThrowIfNull(request);
         return new DecodeBody(request.Body, null);
-    }
-
-    /// <summary>Adds the connector's fields to the prefill body.</summary>
-    /// <param name="rewriter">The rewriter holding the common edits.</param>
-    protected virtual void ConfigurePrefillBody(JsonBodyRewriter rewriter)
-    {
     }
 }

@@ -10,17 +10,4 @@ namespace PdApp.Proxy.Disaggregation;
 /// A decode that failed to connect may go to another D: the KV is still reachable from there
 /// (shared files, NIXL pull from P). Not for PyNccl/P2pNccl, whose KV was pushed to one D.
 /// </param>
-public readonly record struct FlowCapabilities(bool DecodeCanPrefillAlone, bool DecodeRetryIsSafe)
-{
-    /// <summary>Connectors whose D can work alone and any D can read the KV.</summary>
-    public static FlowCapabilities Flexible { get; } = new(true, true);
-
-    /// <summary>Connectors that push KV to one peer D.</summary>
-    public static FlowCapabilities PeerBound { get; } = new(false, false);
-
-    /// <summary>Both hold only when both sides allow it (MultiConnector children).</summary>
-    /// <param name="other">The other capabilities.</param>
-    /// <returns>The intersection.</returns>
-    public FlowCapabilities Intersect(FlowCapabilities other) =>
-        new(DecodeCanPrefillAlone && other.DecodeCanPrefillAlone, DecodeRetryIsSafe && other.DecodeRetryIsSafe);
-}
+public readonly record struct FlowCapabilities(bool DecodeCanPrefillAlone, bool DecodeRetryIsSafe);

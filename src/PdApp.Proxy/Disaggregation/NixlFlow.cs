@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using PdApp.Protocol.Connectors;
 using PdApp.Proxy.Requests;
 using PdApp.Proxy.Routing;
 
@@ -11,24 +12,11 @@ namespace PdApp.Proxy.Disaggregation;
 /// keep the KV for a remote decode; its response's <c>kv_transfer_params</c> (engine id, block ids,
 /// side-channel host/port) are copied as-is into D's body so D pulls the blocks from P.
 /// </summary>
-public sealed class NixlFlow(string connector) : DisaggregationFlow(connector, FlowCapabilities.Flexible)
+/// <remarks>The prefill body's fields come from the catalog (<see cref="KvConnectorTraits.PrefillBodyFields"/>).</remarks>
+public sealed class NixlFlow(ResolvedConnector connector) : DisaggregationFlow(connector)
 {
-    private const string KvTransferParams = "kv_transfer_params";
-    private const string RemoteHost = "remote_host";
-
-    /// <inheritdoc />
-    protected override void ConfigurePrefillBody(JsonBodyRewriter rewriter) =>
-        rewriter.Set(KvTransferParams, static w =>
-        {
-            w.WriteStartObject();
-            w.WriteBoolean("do_remote_decode", true);
-            w.WriteBoolean("do_remote_prefill", false);
-            w.WriteNull("remote_engine_id");
-            w.WriteNull("remote_block_ids");
-            w.WriteNull(RemoteHost);
-            w.WriteNull("remote_port");
-            w.WriteEndObject();
-        });
+    private const string KvTransferParams = KvRequestFields.KvTransferParams;
+    private const string RemoteHost = KvRequestFields.RemoteHost;
 
     /// <inheritdoc />
     public override DecodeBody CreateDecodeBody(

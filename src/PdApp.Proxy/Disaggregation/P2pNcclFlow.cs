@@ -1,3 +1,4 @@
+using PdApp.Protocol.Connectors;
 using PdApp.Proxy.Routing;
 
 namespace PdApp.Proxy.Disaggregation;
@@ -8,11 +9,8 @@ namespace PdApp.Proxy.Disaggregation;
 /// <c>___prefill_addr_&lt;P kv addr&gt;___decode_addr_&lt;D kv addr&gt;_&lt;32 hex&gt;</c>. P pushes the KV
 /// to that D, so D is chosen first and a decode is never moved to another D.
 /// </summary>
-public sealed class P2pNcclFlow(string connector) : DisaggregationFlow(connector, FlowCapabilities.PeerBound)
+public sealed class P2pNcclFlow(ResolvedConnector connector) : DisaggregationFlow(connector)
 {
-    /// <inheritdoc />
-    public override bool SelectsDecodeBeforePrefill => true;
-
     /// <inheritdoc />
     public override string? ValidatePair(UpstreamInstance prefill, UpstreamInstance decode)
     {

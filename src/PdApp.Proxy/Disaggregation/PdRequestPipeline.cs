@@ -42,7 +42,7 @@ public sealed class PdRequestPipeline(
 
         if (disaggregation.SkipPrefillBelowTokens > 0
             && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
-            && flow.Capabilities.DecodeCanPrefillAlone)
+            && flow.CanSkipPrefill)
         {
             metrics.PrefillSkipped();
             exchange.Mode = PdMode.PrefillSkipped;

@@ -1,3 +1,5 @@
+using PdApp.Protocol.Connectors;
+
 namespace PdApp.Proxy.Disaggregation;
 
 /// <summary>
@@ -5,4 +7,4 @@ namespace PdApp.Proxy.Disaggregation;
 /// P saves the KV (files, LMCache, the NCCL pipe) and D finds it by the prompt. As vLLM's
 /// <c>disagg_prefill_proxy_server.py</c>: prefill with one token, then decode with the original body.
 /// </summary>
-public sealed class TwoStepFlow(string connector, FlowCapabilities capabilities) : DisaggregationFlow(connector, capabilities);
+public sealed class TwoStepFlow(ResolvedConnector connector) : DisaggregationFlow(connector);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Proxy.Options;
 
@@ -11,23 +12,23 @@ internal sealed class PdOptionsValidator : IValidateOptions<PdOptions>
         var failures = new List<string>();
         if (string.IsNullOrWhiteSpace(options.Connector))
         {
-            failures.Add($"{PdProxySettings.Connector} is required: one of {string.Join(", ", KvConnectorNames.All)}.");
+            failures.Add($"{PdProxySettings.Connector} is required: one of {string.Join(", ", ConnectorCatalog.Names)}.");
         }
-        else if (!KvConnectorNames.All.Contains(options.Connector))
+        else if (!ConnectorCatalog.TryGet(options.Connector, out var connector))
         {
-            failures.Add($"{PdProxySettings.Connector} '{options.Connector}' is not supported: use one of {string.Join(", ", KvConnectorNames.All)}.");
+            failures.Add($"{PdProxySettings.Connector} '{options.Connector}' is not supported: use one of {string.Join(", ", ConnectorCatalog.Names)}.");
         }
-        else if (options.Connector == KvConnectorNames.Multi)
+        else if (connector.IsComposite)
         {
             if (options.ChildConnectors.Count == 0)
             {
-                failures.Add($"{PdProxySettings.ChildConnectors} must list the MultiConnector's children when {PdProxySettings.Connector} is {KvConnectorNames.Multi}.");
+                failures.Add($"{PdProxySettings.ChildConnectors} must list the MultiConnector's children when {PdProxySettings.Connector} is {connector.Name}.");
             }
 
             for (var i = 0; i < options.ChildConnectors.Count; i++)
             {
                 var child = options.ChildConnectors[i];
-                if (!KvConnectorNames.All.Contains(child) || child == KvConnectorNames.Multi)
+                if (!ConnectorCatalog.TryGet(child, out var childTraits) || childTraits.IsComposite)
                 {
                     failures.Add($"{PdProxySettings.ChildConnectors}:{i} '{child}' is not a supported child connector.");
                 }

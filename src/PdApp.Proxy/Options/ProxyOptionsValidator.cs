@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using PdApp.Proxy.Disaggregation;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Proxy.Options;
 
@@ -32,19 +32,19 @@ internal sealed class ProxyOptionsValidator(IOptions<PdOptions> pdOptions) : IVa
         NonNegative(options.Admission.Burst, $"{S}:Admission:Burst");
         NonNegative(options.Admission.RetryAfterSeconds, $"{S}:Admission:RetryAfterSeconds");
 
-        var connector = pdOptions.Value;
-        if (ConnectorFlowResolver.TryGetCapabilities(connector, out var capabilities) && !capabilities.DecodeCanPrefillAlone)
+        // PyNccl's and P2pNccl's decode instance waits for KV that only a prefill can send:
+        // sending it a request alone would hang, not degrade.
+        var pd = pdOptions.Value;
+        if (ConnectorCatalog.TryResolve(pd.Connector, pd.ChildConnectors, out var connector))
         {
-            // PyNccl's and P2pNccl's decode instance waits for KV that only a prefill can send:
-            // sending it a request alone would hang, not degrade.
-            if (options.DecodeOnlyFallback)
+            if (options.DecodeOnlyFallback && !connector.DecodeCanPrefillAlone)
             {
-                failures.Add($"{S}:DecodeOnlyFallback cannot be true with {connector.Connector}: its decode instance waits for KV from a prefill instance.");
+                failures.Add($"{S}:DecodeOnlyFallback cannot be true with {pd.Connector}: its decode instance waits for KV from a prefill instance.");
             }
 
-            if (options.Disaggregation.SkipPrefillBelowTokens > 0)
+            if (options.Disaggregation.SkipPrefillBelowTokens > 0 && !connector.DecodeCanSkipPrefill)
             {
-                failures.Add($"{S}:Disaggregation:SkipPrefillBelowTokens must be 0 with {connector.Connector}: its decode instance waits for KV from a prefill instance.");
+                failures.Add($"{S}:Disaggregation:SkipPrefillBelowTokens must be 0 with {pd.Connector}: its decode instance waits for KV from a prefill instance.");
             }
         }
 

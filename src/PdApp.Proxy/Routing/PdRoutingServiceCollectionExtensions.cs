@@ -54,7 +54,8 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddOptions<DnsDiscoveryOptions>().Bind(configuration.GetSection(DnsDiscoveryOptions.SectionName)).ValidateOnStart();
         services.AddOptions<P2pNcclRegistryOptions>()
             .Bind(configuration.GetSection(P2pNcclRegistryOptions.SectionName))
-            .PostConfigure(o => P2pNcclRegistryOptions.Configure(o, configuration[PdProxySettings.Connector]))
+            .PostConfigure(o => P2pNcclRegistryOptions.Configure(
+                o, configuration[PdProxySettings.Connector], configuration.GetSection(PdProxySettings.ChildConnectors).Get<string[]>() ?? []))
             .ValidateOnStart();
         services.AddOptions<AdminOptions>().Configure(o => o.ApiKey = configuration[PdProxySettings.AdminApiKey]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InstancesOptions>, InstancesOptionsValidator>());

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
+using PdApp.Protocol.Vllm;
 
 namespace PdApp.Simulator.Configuration;
 
@@ -13,70 +15,19 @@ namespace PdApp.Simulator.Configuration;
 /// </summary>
 internal static class SimulatorOptionsParser
 {
-    /// <summary>vLLM flags that only matter on a GPU: accepted and ignored. Switches take no value.</summary>
-    private static readonly Dictionary<string, FlagArity> IgnoredVllmFlags = new(StringComparer.Ordinal)
-    {
-        ["--gpu-memory-utilization"] = FlagArity.One,
-        ["--tensor-parallel-size"] = FlagArity.One,
-        ["--tp"] = FlagArity.One,
-        ["--pipeline-parallel-size"] = FlagArity.One,
-        ["--pp"] = FlagArity.One,
-        ["--data-parallel-size"] = FlagArity.One,
-        ["--dp"] = FlagArity.One,
-        ["--kv-buffer-size"] = FlagArity.One,
-        ["--dtype"] = FlagArity.One,
-        ["--quantization"] = FlagArity.One,
-        ["--kv-cache-dtype"] = FlagArity.One,
-        ["--swap-space"] = FlagArity.One,
-        ["--cpu-offload-gb"] = FlagArity.One,
-        ["--max-num-batched-tokens"] = FlagArity.One,
-        ["--distributed-executor-backend"] = FlagArity.One,
-        ["--load-format"] = FlagArity.One,
-        ["--download-dir"] = FlagArity.One,
-        ["--revision"] = FlagArity.One,
-        ["--trust-remote-code"] = FlagArity.None,
-        ["--enforce-eager"] = FlagArity.None,
-        ["--enable-prefix-caching"] = FlagArity.None,
-        ["--no-enable-prefix-caching"] = FlagArity.None,
-        ["--enable-chunked-prefill"] = FlagArity.None,
-        ["--disable-log-requests"] = FlagArity.None,
-        ["--disable-log-stats"] = FlagArity.None,
-        ["--disable-frontend-multiprocessing"] = FlagArity.None,
-    };
+    /// <summary>
+    /// vLLM flags that only matter on a GPU (<see cref="VllmEngineArguments.EngineOnly"/>, plus the
+    /// PyNccl-era <c>--kv-buffer-size</c>): accepted and ignored.
+    /// </summary>
+    private static readonly Dictionary<string, VllmFlagArity> IgnoredVllmFlags =
+        Index([.. VllmEngineArguments.EngineOnly, new VllmFlag("--kv-buffer-size", VllmFlagArity.One)]);
 
-    /// <summary>Flags the simulator honours and how many values each takes.</summary>
-    private static readonly Dictionary<string, FlagArity> HonouredFlags = new(StringComparer.Ordinal)
-    {
-        ["--model"] = FlagArity.One,
-        ["--tokenizer"] = FlagArity.One,
-        ["--served-model-name"] = FlagArity.Many,
-        ["--host"] = FlagArity.One,
-        ["--port"] = FlagArity.One,
-        ["--max-model-len"] = FlagArity.One,
-        ["--api-key"] = FlagArity.One,
-        ["--enable-request-id-headers"] = FlagArity.None,
-        ["--otlp-traces-endpoint"] = FlagArity.One,
-        ["--kv-transfer-config"] = FlagArity.One,
-        ["--block-size"] = FlagArity.One,
-        ["--seed"] = FlagArity.One,
-        ["--instance-name"] = FlagArity.One,
-        ["--time-to-first-token"] = FlagArity.One,
-        ["--prefill-time-per-token"] = FlagArity.One,
-        ["--inter-token-latency"] = FlagArity.One,
-        ["--kv-cache-transfer-latency"] = FlagArity.One,
-        ["--kv-cache-transfer-time-per-token"] = FlagArity.One,
-        ["--kv-transfer-wait-timeout"] = FlagArity.One,
-        ["--max-num-seqs"] = FlagArity.One,
-        ["--time-factor-under-load"] = FlagArity.One,
-        ["--kv-cache-size"] = FlagArity.One,
-        ["--failure-injection-rate"] = FlagArity.One,
-        ["--failure-types"] = FlagArity.Many,
-        ["--fault-added-latency"] = FlagArity.One,
-        ["--fault-abort-after-tokens"] = FlagArity.One,
-        ["--fault-error-after-tokens"] = FlagArity.One,
-        ["--fault-slow-start"] = FlagArity.One,
-        ["--fault-unhealthy"] = FlagArity.None,
-    };
+    /// <summary>Flags the simulator honours: vLLM's <see cref="VllmEngineArguments.Served"/> and its own <see cref="SimulatorFlags"/>.</summary>
+    private static readonly Dictionary<string, VllmFlagArity> HonouredFlags =
+        Index([.. VllmEngineArguments.Served, .. SimulatorFlags.All]);
+
+    /// <summary>vLLM's <c>--tokenizer</c> (among the engine-only flags): the simulator counts tokens with it.</summary>
+    private const string VllmTokenizerFlag = "--tokenizer";
 
     /// <summary>Parses and validates the command line.</summary>
     /// <param name="args">Arguments after the program name.</param>
@@ -98,61 +49,75 @@ internal static class SimulatorOptionsParser
             }
         }
 
-        var model = Single(parsed, "--model") ?? parsed.PositionalModel
+        var model = Single(parsed, VllmEngineArguments.Model.Name) ?? parsed.PositionalModel
             ?? throw new SimulatorArgumentException("model_tag", "a model is required (positional or --model)");
-        var served = parsed.Values("--served-model-name").Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!).ToArray();
-        if (parsed.Has("--served-model-name") && served.Length == 0)
+        var served = parsed.Values(VllmEngineArguments.ServedModelName.Name).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!).ToArray();
+        if (parsed.Has(VllmEngineArguments.ServedModelName.Name) && served.Length == 0)
         {
-            throw new SimulatorArgumentException("--served-model-name", "expected at least one name");
+            throw new SimulatorArgumentException(VllmEngineArguments.ServedModelName.Name, "expected at least one name");
         }
 
         var timing = new TimingOptions();
         timing = timing with
         {
-            TimeToFirstTokenMs = Double(parsed, "--time-to-first-token", timing.TimeToFirstTokenMs, min: 0),
-            PrefillTimePerTokenMs = Double(parsed, "--prefill-time-per-token", timing.PrefillTimePerTokenMs, min: 0),
-            InterTokenLatencyMs = Double(parsed, "--inter-token-latency", timing.InterTokenLatencyMs, min: 0),
-            KvCacheTransferLatencyMs = Double(parsed, "--kv-cache-transfer-latency", timing.KvCacheTransferLatencyMs, min: 0),
-            KvCacheTransferTimePerTokenMs = Double(parsed, "--kv-cache-transfer-time-per-token", timing.KvCacheTransferTimePerTokenMs, min: 0),
-            KvTransferWaitTimeoutMs = Double(parsed, "--kv-transfer-wait-timeout", timing.KvTransferWaitTimeoutMs, min: 0),
-            MaxNumSeqs = Int(parsed, "--max-num-seqs", timing.MaxNumSeqs, min: 1),
-            TimeFactorUnderLoad = Double(parsed, "--time-factor-under-load", timing.TimeFactorUnderLoad, min: 1),
-            KvCacheSizeBlocks = Int(parsed, "--kv-cache-size", timing.KvCacheSizeBlocks, min: 1),
+            TimeToFirstTokenMs = Double(parsed, SimulatorFlags.TimeToFirstToken.Name, timing.TimeToFirstTokenMs, min: 0),
+            PrefillTimePerTokenMs = Double(parsed, SimulatorFlags.PrefillTimePerToken.Name, timing.PrefillTimePerTokenMs, min: 0),
+            InterTokenLatencyMs = Double(parsed, SimulatorFlags.InterTokenLatency.Name, timing.InterTokenLatencyMs, min: 0),
+            KvCacheTransferLatencyMs = Double(parsed, SimulatorFlags.KvCacheTransferLatency.Name, timing.KvCacheTransferLatencyMs, min: 0),
+            KvCacheTransferTimePerTokenMs = Double(parsed, SimulatorFlags.KvCacheTransferTimePerToken.Name, timing.KvCacheTransferTimePerTokenMs, min: 0),
+            KvTransferWaitTimeoutMs = Double(parsed, SimulatorFlags.KvTransferWaitTimeout.Name, timing.KvTransferWaitTimeoutMs, min: 0),
+            MaxNumSeqs = Int(parsed, VllmEngineArguments.MaxNumSeqs.Name, timing.MaxNumSeqs, min: 1),
+            TimeFactorUnderLoad = Double(parsed, SimulatorFlags.TimeFactorUnderLoad.Name, timing.TimeFactorUnderLoad, min: 1),
+            KvCacheSizeBlocks = Int(parsed, SimulatorFlags.KvCacheSize.Name, timing.KvCacheSizeBlocks, min: 1),
         };
 
         var faults = new FaultOptions
         {
-            FailureInjectionRate = Double(parsed, "--failure-injection-rate", 0, min: 0, max: 100),
+            FailureInjectionRate = Double(parsed, SimulatorFlags.FailureInjectionRate.Name, 0, min: 0, max: 100),
             FailureTypes = FailureTypes(parsed),
-            AddedLatencyMs = Double(parsed, "--fault-added-latency", 0, min: 0),
-            AbortAfterTokens = Int(parsed, "--fault-abort-after-tokens", 0, min: 0),
-            ErrorAfterTokens = Int(parsed, "--fault-error-after-tokens", 0, min: 0),
-            SlowStartSeconds = Double(parsed, "--fault-slow-start", 0, min: 0),
-            Unhealthy = Switch(parsed, "--fault-unhealthy"),
+            AddedLatencyMs = Double(parsed, SimulatorFlags.FaultAddedLatency.Name, 0, min: 0),
+            AbortAfterTokens = Int(parsed, SimulatorFlags.FaultAbortAfterTokens.Name, 0, min: 0),
+            ErrorAfterTokens = Int(parsed, SimulatorFlags.FaultErrorAfterTokens.Name, 0, min: 0),
+            SlowStartSeconds = Double(parsed, SimulatorFlags.FaultSlowStart.Name, 0, min: 0),
+            Unhealthy = Switch(parsed, SimulatorFlags.FaultUnhealthy.Name),
         };
 
         return new SimulatorOptions
         {
             Model = model,
             ServedModelNames = served,
-            Host = Single(parsed, "--host") is { Length: > 0 } host ? host : "0.0.0.0",
-            Port = Int(parsed, "--port", 8000, min: 0, max: 65535),
-            MaxModelLen = Int(parsed, "--max-model-len", 4096, min: 1),
-            ApiKey = Single(parsed, "--api-key"),
-            EnableRequestIdHeaders = Switch(parsed, "--enable-request-id-headers"),
-            OtlpTracesEndpoint = Single(parsed, "--otlp-traces-endpoint"),
-            BlockSize = Int(parsed, "--block-size", 16, min: 1),
-            Seed = Long(parsed, "--seed", 0),
-            InstanceName = Single(parsed, "--instance-name"),
-            Tokenizer = Single(parsed, "--tokenizer"),
+            Host = Single(parsed, VllmEngineArguments.Host.Name) is { Length: > 0 } host ? host : "0.0.0.0",
+            Port = Int(parsed, VllmEngineArguments.Port.Name, 8000, min: 0, max: 65535),
+            MaxModelLen = Int(parsed, VllmEngineArguments.MaxModelLen.Name, 4096, min: 1),
+            ApiKey = Single(parsed, VllmEngineArguments.ApiKey.Name),
+            EnableRequestIdHeaders = Switch(parsed, VllmEngineArguments.EnableRequestIdHeaders.Name),
+            OtlpTracesEndpoint = Single(parsed, VllmEngineArguments.OtlpTracesEndpoint.Name),
+            BlockSize = Int(parsed, VllmEngineArguments.BlockSize.Name, 16, min: 1),
+            Seed = Long(parsed, VllmEngineArguments.Seed.Name, 0),
+            InstanceName = Single(parsed, SimulatorFlags.InstanceName.Name),
+            Tokenizer = Single(parsed, VllmTokenizerFlag),
             KvTransfer = KvTransfer(parsed),
             Timing = timing,
             Faults = faults,
         };
     }
 
-    private static FlagArity ArityOf(string flag) =>
-        HonouredFlags.TryGetValue(flag, out var arity) || IgnoredVllmFlags.TryGetValue(flag, out arity) ? arity : FlagArity.One;
+    private static VllmFlagArity ArityOf(string flag) =>
+        HonouredFlags.TryGetValue(flag, out var arity) || IgnoredVllmFlags.TryGetValue(flag, out arity) ? arity : VllmFlagArity.One;
+
+    private static Dictionary<string, VllmFlagArity> Index(IEnumerable<VllmFlag> flags)
+    {
+        var index = new Dictionary<string, VllmFlagArity>(StringComparer.Ordinal);
+        foreach (var flag in flags)
+        {
+            foreach (var name in flag.Aliases.Prepend(flag.Name))
+            {
+                index.Add(name, flag.Arity);
+            }
+        }
+
+        return index;
+    }
 
     private static string? Single(ParsedArguments parsed, string flag)
     {
@@ -240,7 +205,7 @@ internal static class SimulatorOptionsParser
 
     private static string[] FailureTypes(ParsedArguments parsed)
     {
-        var types = parsed.Values("--failure-types")
+        var types = parsed.Values(SimulatorFlags.FailureTypes.Name)
             .SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .ToArray();
         foreach (var type in types)
@@ -248,7 +213,7 @@ internal static class SimulatorOptionsParser
             if (!FaultOptions.KnownFailureTypes.Contains(type))
             {
                 throw new SimulatorArgumentException(
-                    "--failure-types",
+                    SimulatorFlags.FailureTypes.Name,
                     $"invalid choice: '{type}' (choose from {string.Join(", ", FaultOptions.KnownFailureTypes)})");
             }
         }
@@ -258,8 +223,8 @@ internal static class SimulatorOptionsParser
 
     private static KvTransferConfig? KvTransfer(ParsedArguments parsed)
     {
-        const string Flag = "--kv-transfer-config";
-        var json = Single(parsed, Flag);
+        var flag = VllmEngineArguments.KvTransferConfig.Name;
+        var json = Single(parsed, flag);
         if (json is null)
         {
             return null;
@@ -272,23 +237,23 @@ internal static class SimulatorOptionsParser
         }
         catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
         {
-            throw new SimulatorArgumentException(Flag, $"invalid JSON: {ex.Message}", ex);
+            throw new SimulatorArgumentException(flag, $"invalid JSON: {ex.Message}", ex);
         }
 
         // vLLM's KVTransferConfig.__post_init__ checks these two.
         if (config.KvRole is not null && !KvRoles.All.Contains(config.KvRole))
         {
-            throw new SimulatorArgumentException(Flag, $"Unsupported kv_role: {config.KvRole}. Supported roles are {string.Join(", ", KvRoles.All)}");
+            throw new SimulatorArgumentException(flag, $"Unsupported kv_role: {config.KvRole}. Supported roles are {string.Join(", ", KvRoles.All)}");
         }
 
         if (config.KvConnector is not null && config.KvRole is null)
         {
-            throw new SimulatorArgumentException(Flag, "Please specify kv_role when kv_connector is set, supported roles are " + string.Join(", ", KvRoles.All));
+            throw new SimulatorArgumentException(flag, "Please specify kv_role when kv_connector is set, supported roles are " + string.Join(", ", KvRoles.All));
         }
 
-        if (config.KvConnector is not null && !KvConnectorNames.All.Contains(config.KvConnector))
+        if (config.KvConnector is not null && !ConnectorCatalog.IsKnown(config.KvConnector))
         {
-            throw new SimulatorArgumentException(Flag, $"Unsupported connector type {config.KvConnector}; the simulator supports {string.Join(", ", KvConnectorNames.All)}");
+            throw new SimulatorArgumentException(flag, $"Unsupported connector type {config.KvConnector}; the simulator supports {string.Join(", ", ConnectorCatalog.Names)}");
         }
 
         return config;

@@ -1,3 +1,5 @@
+using PdApp.Protocol.Vllm;
+
 namespace PdApp.Simulator.Configuration;
 
 /// <summary>
@@ -24,11 +26,11 @@ internal static class VllmCommandLine
     /// <param name="args">The command line, without the program name.</param>
     /// <param name="arityOf">How many values a normalised flag takes (unknown flags: at most one).</param>
     /// <returns>The positional model and the flags.</returns>
-    public static ParsedArguments Split(IReadOnlyList<string> args, Func<string, FlagArity> arityOf)
+    public static ParsedArguments Split(IReadOnlyList<string> args, Func<string, VllmFlagArity> arityOf)
     {
         var parsed = new ParsedArguments();
         var i = 0;
-        if (args.Count > 0 && args[0] == "serve")
+        if (args.Count > 0 && args[0] == VllmEngineArguments.ServeCommand)
         {
             i = 1;
         }
@@ -62,7 +64,7 @@ internal static class VllmCommandLine
             i++;
             while (i < args.Count
                 && !IsFlag(args[i])
-                && (arity == FlagArity.Many || (arity == FlagArity.One && values.Count == 0)))
+                && (arity == VllmFlagArity.Many || (arity == VllmFlagArity.One && values.Count == 0)))
             {
                 values.Add(args[i]);
                 i++;
@@ -73,17 +75,4 @@ internal static class VllmCommandLine
 
         return parsed;
     }
-}
-
-/// <summary>How many values a flag takes.</summary>
-internal enum FlagArity
-{
-    /// <summary>A switch (<c>--enforce-eager</c>); <c>--flag=value</c> still works.</summary>
-    None,
-
-    /// <summary>One value (<c>--port 8000</c>).</summary>
-    One,
-
-    /// <summary>One or more values (<c>--served-model-name a b</c>).</summary>
-    Many,
 }

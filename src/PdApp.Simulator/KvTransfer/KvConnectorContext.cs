@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Engine;
 using PdApp.Simulator.Hosting;
@@ -28,5 +29,5 @@ internal sealed record KvConnectorContext(
     public TimeSpan TransferWait => TimeSpan.FromMilliseconds(Options.Timing.KvTransferWaitTimeoutMs);
 
     /// <summary>The ip this instance advertises to peers (vLLM: <c>VLLM_HOST_IP</c>, else the host's ip; loopback here).</summary>
-    public string AdvertisedIp => Environment.Get("VLLM_HOST_IP") ?? "127.0.0.1";
+    public string AdvertisedIp => Environment.Get(KvConnectorEnvironment.HostIp) ?? "127.0.0.1";
 }

@@ -1,6 +1,8 @@
-using Microsoft.Extensions.Logging;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
+using PdApp.Protocol.Vllm;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Engine;
 using PdApp.Simulator.Hosting;
@@ -24,18 +26,26 @@ internal sealed class KvConnectorFactory(
     /// <summary>Builds a connector for <paramref name="config"/> (MultiConnector children come through here too).</summary>
     public IKvConnectorSimulation Create(KvTransferConfig config)
     {
-        var context = new KvConnectorContext(options, config, environment, identity, scheduler, time, loggers);
-        return config.KvConnector switch
+        if (!ConnectorCatalog.TryGet(config.KvConnector, out var traits))
         {
-            KvConnectorNames.SharedStorage => new SharedStorageKvConnector(context),
-            KvConnectorNames.Nixl => new NixlKvConnector(context),
-            KvConnectorNames.P2pNccl => new P2pNcclKvConnector(context),
-            KvConnectorNames.PyNccl => new PyNcclKvConnector(context),
-            KvConnectorNames.LMCacheV1 => new LmCacheKvConnector(context),
-            KvConnectorNames.Multi => new MultiKvConnector(Children(config)),
-            _ => throw new SimulatorArgumentException("--kv-transfer-config", $"Unsupported connector type {config.KvConnector}"),
-        };
+            throw new SimulatorArgumentException(VllmEngineArguments.KvTransferConfig.Name, $"Unsupported connector type {config.KvConnector}");
+        }
+
+        var context = new KvConnectorContext(options, config, environment, identity, scheduler, time, loggers);
+        return Create(traits.Kind, context, config);
     }
+
+    /// <summary>The simulation of <paramref name="kind"/>: one arm per catalog entry.</summary>
+    private IKvConnectorSimulation Create(KvConnectorKind kind, KvConnectorContext context, KvTransferConfig config) => kind switch
+    {
+        KvConnectorKind.SharedStorage => new SharedStorageKvConnector(context),
+        KvConnectorKind.Nixl => new NixlKvConnector(context),
+        KvConnectorKind.P2pNccl => new P2pNcclKvConnector(context),
+        KvConnectorKind.PyNccl => new PyNcclKvConnector(context),
+        KvConnectorKind.LMCacheV1 => new LmCacheKvConnector(context),
+        KvConnectorKind.Multi => new MultiKvConnector(Children(config)),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown connector kind."),
+    };
 
     /// <summary>
     /// The MultiConnector's children from <c>kv_connector_extra_config.connectors</c>; a child without
@@ -43,10 +53,10 @@ internal sealed class KvConnectorFactory(
     /// </summary>
     private List<IKvConnectorSimulation> Children(KvTransferConfig parent)
     {
-        const string Flag = "--kv-transfer-config";
-        if (parent.KvConnectorExtraConfig?["connectors"] is not System.Text.Json.Nodes.JsonArray list || list.Count == 0)
+        var flag = VllmEngineArguments.KvTransferConfig.Name;
+        if (parent.KvConnectorExtraConfig?[KvConnectorExtraConfigKeys.Connectors] is not System.Text.Json.Nodes.JsonArray list || list.Count == 0)
         {
-            throw new SimulatorArgumentException(Flag, "MultiConnector needs kv_connector_extra_config.connectors, a non-empty list of connector configs");
+            throw new SimulatorArgumentException(flag, "MultiConnector needs kv_connector_extra_config.connectors, a non-empty list of connector configs");
         }
 
         var children = new List<IKvConnectorSimulation>(list.Count);
@@ -60,12 +70,12 @@ internal sealed class KvConnectorFactory(
             }
             catch (System.Text.Json.JsonException ex)
             {
-                throw new SimulatorArgumentException(Flag, $"invalid MultiConnector child: {ex.Message}", ex);
+                throw new SimulatorArgumentException(flag, $"invalid MultiConnector child: {ex.Message}", ex);
             }
 
-            if (child.KvConnector is null or KvConnectorNames.Multi || !KvConnectorNames.All.Contains(child.KvConnector))
+            if (!ConnectorCatalog.TryGet(child.KvConnector, out var traits) || traits.IsComposite)
             {
-                throw new SimulatorArgumentException(Flag, $"unsupported MultiConnector child '{child.KvConnector}'");
+                throw new SimulatorArgumentException(flag, $"unsupported MultiConnector child '{child.KvConnector}'");
             }
 
             children.Add(Create(child with { KvRole = child.KvRole ?? parent.KvRole, EngineId = child.EngineId ?? parent.EngineId }));

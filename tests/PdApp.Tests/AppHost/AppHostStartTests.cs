@@ -69,6 +69,31 @@ public sealed class AppHostStartTests
     }
 
     [Fact]
+    public async Task PdProxySetting_GivenToTheAppHost_ReachesTheRunningProxy()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
+            ["Pd:Backend=simulator", "Pd:Proxy:MaxRequestBodyBytes=512"], timeout.Token);
+        await using var app = await builder.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync(PdApp.Hosting.PdProxyResource.DefaultName, timeout.Token);
+        using var proxy = app.CreateHttpClient(PdApp.Hosting.PdProxyResource.DefaultName, PdApp.Hosting.PdProxyResource.HttpEndpointName);
+
+        // Under the app host's limit: served through prefill and decode.
+        using var small = await proxy.PostAsync("/v1/completions", Json("""{"model": "/data/dp7b/", "prompt": "San Francisco is a", "max_tokens": 5}"""), timeout.Token);
+        Assert.True(small.StatusCode == HttpStatusCode.OK, await small.Content.ReadAsStringAsync(timeout.Token));
+
+        // Over it (the proxy's own default is 16 MiB): refused, naming the value the app host gave.
+        var prompt = new string('a', 1024);
+        using var large = await proxy.PostAsync("/v1/completions", Json($$"""{"model": "/data/dp7b/", "prompt": "{{prompt}}", "max_tokens": 5}"""), timeout.Token);
+        var error = await large.Content.ReadAsStringAsync(timeout.Token);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+        Assert.Contains("512 bytes", error, StringComparison.Ordinal);
+
+        static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+    }
+
+    [Fact]
     public async Task AutoBackend_WithoutGpuContainers_DeclaresSimulatorProjects()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

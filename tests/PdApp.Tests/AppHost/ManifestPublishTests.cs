@@ -115,4 +115,18 @@ public sealed class ManifestPublishTests : IDisposable
 
         Assert.Equal(8000, resources.GetProperty("proxy").GetProperty("bindings").GetProperty("http").GetProperty("port").GetInt32());
     }
+
+    [Fact]
+    public async Task PdProxySettings_ManifestCarriesThemInTheProxyProjectsEnvironment()
+    {
+        var resources = await PublishAsync("--Pd:Proxy:Timeouts:DecodeIdleSeconds=42", "--Pd:UseClientApiKey=true");
+
+        var proxy = resources.GetProperty("proxy");
+        Assert.Equal("project.v0", proxy.GetProperty("type").GetString());
+        Assert.EndsWith("PdApp.Proxy.csproj", proxy.GetProperty("path").GetString(), StringComparison.Ordinal);
+        Assert.Equal("42", proxy.GetProperty("env").GetProperty("Pd__Proxy__Timeouts__DecodeIdleSeconds").GetString());
+
+        // Keys stay secret parameters next to the forwarded settings.
+        Assert.Equal("{pdapp-api-key.value}", proxy.GetProperty("env").GetProperty("Pd__ApiKey").GetString());
+    }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using PdApp.Bench;
+using PdApp.Protocol;
 
 namespace PdApp.Tests.Bench;
 
@@ -61,7 +62,7 @@ public sealed class BenchSmokeTests
         });
         await using var decode = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(5), TokenDelay = TimeSpan.FromMilliseconds(1) });
 
-        var result = await BenchHarness.RunAsync($"--pd-direct {prefill.BaseUrl} {decode.BaseUrl} --num-prompts 5 --max-concurrency 2 --input-len 8 --output-len 6");
+        var result = await BenchHarness.RunAsync($"--pd-direct {prefill.BaseUrl} {decode.BaseUrl} --connector {KvConnectorNames.Nixl} --num-prompts 5 --max-concurrency 2 --input-len 8 --output-len 6");
 
         Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
         Assert.Equal(1 + 5, prefill.Requests.Count);
@@ -70,6 +71,8 @@ public sealed class BenchSmokeTests
             Assert.Equal(1, (int?)body["max_tokens"]);
             Assert.False((bool?)body["stream"]);
             Assert.Null(body["stream_options"]);
+            Assert.True((bool?)body["kv_transfer_params"]?["do_remote_decode"]);
+            Assert.False((bool?)body["kv_transfer_params"]?["do_remote_prefill"]);
         });
         Assert.Equal(1 + 5, decode.Requests.Count);
         Assert.All(decode.Requests, body =>
@@ -82,6 +85,26 @@ public sealed class BenchSmokeTests
         Assert.StartsWith("pd-direct", run.GetProperty("target").GetString());
         Assert.InRange(run.GetProperty("ttft_ms").GetProperty("p50").GetDouble(), 34, 2000);
         Assert.Equal(30, run.GetProperty("output_tokens").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("--connector SharedStorageConnector")]
+    [InlineData("--connector MultiConnector SharedStorageConnector LMCacheConnectorV1")]
+    public async Task PdDirect_WithAConnectorThatAddsNothing_SendsNoKvTransferParams(string connector)
+    {
+        await using var prefill = await FakeOpenAiServer.StartAsync(new FakeServerBehavior
+        {
+            FirstTokenDelay = TimeSpan.FromMilliseconds(5),
+            KvTransferParams = """{"remote_engine_id":"p0"}""",
+        });
+        await using var decode = await FakeOpenAiServer.StartAsync(new FakeServerBehavior { FirstTokenDelay = TimeSpan.FromMilliseconds(5), TokenDelay = TimeSpan.FromMilliseconds(1) });
+
+        var result = await BenchHarness.RunAsync($"--pd-direct {prefill.BaseUrl} {decode.BaseUrl} {connector} --num-prompts 2 --max-concurrency 1 --input-len 8 --output-len 2");
+
+        Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
+        Assert.All(prefill.Requests, body => Assert.Null(body["kv_transfer_params"]));
+        Assert.All(decode.Requests, body => Assert.Null(body["kv_transfer_params"]));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using PdApp.Bench.Cli;
 using PdApp.Bench.Load;
 using PdApp.Bench.Targets;
 using PdApp.Bench.Workloads;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Tests.Bench;
 
@@ -26,6 +27,11 @@ public sealed class CliParsingTests
     [InlineData("--base-url http://a --stream --no-stream", "--no-stream")]
     [InlineData("--base-url http://a --pd-direct http://p http://d", "--pd-direct")]
     [InlineData("--pd-direct http://p", "--pd-direct")]
+    [InlineData("--base-url http://a --connector NixlConnector", "--connector")]
+    [InlineData("--pd-direct http://p http://d --connector nixlconnector", "nixlconnector")]
+    [InlineData("--pd-direct http://p http://d --connector P2pNcclConnector", "P2pNcclConnector")]
+    [InlineData("--pd-direct http://p http://d --connector MultiConnector", "--connector")]
+    [InlineData("--pd-direct http://p http://d --connector NixlConnector SharedStorageConnector", "MultiConnector")]
     [InlineData("--model m", "--base-url")]
     [InlineData("--base-url http://a --burstiness 0", "--burstiness")]
     [InlineData("--base-url http://a --compare-mode sequential", "--compare-mode")]
@@ -81,12 +87,15 @@ public sealed class CliParsingTests
     public void FullCommandLine_BindsEverySetting()
     {
         var settings = Bind(
-            "--pd-direct http://127.0.0.1:8100 http://127.0.0.1:8200 --compare http://127.0.0.1:8000 --compare-mode sequential --endpoint chat --model m " +
+            "--pd-direct http://127.0.0.1:8100 http://127.0.0.1:8200 --connector MultiConnector NixlConnector SharedStorageConnector " +
+            "--compare http://127.0.0.1:8000 --compare-mode sequential --endpoint chat --model m " +
             "--no-stream --request-rate 12.5 --burstiness 0.5 --max-concurrency 1 64 256 --duration 30s --warmup 3 --seed 9 --api-key k " +
             "--input-len 256 --output-len 32 --range-ratio 0.25 --prefix-len 64 --prefix-groups 4 --prefix-skew 1.2 " +
             "--slo-ttft-ms 500 --slo-tpot-ms 50 --timeout 2m --output-json out.json --plot out.svg --ignore-eos");
 
         Assert.Equal((new Uri("http://127.0.0.1:8100"), new Uri("http://127.0.0.1:8200")), settings.Primary.PdDirect);
+        Assert.Equal(KvConnectorKind.Multi, settings.Primary.Connector?.Connector.Kind);
+        Assert.Equal([KvConnectorKind.Nixl, KvConnectorKind.SharedStorage], settings.Primary.Connector!.Effective.Select(c => c.Kind));
         Assert.Equal(new Uri("http://127.0.0.1:8000"), settings.Compare);
         Assert.Equal(CompareMode.Sequential, settings.CompareMode);
         Assert.Equal(new RequestShape(EndpointKind.Chat, "m", Stream: false, IgnoreEos: true, "k", TimeSpan.FromMinutes(2)), settings.Shape);

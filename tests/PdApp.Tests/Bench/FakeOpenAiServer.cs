@@ -31,7 +31,10 @@ internal sealed record FakeServerBehavior
     /// <summary>Send a role-only chat chunk at once, before the first token delay.</summary>
     public bool EarlyRoleChunk { get; init; }
 
-    /// <summary>Top-level kv_transfer_params of non-streamed responses (NIXL prefill), raw JSON.</summary>
+    /// <summary>
+    /// Top-level kv_transfer_params of non-streamed responses to requests that asked for a remote
+    /// decode (<c>kv_transfer_params.do_remote_decode</c>), as a NIXL prefill answers; raw JSON.
+    /// </summary>
     public string? KvTransferParams { get; init; }
 
     public string Model { get; init; } = "fake-model";
@@ -104,7 +107,8 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
                 ? $$$"""{"index":0,"message":{"role":"assistant","content":"{{{text}}}"}}"""
                 : $$"""{"index":0,"text":"{{text}}"}""";
             var usage = $$$"""{"prompt_tokens":{{{promptTokens}}},"completion_tokens":{{{maxTokens}}}}""";
-            var kvTransfer = Behavior.KvTransferParams is { } kv ? ",\"kv_transfer_params\":" + kv : string.Empty;
+            var askedForRemoteDecode = body["kv_transfer_params"]?["do_remote_decode"]?.GetValue<bool>() == true;
+            var kvTransfer = Behavior.KvTransferParams is { } kv && askedForRemoteDecode ? ",\"kv_transfer_params\":" + kv : string.Empty;
             var json = $$$"""{"object":"{{{(chat ? "chat.completion" : "text_completion")}}}","choices":[{{{choice}}}],"usage":{{{usage}}}{{{kvTransfer}}}}""";
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(json, context.RequestAborted);

@@ -51,6 +51,29 @@ public sealed class SimulatorBenchTests
         Assert.NotEmpty(storage.EnumerateFileSystemInfos());
     }
 
+    [Theory]
+    [InlineData("--connector NixlConnector", true)]
+    [InlineData("", false)]
+    public async Task PdDirectAgainstNixlSimulators_DecodePullsTheKvOnlyWhenToldTheConnector(string connector, bool pulled)
+    {
+        var sideChannel = new Dictionary<string, string?> { ["VLLM_NIXL_SIDE_CHANNEL_PORT"] = "0", ["VLLM_NIXL_SIDE_CHANNEL_HOST"] = "127.0.0.1" };
+        string[] nixl = ["--kv-transfer-config", new KvTransferConfig { KvConnector = KvConnectorNames.Nixl, KvRole = KvRoles.Both }.ToJson()];
+        await using var prefill = await PdApp.Tests.Simulator.RunningSimulator.StartAsync(nixl, sideChannel);
+        await using var decode = await PdApp.Tests.Simulator.RunningSimulator.StartAsync(nixl, sideChannel);
+
+        var result = await BenchHarness.RunAsync(
+            $"--pd-direct {SimulatorApp.GetBaseAddress(prefill.App)} {SimulatorApp.GetBaseAddress(decode.App)} {connector} --num-prompts 6 --max-concurrency 2 --input-len 64 --output-len 4 --ignore-eos");
+
+        Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
+        Assert.Equal(6, result.Run().GetProperty("completed").GetInt64());
+        var metrics = await decode.Client.GetStringAsync("/metrics");
+        var hitLines = metrics.Split('\n').Where(line => line.StartsWith("pdsim:kv_transfer_hits_total{", StringComparison.Ordinal));
+        var hits = hitLines.Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+        // The warm-up request and the six measured ones all found the KV, or none did.
+        Assert.Equal(pulled ? 1 + 6 : 0, hits);
+    }
+
     [Fact]
     public async Task ProxyComparedWithPdDirect_BothPathsServeTheSameWorkloadAndTheComparisonIsReported()
     {

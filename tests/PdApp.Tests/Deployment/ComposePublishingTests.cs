@@ -98,6 +98,30 @@ public sealed class ComposePublishingTests
     }
 
     [Fact]
+    public async Task PdProxySettings_OfTheAppHost_AreInTheProxyServicesEnvironment()
+    {
+        var published = await DeploymentPublishing.PublishAsync(
+            ComposeWriter.PublisherName, "--Pd:Proxy:Timeouts:DecodeIdleSeconds=42", "--Pd:Proxy:Admission:MaxQueueLength=9");
+        var environment = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("proxy").Map("environment");
+
+        Assert.Equal("42", environment["Pd__Proxy__Timeouts__DecodeIdleSeconds"]);
+        Assert.Equal("9", environment["Pd__Proxy__Admission__MaxQueueLength"]);
+        Assert.Equal("SharedStorageConnector", environment["Pd__Connector"]);
+    }
+
+    [Fact]
+    public async Task AmdGpus_EnginesGetTheRocmDevicesAndTheirOwnHipVisibleDevicesInsteadOfAnNvidiaReservation()
+    {
+        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, "--Pd:GpuVendor=Amd");
+        var decode = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("decode-0");
+
+        Assert.Equal(["/dev/kfd", "/dev/dri"], decode.Strings("devices"));
+        Assert.Equal(["video"], decode.Strings("group_add"));
+        Assert.False(decode.Has("deploy"));
+        Assert.Equal("1", decode.Map("environment")["HIP_VISIBLE_DEVICES"]);
+    }
+
+    [Fact]
     public async Task P2pNccl2P2DOnHostNetwork_EveryServiceUsesTheHostNetworkAndLoopbackAddresses()
     {
         var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.P2pNccl2P2D);

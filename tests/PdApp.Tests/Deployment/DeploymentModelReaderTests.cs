@@ -19,7 +19,7 @@ public sealed class DeploymentModelReaderTests
         var decode = builder.AddVllmDecode("decode-0", model: "/data/m/");
         var prefill = builder.AddVllmPrefill("prefill-0", model: "/data/m/")
             .WithEnvironment("PEER", ReferenceExpression.Create($"tcp://{decode.GetEndpoint("http").Property(EndpointProperty.Host)}:{{x}}/{decode.GetEndpoint("http").Property(EndpointProperty.TargetPort)}"));
-        builder.AddProject<Projects.PdApp_Proxy>("proxy", launchProfileName: null).WithHttpEndpoint(port: 8000, name: "http");
+        builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName, port: 8000);
 
         var snapshot = await ReadAsync(builder);
 
@@ -42,7 +42,7 @@ public sealed class DeploymentModelReaderTests
         var served = builder.AddParameter("served-name");
         var token = builder.AddParameter("token", secret: true);
         builder.AddVllmPrefill("prefill-0", model: "/data/m/").WithEnvironment("SERVED", served).WithHuggingFaceToken(token);
-        builder.AddProject<Projects.PdApp_Proxy>("proxy", launchProfileName: null).WithHttpEndpoint(port: 8000, name: "http");
+        builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName, port: 8000);
 
         var snapshot = await ReadAsync(builder);
 
@@ -60,7 +60,7 @@ public sealed class DeploymentModelReaderTests
     {
         var builder = CreateBuilder();
         builder.AddVllmPrefill("prefill-0", model: "/data/m/").WithVllmEntrypoint(VllmEntrypoint.OpenAiApiServer).WithGpus();
-        builder.AddProject<Projects.PdApp_Proxy>("proxy", launchProfileName: null).WithHttpEndpoint(port: 8000, name: "http");
+        builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName, port: 8000);
 
         var engine = (await ReadAsync(builder)).Engines.Single();
 
@@ -76,7 +76,7 @@ public sealed class DeploymentModelReaderTests
     {
         var builder = CreateBuilder();
         builder.AddProject<Projects.PdApp_Simulator>("prefill-0", launchProfileName: null);
-        builder.AddProject<Projects.PdApp_Proxy>("proxy", launchProfileName: null);
+        builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ReadAsync(builder));
         Assert.Contains("Pd:Backend", error.Message, StringComparison.Ordinal);

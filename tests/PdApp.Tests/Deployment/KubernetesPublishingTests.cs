@@ -165,6 +165,27 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
+    public async Task PdProxySettings_OfTheAppHost_AreInTheProxysConfigMap()
+    {
+        var (_, objects) = await PublishAsync(["--Pd:Proxy:Timeouts:DecodeIdleSeconds=42", "--Pd:Proxy:Admission:MaxQueueLength=9"]);
+
+        var data = objects.OfType<V1ConfigMap>().Single().Data;
+        Assert.Equal("42", data["Pd__Proxy__Timeouts__DecodeIdleSeconds"]);
+        Assert.Equal("9", data["Pd__Proxy__Admission__MaxQueueLength"]);
+    }
+
+    [Fact]
+    public async Task AmdGpus_PodsLimitAmdGpusAndLeaveTheDeviceChoiceToThePlugin()
+    {
+        var (_, objects) = await PublishAsync(["--Pd:GpuVendor=Amd"]);
+
+        var container = Assert.Single(Deployment(objects, "decode").Spec.Template.Spec.Containers);
+        Assert.Equal("1", container.Resources.Limits[KubernetesWriter.AmdGpuResourceName].ToString());
+        Assert.False(container.Resources.Limits.ContainsKey(KubernetesWriter.GpuResourceName));
+        Assert.DoesNotContain(container.Env ?? [], e => e.Name == "HIP_VISIBLE_DEVICES");
+    }
+
+    [Fact]
     public async Task Nixl2P2D_EachPodAdvertisesItsOwnSideChannelAddress()
     {
         var (_, objects) = await PublishAsync(Topologies.Nixl2P2D);

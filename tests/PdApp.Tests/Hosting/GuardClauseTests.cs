@@ -1,6 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using PdApp.Hosting;
+using PdApp.Hosting.Containers;
 using PdApp.Hosting.KvConnectors;
 using PdApp.Hosting.Topology;
 using PdApp.Protocol;
@@ -36,6 +37,9 @@ public sealed class GuardClauseTests
         { "WithGpus() builder", () => NullVllm.WithGpus() },
         { "WithGpus(ids) builder", () => NullVllm.WithGpus(0) },
         { "WithGpus(ids) ids", () => Vllm.WithGpus(null!) },
+        { "WithGpuVendor builder", () => NullVllm.WithGpuVendor(GpuVendor.Amd) },
+        { "WithContainerRuntime builder", () => NullVllm.WithContainerRuntime(ContainerRuntimeKind.Podman) },
+        { "ContainerRuntimeSelection.FromConfiguration", () => ContainerRuntimeSelection.FromConfiguration(null!) },
         { "WithPrivileged builder", () => NullVllm.WithPrivileged() },
         { "WithCapabilities builder", () => NullVllm.WithCapabilities("SYS_PTRACE") },
         { "WithCapabilities capabilities", () => Vllm.WithCapabilities(null!) },
@@ -63,8 +67,12 @@ public sealed class GuardClauseTests
         { "AddPdInstances builder", () => NullBuilder.AddPdInstances<Projects.PdApp_Simulator>(new PdOptions(), new PdBackendDecision(PdBackend.Vllm, "r")) },
         { "AddPdInstances options", () => Builder.AddPdInstances<Projects.PdApp_Simulator>(null!, new PdBackendDecision(PdBackend.Vllm, "r")) },
         { "AddPdInstances decision", () => Builder.AddPdInstances<Projects.PdApp_Simulator>(new PdOptions(), null!) },
-        { "WithPdInstances proxy", () => ((IResourceBuilder<ProjectResource>)null!).WithPdInstances(null!) },
-        { "WithPdInstances topology", () => Builder.AddProject<Projects.PdApp_Proxy>("guarded-proxy").WithPdInstances(null!) },
+        { "AddPdProxy builder", () => NullBuilder.AddPdProxy<Projects.PdApp_Proxy>("x") },
+        { "AddPdProxy name", () => Builder.AddPdProxy<Projects.PdApp_Proxy>(null!) },
+        { "WithPdInstances proxy", () => ((IResourceBuilder<PdProxyResource>)null!).WithPdInstances(null!) },
+        { "WithPdInstances topology", () => Builder.AddPdProxy<Projects.PdApp_Proxy>("guarded-proxy").WithPdInstances(null!) },
+        { "WithPdDashboard proxy", () => ((IResourceBuilder<PdProxyResource>)null!).WithPdDashboard(null!) },
+        { "WithPdDashboard topology", () => Builder.AddPdProxy<Projects.PdApp_Proxy>("guarded-dashboard-proxy").WithPdDashboard(null!) },
         { "PdOptionsLoader.Load", () => PdOptionsLoader.Load(null!) },
         { "PdRecipes.Create", () => PdRecipes.Create(null!) },
         { "PdImages.For", () => PdImages.For(null!) },

@@ -74,4 +74,16 @@ public sealed class PdBackendResolverTests
         Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         Assert.False(string.IsNullOrWhiteSpace(result.Evidence));
     }
+
+    [Fact]
+    public async Task DockerNvidiaProbe_OnPodman_ProbesPodmanAndSaysSo()
+    {
+        var probe = new DockerNvidiaProbe { CommandTimeout = TimeSpan.FromSeconds(2), Runtime = PdApp.Hosting.Containers.ContainerRuntimeKind.Podman };
+
+        var result = await probe.ProbeAsync(CancellationToken.None);
+
+        // Every answer names the runtime it asked: "no usable container runtime ('podman info': ...)", "podman is running ...".
+        Assert.Contains("podman", result.Evidence, StringComparison.Ordinal);
+        Assert.DoesNotContain("docker", result.Evidence, StringComparison.Ordinal);
+    }
 }

@@ -10,7 +10,7 @@ namespace PdApp.Tests.Hosting;
 /// <summary>The app model <c>AddPdInstances</c> and <c>WithPdInstances</c> declare, per backend and connector.</summary>
 public sealed class PdTopologyModelTests
 {
-    private static (IDistributedApplicationBuilder Builder, PdTopology Topology, IResourceBuilder<ProjectResource> Proxy) Declare(
+    private static (IDistributedApplicationBuilder Builder, PdTopology Topology, IResourceBuilder<PdProxyResource> Proxy) Declare(
         PdBackend backend, params (string Key, string Value)[] settings)
     {
         var options = PdOptionsLoader.Load(new ConfigurationBuilder()
@@ -18,7 +18,7 @@ public sealed class PdTopologyModelTests
             .Build());
         var builder = AppModel.CreateBuilder();
         var topology = builder.AddPdInstances<Projects.PdApp_Simulator>(options, new PdBackendDecision(backend, "chosen by the test"));
-        var proxy = builder.AddProject<Projects.PdApp_Proxy>("proxy").WithPdInstances(topology);
+        var proxy = builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName).WithPdInstances(topology);
         return (builder, topology, proxy);
     }
 
@@ -114,7 +114,7 @@ public sealed class PdTopologyModelTests
         Assert.Equal("30001", kv.KvConnectorExtraConfig!["proxy_port"]!.GetValue<string>());
         Assert.Equal("8201", kv.KvConnectorExtraConfig!["http_port"]!.GetValue<string>());
         Assert.Equal("decode-1", decodeEnv["VLLM_HOST_IP"]);
-        var registry = proxy.Resource.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == PdProxyBuilderExtensions.RegistryEndpointName);
+        var registry = proxy.Resource.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == PdProxyResource.RegistryEndpointName);
         Assert.Equal(("tcp", 30001, 30001, false), (registry.UriScheme, registry.Port, registry.TargetPort, registry.IsProxied));
         Assert.Equal("30001", proxyEnv["Pd__Registry__Port"]);
         Assert.Equal("decode-1:22002", proxyEnv["Pd__Instances__2__KvAddress"]);

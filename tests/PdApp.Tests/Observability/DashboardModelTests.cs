@@ -19,7 +19,7 @@ public sealed class DashboardModelTests
 {
     private const string AdminKey = "dashboard-test-admin-key";
 
-    private static (IDistributedApplicationBuilder Builder, PdTopology Topology, IResourceBuilder<ProjectResource> Proxy) Declare(
+    private static (IDistributedApplicationBuilder Builder, PdTopology Topology, IResourceBuilder<PdProxyResource> Proxy) Declare(
         PdBackend backend, params string[] appHostArgs)
     {
         var options = PdOptionsLoader.Load(new ConfigurationBuilder()
@@ -31,7 +31,7 @@ public sealed class DashboardModelTests
             .Build());
         var builder = AppModel.CreateBuilder([$"--Parameters:{PdDashboardExtensions.AdminKeyParameterName}={AdminKey}", .. appHostArgs]);
         var topology = builder.AddPdInstances<Projects.PdApp_Simulator>(options, new PdBackendDecision(backend, "chosen by the test"));
-        var proxy = builder.AddProject<Projects.PdApp_Proxy>("proxy")
+        var proxy = builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName)
             .WithPdInstances(topology)
             .WithPdDashboard(topology);
         return (builder, topology, proxy);
@@ -89,7 +89,7 @@ public sealed class DashboardModelTests
             .Build());
         var builder = AppModel.CreateBuilder([$"--Parameters:{PdDashboardExtensions.AdminKeyParameterName}={AdminKey}"]);
         var topology = builder.AddPdInstances<Projects.PdApp_Simulator>(options, new PdBackendDecision(PdBackend.Simulator, "chosen by the test"));
-        var proxy = builder.AddProject<Projects.PdApp_Proxy>("proxy").WithPdInstances(topology).WithPdDashboard(topology);
+        var proxy = builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName).WithPdInstances(topology).WithPdDashboard(topology);
 
         var (_, env) = await AppModel.EvaluateAsync(proxy.Resource);
 
@@ -265,7 +265,7 @@ public sealed class DashboardModelTests
 
     private static void Allocate(ProjectResource proxy, Uri address)
     {
-        var endpoint = Assert.Single(proxy.Annotations.OfType<EndpointAnnotation>(), e => e.Name == PdDashboardExtensions.ProxyEndpointName);
+        var endpoint = Assert.Single(proxy.Annotations.OfType<EndpointAnnotation>(), e => e.Name == PdProxyResource.HttpEndpointName);
         endpoint.AllocatedEndpoint = new AllocatedEndpoint(endpoint, address.Host, address.Port);
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using PdApp.Hosting.Containers;
 using PdApp.Hosting.Deployment.Model;
 using YamlDotNet.Serialization;
 
@@ -169,7 +170,13 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
             };
         }
 
-        if (BuildGpuReservation(engine.Gpus) is { } devices)
+        if (engine.Gpus.Vendor == GpuVendor.Amd && (engine.Gpus.All || engine.Gpus.DeviceIds.Count > 0))
+        {
+            // ROCm: the devices themselves (HIP_VISIBLE_DEVICES, in the environment, picks the engine's GPUs).
+            service["devices"] = new[] { "/dev/kfd", "/dev/dri" };
+            service["group_add"] = new[] { "video" };
+        }
+        else if (BuildGpuReservation(engine.Gpus) is { } devices)
         {
             service["deploy"] = new Dictionary<string, object>
             {

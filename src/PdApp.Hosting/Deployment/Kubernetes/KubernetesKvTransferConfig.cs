@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PdApp.Hosting.Deployment.Model;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Deployment.Kubernetes;
 
@@ -14,7 +15,7 @@ namespace PdApp.Hosting.Deployment.Kubernetes;
 /// </summary>
 internal static class KubernetesKvTransferConfig
 {
-    private const string ProxyIpKey = "proxy_ip";
+    private const string ProxyIpKey = KvConnectorExtraConfigKeys.ProxyIp;
     private const string KvIpKey = "kv_ip";
     private const string KvRankKey = "kv_rank";
     private const string KvConnectorKey = "kv_connector";

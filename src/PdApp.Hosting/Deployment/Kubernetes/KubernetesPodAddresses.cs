@@ -1,5 +1,6 @@
 using k8s.Models;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Deployment.Kubernetes;
 
@@ -15,7 +16,7 @@ internal static class KubernetesPodAddresses
     /// the proxy and used by peers for ZMQ/NCCL, vllm/distributed/kv_transfer/kv_connector/v1/p2p/p2p_nccl_engine.py)
     /// and NIXL's side-channel host (returned to the proxy in kv_transfer_params, nixl_connector.py).
     /// </summary>
-    private static readonly HashSet<string> OwnAddressVariables = new(StringComparer.Ordinal) { "VLLM_HOST_IP", "VLLM_NIXL_SIDE_CHANNEL_HOST" };
+    private static readonly HashSet<string> OwnAddressVariables = new(StringComparer.Ordinal) { KvConnectorEnvironment.HostIp, KvConnectorEnvironment.NixlSideChannelHost };
 
     /// <summary>LMCache's NIXL receiver: the decode listens on it, the prefill sends to it.</summary>
     private const string LMCacheReceiverHost = "LMCACHE_NIXL_RECEIVER_HOST";

@@ -1,5 +1,6 @@
 using System.Globalization;
 using k8s.Models;
+using PdApp.Hosting.Containers;
 using PdApp.Hosting.Deployment.Model;
 
 namespace PdApp.Hosting.Deployment.Kubernetes;
@@ -11,18 +12,22 @@ namespace PdApp.Hosting.Deployment.Kubernetes;
 /// </summary>
 internal sealed class KubernetesPodSettings(PdKubernetesOptions options)
 {
-    /// <summary>The taint GPU node pools commonly carry.</summary>
-    public const string GpuTaintKey = "nvidia.com/gpu";
+    /// <summary>The device plugin's resource name for <paramref name="vendor"/>'s GPUs, which GPU node pools also use as their taint key.</summary>
+    public static string GpuResourceName(GpuVendor vendor) =>
+        vendor == GpuVendor.Amd ? KubernetesWriter.AmdGpuResourceName : KubernetesWriter.GpuResourceName;
 
     private const string HostnameTopologyKey = "kubernetes.io/hostname";
 
-    /// <summary>CPU and memory for an engine, with its GPUs as limits (the device plugin's resource needs no request).</summary>
-    public V1ResourceRequirements EngineResources(int gpus)
+    /// <summary>
+    /// CPU and memory for an engine, with its GPUs as limits (the device plugin's resource, <c>nvidia.com/gpu</c> or
+    /// <c>amd.com/gpu</c>, needs no request).
+    /// </summary>
+    public V1ResourceRequirements EngineResources(DeploymentGpus gpus)
     {
         var limits = new Dictionary<string, ResourceQuantity> { ["memory"] = new(options.EngineMemoryLimit) };
-        if (gpus > 0)
+        if (gpus.Count > 0)
         {
-            limits[KubernetesWriter.GpuResourceName] = new ResourceQuantity(gpus.ToString(CultureInfo.InvariantCulture));
+            limits[GpuResourceName(gpus.Vendor)] = new ResourceQuantity(gpus.Count.ToString(CultureInfo.InvariantCulture));
         }
 
         return new V1ResourceRequirements
@@ -68,8 +73,8 @@ internal sealed class KubernetesPodSettings(PdKubernetesOptions options)
     public void ApplyToEngine(V1PodSpec pod, KubernetesRoleGroup group, bool hostNetwork, bool colocate)
     {
         pod.NodeSelector = options.NodeSelector.Count > 0 ? new Dictionary<string, string>(options.NodeSelector, StringComparer.Ordinal) : null;
-        pod.Tolerations = options.TolerateGpuTaint
-            ? [new V1Toleration { Key = GpuTaintKey, OperatorProperty = "Exists", Effect = "NoSchedule" }]
+        pod.Tolerations = options.TolerateGpuTaint && group.Template.Gpus.Count > 0
+            ? [new V1Toleration { Key = GpuResourceName(group.Template.Gpus.Vendor), OperatorProperty = "Exists", Effect = "NoSchedule" }]
             : null;
         pod.ImagePullSecrets = PullSecrets();
 

@@ -3,6 +3,7 @@ using System.Text;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using PdApp.Hosting.Containers;
 using PdApp.Hosting.Deployment.Model;
 using PdApp.Protocol;
 
@@ -33,6 +34,9 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
 
     /// <summary>The resource name of NVIDIA GPUs (NVIDIA device plugin).</summary>
     public const string GpuResourceName = "nvidia.com/gpu";
+
+    /// <summary>The resource name of AMD GPUs (ROCm device plugin).</summary>
+    public const string AmdGpuResourceName = "amd.com/gpu";
 
     private const string EngineContainerName = "vllm";
     private const string ShmVolumeName = "dshm";
@@ -110,7 +114,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         objects.Add(deployment);
         objects.Add(service);
         objects.Add(KubernetesPodSettings.DisruptionBudget(Metadata(deployment.Metadata.Name, new(deployment.Metadata.Labels)), KubernetesLabels.Selector(deployment.Metadata.Name)));
-        var http = snapshot.Gateway.Endpoints.First(e => e.Name == VllmResource.HttpEndpointName);
+        var http = snapshot.Gateway.Endpoints.First(e => e.Name == snapshot.Gateway.HttpEndpointName);
         if (_pods.Ingress(Metadata(snapshot.Gateway.Name, new(deployment.Metadata.Labels)), snapshot.Gateway.Name, http.Port) is { } ingress)
         {
             objects.Add(ingress);
@@ -235,8 +239,9 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         var args = engine.Args.Select(a => KubernetesKvTransferConfig.Rewrite(a, values.GatewayHost, rendezvousHost)).ToList();
 
         // The device plugin gives the container exactly its GPUs, numbered from 0, so the host indices the
-        // model sets in CUDA_VISIBLE_DEVICES for docker run do not apply.
-        var environment = values.Environment(engine.Environment, args, key => key == "CUDA_VISIBLE_DEVICES");
+        // model sets in CUDA_VISIBLE_DEVICES (AMD: HIP_VISIBLE_DEVICES) for a single host do not apply.
+        var environment = values.Environment(
+            engine.Environment, args, key => key is GpuDeviceArgs.CudaVisibleDevices or GpuDeviceArgs.HipVisibleDevices);
         KubernetesPodAddresses.Apply(environment, group, roles);
         foreach (var variable in environment.Where(e => e.Name == UcxTransports.Variable && e.Value is not null))
         {
@@ -263,7 +268,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             VolumeMounts = [],
         };
 
-        container.Resources = _pods.EngineResources(engine.Gpus.Count);
+        container.Resources = _pods.EngineResources(engine.Gpus);
         container.SecurityContext = KubernetesPodSettings.EngineSecurity(engine);
 
         var volumes = new List<V1Volume>();
@@ -334,8 +339,8 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = configMapName } }],
             Env = NullIfEmpty(values.Environment(secret, [], _ => false)),
             Ports = [.. gateway.Endpoints.Select(e => new V1ContainerPort { Name = e.Name, ContainerPort = e.TargetPort, Protocol = "TCP" })],
-            ReadinessProbe = HttpProbe(gateway.HealthPath, 5, 3, "http"),
-            LivenessProbe = HttpProbe(gateway.AlivePath, 10, 3, "http"),
+            ReadinessProbe = HttpProbe(gateway.HealthPath, 5, 3, gateway.HttpEndpointName),
+            LivenessProbe = HttpProbe(gateway.AlivePath, 10, 3, gateway.HttpEndpointName),
             Resources = _pods.ProxyResources(),
             SecurityContext = KubernetesPodSettings.ProxySecurity(),
         };
@@ -352,7 +357,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
                 Selector = new V1LabelSelector { MatchLabels = KubernetesLabels.Selector(gateway.Name) },
                 Template = new V1PodTemplateSpec
                 {
-                    Metadata = new V1ObjectMeta { Labels = labels, Annotations = _pods.ScrapeAnnotations(gateway.Endpoints.First(e => e.Name == VllmResource.HttpEndpointName).TargetPort) },
+                    Metadata = new V1ObjectMeta { Labels = labels, Annotations = _pods.ScrapeAnnotations(gateway.Endpoints.First(e => e.Name == gateway.HttpEndpointName).TargetPort) },
                     Spec = new V1PodSpec
                     {
                         Containers = [container],

@@ -12,6 +12,9 @@ public sealed record DeploymentGateway
     /// <summary>Endpoints: <c>http</c> and, for P2pNccl, the <c>registry</c> socket.</summary>
     public required IReadOnlyList<DeploymentEndpoint> Endpoints { get; init; }
 
+    /// <summary>Name of the HTTP endpoint the probes use (<c>http</c>).</summary>
+    public required string HttpEndpointName { get; init; }
+
     /// <summary>Readiness path (the service defaults' <c>/health</c>).</summary>
     public required string HealthPath { get; init; }
 

@@ -26,7 +26,7 @@ public sealed class DeploymentModelReader(ILogger logger)
     private readonly ILogger _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     /// <summary>Reads <paramref name="model"/>.</summary>
-    /// <param name="model">The app model: vLLM containers, one proxy project, parameters.</param>
+    /// <param name="model">The app model: vLLM containers, one <see cref="PdProxyResource"/>, parameters.</param>
     /// <param name="cancellationToken">Cancellation.</param>
     /// <returns>The snapshot.</returns>
     /// <exception cref="InvalidOperationException">The model holds something a deployment cannot carry (a simulator project, an unknown container).</exception>
@@ -36,6 +36,7 @@ public sealed class DeploymentModelReader(ILogger logger)
         var context = new DistributedApplicationExecutionContext(DistributedApplicationOperation.Publish);
         var parameters = new Dictionary<string, DeploymentParameter>(StringComparer.Ordinal);
         var engines = new List<DeploymentEngine>();
+        var proxies = new List<PdProxyResource>();
         var projects = new List<ProjectResource>();
 
         foreach (var resource in model.Resources)
@@ -44,6 +45,9 @@ public sealed class DeploymentModelReader(ILogger logger)
             {
                 case VllmResource vllm:
                     engines.Add(await ReadEngineAsync(vllm, context, parameters, cancellationToken).ConfigureAwait(false));
+                    break;
+                case PdProxyResource proxy:
+                    proxies.Add(proxy);
                     break;
                 case ProjectResource project:
                     projects.Add(project);
@@ -60,14 +64,20 @@ public sealed class DeploymentModelReader(ILogger logger)
             }
         }
 
-        if (projects.Count != 1)
+        if (projects.Count > 0)
         {
             throw new InvalidOperationException(
-                $"Expected exactly one project (the PD proxy) in the app model, found {projects.Count}: {string.Join(", ", projects.Select(p => p.Name))}. " +
+                $"Expected no project besides the PD proxy in the app model, found {projects.Count}: {string.Join(", ", projects.Select(p => p.Name))}. " +
                 "Publish with Pd:Backend=vllm (or auto) so the engines are vLLM containers rather than simulator projects.");
         }
 
-        var gateway = await ReadGatewayAsync(projects[0], context, parameters, cancellationToken).ConfigureAwait(false);
+        if (proxies.Count != 1)
+        {
+            throw new InvalidOperationException(
+                $"Expected exactly one PD proxy ({nameof(PdProxyBuilderExtensions.AddPdProxy)}) in the app model, found {proxies.Count}.");
+        }
+
+        var gateway = await ReadGatewayAsync(proxies[0], context, parameters, cancellationToken).ConfigureAwait(false);
         return new DeploymentSnapshot(engines, gateway, [.. parameters.Values]);
     }
 
@@ -101,7 +111,7 @@ public sealed class DeploymentModelReader(ILogger logger)
                 .Where(m => m.Type == ContainerMountType.BindMount && m.Source is not null)
                 .Select(m => new DeploymentMount(m.Source!, m.Target, m.IsReadOnly))],
             Endpoints = ReadEndpoints(resource),
-            Gpus = new DeploymentGpus(container.AllGpus, [.. container.GpuIds], container.AllGpus || container.GpuIds.Count > 0 ? gpuCount : 0),
+            Gpus = new DeploymentGpus(container.AllGpus, [.. container.GpuIds], container.AllGpus || container.GpuIds.Count > 0 ? gpuCount : 0, container.GpuVendor),
             HostIpc = container.HostIpc,
             UnlimitedMemlock = container.UnlimitedMemlock,
             StackLimitBytes = container.StackLimitBytes,
@@ -113,7 +123,7 @@ public sealed class DeploymentModelReader(ILogger logger)
     }
 
     private async Task<DeploymentGateway> ReadGatewayAsync(
-        ProjectResource resource,
+        PdProxyResource resource,
         DistributedApplicationExecutionContext context,
         Dictionary<string, DeploymentParameter> parameters,
         CancellationToken cancellationToken)
@@ -131,9 +141,9 @@ public sealed class DeploymentModelReader(ILogger logger)
             // TLS ends at the ingress or load balancer, so only plain endpoints are deployed.
             Endpoints = [.. ReadEndpoints(resource).Where(e => e.Scheme != Uri.UriSchemeHttps)],
 
-            // The proxy maps the service defaults' endpoints (PdApp.ServiceDefaults/HealthEndpoints.cs).
-            HealthPath = "/health",
-            AlivePath = "/alive",
+            HttpEndpointName = PdProxyResource.HttpEndpointName,
+            HealthPath = PdProxyResource.HealthPath,
+            AlivePath = PdProxyResource.AlivePath,
         };
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 
 namespace PdApp.Proxy.Routing.Options;
 
@@ -27,14 +28,17 @@ public sealed class P2pNcclRegistryOptions
     /// <summary><c>Pd:Registry:ExpirySeconds</c>: an instance not heard from for this long is forgotten, default 5 (instances ping every 3 s).</summary>
     public double ExpirySeconds { get; set; } = 5;
 
-    /// <summary>Whether the registry runs: a port is set, or the connector (<c>Pd:Connector</c>) is P2pNccl.</summary>
+    /// <summary>
+    /// Whether the registry runs: a port is set, or the connector (<c>Pd:Connector</c>, or one of a
+    /// MultiConnector's <c>Pd:ChildConnectors</c>) needs it (<see cref="KvConnectorTraits.NeedsRegistry"/>: P2pNccl).
+    /// </summary>
     public bool Enabled { get; set; }
 
     internal int EffectivePort => Port ?? DefaultPort;
 
-    internal static void Configure(P2pNcclRegistryOptions options, string? connector) =>
+    internal static void Configure(P2pNcclRegistryOptions options, string? connector, IEnumerable<string> childConnectors) =>
         options.Enabled = options.Port is not null
-            || string.Equals(connector, KvConnectorNames.P2pNccl, StringComparison.OrdinalIgnoreCase);
+            || (ConnectorCatalog.TryResolve(connector, childConnectors, out var resolved) && resolved.NeedsRegistry);
 }
 
 /// <summary>Validates <see cref="P2pNcclRegistryOptions"/> at start-up.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PdApp.Protocol.Connectors;
 using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Hosting;
 using YamlDotNet.RepresentationModel;
@@ -59,8 +60,8 @@ internal sealed record LmCacheSettings
     }
 
     private static Dictionary<string, string> FromEnvironment(SimulatorEnvironment environment) =>
-        environment.WithPrefix("LMCACHE_").ToDictionary(
-            pair => pair.Key["LMCACHE_".Length..].ToLowerInvariant(),
+        environment.WithPrefix(KvConnectorEnvironment.LMCachePrefix).ToDictionary(
+            pair => pair.Key[KvConnectorEnvironment.LMCachePrefix.Length..].ToLowerInvariant(),
             pair => pair.Value,
             StringComparer.Ordinal);
 
@@ -93,7 +94,7 @@ internal sealed record LmCacheSettings
 
     private static string? Get(Dictionary<string, string> values, string key) => values.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
 
-    private static string Name(string? file, string key) => file is null ? "LMCACHE_" + key.ToUpperInvariant() : $"{file}: {key}";
+    private static string Name(string? file, string key) => file is null ? KvConnectorEnvironment.LMCachePrefix + key.ToUpperInvariant() : $"{file}: {key}";
 
     private static bool Bool(Dictionary<string, string> values, string key, string? file) => Get(values, key) switch
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 using PdApp.Simulator.KvTransfer.Transport;
 
 namespace PdApp.Simulator.KvTransfer.Connectors;
@@ -30,11 +31,11 @@ internal sealed partial class NixlKvConnector : KvConnectorBase
         : base(context)
     {
         _logger = context.Loggers.CreateLogger<NixlKvConnector>();
-        _sideChannelHost = context.Environment.Get("VLLM_NIXL_SIDE_CHANNEL_HOST") ?? "localhost";
-        var port = context.Environment.Get("VLLM_NIXL_SIDE_CHANNEL_PORT") ?? "5600";
+        _sideChannelHost = context.Environment.Get(KvConnectorEnvironment.NixlSideChannelHost) ?? "localhost";
+        var port = context.Environment.Get(KvConnectorEnvironment.NixlSideChannelPort) ?? "5600";
         if (!int.TryParse(port, NumberStyles.Integer, CultureInfo.InvariantCulture, out _configuredPort) || _configuredPort is < 0 or > 65535)
         {
-            throw new Configuration.SimulatorArgumentException("VLLM_NIXL_SIDE_CHANNEL_PORT", $"invalid port '{port}'");
+            throw new Configuration.SimulatorArgumentException(KvConnectorEnvironment.NixlSideChannelPort, $"invalid port '{port}'");
         }
 
         var timeout = context.Environment.Get("VLLM_NIXL_ABORT_REQUEST_TIMEOUT") ?? "480";

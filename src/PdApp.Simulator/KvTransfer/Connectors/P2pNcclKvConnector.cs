@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 using PdApp.Simulator.KvTransfer.Transport;
 
 namespace PdApp.Simulator.KvTransfer.Connectors;
@@ -27,10 +28,10 @@ internal sealed partial class P2pNcclKvConnector : KvConnectorBase
         : base(context)
     {
         _logger = context.Loggers.CreateLogger<P2pNcclKvConnector>();
-        _sendType = (context.Extra("send_type") ?? "PUT_ASYNC").ToUpperInvariant();
+        _sendType = (context.Extra(KvConnectorExtraConfigKeys.SendType) ?? "PUT_ASYNC").ToUpperInvariant();
         if (_sendType is not ("PUT" or "GET" or "PUT_ASYNC"))
         {
-            throw new Configuration.SimulatorArgumentException("--kv-transfer-config", $"kv_connector_extra_config.send_type must be PUT, GET or PUT_ASYNC, not '{_sendType}'");
+            throw new Configuration.SimulatorArgumentException(PdApp.Protocol.Vllm.VllmEngineArguments.KvTransferConfig.Name, $"kv_connector_extra_config.send_type must be PUT, GET or PUT_ASYNC, not '{_sendType}'");
         }
 
         _received = new KvStore(context.Time, TimeSpan.FromSeconds(480));
@@ -50,19 +51,19 @@ internal sealed partial class P2pNcclKvConnector : KvConnectorBase
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         _server.Start(Context.AdvertisedIp, Context.Config.KvPort ?? 14579);
-        var proxyIp = Context.Extra("proxy_ip");
-        var proxyPort = Context.Extra("proxy_port");
+        var proxyIp = Context.Extra(KvConnectorExtraConfigKeys.ProxyIp);
+        var proxyPort = Context.Extra(KvConnectorExtraConfigKeys.ProxyPort);
         if (proxyIp is not null && proxyPort is not null)
         {
             if (!int.TryParse(proxyPort, NumberStyles.Integer, CultureInfo.InvariantCulture, out var port))
             {
-                throw new Configuration.SimulatorArgumentException("--kv-transfer-config", $"kv_connector_extra_config.proxy_port must be a port, not '{proxyPort}'");
+                throw new Configuration.SimulatorArgumentException(PdApp.Protocol.Vllm.VllmEngineArguments.KvTransferConfig.Name, $"kv_connector_extra_config.proxy_port must be a port, not '{proxyPort}'");
             }
 
             _registration = new P2pNcclProxyRegistration(
                 $"tcp://{proxyIp}:{port}",
                 // vLLM: "P" if is_kv_producer (kv_producer or kv_both) else "D".
-                IsProducerRole ? "P" : "D",
+                IsProducerRole ? PdRole.Prefill : PdRole.Decode,
                 HttpAddress,
                 () => ZmqAddress,
                 Context.Loggers.CreateLogger<P2pNcclProxyRegistration>());
@@ -140,7 +141,7 @@ internal sealed partial class P2pNcclKvConnector : KvConnectorBase
     /// </summary>
     private string? HttpAddress()
     {
-        var port = Context.Extra("http_port") ?? (Context.Identity.HttpPort > 0 ? Context.Identity.HttpPort.ToString(CultureInfo.InvariantCulture) : null);
+        var port = Context.Extra(KvConnectorExtraConfigKeys.HttpPort) ?? (Context.Identity.HttpPort > 0 ? Context.Identity.HttpPort.ToString(CultureInfo.InvariantCulture) : null);
         return port is null ? null : $"{Context.AdvertisedIp}:{port}";
     }
 

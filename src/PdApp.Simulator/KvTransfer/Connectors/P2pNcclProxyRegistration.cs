@@ -1,26 +1,24 @@
-using MessagePack;
 using Microsoft.Extensions.Logging;
 using NetMQ;
 using NetMQ.Sockets;
+using PdApp.Protocol;
+using PdApp.Protocol.P2pNccl;
 
 namespace PdApp.Simulator.KvTransfer.Connectors;
 
 /// <summary>
 /// P2pNccl service discovery, as vLLM's P2pNcclEngine.ping does: a ZeroMQ DEALER whose identity is
 /// the instance's <c>zmq_address</c> connects to <c>tcp://proxy_ip:proxy_port</c> and sends, every
-/// 3 s, one frame holding a msgpack map <c>{"type": "P"|"D", "http_address", "zmq_address"}</c>. The
-/// proxy's ROUTER forgets an instance it has not heard from for a few seconds.
+/// 3 s, one <see cref="P2pNcclRegistrationMessage"/> frame. The proxy's ROUTER forgets an instance
+/// it has not heard from for a few seconds.
 /// </summary>
 internal sealed partial class P2pNcclProxyRegistration(
     string proxyEndpoint,
-    string type,
+    PdRole role,
     Func<string?> httpAddress,
     Func<string> zmqAddress,
     ILogger<P2pNcclProxyRegistration> logger) : IAsyncDisposable
 {
-    /// <summary>vLLM's ping interval.</summary>
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(3);
-
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
 
@@ -49,9 +47,9 @@ internal sealed partial class P2pNcclProxyRegistration(
         // Unsent pings are stale; keep at most a few while the proxy is away.
         socket.Options.SendHighWatermark = 4;
         socket.Connect(proxyEndpoint);
-        LogStarted(proxyEndpoint, type, zmqAddress());
+        LogStarted(proxyEndpoint, role, zmqAddress());
 
-        using var timer = new PeriodicTimer(Interval);
+        using var timer = new PeriodicTimer(P2pNcclRegistrationMessage.PingInterval);
         do
         {
             // The HTTP port is known once Kestrel listens; until then there is nothing to advertise.
@@ -60,12 +58,7 @@ internal sealed partial class P2pNcclProxyRegistration(
                 continue;
             }
 
-            var message = MessagePackSerializer.Serialize(new Dictionary<string, string>
-            {
-                ["type"] = type,
-                ["http_address"] = http,
-                ["zmq_address"] = zmqAddress(),
-            });
+            var message = new P2pNcclRegistrationMessage(role, http, zmqAddress()).ToMsgPack();
             if (!socket.TrySendFrame(TimeSpan.Zero, message))
             {
                 LogBackedUp(proxyEndpoint);
@@ -86,8 +79,8 @@ internal sealed partial class P2pNcclProxyRegistration(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Registering with the P2pNccl proxy {Proxy} as {Type} (zmq {ZmqAddress}) every 3 s")]
-    private partial void LogStarted(string proxy, string type, string zmqAddress);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registering with the P2pNccl proxy {Proxy} as {Role} (zmq {ZmqAddress}) every 3 s")]
+    private partial void LogStarted(string proxy, PdRole role, string zmqAddress);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "P2pNccl proxy {Proxy} not reachable; ping dropped")]
     private partial void LogBackedUp(string proxy);

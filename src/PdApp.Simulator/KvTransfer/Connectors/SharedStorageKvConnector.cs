@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using PdApp.Protocol;
+using PdApp.Protocol.Connectors;
 using PdApp.Simulator.KvTransfer.Transport;
 
 namespace PdApp.Simulator.KvTransfer.Connectors;
@@ -20,7 +21,7 @@ internal sealed class SharedStorageKvConnector(KvConnectorContext context) : KvC
     /// <summary>The file the simulated KV lives in, inside the prompt's folder.</summary>
     public const string RecordFileName = "pdsim-kv.json";
 
-    private readonly string _root = context.Extra("shared_storage_path") ?? "/tmp";
+    private readonly string _root = context.Extra(KvConnectorExtraConfigKeys.SharedStoragePath) ?? "/tmp";
 
     /// <inheritdoc />
     public override string Name => KvConnectorNames.SharedStorage;

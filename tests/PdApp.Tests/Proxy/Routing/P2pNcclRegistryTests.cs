@@ -186,7 +186,7 @@ public sealed class P2pNcclRegistryTests
     {
         Assert.True(P2pNcclRegistration.TryParse(Registration("D", "10.0.0.2:8200", "10.0.0.2:22001", asBinary), out var registration, out var error), error);
 
-        Assert.Equal(new P2pNcclRegistration(PdRole.Decode, "10.0.0.2:8200", "10.0.0.2:22001"), registration);
+        Assert.Equal(new PdApp.Protocol.P2pNccl.P2pNcclRegistrationMessage(PdRole.Decode, "10.0.0.2:8200", "10.0.0.2:22001"), registration);
     }
 
     [Fact]

@@ -1,13 +1,15 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Http;
+using PdApp.Protocol;
 
-namespace PdApp.Protocol;
+// In ASP.NET Core's namespace, as the ServiceDefaults template puts its extensions where their
+// callers already look: every endpoint that has an HttpResponse can write an OpenAI error.
+namespace Microsoft.AspNetCore.Http;
 
-/// <summary>Writes OpenAI-shaped errors as an HTTP response or as an in-band SSE event.</summary>
+/// <summary>
+/// Writes OpenAI-shaped errors (<see cref="OpenAiErrorResponse"/>, owned by PdApp.Protocol) as an
+/// HTTP response or as an in-band SSE event.
+/// </summary>
 public static class OpenAiErrorWriter
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
-
     /// <summary>Builds the error body for <paramref name="statusCode"/>.</summary>
     /// <param name="statusCode">HTTP status, also used as <c>code</c> as vLLM does.</param>
     /// <param name="type">One of <see cref="OpenAiErrorTypes"/>.</param>
@@ -15,7 +17,7 @@ public static class OpenAiErrorWriter
     /// <param name="param">The offending request field, if any.</param>
     /// <returns>The body.</returns>
     public static OpenAiErrorResponse Create(int statusCode, string type, string message, string? param = null) =>
-        new(new OpenAiError(message, type, param, statusCode));
+        OpenAiErrorResponse.Create(statusCode, type, message, param);
 
     /// <summary>Writes the error as the whole response (status, JSON body).</summary>
     /// <param name="response">The response, which must not have started.</param>
@@ -35,7 +37,7 @@ public static class OpenAiErrorWriter
     {
         ArgumentNullException.ThrowIfNull(response);
         response.StatusCode = statusCode;
-        return response.WriteAsJsonAsync(Create(statusCode, type, message, param), JsonOptions, cancellationToken);
+        return response.WriteAsJsonAsync(Create(statusCode, type, message, param), OpenAiErrorResponse.SerializerOptions, cancellationToken);
     }
 
     /// <summary>
@@ -56,7 +58,7 @@ public static class OpenAiErrorWriter
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var json = JsonSerializer.SerializeToUtf8Bytes(Create(statusCode, type, message), JsonOptions);
+        var json = Create(statusCode, type, message).ToUtf8Json();
         await response.Body.WriteAsync(SseFormat.DataPrefix, cancellationToken);
         await response.Body.WriteAsync(json, cancellationToken);
         await response.Body.WriteAsync(SseFormat.EventTerminator, cancellationToken);

@@ -2,8 +2,10 @@ namespace PdApp.Protocol;
 
 /// <summary>
 /// The <c>kv_connector</c> names vLLM's <c>KVConnectorFactory</c> registers
-/// (vllm/distributed/kv_transfer/kv_connector/factory.py).
+/// (vllm/distributed/kv_transfer/kv_connector/factory.py): the names of
+/// <see cref="Connectors.ConnectorCatalog"/>'s entries, and the only place they are spelled.
 /// </summary>
+/// <remarks>In the root namespace, as configuration and tests name connectors by these constants.</remarks>
 public static class KvConnectorNames
 {
     /// <summary>v1: KV written to and read from files under <c>shared_storage_path</c> (vLLM &gt;= 0.8.5).</summary>
@@ -25,5 +27,5 @@ public static class KvConnectorNames
     public const string Multi = "MultiConnector";
 
     /// <summary>Every connector PdApp supports.</summary>
-    public static IReadOnlyList<string> All { get; } = [SharedStorage, LMCacheV1, Nixl, PyNccl, P2pNccl, Multi];
+    public static IReadOnlyList<string> All => Connectors.ConnectorCatalog.Names;
 }

@@ -1,0 +1,158 @@
+using System.Buffers;
+using System.Text;
+using MessagePack;
+
+namespace PdApp.Protocol.P2pNccl;
+
+/// <summary>
+/// The P2pNccl registration message, written by the simulator and read by the proxy. vLLM's
+/// <c>P2pNcclEngine</c> (rank 0 of each instance, <c>vllm/distributed/kv_transfer/kv_connector/v1/p2p/p2p_nccl_engine.py</c>)
+/// connects a ZeroMQ DEALER socket, whose identity is its <c>zmq_address</c>, to the proxy and sends,
+/// every <see cref="PingInterval"/>, <c>msgpack.dumps({"type": "P" | "D", "http_address": "ip:port",
+/// "zmq_address": "ip:kv_port"})</c> as a single frame.
+/// </summary>
+/// <param name="Role">Prefill for <c>"P"</c>, decode for <c>"D"</c>.</param>
+/// <param name="HttpAddress">The instance's OpenAI server, <c>ip:port</c>.</param>
+/// <param name="ZmqAddress">The instance's KV (ZMQ) address, <c>ip:kv_port</c>.</param>
+public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress, string ZmqAddress)
+{
+    /// <summary>The key of the role.</summary>
+    public const string TypeKey = "type";
+
+    /// <summary>The key of the HTTP address.</summary>
+    public const string HttpAddressKey = "http_address";
+
+    /// <summary>The key of the ZMQ address.</summary>
+    public const string ZmqAddressKey = "zmq_address";
+
+    /// <summary>The <c>type</c> of a prefill instance.</summary>
+    public const string PrefillType = "P";
+
+    /// <summary>The <c>type</c> of a decode instance.</summary>
+    public const string DecodeType = "D";
+
+    /// <summary>vLLM's ping interval.</summary>
+    public static TimeSpan PingInterval { get; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The message's <c>type</c>.</summary>
+    public string Type => Role == PdRole.Prefill ? PrefillType : DecodeType;
+
+    /// <summary>The msgpack frame, as Python's <c>msgpack.dumps</c> writes the dict.</summary>
+    /// <returns>The bytes.</returns>
+    public byte[] ToMsgPack()
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteMapHeader(3);
+        writer.Write(TypeKey);
+        writer.Write(Type);
+        writer.Write(HttpAddressKey);
+        writer.Write(HttpAddress);
+        writer.Write(ZmqAddressKey);
+        writer.Write(ZmqAddress);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Reads a frame: a msgpack map whose <c>type</c> is <c>"P"</c> or <c>"D"</c> and whose addresses
+    /// are present (other keys are skipped). Checking that the addresses are <c>ip:port</c> is left
+    /// to the reader, which knows its address rules.
+    /// </summary>
+    /// <param name="payload">The frame.</param>
+    /// <param name="message">The message, when valid.</param>
+    /// <param name="error">Why the frame is not a registration, else empty.</param>
+    /// <returns>True when the frame is a registration.</returns>
+    public static bool TryParse(ReadOnlyMemory<byte> payload, out P2pNcclRegistrationMessage? message, out string error)
+    {
+        message = null;
+        string? type = null, http = null, zmq = null;
+        try
+        {
+            var reader = new MessagePackReader(new ReadOnlySequence<byte>(payload));
+            if (reader.NextMessagePackType != MessagePackType.Map)
+            {
+                error = $"expected a msgpack map, got {reader.NextMessagePackType}";
+                return false;
+            }
+
+            var count = reader.ReadMapHeader();
+            for (var i = 0; i < count; i++)
+            {
+                var key = ReadText(ref reader);
+                if (key is TypeKey or HttpAddressKey or ZmqAddressKey)
+                {
+                    var value = ReadText(ref reader);
+                    _ = key switch
+                    {
+                        TypeKey => type = value,
+                        HttpAddressKey => http = value,
+                        _ => zmq = value,
+                    };
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            if (!reader.End)
+            {
+                error = "trailing bytes after the map";
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException or DecoderFallbackException)
+        {
+            error = $"not valid msgpack: {ex.Message}";
+            return false;
+        }
+
+        PdRole role;
+        switch (type)
+        {
+            case PrefillType:
+                role = PdRole.Prefill;
+                break;
+            case DecodeType:
+                role = PdRole.Decode;
+                break;
+            default:
+                error = $"\"{TypeKey}\" must be \"{PrefillType}\" or \"{DecodeType}\" (was {Describe(type)})";
+                return false;
+        }
+
+        if (http is null || zmq is null)
+        {
+            error = AddressError(http is null ? HttpAddressKey : ZmqAddressKey, null);
+            return false;
+        }
+
+        message = new P2pNcclRegistrationMessage(role, http, zmq);
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>The error for an address that is not <c>ip:port</c>.</summary>
+    /// <param name="key"><see cref="HttpAddressKey"/> or <see cref="ZmqAddressKey"/>.</param>
+    /// <param name="value">The value, or null when missing.</param>
+    /// <returns>The message.</returns>
+    public static string AddressError(string key, string? value) => $"\"{key}\" must be ip:port (was {Describe(value)})";
+
+    private static string Describe(string? value) => value is null ? "missing" : $"\"{value}\"";
+
+    /// <summary>Reads a string; Python's msgpack writes str, older packers raw bytes, so both are accepted.</summary>
+    private static string? ReadText(ref MessagePackReader reader)
+    {
+        switch (reader.NextMessagePackType)
+        {
+            case MessagePackType.String:
+                return reader.ReadString();
+            case MessagePackType.Binary:
+                var bytes = reader.ReadBytes();
+                return bytes is { } sequence ? new UTF8Encoding(false, true).GetString(sequence.ToArray()) : null;
+            default:
+                throw new MessagePackSerializationException($"expected a string, got {reader.NextMessagePackType}");
+        }
+    }
+}
