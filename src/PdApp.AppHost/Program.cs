@@ -36,6 +36,7 @@ var engines = builder.AddPdInstances<Projects.PdApp_Simulator>(pd, backend);
 // Gateway: the PD proxy on Pd:ProxyPort (8000), configured by Pd:Proxy:* and referencing every engine. No WaitFor:
 // models load for minutes, and the proxy reports not-ready until its instances are healthy.
 builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName, pd.ProxyPort)
+    .WithExternalHttpEndpoints() // The entry point for clients: external in the manifest (azd gives it ingress).
     .WithPdInstances(engines)
     .WithPdDashboard(engines); // Dashboard: instances nested under the proxy, URLs, test-request and drain commands, vLLM traces.
 

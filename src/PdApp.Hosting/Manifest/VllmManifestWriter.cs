@@ -1,12 +1,13 @@
+using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.Publishing;
 
 namespace PdApp.Hosting.Manifest;
 
 /// <summary>
-/// Writes a vLLM container to the Aspire manifest: the standard container fields, plus what Aspire leaves
-/// out and a GPU deployment needs: the <c>docker run</c> options (<c>runtimeArgs</c>) and the PD facts
-/// (<c>pd</c>: role, kv_role, connector, GPUs, host networking) that the compose/Kubernetes writers read.
+/// Writes a vLLM container to the Aspire manifest: exactly the standard <c>container.v0</c> fields, which the
+/// official schema (<c>aspire-8.0.json</c>) allows, and what Aspire leaves out and a GPU deployment needs, the
+/// <c>docker run</c> options and the PD facts, into the side file <see cref="PdManifestSideFile"/>.
 /// </summary>
 internal static class VllmManifestWriter
 {
@@ -15,34 +16,27 @@ internal static class VllmManifestWriter
         await context.WriteContainerAsync(resource).ConfigureAwait(false);
 
         var runtimeArgs = await resource.GetContainerRuntimeArgsAsync(context.CancellationToken).ConfigureAwait(false);
-        var writer = context.Writer;
-        writer.WriteStartArray("runtimeArgs");
-        foreach (var arg in runtimeArgs)
+        var pd = new JsonObject
         {
-            writer.WriteStringValue(arg);
-        }
-
-        writer.WriteEndArray();
-
-        writer.WriteStartObject("pd");
-        writer.WriteString("role", resource.Role.ToConfigName());
-        writer.WriteNumber("port", resource.Arguments.Port);
-        writer.WriteString("kvRole", resource.KvConnector?.KvRole ?? resource.KvRole);
+            ["role"] = resource.Role.ToConfigName(),
+            ["port"] = resource.Arguments.Port,
+            ["kvRole"] = resource.KvConnector?.KvRole ?? resource.KvRole,
+        };
         if (resource.KvConnector is { } connector)
         {
-            writer.WriteString("connector", connector.Name);
+            pd["connector"] = connector.Name;
         }
 
-        writer.WriteString("gpuVendor", resource.Container.GpuVendor.ToString().ToLowerInvariant());
-        writer.WriteBoolean("allGpus", resource.Container.AllGpus);
-        writer.WriteStartArray("gpuIds");
-        foreach (var id in resource.Container.GpuIds)
+        pd["gpuVendor"] = resource.Container.GpuVendor.ToString().ToLowerInvariant();
+        pd["allGpus"] = resource.Container.AllGpus;
+        pd["gpuIds"] = new JsonArray([.. resource.Container.GpuIds.Select(id => (JsonNode)id)]);
+        pd["hostNetwork"] = resource.Container.HostNetwork;
+
+        var entry = new JsonObject
         {
-            writer.WriteNumberValue(id);
-        }
-
-        writer.WriteEndArray();
-        writer.WriteBoolean("hostNetwork", resource.Container.HostNetwork);
-        writer.WriteEndObject();
+            ["runtimeArgs"] = new JsonArray([.. runtimeArgs.Select(a => (JsonNode)a)]),
+            ["pd"] = pd,
+        };
+        await PdManifestSideFile.For(context).WriteAsync(resource.Name, entry, context.CancellationToken).ConfigureAwait(false);
     }
 }

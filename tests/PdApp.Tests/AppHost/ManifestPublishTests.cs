@@ -34,8 +34,14 @@ public sealed class ManifestPublishTests : IDisposable
         Console.WriteLine($"Manifest published in {watch.ElapsedMilliseconds} ms");
         await using var stream = File.OpenRead(path);
         using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: timeout.Token);
+        _sideFile = JsonDocument.Parse(await File.ReadAllTextAsync(PdApp.Hosting.Manifest.PdManifestSideFile.PathFor(path), timeout.Token)).RootElement.GetProperty("resources").Clone();
         return doc.RootElement.GetProperty("resources").Clone();
     }
+
+    private JsonElement _sideFile;
+
+    /// <summary>What the schema has no place for: a container's entry in the side file &lt;manifest&gt;.pd.json.</summary>
+    private JsonElement Side(string resource) => _sideFile.GetProperty(resource);
 
     private static string[] Strings(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetString()!)];
 
@@ -67,8 +73,9 @@ public sealed class ManifestPublishTests : IDisposable
         Assert.Equal(8200, decode.GetProperty("bindings").GetProperty("http").GetProperty("targetPort").GetInt32());
         Assert.Equal(
             ["--gpus", "\"device=1\"", "--ipc=host", "--ulimit", "memlock=-1", "--ulimit", "stack=67108864", "--privileged", "--cap-add=SYS_PTRACE", "--network=host"],
-            Strings(decode.GetProperty("runtimeArgs")));
-        var pd = decode.GetProperty("pd");
+            Strings(Side("decode-0").GetProperty("runtimeArgs")));
+        Assert.False(decode.TryGetProperty("runtimeArgs", out _));
+        var pd = Side("decode-0").GetProperty("pd");
         Assert.Equal(("decode", KvRoles.Consumer, KvConnectorNames.PyNccl, 8200, true), (pd.GetProperty("role").GetString(), pd.GetProperty("kvRole").GetString(), pd.GetProperty("connector").GetString(), pd.GetProperty("port").GetInt32(), pd.GetProperty("hostNetwork").GetBoolean()));
         Assert.Equal([1], pd.GetProperty("gpuIds").EnumerateArray().Select(e => e.GetInt32()));
 
@@ -86,7 +93,7 @@ public sealed class ManifestPublishTests : IDisposable
         var containers = names.Select(n => resources.GetProperty(n)).ToList();
         Assert.All(containers, c => Assert.Equal("docker.io/vllm/vllm-openai:v0.11.2", c.GetProperty("image").GetString()));
         Assert.Equal([8100, 8101, 8200, 8201], containers.Select(c => c.GetProperty("bindings").GetProperty("http").GetProperty("targetPort").GetInt32()));
-        Assert.Equal(["\"device=0\"", "\"device=1\"", "\"device=2\"", "\"device=3\""], containers.Select(c => Strings(c.GetProperty("runtimeArgs"))[1]));
+        Assert.Equal(["\"device=0\"", "\"device=1\"", "\"device=2\"", "\"device=3\""], names.Select(n => Strings(Side(n).GetProperty("runtimeArgs"))[1]));
         Assert.Equal(
             [KvRoles.Producer, KvRoles.Producer, KvRoles.Consumer, KvRoles.Consumer],
             containers.Select(c => KvConfig(c).KvRole));

@@ -30,7 +30,9 @@ public sealed class AppHostPublisherTests
 
         Assert.True(exitCode == 0, log);
         var objects = KubernetesYaml.LoadAllFromString(await File.ReadAllTextAsync(Path.Combine(output, KubernetesWriter.ManifestFileName)));
-        Assert.Equal(8, objects.Count); // Namespace, per role a Service and a Deployment, the proxy's ConfigMap, Deployment and Service.
+        // Namespace, the models claim, per role a Service, a Deployment and a PodDisruptionBudget, the proxy's
+        // ConfigMap, Deployment, Service and PodDisruptionBudget.
+        Assert.Equal(12, objects.Count);
         Assert.All(objects.Skip(1).Cast<IKubernetesObject<k8s.Models.V1ObjectMeta>>(), o => Assert.Equal("pd-test", o.Metadata.NamespaceProperty));
         Assert.Contains("kubernetes deployment written", log, StringComparison.Ordinal);
     }

@@ -81,7 +81,7 @@ public sealed class ComposePublishingTests
         var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.SharedStorage2P2D);
         var proxy = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("proxy");
 
-        Assert.Equal("pdapp-proxy:latest", proxy.Scalar("image"));
+        Assert.Equal(PdApp.Hosting.Deployment.DeploymentDefaults.ProxyImage, proxy.Scalar("image"));
         var dependsOn = (YamlMappingNode)proxy["depends_on"];
         Assert.Equal(["prefill-0", "prefill-1", "decode-0", "decode-1"], dependsOn.Children.Keys.Select(k => k.ToString()));
         Assert.All(dependsOn.Children.Values, d => Assert.Equal("service_healthy", d.Scalar("condition")));
@@ -158,12 +158,15 @@ public sealed class ComposePublishingTests
         var prefill = compose.Service("prefill-0");
         Assert.Contains("\"proxy_ip\":\"host.docker.internal\"", prefill.Strings("command").Single(a => a.StartsWith('{')), StringComparison.Ordinal);
         Assert.Equal(["host.docker.internal:host-gateway"], prefill.Strings("extra_hosts"));
-        Assert.Equal("prefill-0", prefill.Map("environment")["VLLM_HOST_IP"]);
+        // VLLM_HOST_IP is bound by the engine's ZMQ router: a fixed address on the pd network, which the proxy's
+        // configured KV address repeats.
+        var address = prefill.Scalar("networks", "pd", "ipv4_address");
+        Assert.Equal(address, prefill.Map("environment")["VLLM_HOST_IP"]);
 
         var proxy = compose.Service("proxy");
         Assert.Equal(["8000:8000", "30001:30001"], proxy.Strings("ports"));
         Assert.False(proxy.Has("extra_hosts"));
-        Assert.Equal("prefill-0:21001", proxy.Map("environment")["Pd__Instances__0__KvAddress"]);
+        Assert.Equal(address + ":21001", proxy.Map("environment")["Pd__Instances__0__KvAddress"]);
     }
 
     [Fact]
@@ -202,12 +205,14 @@ public sealed class ComposePublishingTests
         foreach (var name in new[] { "prefill-0", "decode-0" })
         {
             var service = compose.Service(name);
-            var command = service.Strings("command").ToList();
-            Assert.Equal("${VLLM_API_KEY}", command[command.IndexOf("--api-key") + 1]);
-            Assert.Equal("${HF_TOKEN}", service.Map("environment")["HF_TOKEN"]);
+            // The key travels in the environment vLLM reads (VLLM_API_KEY), never on the command line; compose
+            // refuses to start while .env leaves a secret empty (${VAR:?...}) instead of running with auth off.
+            Assert.DoesNotContain("--api-key", service.Strings("command"));
+            Assert.Equal("${VLLM_API_KEY:?set VLLM_API_KEY in .env (Aspire parameter vllm-api-key)}", service.Map("environment")["VLLM_API_KEY"]);
+            Assert.Equal("${HF_TOKEN:?set HF_TOKEN in .env (Aspire parameter hf-token)}", service.Map("environment")["HF_TOKEN"]);
         }
 
-        Assert.Equal("${VLLM_API_KEY}", compose.Service("proxy").Map("environment")["Pd__UpstreamApiKey"]);
+        Assert.StartsWith("${VLLM_API_KEY:?", compose.Service("proxy").Map("environment")["Pd__UpstreamApiKey"], StringComparison.Ordinal);
 
         var env = published.Read(ComposeWriter.EnvFileName).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
         Assert.Equal(["HF_TOKEN=", "VLLM_API_KEY="], env);
@@ -240,7 +245,7 @@ public sealed class ComposePublishingTests
     public async Task DockerComposeConfig_AcceptsEveryPublishedTopology()
     {
         var docker = FindOnPath("docker-compose");
-        foreach (var topology in new[] { Topologies.SharedStorage2P2D, Topologies.P2pNccl2P2D, Topologies.PyNccl1P1D, [.. Topologies.P2pNcclBridge1P1D, .. Topologies.WithSecrets] })
+        foreach (var topology in new[] { Topologies.SharedStorage2P2D, Topologies.P2pNccl2P2D, Topologies.PyNccl1P1D, Topologies.Nixl2P2D, Topologies.LMCache1P1D, Topologies.Multi1P1D, [.. Topologies.P2pNcclBridge1P1D, .. Topologies.WithSecrets] })
         {
             var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, topology);
             var text = published.Read(ComposeWriter.ComposeFileName);
@@ -252,6 +257,10 @@ public sealed class ComposePublishingTests
                 continue;
             }
 
+            // Fill every secret first: compose refuses an empty one (see the fail-closed test).
+            var envPath = Path.Combine(published.Directory, ComposeWriter.EnvFileName);
+            var filled = (await File.ReadAllLinesAsync(envPath)).Select(l => l.EndsWith('=') ? l + "filled" : l);
+            await File.WriteAllLinesAsync(envPath, filled);
             var (exitCode, output, errors) = await RunAsync(docker, published.Directory, "-f", ComposeWriter.ComposeFileName, "config");
             Assert.True(exitCode == 0, $"docker-compose config failed ({exitCode}): {errors}");
 
@@ -261,13 +270,30 @@ public sealed class ComposePublishingTests
         }
     }
 
-    private static string? FindOnPath(string program) =>
+    [Fact]
+    public async Task DockerComposeConfig_RefusesAnEmptySecret()
+    {
+        var docker = FindOnPath("docker-compose");
+        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets]);
+        if (docker is null)
+        {
+            // The file alone: every reference to a secret is the failing form.
+            Assert.DoesNotContain("${VLLM_API_KEY}", published.Read(ComposeWriter.ComposeFileName), StringComparison.Ordinal);
+            return;
+        }
+
+        var (exitCode, _, errors) = await RunAsync(docker, published.Directory, "-f", ComposeWriter.ComposeFileName, "config");
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("set HF_TOKEN in .env", errors, StringComparison.Ordinal);
+    }
+
+    internal static string? FindOnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, program))
             .FirstOrDefault(File.Exists);
 
-    private static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string program, string directory, params string[] args)
+    internal static async Task<(int ExitCode, string Output, string Errors)> RunAsync(string program, string directory, params string[] args)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)

@@ -28,7 +28,7 @@ public sealed class DeploymentModelReaderTests
             [new LiteralPart("tcp://"), new EndpointPart("decode-0", "http", EndpointProperty.Host), new LiteralPart(":{x}/"), new EndpointPart("decode-0", "http", EndpointProperty.TargetPort)],
             peer.Parts);
 
-        var network = new ComposeNetwork(snapshot);
+        var network = new ComposeNetwork(snapshot, new PdComposeOptions().Subnet);
         Assert.Equal("tcp://decode-0:{x}/8200", network.Render(peer, fromHostNetwork: false));
 
         // In a cluster decode-0 is one of the decode role's interchangeable pods, reached through the role's Service.

@@ -15,8 +15,9 @@ public sealed class KubernetesPublishingTests
         var (_, objects) = await PublishAsync(Topologies.SharedStorage1P1D);
 
         Assert.Equal(
-            ["Namespace/pdapp", "Service/prefill", "Deployment/prefill", "Service/decode", "Deployment/decode",
-             "ConfigMap/proxy-config", "Deployment/proxy", "Service/proxy"],
+            ["Namespace/pdapp", "PersistentVolumeClaim/pdapp-models", "Service/prefill", "Deployment/prefill", "PodDisruptionBudget/prefill",
+             "Service/decode", "Deployment/decode", "PodDisruptionBudget/decode", "ConfigMap/proxy-config", "Deployment/proxy", "Service/proxy",
+             "PodDisruptionBudget/proxy"],
             objects.Select(o => $"{o.Kind}/{o.Metadata.Name}"));
         foreach (var item in objects.Skip(1))
         {
@@ -100,8 +101,12 @@ public sealed class KubernetesPublishingTests
 
             var shm = pod.Volumes.Single(v => v.Name == container.VolumeMounts.Single(m => m.MountPath == "/dev/shm").Name);
             Assert.Equal("Memory", shm.EmptyDir.Medium);
+            // The model and the Hugging Face cache live on the generated claim: no node needs a prepared folder.
             var data = pod.Volumes.Single(v => v.Name == container.VolumeMounts.Single(m => m.MountPath == "/data").Name);
-            Assert.Equal("/data", data.HostPath.Path);
+            Assert.Equal("pdapp-models", data.PersistentVolumeClaim.ClaimName);
+            var cache = container.VolumeMounts.Single(m => m.MountPath == "/root/.cache/huggingface");
+            Assert.Equal((data.Name, "hf-cache"), (cache.Name, cache.SubPath));
+            Assert.DoesNotContain(pod.Volumes, v => v.HostPath is not null);
         }
     }
 
@@ -149,9 +154,11 @@ public sealed class KubernetesPublishingTests
 
         var proxy = Deployment(objects, "proxy");
         var container = Assert.Single(proxy.Spec.Template.Spec.Containers);
-        Assert.Equal("pdapp-proxy:latest", container.Image);
+        Assert.Equal(PdApp.Hosting.Deployment.DeploymentDefaults.ProxyImage, container.Image);
+        Assert.Equal("IfNotPresent", container.ImagePullPolicy);
         Assert.Equal("proxy-config", Assert.Single(container.EnvFrom).ConfigMapRef.Name);
-        Assert.Null(container.Resources);
+        Assert.Equal("500m", container.Resources.Requests["cpu"].ToString());
+        Assert.True(container.SecurityContext.RunAsNonRoot);
         Assert.Equal("/health", container.ReadinessProbe.HttpGet.Path);
         Assert.Equal("/alive", container.LivenessProbe.HttpGet.Path);
         Assert.Equal(8000, Assert.Single(container.Ports).ContainerPort);
@@ -217,8 +224,8 @@ public sealed class KubernetesPublishingTests
             var container = Deployment(objects, name).Spec.Template.Spec.Containers.Single();
             var args = container.Args.ToList();
 
-            // Kubernetes expands $(VAR) in args from the container's environment.
-            Assert.Equal("$(VLLM_API_KEY)", args[args.IndexOf("--api-key") + 1]);
+            // vLLM reads the key from VLLM_API_KEY when --api-key is absent: nothing secret in the args.
+            Assert.DoesNotContain("--api-key", args);
             AssertSecretRef(container.Env.Single(e => e.Name == "VLLM_API_KEY"), "vllm-api-key");
             AssertSecretRef(container.Env.Single(e => e.Name == "HF_TOKEN"), "hf-token");
             Assert.Equal(container.Env.Select(e => e.Name).Distinct(), container.Env.Select(e => e.Name));
@@ -256,9 +263,24 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
-    public async Task P2pNccl2P2DOnHostNetwork_RoleDeploymentsUseTheNodeNetworkAndTheProxyService()
+    public async Task P2pNccl2P2D_PodsUseThePodNetworkSoSeveralPodsOfARoleFitOnANode()
     {
-        var (published, objects) = await PublishAsync(Topologies.P2pNccl2P2D);
+        var (_, objects) = await PublishAsync(Topologies.P2pNccl2P2D);
+
+        foreach (var role in new[] { "prefill", "decode" })
+        {
+            var pod = Deployment(objects, role).Spec.Template.Spec;
+            Assert.Null(pod.HostNetwork);
+            Assert.Null(pod.Containers.Single().Ports.Single().HostPort);
+            Assert.Null(pod.Affinity?.PodAntiAffinity);
+            Assert.Equal("status.podIP", pod.Containers.Single().Env.Single(e => e.Name == "VLLM_HOST_IP").ValueFrom.FieldRef.FieldPath);
+        }
+    }
+
+    [Fact]
+    public async Task P2pNccl2P2DOnHostNetwork_RoleDeploymentsUseTheNodeNetworkOnePodPerNodeAndTheProxyService()
+    {
+        var (published, objects) = await PublishAsync([.. Topologies.P2pNccl2P2D, "--Pd:Kubernetes:HostNetwork=true"]);
 
         foreach (var (role, port) in new[] { ("prefill", 8100), ("decode", 8200) })
         {
@@ -269,6 +291,11 @@ public sealed class KubernetesPublishingTests
             Assert.Equal("ClusterFirstWithHostNet", pod.DnsPolicy);
             var container = pod.Containers.Single();
             Assert.Equal(port, container.Ports.Single().HostPort);
+
+            // Every pod of the role binds the same host ports: never two on one node.
+            var anti = Assert.Single(pod.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution);
+            Assert.Equal("kubernetes.io/hostname", anti.TopologyKey);
+            Assert.Equal(role, anti.LabelSelector.MatchLabels["pdapp.io/role"]);
             var args = container.Args.ToList();
             var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(portText, args[args.IndexOf("--port") + 1]);
@@ -299,7 +326,9 @@ public sealed class KubernetesPublishingTests
             Assert.All(set.Spec.Selector.MatchLabels, l => Assert.Equal(l.Value, set.Spec.Template.Metadata.Labels[l.Key]));
 
             var container = set.Spec.Template.Spec.Containers.Single();
-            Assert.True(container.SecurityContext.Privileged);
+            // Never privileged: a privileged pod sees every GPU of its node, so two pods would both use GPU 0.
+            Assert.NotEqual(true, container.SecurityContext.Privileged);
+            Assert.False(container.SecurityContext.AllowPrivilegeEscalation);
             Assert.Equal(["SYS_PTRACE"], container.SecurityContext.Capabilities.Add);
             Assert.Equal("1", container.Resources.Limits[KubernetesWriter.GpuResourceName].ToString());
             Assert.Equal("eth0", container.Env.Single(e => e.Name == "NCCL_SOCKET_IFNAME").Value);

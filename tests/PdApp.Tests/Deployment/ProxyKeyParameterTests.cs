@@ -95,8 +95,8 @@ public sealed class ProxyKeyParameterTests : IDisposable
         }
 
         var proxy = ComposeDocument.Parse(composeText).Service("proxy").Map("environment");
-        Assert.Equal("${PDAPP_API_KEY}", proxy["Pd__ApiKey"]);
-        Assert.Equal("${PDAPP_ADMIN_API_KEY}", proxy["Pd__AdminApiKey"]);
+        Assert.Equal("${PDAPP_API_KEY:?set PDAPP_API_KEY in .env (Aspire parameter pdapp-api-key)}", proxy["Pd__ApiKey"]);
+        Assert.Equal("${PDAPP_ADMIN_API_KEY:?set PDAPP_ADMIN_API_KEY in .env (Aspire parameter pdapp-admin-api-key)}", proxy["Pd__AdminApiKey"]);
         var env = envText.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
         Assert.Equal(["PDAPP_ADMIN_API_KEY=", "PDAPP_API_KEY="], env.Order(StringComparer.Ordinal));
     }

@@ -21,6 +21,9 @@ internal static class Topologies
     /// <summary>The LMCache example: one prefill sending KV to one decode over LMCache's NIXL channel.</summary>
     public static readonly string[] LMCache1P1D = ["--PdConfig=examples/lmcache.json"];
 
+    /// <summary>MultiConnector: NIXL first, SharedStorage as the fallback.</summary>
+    public static readonly string[] Multi1P1D = ["--PdConfig=examples/multi.json"];
+
     /// <summary>The guide's PyNccl recipe: privileged, SYS_PTRACE, host networking, GPUs 0 and 1.</summary>
     public static readonly string[] PyNccl1P1D = ["--PdConfig=examples/pynccl.json"];
 

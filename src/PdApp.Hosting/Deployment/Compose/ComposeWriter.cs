@@ -12,7 +12,9 @@ namespace PdApp.Hosting.Deployment.Compose;
 /// <c>docker-compose config</c> 1.29 and valid for <c>docker compose</c> v2): one service per vLLM engine with
 /// the engine's image, entrypoint, arguments, environment, IPC, ulimits, capabilities, GPU reservation,
 /// <c>/data</c> bind mount and a <c>/health</c> check, and the proxy service depending on every engine being
-/// healthy. Secrets appear only as <c>${VAR}</c> references; their values go in <c>.env</c>.
+/// healthy, with a restart policy and a stop grace period longer than the proxy's drain. Secrets appear only
+/// as <c>${VAR:?...}</c> references (compose refuses to start when one is unset); their values go in <c>.env</c>.
+/// Engines that bind KV sockets get fixed addresses on one compose network (<see cref="ComposeNetwork"/>).
 /// </summary>
 /// <param name="options">The writer's settings.</param>
 /// <param name="logger">Logs what was written.</param>
@@ -41,20 +43,46 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         }
 
         Directory.CreateDirectory(outputDirectory);
-        var network = new ComposeNetwork(snapshot);
+        var network = new ComposeNetwork(snapshot, options.Subnet);
         var services = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach (var engine in snapshot.Engines)
+        var downloads = new ComposeModelDownload(snapshot, options.ModelDownload);
+        foreach (var (name, download) in downloads.Services(engine => RenderEngineEnvironment(engine, network)))
         {
-            services[engine.Name] = BuildEngine(engine, network);
+            services[name] = download;
         }
 
-        services[snapshot.Gateway.Name] = BuildGateway(snapshot, network);
+        foreach (var engine in snapshot.Engines)
+        {
+            services[engine.Name] = BuildEngine(engine, network, downloads);
+        }
+
+        services[snapshot.Gateway.Name] = BuildGateway(snapshot, network, outputDirectory);
+
+        var document = new Dictionary<string, object> { ["services"] = services };
+        if (downloads.UsesCacheVolume)
+        {
+            document["volumes"] = new Dictionary<string, object> { [ComposeModelDownload.CacheVolume] = new Dictionary<string, object>() };
+        }
+
+        if (network.Subnet is { } subnet)
+        {
+            document["networks"] = new Dictionary<string, object>
+            {
+                [ComposeNetwork.NetworkName] = new Dictionary<string, object>
+                {
+                    ["ipam"] = new Dictionary<string, object>
+                    {
+                        ["config"] = new[] { new Dictionary<string, object> { ["subnet"] = subnet.ToString() } },
+                    },
+                },
+            };
+        }
 
         var yaml = new SerializerBuilder()
             .WithQuotingNecessaryStrings()
             .DisableAliases()
             .Build()
-            .Serialize(new Dictionary<string, object> { ["services"] = services });
+            .Serialize(document);
         var composePath = Path.Combine(outputDirectory, ComposeFileName);
         await File.WriteAllTextAsync(
             composePath,
@@ -70,7 +98,15 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         return [composePath, envPath];
     }
 
-    private Dictionary<string, object> BuildEngine(DeploymentEngine engine, ComposeNetwork network)
+    private static Dictionary<string, string> RenderEngineEnvironment(DeploymentEngine engine, ComposeNetwork network) =>
+        engine.Environment.ToDictionary(
+            e => e.Key,
+            e => e.Key == UcxTransports.Variable
+                ? UcxTransports.ForSeparateContainers(network.RenderEngineVariable(engine, e.Key, e.Value))
+                : network.RenderEngineVariable(engine, e.Key, e.Value),
+            StringComparer.Ordinal);
+
+    private Dictionary<string, object> BuildEngine(DeploymentEngine engine, ComposeNetwork network, ComposeModelDownload downloads)
     {
         var service = new Dictionary<string, object> { ["image"] = engine.Image };
 
@@ -82,7 +118,7 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         }
 
         service["command"] = engine.Args.Select(a => network.Render(a, engine.HostNetwork)).ToList();
-        var environment = RenderEnvironment(engine.Environment, network, engine.HostNetwork);
+        var environment = RenderEngineEnvironment(engine, network);
         if (environment.Count > 0)
         {
             service["environment"] = environment;
@@ -119,15 +155,19 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
             service["cap_add"] = engine.Capabilities.ToList();
         }
 
-        if (engine.Mounts.Count > 0)
+        var volumes = downloads.Volumes(engine);
+        if (volumes.Count > 0)
         {
-            service["volumes"] = engine.Mounts.Select(m => new Dictionary<string, object>
+            service["volumes"] = volumes;
+        }
+
+        if (downloads.DownloadOf(engine) is { } download)
+        {
+            // The model is in the cache before vLLM starts, so the health check's start period times loading only.
+            service["depends_on"] = new Dictionary<string, object>
             {
-                ["type"] = "bind",
-                ["source"] = m.Source,
-                ["target"] = m.Target,
-                ["read_only"] = m.IsReadOnly,
-            }).ToList();
+                [download] = new Dictionary<string, object> { ["condition"] = "service_completed_successfully" },
+            };
         }
 
         if (engine.Gpus.Vendor == GpuVendor.Amd && (engine.Gpus.All || engine.Gpus.DeviceIds.Count > 0))
@@ -148,15 +188,33 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         }
 
         AddNetworking(service, engine.HostNetwork, engine.Endpoints, UsesHostAlias(service));
+        if (network.FixedAddress(engine.Name) is { } address)
+        {
+            service["networks"] = new Dictionary<string, object>
+            {
+                [ComposeNetwork.NetworkName] = new Dictionary<string, object> { ["ipv4_address"] = address.ToString() },
+            };
+        }
+
         service["healthcheck"] = BuildHealthCheck(engine);
+        service["restart"] = options.RestartPolicy;
         return service;
     }
 
-    private Dictionary<string, object> BuildGateway(DeploymentSnapshot snapshot, ComposeNetwork network)
+    private Dictionary<string, object> BuildGateway(DeploymentSnapshot snapshot, ComposeNetwork network, string outputDirectory)
     {
         var gateway = snapshot.Gateway;
         var service = new Dictionary<string, object> { ["image"] = options.ProxyImage };
+        if (options.ProxySourceRoot is { Length: > 0 } root && File.Exists(Path.Combine(root, PdComposeOptions.ProxyDockerfile)))
+        {
+            var context = Path.GetRelativePath(outputDirectory, root).Replace('\\', '/');
+            // With both image and build, compose builds the proxy from the sources and tags it as the image.
+            service["build"] = new Dictionary<string, object> { ["context"] = context, ["dockerfile"] = PdComposeOptions.ProxyDockerfile };
+            service["pull_policy"] = "build";
+        }
+
         var environment = RenderEnvironment(gateway.Environment, network, network.GatewayHostNetwork);
+        network.UseFixedAddresses(environment);
         if (environment.Count > 0)
         {
             service["environment"] = environment;
@@ -173,6 +231,15 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         }
 
         AddNetworking(service, network.GatewayHostNetwork, gateway.Endpoints, UsesHostAlias(service));
+        if (network.Joins(network.GatewayHostNetwork))
+        {
+            service["networks"] = new[] { ComposeNetwork.NetworkName };
+        }
+
+        // On SIGTERM the proxy turns readiness off and drains in-flight streams for up to its shutdown timeout;
+        // compose's default grace period (10 s) would kill it mid-stream.
+        service["stop_grace_period"] = Seconds(snapshot.Gateway.DrainSeconds + PdComposeOptions.StopGraceMarginSeconds);
+        service["restart"] = options.RestartPolicy;
 
         // No healthcheck: the proxy's image (the .NET SDK's chiseled ASP.NET image) has neither curl nor a shell.
         return service;
@@ -263,7 +330,7 @@ public sealed class ComposeWriter(PdComposeOptions options, ILogger<ComposeWrite
         text.Append("# Values for the ${VAR} references in compose.yaml. Keep this file out of version control.\n");
         foreach (var parameter in parameters.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
-            text.Append(CultureInfo.InvariantCulture, $"# Aspire parameter '{parameter.Name}'{(parameter.IsSecret ? " (secret): fill in before docker compose up" : string.Empty)}\n");
+            text.Append(CultureInfo.InvariantCulture, $"# Aspire parameter '{parameter.Name}'{(parameter.IsSecret ? " (secret): required, docker compose up stops while it is empty" : string.Empty)}\n");
             text.Append(parameter.EnvironmentVariableName).Append('=').Append(EnvFileValue(parameter.Value)).Append('\n');
         }
 

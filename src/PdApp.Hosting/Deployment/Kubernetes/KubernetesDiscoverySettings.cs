@@ -23,7 +23,11 @@ internal static class KubernetesDiscoverySettings
         IReadOnlyList<KubernetesRoleGroup> roles,
         string @namespace)
     {
-        var engineReferences = roles.SelectMany(g => g.Engines).Select(e => "services__" + e.Name + "__").ToList();
+        // Both forms of Aspire's reference to each engine (services__prefill-0__http__0 and PREFILL_0_HTTP) name one
+        // single-host instance; nothing reads them once the proxy discovers the role Services.
+        var engineReferences = roles.SelectMany(g => g.Engines)
+            .SelectMany(e => new[] { "services__" + e.Name + "__", e.Name.ToUpperInvariant().Replace('-', '_') + "_" })
+            .ToList();
         var result = environment
             .Where(e => !e.Key.StartsWith(InstancesPrefix, StringComparison.Ordinal))
             .Where(e => !engineReferences.Any(prefix => e.Key.StartsWith(prefix, StringComparison.Ordinal)))

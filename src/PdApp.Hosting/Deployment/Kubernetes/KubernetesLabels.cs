@@ -45,6 +45,13 @@ internal static class KubernetesLabels
         [Instance] = instance,
     };
 
+    /// <summary>The labels selecting every engine pod.</summary>
+    public static Dictionary<string, string> EngineSelector() => new(StringComparer.Ordinal)
+    {
+        [PartOf] = DeploymentSnapshot.ApplicationName,
+        [Name] = EngineName,
+    };
+
     /// <summary>The labels selecting every engine pod of a role.</summary>
     public static Dictionary<string, string> RoleSelector(string role) => new(StringComparer.Ordinal)
     {

@@ -24,6 +24,8 @@ namespace PdApp.Hosting.Deployment.Kubernetes;
 /// <param name="logger">Logs what was written.</param>
 public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<KubernetesWriter> logger) : IDeploymentWriter
 {
+    private readonly KubernetesPodSettings _pods = new(options);
+
     /// <summary>The publisher name.</summary>
     public const string PublisherName = "kubernetes";
 
@@ -39,6 +41,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
     private const string EngineContainerName = "vllm";
     private const string ShmVolumeName = "dshm";
     private const int ProbePeriodSeconds = 10;
+    private const int GracePeriodMarginSeconds = 10;
 
     /// <inheritdoc/>
     public string Name => PublisherName;
@@ -91,18 +94,32 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             });
         }
 
+        var storage = new KubernetesModelStorage(options);
+        if (storage.Claim(name => Metadata(name, KubernetesLabels.For(KubernetesLabels.EngineName, name, "models", role: null))) is { } claim)
+        {
+            objects.Add(claim);
+        }
+
         var rendezvousHost = RendezvousHost(roles);
         foreach (var group in roles)
         {
             objects.Add(BuildRoleService(group));
-            var template = BuildPodTemplate(group, roles, values, rendezvousHost);
+            var template = BuildPodTemplate(group, roles, values, rendezvousHost, storage, Colocate(snapshot, storage));
             objects.Add(group.IsStateful ? BuildStatefulSet(group, template) : BuildDeployment(group, template));
+            objects.Add(KubernetesPodSettings.DisruptionBudget(Metadata(group.Name, RoleLabels(group)), KubernetesLabels.Selector(group.Name)));
         }
 
         var (configMap, deployment, service) = BuildGateway(snapshot, roles, values);
         objects.Add(configMap);
         objects.Add(deployment);
         objects.Add(service);
+        objects.Add(KubernetesPodSettings.DisruptionBudget(Metadata(deployment.Metadata.Name, new(deployment.Metadata.Labels)), KubernetesLabels.Selector(deployment.Metadata.Name)));
+        var http = snapshot.Gateway.Endpoints.First(e => e.Name == snapshot.Gateway.HttpEndpointName);
+        if (_pods.Ingress(Metadata(snapshot.Gateway.Name, new(deployment.Metadata.Labels)), snapshot.Gateway.Name, http.Port) is { } ingress)
+        {
+            objects.Add(ingress);
+        }
+
         return objects;
     }
 
@@ -113,6 +130,24 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
     /// <param name="role">The role.</param>
     /// <returns>The Service name.</returns>
     public static string RoleServiceName(PdRole role) => role.ToConfigName();
+
+    /// <summary>
+    /// Whether every engine pod must run on one node: the model volume cannot be shared across nodes (a
+    /// ReadWriteOnce claim), or SharedStorageConnector's KV files are on a node folder, where a decode on another
+    /// node would never find the prefill's files and silently recompute every prompt.
+    /// </summary>
+    private bool Colocate(DeploymentSnapshot snapshot, KubernetesModelStorage storage)
+    {
+        if (storage.CreatesClaim)
+        {
+            return !storage.IsSharedAcrossNodes;
+        }
+
+        var onNodeFolder = options.ModelVolume is { } setting && KubernetesModelVolume.TryParse(setting, out var volume) && volume.HostPath is not null;
+        return onNodeFolder && snapshot.Engines.Any(e => e.Args.Any(a => a.ToString().Contains(SharedStorageConnectorName, StringComparison.Ordinal)));
+    }
+
+    private const string SharedStorageConnectorName = "\"SharedStorageConnector\"";
 
     private V1ObjectMeta Metadata(string name, Dictionary<string, string> labels) =>
         new() { Name = name, NamespaceProperty = options.Namespace, Labels = labels };
@@ -193,8 +228,13 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         KubernetesRoleGroup group,
         IReadOnlyList<KubernetesRoleGroup> roles,
         KubernetesValues values,
-        string? rendezvousHost)
+        string? rendezvousHost,
+        KubernetesModelStorage storage,
+        bool colocate)
     {
+        // Pods use the pod network unless Pd:Kubernetes:HostNetwork keeps the model's: every connector works with
+        // one IP per pod (the KV addresses become the pod IP), and only then do several pods of a role fit on a node.
+        var hostNetwork = options.HostNetwork && group.Template.HostNetwork;
         var engine = group.Template;
         var args = engine.Args.Select(a => KubernetesKvTransferConfig.Rewrite(a, values.GatewayHost, rendezvousHost)).ToList();
 
@@ -203,6 +243,11 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         var environment = values.Environment(
             engine.Environment, args, key => key is GpuDeviceArgs.CudaVisibleDevices or GpuDeviceArgs.HipVisibleDevices);
         KubernetesPodAddresses.Apply(environment, group, roles);
+        foreach (var variable in environment.Where(e => e.Name == UcxTransports.Variable && e.Value is not null))
+        {
+            variable.Value = UcxTransports.ForSeparateContainers(variable.Value);
+        }
+
         var container = new V1Container
         {
             Name = EngineContainerName,
@@ -215,7 +260,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
                 Name = e.Name,
                 ContainerPort = e.TargetPort,
                 Protocol = "TCP",
-                HostPort = engine.HostNetwork ? e.TargetPort : null,
+                HostPort = hostNetwork ? e.TargetPort : null,
             })],
             StartupProbe = HttpProbe(engine.HealthPath, ProbePeriodSeconds, (options.StartupTimeoutSeconds + ProbePeriodSeconds - 1) / ProbePeriodSeconds),
             ReadinessProbe = HttpProbe(engine.HealthPath, ProbePeriodSeconds, 3),
@@ -223,73 +268,36 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             VolumeMounts = [],
         };
 
-        if (engine.Gpus.Count > 0)
-        {
-            var gpus = new ResourceQuantity(engine.Gpus.Count.ToString(CultureInfo.InvariantCulture));
-            var resourceName = engine.Gpus.Vendor == GpuVendor.Amd ? AmdGpuResourceName : GpuResourceName;
-            container.Resources = new V1ResourceRequirements { Limits = new Dictionary<string, ResourceQuantity> { [resourceName] = gpus } };
-        }
-
-        if (engine.Privileged || engine.Capabilities.Count > 0)
-        {
-            container.SecurityContext = new V1SecurityContext
-            {
-                Privileged = engine.Privileged ? true : null,
-                Capabilities = engine.Capabilities.Count > 0 ? new V1Capabilities { Add = [.. engine.Capabilities] } : null,
-            };
-        }
+        container.Resources = _pods.EngineResources(engine.Gpus);
+        container.SecurityContext = KubernetesPodSettings.EngineSecurity(engine);
 
         var volumes = new List<V1Volume>();
-        if (engine.HostIpc)
-        {
-            // --ipc=host has no pod equivalent; PyTorch needs a large /dev/shm, which an in-memory emptyDir gives.
-            volumes.Add(new V1Volume
-            {
-                Name = ShmVolumeName,
-                EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = options.ShmSizeLimit is { } limit ? new ResourceQuantity(limit) : null },
-            });
-            container.VolumeMounts.Add(new V1VolumeMount { Name = ShmVolumeName, MountPath = "/dev/shm" });
-        }
 
-        for (var i = 0; i < engine.Mounts.Count; i++)
+        // --ipc=host has no pod equivalent; PyTorch needs a large /dev/shm, which an in-memory emptyDir gives.
+        volumes.Add(new V1Volume
         {
-            var mount = engine.Mounts[i];
-            var name = mount.Target switch
-            {
-                VllmResource.DataMountPath => "data",
-                VllmResource.HuggingFaceCachePath => "hf-cache",
-                _ => "mount-" + i.ToString(CultureInfo.InvariantCulture),
-            };
-            volumes.Add(BuildMountVolume(name, mount));
-            container.VolumeMounts.Add(new V1VolumeMount { Name = name, MountPath = mount.Target, ReadOnlyProperty = mount.IsReadOnly ? true : null });
-        }
+            Name = ShmVolumeName,
+            EmptyDir = new V1EmptyDirVolumeSource { Medium = "Memory", SizeLimit = options.ShmSizeLimit is { } limit ? new ResourceQuantity(limit) : null },
+        });
+        container.VolumeMounts.Add(new V1VolumeMount { Name = ShmVolumeName, MountPath = "/dev/shm" });
+        storage.AddVolumes(engine, volumes, (List<V1VolumeMount>)container.VolumeMounts);
+        var download = storage.DownloadContainer(engine, container);
+
+        var pod = new V1PodSpec
+        {
+            HostNetwork = hostNetwork ? true : null,
+            DnsPolicy = hostNetwork ? "ClusterFirstWithHostNet" : null,
+            InitContainers = download is null ? null : [download],
+            Containers = [container],
+            Volumes = volumes,
+        };
+        _pods.ApplyToEngine(pod, group, hostNetwork, colocate);
 
         return new V1PodTemplateSpec
         {
-            Metadata = new V1ObjectMeta { Labels = RoleLabels(group) },
-            Spec = new V1PodSpec
-            {
-                HostNetwork = engine.HostNetwork ? true : null,
-                DnsPolicy = engine.HostNetwork ? "ClusterFirstWithHostNet" : null,
-                Containers = [container],
-                Volumes = volumes.Count > 0 ? volumes : null,
-            },
+            Metadata = new V1ObjectMeta { Labels = RoleLabels(group), Annotations = _pods.ScrapeAnnotations(engine.HttpEndpoint.TargetPort) },
+            Spec = pod,
         };
-    }
-
-    private V1Volume BuildMountVolume(string name, DeploymentMount mount)
-    {
-        if (mount.Target == VllmResource.DataMountPath
-            && options.ModelVolume is { } setting
-            && KubernetesModelVolume.TryParse(setting, out var volume))
-        {
-            return volume.ClaimName is { } claim
-                ? new V1Volume { Name = name, PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = claim, ReadOnlyProperty = mount.IsReadOnly ? true : null } }
-                : new V1Volume { Name = name, HostPath = new V1HostPathVolumeSource { Path = volume.HostPath, Type = "Directory" } };
-        }
-
-        // Default: the same node folder the single-host model mounts.
-        return new V1Volume { Name = name, HostPath = new V1HostPathVolumeSource { Path = mount.Source, Type = "Directory" } };
     }
 
     private (V1ConfigMap ConfigMap, V1Deployment Deployment, V1Service Service) BuildGateway(
@@ -317,11 +325,24 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         {
             Name = gateway.Name,
             Image = options.ProxyImage,
+
+            // Explicit: with a ":latest" (or untagged) image Kubernetes would default to Always.
+            ImagePullPolicy = options.ImagePullPolicy,
+
+            // The pod leaves the Service's endpoints when it starts terminating, but kube-proxies and ingresses
+            // learn it a moment later: the preStop pause keeps serving meanwhile, then SIGTERM turns readiness off
+            // and the proxy drains in-flight streams (Pd:Proxy:ShutdownTimeoutSeconds). A sleep action, because
+            // the proxy's image has no shell.
+            Lifecycle = options.PreStopSeconds > 0
+                ? new V1Lifecycle { PreStop = new V1LifecycleHandler { Sleep = new V1SleepAction { Seconds = options.PreStopSeconds } } }
+                : null,
             EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = configMapName } }],
             Env = NullIfEmpty(values.Environment(secret, [], _ => false)),
             Ports = [.. gateway.Endpoints.Select(e => new V1ContainerPort { Name = e.Name, ContainerPort = e.TargetPort, Protocol = "TCP" })],
             ReadinessProbe = HttpProbe(gateway.HealthPath, 5, 3, gateway.HttpEndpointName),
             LivenessProbe = HttpProbe(gateway.AlivePath, 10, 3, gateway.HttpEndpointName),
+            Resources = _pods.ProxyResources(),
+            SecurityContext = KubernetesPodSettings.ProxySecurity(),
         };
 
         var deployment = new V1Deployment
@@ -336,8 +357,13 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
                 Selector = new V1LabelSelector { MatchLabels = KubernetesLabels.Selector(gateway.Name) },
                 Template = new V1PodTemplateSpec
                 {
-                    Metadata = new V1ObjectMeta { Labels = labels },
-                    Spec = new V1PodSpec { Containers = [container] },
+                    Metadata = new V1ObjectMeta { Labels = labels, Annotations = _pods.ScrapeAnnotations(gateway.Endpoints.First(e => e.Name == gateway.HttpEndpointName).TargetPort) },
+                    Spec = new V1PodSpec
+                    {
+                        Containers = [container],
+                        ImagePullSecrets = _pods.PullSecrets(),
+                        TerminationGracePeriodSeconds = TerminationGracePeriodSeconds(gateway),
+                    },
                 },
             },
         };
@@ -356,6 +382,10 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
 
         return (configMap, deployment, service);
     }
+
+    /// <summary>The proxy pod's grace period: the preStop pause, the drain, and a margin for the process to exit.</summary>
+    internal long TerminationGracePeriodSeconds(DeploymentGateway gateway) =>
+        options.PreStopSeconds + gateway.DrainSeconds + GracePeriodMarginSeconds;
 
     private static List<V1EnvVar>? NullIfEmpty(List<V1EnvVar> environment) => environment.Count > 0 ? environment : null;
 

@@ -18,6 +18,12 @@ public sealed record DeploymentGateway
     /// <summary>Readiness path (the service defaults' <c>/health</c>).</summary>
     public required string HealthPath { get; init; }
 
+    /// <summary>
+    /// Seconds the proxy drains in-flight requests on shutdown (<c>Pd:Proxy:ShutdownTimeoutSeconds</c> from its
+    /// environment, else the proxy's default): stop grace periods must be longer.
+    /// </summary>
+    public int DrainSeconds { get; init; } = DeploymentDefaults.ProxyDrainSeconds;
+
     /// <summary>Liveness path (the service defaults' <c>/alive</c>).</summary>
     public required string AlivePath { get; init; }
 }

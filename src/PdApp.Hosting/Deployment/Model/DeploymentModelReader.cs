@@ -20,6 +20,9 @@ public sealed class DeploymentModelReader(ILogger logger)
     /// </summary>
     internal const int DefaultProjectTargetPort = 8080;
 
+    /// <summary>The proxy's drain setting as an environment variable (<c>Pd:Proxy:ShutdownTimeoutSeconds</c>).</summary>
+    internal const string ShutdownTimeoutVariable = "Pd__Proxy__ShutdownTimeoutSeconds";
+
     private readonly ILogger _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     /// <summary>Reads <paramref name="model"/>.</summary>
@@ -89,7 +92,8 @@ public sealed class DeploymentModelReader(ILogger logger)
             throw new InvalidOperationException($"vLLM resource '{resource.Name}' has no container image.");
         }
 
-        var (args, environment) = await EvaluateAsync(resource, context, parameters, cancellationToken).ConfigureAwait(false);
+        var (evaluatedArgs, evaluatedEnvironment) = await EvaluateAsync(resource, context, parameters, cancellationToken).ConfigureAwait(false);
+        var (args, environment) = EngineApiKey.MoveToEnvironment(evaluatedArgs, evaluatedEnvironment);
         var container = resource.Container;
         var gpuCount = container.GpuIds.Count > 0
             ? container.GpuIds.Count
@@ -125,10 +129,14 @@ public sealed class DeploymentModelReader(ILogger logger)
         CancellationToken cancellationToken)
     {
         var (_, environment) = await EvaluateAsync(resource, context, parameters, cancellationToken).ConfigureAwait(false);
+        var drain = environment.Where(e => e.Key == ShutdownTimeoutVariable)
+            .Select(e => int.TryParse(e.Value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? seconds : (int?)null)
+            .FirstOrDefault(s => s is not null);
         return new DeploymentGateway
         {
             Name = resource.Name,
             Environment = environment,
+            DrainSeconds = drain ?? DeploymentDefaults.ProxyDrainSeconds,
             // Aspire gives a project an https endpoint in publish mode; the proxy's image has no certificate and
             // TLS ends at the ingress or load balancer, so only plain endpoints are deployed.
             Endpoints = [.. ReadEndpoints(resource).Where(e => e.Scheme != Uri.UriSchemeHttps)],

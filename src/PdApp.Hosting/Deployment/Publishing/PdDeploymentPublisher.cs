@@ -68,8 +68,33 @@ public sealed class PdDeploymentPublisher(IConfiguration configuration, ILoggerF
         var snapshot = await new DeploymentModelReader(loggerFactory.CreateLogger<DeploymentModelReader>())
             .ReadAsync(model, cancellationToken)
             .ConfigureAwait(false);
-        return await writer.WriteAsync(snapshot, Path.GetFullPath(outputDirectory), cancellationToken).ConfigureAwait(false);
+        return await writer.WriteAsync(WithProxyDrain(snapshot), Path.GetFullPath(outputDirectory), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Carries the app host's <c>Pd:Proxy:ShutdownTimeoutSeconds</c> to the deployed proxy (its environment) and to
+    /// the writers' stop grace periods, which must be longer than the drain.
+    /// </summary>
+    private DeploymentSnapshot WithProxyDrain(DeploymentSnapshot snapshot)
+    {
+        var gateway = snapshot.Gateway;
+        if (!int.TryParse(configuration[ProxyShutdownTimeoutKey], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            || gateway.Environment.Any(e => e.Key == DeploymentModelReader.ShutdownTimeoutVariable))
+        {
+            return snapshot;
+        }
+
+        return snapshot with
+        {
+            Gateway = gateway with
+            {
+                Environment = [.. gateway.Environment, new(DeploymentModelReader.ShutdownTimeoutVariable, DeploymentValue.Literal(seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)))],
+                DrainSeconds = seconds,
+            },
+        };
+    }
+
+    private const string ProxyShutdownTimeoutKey = "Pd:Proxy:ShutdownTimeoutSeconds";
 
     private T Bind<T>(string section)
         where T : new()

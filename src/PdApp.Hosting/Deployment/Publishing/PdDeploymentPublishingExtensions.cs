@@ -44,6 +44,25 @@ public static class PdDeploymentPublishingExtensions
         AddStep(builder, ComposeStepName, ComposeWriter.PublisherName);
         AddStep(builder, KubernetesStepName, KubernetesWriter.PublisherName);
 
+        // A relative --output-path means the folder the user typed the command in, for every publisher (the
+        // manifest too), not the app host's project folder that `dotnet run` starts in.
+        if (builder.Configuration[PublishOutputPath.ConfigurationKey] is { Length: > 0 } outputPath && !Path.IsPathRooted(outputPath))
+        {
+            builder.Configuration[PublishOutputPath.ConfigurationKey] =
+                PublishOutputPath.Resolve(outputPath, Environment.GetEnvironmentVariable("PWD"), Environment.CurrentDirectory);
+        }
+
+        // Compose builds the proxy from this repository when its Dockerfile is there (src/PdApp.AppHost/../..).
+        var composeSourceRoot = PdComposeOptions.SectionName + ":" + nameof(PdComposeOptions.ProxySourceRoot);
+        if (builder.Configuration[composeSourceRoot] is null)
+        {
+            var root = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".."));
+            if (File.Exists(Path.Combine(root, PdComposeOptions.ProxyDockerfile)))
+            {
+                builder.Configuration[composeSourceRoot] = root;
+            }
+        }
+
         var publisher = builder.Configuration[PublisherKey];
         if (string.IsNullOrEmpty(builder.Configuration[StepKey]))
         {
