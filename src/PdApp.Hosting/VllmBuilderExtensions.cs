@@ -79,8 +79,14 @@ public static partial class VllmBuilderExtensions
             .WithVllmDashboardUrls(VllmResource.HttpEndpointName);
     }
 
+    /// <summary>The OpenAI model list, the first link of every engine and of the proxy.</summary>
+    public const string ModelsPath = "/v1/models";
+
+    /// <summary>The Prometheus metrics path of vLLM and of the proxy.</summary>
+    public const string MetricsPath = "/metrics";
+
     /// <summary>
-    /// Labels a vLLM-compatible HTTP endpoint in the dashboard and adds links to its model list and its
+    /// Labels a vLLM-compatible HTTP endpoint in the dashboard: its first link is the model list (the root is a 404), then its
     /// Prometheus metrics (<c>/v1/models</c>, <c>/metrics</c>).
     /// </summary>
     /// <typeparam name="T">A resource with the endpoint.</typeparam>
@@ -94,9 +100,13 @@ public static partial class VllmBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(endpointName);
         var endpoint = builder.GetEndpoint(endpointName);
         return builder
-            .WithUrlForEndpoint(endpointName, url => url.DisplayText = "OpenAI API")
-            .WithUrl($"{endpoint}/v1/models", "Models")
-            .WithUrl($"{endpoint}/metrics", "Metrics");
+            .WithUrlForEndpoint(endpointName, url =>
+            {
+                // The server's root is a 404 in vLLM; its model list is the useful first link.
+                url.Url = url.Url.TrimEnd('/') + ModelsPath;
+                url.DisplayText = "OpenAI API (/v1/models)";
+            })
+            .WithUrl($"{endpoint}{MetricsPath}", "Metrics (/metrics)");
     }
 
     /// <summary>Adds a prefill (<c>kv_producer</c>) vLLM server; see <see cref="AddVllm"/>.</summary>

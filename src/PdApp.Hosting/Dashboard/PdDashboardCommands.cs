@@ -77,8 +77,8 @@ internal sealed class PdDashboardCommands(
             var decode = Header(response, PdHeaders.ProxyDecodeInstance) ?? "-";
             logger.LogInformation(
                 "Test request {RequestId}: 200 in {ElapsedMs:0} ms, prefill {PrefillInstance}, decode {DecodeInstance}, {CompletionTokens} tokens: {Prompt}{Completion}",
-                requestId, elapsedMs, prefill, decode, completionTokens, TestPrompt, text);
-            return CommandResults.Success($"200 in {elapsedMs:0} ms via {prefill} -> {decode}: {TestPrompt}{text}");
+                requestId, elapsedMs, prefill, decode, completionTokens, TestPrompt, Continuation(text));
+            return CommandResults.Success($"200 in {elapsedMs:0} ms via {prefill} -> {decode}: {TestPrompt}{Continuation(text)}");
         }
         catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
         {
@@ -154,6 +154,10 @@ internal sealed class PdDashboardCommands(
         problem = string.Empty;
         return true;
     }
+
+    /// <summary>The completion as it continues the prompt: a space between them unless the text brings its own.</summary>
+    internal static string Continuation(string text) =>
+        text.Length == 0 || char.IsWhiteSpace(text[0]) || char.IsPunctuation(text[0]) ? text : " " + text;
 
     private static HttpClient Client(ExecuteCommandContext context) =>
         context.Services.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName);

@@ -84,13 +84,17 @@ public static class PdDashboardExtensions
             proxy.WithEnvironment(PdProxySettings.ToEnvironmentVariable(PdProxySettings.AdminApiKey), adminKey);
         }
 
-        app.Services.AddHttpClient(PdDashboardCommands.HttpClientName);
+        // Each command click would otherwise log four HttpClient lines at Information; the commands log their own outcome.
+        app.Services.AddHttpClient(PdDashboardCommands.HttpClientName).RemoveAllLoggers();
         var commands = new PdDashboardCommands(proxy.Resource, adminKey.Resource, topology.Plan.ServedModelName, PdProxyResource.HttpEndpointName);
 
         var endpoint = proxy.Resource.HttpEndpoint;
-        proxy.WithUrlForEndpoint(PdProxyResource.HttpEndpointName, url => url.DisplayText = "Proxy")
-             .WithUrl($"{endpoint}/v1/models", "OpenAI API (/v1)")
-             .WithUrl($"{endpoint}/metrics", "Prometheus (/metrics)")
+        proxy.WithUrlForEndpoint(PdProxyResource.HttpEndpointName, url =>
+             {
+                 url.Url = url.Url.TrimEnd('/') + VllmBuilderExtensions.ModelsPath;
+                 url.DisplayText = "OpenAI API (/v1/models)";
+             })
+             .WithUrl($"{endpoint}{VllmBuilderExtensions.MetricsPath}", "Prometheus (/metrics)")
              .WithCommand(
                  SendTestRequestCommand,
                  "Send test request",
@@ -111,11 +115,10 @@ public static class PdDashboardExtensions
             proxy.WithRelationship(instance.Resource, role);
             var engine = app.CreateResourceBuilder(instance.Resource);
             engine.WithParentRelationship(proxy.Resource);
-            if (instance.Resource is IResourceWithEndpoints withEndpoints && instance.External is null)
+            if (instance.Resource is IResourceWithEndpoints && instance.External is null)
             {
-                var http = new EndpointReference(withEndpoints, VllmResource.HttpEndpointName);
-                engine.WithUrlForEndpoint(VllmResource.HttpEndpointName, url => url.DisplayText = $"{role} (OpenAI API)")
-                      .WithUrl($"{http}/metrics", "vLLM metrics (/metrics)");
+                // The engine's own links (model list first, metrics) come from WithVllmDashboardUrls; name the role.
+                engine.WithUrlForEndpoint(VllmResource.HttpEndpointName, url => url.DisplayText = $"{role}: OpenAI API (/v1/models)");
             }
 
             var target = instance.Resource;

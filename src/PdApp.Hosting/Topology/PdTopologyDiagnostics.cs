@@ -16,8 +16,8 @@ internal static class PdTopologyDiagnostics
         var properties = ImmutableArray.Create(
             new ResourcePropertySnapshot("pd.role", instance.Role.ToConfigName()) { DisplayName = "PD role", IsHighlighted = true },
             new ResourcePropertySnapshot("pd.connector", plan.Connector) { DisplayName = "KV connector", IsHighlighted = true },
-            new ResourcePropertySnapshot("pd.gpus", plan.Backend == PdBackend.Vllm ? string.Join(',', instance.Plan.Layout.GpuIds) : "none") { DisplayName = "GPU ids" },
-            new ResourcePropertySnapshot("pd.backend", decision.Backend.ToString().ToLowerInvariant()) { DisplayName = "PD backend" },
+            new ResourcePropertySnapshot("pd.gpus", plan.Backend == PdBackend.Vllm ? string.Join(',', instance.Plan.Layout.GpuIds) : "none") { DisplayName = "GPU ids", IsHighlighted = true },
+            new ResourcePropertySnapshot("pd.backend", decision.Backend.ToString().ToLowerInvariant()) { DisplayName = "PD backend", IsHighlighted = true },
             new ResourcePropertySnapshot("pd.backend.reason", decision.Reason) { DisplayName = "PD backend reason" });
 
         builder.Eventing.Subscribe<BeforeResourceStartedEvent>(instance.Resource, (e, _) =>

@@ -61,6 +61,13 @@ public sealed class AppHostStartTests
             e => e.Snapshot.Properties.Any(p => p.Name == "pd.role") && e.Snapshot.Urls.Any(u => u.Url.EndsWith("/metrics", StringComparison.Ordinal)),
             timeout.Token);
         Assert.Contains(snapshot.Snapshot.Urls, u => u.Url.EndsWith("/v1/models", StringComparison.Ordinal));
+
+        // No link is the server's root (a 404), and metrics are linked once.
+        Assert.All(snapshot.Snapshot.Urls, u => Assert.NotEqual("/", new Uri(u.Url).AbsolutePath));
+        Assert.Single(snapshot.Snapshot.Urls, u => u.Url.EndsWith("/metrics", StringComparison.Ordinal));
+        Assert.All(
+            snapshot.Snapshot.Properties.Where(p => p.Name is "pd.role" or "pd.backend" or "pd.gpus"),
+            p => Assert.True(p.IsHighlighted, p.Name));
         var properties = snapshot.Snapshot.Properties.ToDictionary(p => p.Name, p => p.Value?.ToString());
         Assert.Equal("decode", properties["pd.role"]);
         Assert.Equal("SharedStorageConnector", properties["pd.connector"]);
