@@ -212,12 +212,16 @@ public static class PdTopologyBuilderExtensions
             ? builder.AddParameter(ApiKeyParameterName, secret: true)
             : null;
 
+        // Run mode only: compose and Kubernetes outputs carry their own download step (Deployment/ModelDownloadStep).
+        var download = plan.Backend == PdBackend.Vllm && !builder.ExecutionContext.IsPublishMode
+            ? PdModelDownload.TryAdd(builder, options, hfToken)
+            : null;
         var instances = new List<PdInstance>(plan.Instances.Count);
         foreach (var instance in plan.Instances)
         {
             var declared = plan.Backend switch
             {
-                PdBackend.Vllm => PdEngineDeclarations.AddContainer(builder, options, instance, hfToken, apiKey),
+                PdBackend.Vllm => PdEngineDeclarations.AddContainer(builder, options, instance, hfToken, apiKey, download),
                 PdBackend.Simulator => PdEngineDeclarations.AddSimulator<TSimulator>(builder, options, instance, apiKey),
                 _ => PdInstance.ForExternal(instance, builder.AddExternalService(instance.Name, instance.ExternalUrl!).WithHttpHealthCheck(VllmResource.HealthPath)),
             };

@@ -12,7 +12,8 @@ internal static class PdEngineDeclarations
         PdOptions options,
         PdInstancePlan instance,
         IResourceBuilder<ParameterResource>? hfToken,
-        IResourceBuilder<ParameterResource>? apiKey)
+        IResourceBuilder<ParameterResource>? apiKey,
+        IResourceBuilder<ContainerResource>? modelDownload = null)
     {
         ImageReference.TryParse(PdImages.For(options), out var image);
         var vllm = builder.AddVllm(instance.Name, instance.Role, instance.Layout.Port, options.Model)
@@ -54,6 +55,11 @@ internal static class PdEngineDeclarations
         if (options.HuggingFaceCachePath is { Length: > 0 } cache)
         {
             vllm.WithHuggingFaceCacheBindMount(cache);
+        }
+
+        if (modelDownload is not null)
+        {
+            vllm.WaitForCompletion(modelDownload);
         }
 
         return PdInstance.ForService(instance, vllm);

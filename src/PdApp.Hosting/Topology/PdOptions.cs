@@ -97,6 +97,9 @@ public sealed class PdOptions
     /// </summary>
     public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary><c>Pd:ModelDownload</c>: fetch the model before the vLLM engines start (off by default).</summary>
+    public PdModelDownloadOptions ModelDownload { get; set; } = new();
+
     /// <summary><c>Pd:DataPath</c>: the host folder mounted at <c>/data</c>.</summary>
     public string DataPath { get; set; } = "/data";
 

@@ -40,6 +40,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
             }
 
             ValidatePorts(options, layout, failures);
+            ValidateModelDownload(options, failures);
             ValidateEnvironment(options, layout, failures);
         }
 
@@ -289,6 +290,48 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
         foreach (var instance in PdTopologyPlan.Create(options, PdBackend.Vllm).Instances)
         {
             PdEngineEnvironment.Validate(instance.Layout, instance.KvConnector!.Name, instance.KvConnector.EnvironmentVariables, failures);
+        }
+    }
+
+    private static void ValidateModelDownload(PdOptions o, List<string> failures)
+    {
+        var download = o.ModelDownload;
+        if (download.Source == PdModelDownloadSource.None)
+        {
+            return;
+        }
+
+        if (!Enum.IsDefined(download.Source))
+        {
+            failures.Add($"Pd:ModelDownload:Source '{download.Source}' is unknown; use None, HuggingFace or ModelScope.");
+            return;
+        }
+
+        if (o.Backend == PdBackend.External)
+        {
+            failures.Add("Pd:ModelDownload:Source has no effect with Pd:Backend external: PdApp does not start those engines.");
+            return;
+        }
+
+        var target = PdModelDownload.TargetDirectory(o);
+        if (PdModelDownload.Repository(o) is null)
+        {
+            failures.Add($"Pd:ModelDownload:Repository is required: the hub id to download into Pd:Model ({o.Model}), e.g. deepseek-ai/DeepSeek-R1-Distill-Qwen-7B.");
+        }
+
+        if (target is not null && !target.StartsWith(VllmResource.DataMountPath + "/", StringComparison.Ordinal))
+        {
+            failures.Add($"Pd:Model {target} must lie inside the {VllmResource.DataMountPath} mount (Pd:DataPath) for Pd:ModelDownload to download into it.");
+        }
+
+        if (target is null && download.Source == PdModelDownloadSource.ModelScope)
+        {
+            failures.Add("Pd:ModelDownload:Source ModelScope downloads into a folder: set Pd:Model to a path under /data (e.g. /data/dp7b/) and Pd:ModelDownload:Repository to the ModelScope id.");
+        }
+
+        if (target is null && download.Source == PdModelDownloadSource.HuggingFace && string.IsNullOrWhiteSpace(o.HuggingFaceCachePath))
+        {
+            failures.Add($"Pd:ModelDownload downloads {o.Model} into the Hugging Face cache: set Pd:HuggingFaceCachePath (a host folder) so the engines find it, or set Pd:Model to a path under /data.");
         }
     }
 

@@ -1,4 +1,5 @@
 using PdApp.Hosting.Deployment.Model;
+using PdApp.Hosting.Topology;
 
 namespace PdApp.Hosting.Deployment.Compose;
 
@@ -73,8 +74,8 @@ internal sealed class ComposeModelDownload
             var service = new Dictionary<string, object>
             {
                 ["image"] = engine.Image,
-                ["entrypoint"] = new[] { ModelDownloadStep.Executable },
-                ["command"] = ModelDownloadStep.Arguments(model).Select(a => a.Replace("$", "$$", StringComparison.Ordinal)).ToList(),
+                ["entrypoint"] = new[] { ModelDownloadCommand.Executable },
+                ["command"] = ModelDownloadCommand.Arguments(model).Select(a => a.Replace("$", "$$", StringComparison.Ordinal)).ToList(),
             };
 
             // The token and hub settings (HF_TOKEN, HF_ENDPOINT, HF_HUB_OFFLINE, ...) the engine has.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using k8s.Models;
 using PdApp.Hosting.Deployment.Model;
+using PdApp.Hosting.Topology;
 
 namespace PdApp.Hosting.Deployment.Kubernetes;
 
@@ -94,8 +95,8 @@ internal sealed class KubernetesModelStorage(PdKubernetesOptions options)
         {
             Name = DownloadContainerName,
             Image = vllm.Image,
-            Command = [ModelDownloadStep.Executable],
-            Args = [.. ModelDownloadStep.Arguments(model)],
+            Command = [ModelDownloadCommand.Executable],
+            Args = [.. ModelDownloadCommand.Arguments(model)],
             Env = vllm.Env,
             VolumeMounts = vllm.VolumeMounts,
             SecurityContext = vllm.SecurityContext,
