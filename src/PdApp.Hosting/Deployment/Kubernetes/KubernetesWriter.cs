@@ -25,6 +25,7 @@ namespace PdApp.Hosting.Deployment.Kubernetes;
 public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<KubernetesWriter> logger) : IDeploymentWriter
 {
     private readonly KubernetesPodSettings _pods = new(options);
+    private readonly KubernetesAutoscaling _autoscaling = new(options);
 
     /// <summary>The publisher name.</summary>
     public const string PublisherName = "kubernetes";
@@ -82,6 +83,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var roles = KubernetesRoleGroup.From(snapshot);
+        _autoscaling.Validate(roles);
         var values = new KubernetesValues(snapshot, roles, options);
         var objects = new List<IKubernetesObject<V1ObjectMeta>>();
         if (options.CreateNamespace)
@@ -107,6 +109,10 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             var template = BuildPodTemplate(group, roles, values, rendezvousHost, storage, Colocate(snapshot, storage));
             objects.Add(group.IsStateful ? BuildStatefulSet(group, template) : BuildDeployment(group, template));
             objects.Add(KubernetesPodSettings.DisruptionBudget(Metadata(group.Name, RoleLabels(group)), KubernetesLabels.Selector(group.Name)));
+            if (_autoscaling.For(group, Metadata(group.Name, RoleLabels(group))) is { } autoscaler)
+            {
+                objects.Add(autoscaler);
+            }
         }
 
         var (configMap, deployment, service) = BuildGateway(snapshot, roles, values);
@@ -190,7 +196,9 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         Metadata = Metadata(group.Name, RoleLabels(group)),
         Spec = new V1DeploymentSpec
         {
-            Replicas = group.Replicas,
+            // An autoscaled role leaves the count to its HorizontalPodAutoscaler: a fixed count would reset it on
+            // every apply.
+            Replicas = _autoscaling.IsAutoscaled(group) ? null : group.Replicas,
 
             // Replace one pod at a time without a surge pod: a surge would need GPUs beyond the role's share
             // while the old pods still hold theirs.
