@@ -18,7 +18,8 @@ namespace PdApp.Hosting.Deployment.Kubernetes;
 /// environment (from the role's first instance, which listens on the role's base port), startup/readiness/liveness
 /// probes on <c>/health</c>, an in-memory <c>/dev/shm</c> and the data volume. The proxy discovers the pods from the
 /// role Services' DNS (P2pNccl instances register with it instead), so <c>kubectl scale deployment/prefill</c>
-/// needs no proxy restart. Secrets are referenced (<c>secretKeyRef</c>), never written.
+/// needs no proxy restart. With <c>Pd:Kubernetes:Autoscaling:*</c> a role also gets a HorizontalPodAutoscaler on the
+/// proxy's in-flight requests to it (<see cref="KubernetesAutoscaling"/>). Secrets are referenced (<c>secretKeyRef</c>), never written.
 /// </summary>
 /// <param name="options">The writer's settings.</param>
 /// <param name="logger">Logs what was written.</param>
