@@ -21,13 +21,15 @@ public sealed class KubernetesClusterReadinessTests
         var published = await DeploymentPublishing.PublishAsync(
             KubernetesWriter.PublisherName,
             $"--PdConfig=examples/{example}.json", "--Pd:UseHuggingFaceToken=true", "--Pd:UseApiKey=true", "--Pd:Kubernetes:IngressHost=llm.example.com",
-            "--Pd:Kubernetes:ImagePullSecrets:0=registry-cred", "--Pd:Kubernetes:NodeSelector:nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3");
+            "--Pd:Kubernetes:ImagePullSecrets:0=registry-cred", "--Pd:Kubernetes:NodeSelector:nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3",
+            example is "pynccl" or "lmcache" ? "--Pd:Kubernetes:Autoscaling:Prefill:Enabled=false" : "--Pd:Kubernetes:Autoscaling:Decode:Enabled=true");
         var text = published.Read(KubernetesWriter.ManifestFileName);
 
         // strict: a field the Kubernetes API does not define (a typo, a wrong level) throws.
         var objects = KubernetesYaml.LoadAllFromString(text, typeMap: null, strict: true);
         var documents = Documents(text);
         Assert.Equal(documents.Count, objects.Count);
+        Assert.Equal(example is "pynccl" or "lmcache" ? 0 : 1, objects.Count(o => o is V2HorizontalPodAutoscaler));
         for (var i = 0; i < objects.Count; i++)
         {
             // Nothing is lost or renamed: the typed object serializes back to the same tree.

@@ -24,6 +24,15 @@ internal static class KubernetesKvTransferConfig
     public static bool HasRank(IEnumerable<DeploymentValue> args) =>
         args.Select(TryParse).Any(config => config is not null && Find(config, KvRankKey).Any());
 
+    /// <summary>Every <c>kv_connector</c> the engine's KV config names (MultiConnector's children included).</summary>
+    public static IReadOnlyList<string> Connectors(IEnumerable<DeploymentValue> args) =>
+        [.. args.Select(TryParse)
+            .Where(config => config is not null)
+            .SelectMany(config => Find(config!, KvConnectorKey))
+            .OfType<JsonValue>()
+            .Select(node => node.TryGetValue<string>(out var name) ? name : null)
+            .OfType<string>()];
+
     /// <summary>The engine's <c>kv_rank</c>, if its KV config has one.</summary>
     public static int? Rank(IEnumerable<DeploymentValue> args) =>
         args.Select(TryParse)

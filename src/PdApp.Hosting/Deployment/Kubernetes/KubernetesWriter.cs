@@ -18,13 +18,15 @@ namespace PdApp.Hosting.Deployment.Kubernetes;
 /// environment (from the role's first instance, which listens on the role's base port), startup/readiness/liveness
 /// probes on <c>/health</c>, an in-memory <c>/dev/shm</c> and the data volume. The proxy discovers the pods from the
 /// role Services' DNS (P2pNccl instances register with it instead), so <c>kubectl scale deployment/prefill</c>
-/// needs no proxy restart. Secrets are referenced (<c>secretKeyRef</c>), never written.
+/// needs no proxy restart. With <c>Pd:Kubernetes:Autoscaling:*</c> a role also gets a HorizontalPodAutoscaler on the
+/// proxy's in-flight requests to it (<see cref="KubernetesAutoscaling"/>). Secrets are referenced (<c>secretKeyRef</c>), never written.
 /// </summary>
 /// <param name="options">The writer's settings.</param>
 /// <param name="logger">Logs what was written.</param>
 public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<KubernetesWriter> logger) : IDeploymentWriter
 {
     private readonly KubernetesPodSettings _pods = new(options);
+    private readonly KubernetesAutoscaling _autoscaling = new(options);
 
     /// <summary>The publisher name.</summary>
     public const string PublisherName = "kubernetes";
@@ -82,6 +84,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var roles = KubernetesRoleGroup.From(snapshot);
+        _autoscaling.Validate(roles);
         var values = new KubernetesValues(snapshot, roles, options);
         var objects = new List<IKubernetesObject<V1ObjectMeta>>();
         if (options.CreateNamespace)
@@ -107,6 +110,10 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
             var template = BuildPodTemplate(group, roles, values, rendezvousHost, storage, Colocate(snapshot, storage));
             objects.Add(group.IsStateful ? BuildStatefulSet(group, template) : BuildDeployment(group, template));
             objects.Add(KubernetesPodSettings.DisruptionBudget(Metadata(group.Name, RoleLabels(group)), KubernetesLabels.Selector(group.Name)));
+            if (_autoscaling.For(group, Metadata(group.Name, RoleLabels(group))) is { } autoscaler)
+            {
+                objects.Add(autoscaler);
+            }
         }
 
         var (configMap, deployment, service) = BuildGateway(snapshot, roles, values);
@@ -190,7 +197,9 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         Metadata = Metadata(group.Name, RoleLabels(group)),
         Spec = new V1DeploymentSpec
         {
-            Replicas = group.Replicas,
+            // An autoscaled role leaves the count to its HorizontalPodAutoscaler: a fixed count would reset it on
+            // every apply.
+            Replicas = _autoscaling.IsAutoscaled(group) ? null : group.Replicas,
 
             // Replace one pod at a time without a surge pod: a surge would need GPUs beyond the role's share
             // while the old pods still hold theirs.

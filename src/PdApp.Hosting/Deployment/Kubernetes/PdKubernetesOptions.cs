@@ -122,6 +122,12 @@ public sealed class PdKubernetesOptions
     /// </summary>
     public string? ShmSizeLimit { get; set; } = "16Gi";
 
+    /// <summary>
+    /// <c>Pd:Kubernetes:Autoscaling:*</c>: per-role HorizontalPodAutoscalers on the proxy's per-role demand, off by
+    /// default; they need a custom-metrics adapter in the cluster (docs/deployment.md).
+    /// </summary>
+    public PdKubernetesAutoscalingOptions Autoscaling { get; set; } = new();
+
     /// <summary>Checks the settings.</summary>
     /// <returns>One message per invalid setting, naming it; empty when valid.</returns>
     public IReadOnlyList<string> Validate()
@@ -195,6 +201,7 @@ public sealed class PdKubernetesOptions
             errors.Add($"{SectionName}:IngressHost must be a host name such as llm.example.com, was '{IngressHost}'.");
         }
 
+        errors.AddRange(Autoscaling.Validate());
         return errors;
     }
 
