@@ -8,8 +8,10 @@ namespace PdApp.Proxy.Pipeline.Admission;
 /// Admission control in front of the PD flow, as vLLM's example proxy does with
 /// <c>request_queue.py</c> (a fixed number of requests in flight, a bounded FIFO queue with a
 /// timeout) and <c>rate_limiter.py</c> (a token bucket of requests per second), built on
-/// <see cref="System.Threading.RateLimiting"/> (concurrency) and <see cref="RequestTokenBucket"/> (rate). One order: first a rate token, then a concurrency
-/// slot, so a request waiting for a token never holds a slot. Over the rate, a request gets 429
+/// <see cref="System.Threading.RateLimiting"/>'s <see cref="ConcurrencyLimiter"/> and
+/// <see cref="RequestTokenBucket"/> (the framework's token bucket refills from the system clock,
+/// so a <see cref="TimeProvider"/> cannot drive it). One order: first a rate token, then a
+/// concurrency slot, so a request waiting for a token never holds a slot. Over the rate, a request gets 429
 /// with <c>Retry-After</c> at once (<c>RateLimitMode=reject</c>) or waits in FIFO order for a
 /// token up to <c>RateLimitMaxWaitSeconds</c> (<c>RateLimitMode=wait</c>) instead of waiting
 /// forever as the example does. The bucket runs on a <see cref="TimeProvider"/>.
