@@ -39,6 +39,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<DecodeForwarder>();
         services.AddSingleton<PdRequestPipeline>();
         services.AddSingleton<CompletionHandler>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AdmissionController>();
         services.TryAddSingleton<IProxyObserver>(NullRequestObserver.Instance);
         services.AddHealthChecks().AddCheck<ShutdownReadinessHealthCheck>(ShutdownReadinessHealthCheck.Name);

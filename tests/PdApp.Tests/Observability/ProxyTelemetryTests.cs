@@ -79,6 +79,31 @@ public sealed class ProxyTelemetryTests
     }
 
     [Fact]
+    public async Task StreamingRequestWithUsage_OutputTokensAreTheUsagesCompletionTokens_NotTheUsageChunkCountedAsAToken()
+    {
+        using var collector = new ActivityCollector();
+        await using var proxy = await StartAsync();
+        var body = $$$"""{"model": "{{{ProxyFixture.Model}}}", "prompt": "The capital of France is a city that", "max_tokens": 12, "stream": true, "stream_options": {"include_usage": true}}""";
+
+        using var response = await proxy.PostAsync("/v1/completions", body, completion: HttpCompletionOption.ResponseHeadersRead);
+        var events = await SseEvents.ReadAllAsync(response);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var requestId = response.Headers.GetValues(PdHeaders.RequestId).Single();
+        var usage = System.Text.Json.Nodes.JsonNode.Parse(events[^2].Data)!;
+        Assert.Empty(usage["choices"]!.AsArray());
+        var completionTokens = usage["usage"]!["completion_tokens"]!.GetValue<int>();
+        Assert.Equal(12, completionTokens);
+        Assert.Equal(completionTokens + 1, events.Count(e => e.Data != "[DONE]"));
+
+        await collector.WaitUntilAsync(all => all.Any(a => a.Source.Name == "Microsoft.AspNetCore" && Equals(a.GetTagItem(PdSpanAttributes.RequestId), requestId)));
+        var root = Assert.Single(collector.Where(a => a.Source.Name == "Microsoft.AspNetCore" && Equals(a.GetTagItem(PdSpanAttributes.RequestId), requestId)));
+        await collector.WaitUntilAsync(all => all.Any(a => a.TraceId == root.TraceId && a.OperationName == ProxyTracing.DecodeSpan));
+        var decode = Assert.Single(collector.InTrace(root.TraceId), a => a.OperationName == ProxyTracing.DecodeSpan);
+        Assert.Equal(completionTokens, root.GetTagItem(PdSpanAttributes.GenAiUsageOutputTokens));
+        Assert.Equal(completionTokens, decode.GetTagItem(PdSpanAttributes.GenAiUsageOutputTokens));
+    }
+
+    [Fact]
     public async Task StreamingRequest_RecordsDocumentedTimingMetrics()
     {
         await using var proxy = await StartAsync("--inter-token-latency", "15");

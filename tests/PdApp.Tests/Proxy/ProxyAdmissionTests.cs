@@ -71,4 +71,19 @@ public sealed class ProxyAdmissionTests
         Assert.NotNull(limited.Headers.RetryAfter?.Delta);
         Assert.Equal(1, await proxy.Metrics.WaitForAsync("pdapp.proxy.admission.rejected", 1, "reason", "rate_limited"));
     }
+
+    [Fact]
+    public async Task OverRequestsPerSecondInWaitMode_IsServedAfterTheRefillInsteadOf429()
+    {
+        await using var proxy = await StartAsync(
+            "Pd:Proxy:Admission:RequestsPerSecond=5", "Pd:Proxy:Admission:Burst=1", "Pd:Proxy:Admission:RateLimitMode=wait", "Pd:Proxy:Admission:RateLimitMaxWaitSeconds=30");
+
+        var first = proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 2));
+        var second = proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 2));
+
+        using var firstResponse = await first;
+        using var secondResponse = await second;
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, secondResponse.StatusCode);
+    }
 }

@@ -46,6 +46,8 @@ public sealed class ProxyOptionsTests
     [InlineData("Pd:Proxy:Admission:MaxConcurrentRequests=0", "Pd:Proxy:Admission:MaxConcurrentRequests")]
     [InlineData("Pd:Proxy:Admission:MaxQueueLength=-1", "Pd:Proxy:Admission:MaxQueueLength")]
     [InlineData("Pd:Proxy:MaxRequestBodyBytes=0", "Pd:Proxy:MaxRequestBodyBytes")]
+    [InlineData("Pd:Proxy:Admission:RateLimitMode=sometimes", "Pd:Proxy:Admission:RateLimitMode")]
+    [InlineData("Pd:Proxy:Admission:RateLimitMaxWaitSeconds=0", "Pd:Proxy:Admission:RateLimitMaxWaitSeconds")]
     public async Task OutOfRangeSetting_FailsNamingIt(string setting, string key) =>
         Assert.Contains(key, await StartFailureAsync($"{PdProxySettings.Connector}={KvConnectorNames.Nixl}", setting));
 

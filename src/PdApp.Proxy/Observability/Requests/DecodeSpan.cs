@@ -7,7 +7,8 @@ namespace PdApp.Proxy.Observability.Requests;
 
 /// <summary>
 /// <c>pd.decode</c> (client kind): one decode relay through YARP, from sending the request to the
-/// last byte relayed. Its <c>gen_ai.usage.output_tokens</c> is the number of chunks relayed.
+/// last byte relayed. Its <c>gen_ai.usage.output_tokens</c> is the final usage's
+/// <c>completion_tokens</c> when D sent one during this relay, else the number of chunks relayed.
 /// </summary>
 internal sealed class DecodeSpan : IDisposable
 {
@@ -16,6 +17,7 @@ internal sealed class DecodeSpan : IDisposable
     private readonly Activity? _activity;
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly int _chunksBefore;
+    private readonly bool _usageSeenBefore;
     private bool _stopped;
 
     internal DecodeSpan(RequestObserver request, DecodeCall call, int chunksBefore)
@@ -23,6 +25,7 @@ internal sealed class DecodeSpan : IDisposable
         _request = request;
         _call = call;
         _chunksBefore = chunksBefore;
+        _usageSeenBefore = request.UsageCompletionTokens is not null;
         _activity = request.Owner.Tracing.Source.StartActivity(ProxyTracing.DecodeSpan, ActivityKind.Client);
         if (_activity is not null)
         {
@@ -72,7 +75,11 @@ internal sealed class DecodeSpan : IDisposable
 
         _activity.SetTag(PdSpanAttributes.Outcome, outcome);
         var chunks = _request.Chunks - _chunksBefore;
-        if (chunks > 0)
+        if (!_usageSeenBefore && _request.UsageCompletionTokens is { } usage)
+        {
+            _activity.SetTag(PdSpanAttributes.GenAiUsageOutputTokens, usage);
+        }
+        else if (chunks > 0)
         {
             _activity.SetTag(PdSpanAttributes.GenAiUsageOutputTokens, chunks);
         }

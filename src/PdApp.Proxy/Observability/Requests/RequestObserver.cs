@@ -67,8 +67,14 @@ public sealed class RequestObserver : IRequestObserver
     /// <summary>Prompt tokens as P counted them (its <c>usage.prompt_tokens</c>), when known.</summary>
     public int? PromptTokens { get; internal set; }
 
-    /// <summary>Streamed chunks relayed so far.</summary>
+    /// <summary>Streamed chunks relayed so far (the final usage chunk, which carries no token, not counted).</summary>
     public int Chunks { get; private set; }
+
+    /// <summary>The stream's final <c>usage.completion_tokens</c>, when the client asked for usage.</summary>
+    public int? UsageCompletionTokens { get; private set; }
+
+    /// <summary>Output tokens streamed: the final usage's <c>completion_tokens</c> when present, else the chunks relayed.</summary>
+    public int OutputTokens => UsageCompletionTokens ?? Chunks;
 
     /// <summary>Time waiting for admission.</summary>
     public double? AdmissionMilliseconds { get; internal set; }
@@ -232,7 +238,7 @@ public sealed class RequestObserver : IRequestObserver
             server.SetTag(PdSpanAttributes.GenAiUsageInputTokens, PromptTokens);
             if (Chunks > 0)
             {
-                server.SetTag(PdSpanAttributes.GenAiUsageOutputTokens, Chunks);
+                server.SetTag(PdSpanAttributes.GenAiUsageOutputTokens, OutputTokens);
                 server.SetTag(PdSpanAttributes.TimeToFirstToken, TimeToFirstTokenMilliseconds / 1000);
             }
         }
@@ -259,6 +265,12 @@ public sealed class RequestObserver : IRequestObserver
 
     private void OnData(SseDataKind kind)
     {
+        if (kind == SseDataKind.Usage)
+        {
+            UsageCompletionTokens = _scanner.CompletionTokens;
+            return;
+        }
+
         if (kind != SseDataKind.Chunk)
         {
             return;

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace PdApp.Proxy.Observability.Streaming;
 
 /// <summary>What a <c>data:</c> line of an event stream carried.</summary>
@@ -11,27 +13,40 @@ public enum SseDataKind
 
     /// <summary>An in-band error event, <c>data: {"error": ...}</c>.</summary>
     Error,
+
+    /// <summary>
+    /// The final usage chunk of <c>stream_options.include_usage</c>: empty <c>choices</c> and a
+    /// <c>usage</c> object. It carries no token; <see cref="SseChunkScanner.CompletionTokens"/> holds its count.
+    /// </summary>
+    Usage,
 }
 
 /// <summary>
-/// Finds <c>data:</c> lines in an event stream as its bytes pass by, without buffering it: a few
-/// bytes of state carry a line split across reads. Each line is classified from its first bytes
-/// (<c>[DONE]</c>, <c>{"error"</c>, anything else is a chunk), as OpenAI-style streams put one JSON
-/// object on one <c>data:</c> line.
+/// Finds <c>data:</c> lines in an event stream as its bytes pass by, without buffering the stream:
+/// each line is kept only up to <see cref="MaxInspectedLineLength"/> bytes (a usage chunk is a few
+/// hundred) and classified when it ends (<c>[DONE]</c>, <c>{"error"</c>, a usage chunk, anything
+/// else is a chunk), as OpenAI-style streams put one JSON object on one <c>data:</c> line. A longer
+/// line is a chunk, reported once its limit is reached.
 /// </summary>
 public sealed class SseChunkScanner
 {
+    /// <summary>The longest <c>data:</c> payload inspected whole; longer ones are chunks.</summary>
+    public const int MaxInspectedLineLength = 4096;
+
     private static readonly byte[] DataField = "data:"u8.ToArray();
     private static readonly byte[] DoneMarker = "[DONE]"u8.ToArray();
     private static readonly byte[] ErrorMarker = "{\"error\""u8.ToArray();
-    private const int PrefixLength = 8;
+    private static readonly byte[] UsageProperty = "\"usage\""u8.ToArray();
 
-    private readonly byte[] _prefix = new byte[PrefixLength];
+    private readonly byte[] _line = new byte[MaxInspectedLineLength];
     private int _fieldMatched;
-    private int _prefixLength;
+    private int _lineLength;
     private bool _collecting;
     private bool _skippingLine;
     private bool _spaceHandled;
+
+    /// <summary>The <c>usage.completion_tokens</c> of the last usage chunk seen, or <see langword="null"/>.</summary>
+    public int? CompletionTokens { get; private set; }
 
     /// <summary>Scans <paramref name="bytes"/>, calling <paramref name="onData"/> for each classified <c>data:</c> line.</summary>
     /// <param name="bytes">The next bytes of the stream.</param>
@@ -62,16 +77,16 @@ public sealed class SseChunkScanner
             if (_collecting)
             {
                 // One optional space after the colon belongs to the field syntax (SSE spec).
-                if (_prefixLength == 0 && !_spaceHandled && b == (byte)' ')
+                if (_lineLength == 0 && !_spaceHandled && b == (byte)' ')
                 {
                     _spaceHandled = true;
                     continue;
                 }
 
-                _prefix[_prefixLength++] = b;
-                if (_prefixLength == PrefixLength)
+                _line[_lineLength++] = b;
+                if (_lineLength == MaxInspectedLineLength)
                 {
-                    onData(Classify());
+                    onData(ClassifyByPrefix());
                     _collecting = false;
                     _skippingLine = true;
                 }
@@ -84,7 +99,7 @@ public sealed class SseChunkScanner
                 if (++_fieldMatched == DataField.Length)
                 {
                     _collecting = true;
-                    _prefixLength = 0;
+                    _lineLength = 0;
                     _spaceHandled = false;
                 }
             }
@@ -97,12 +112,47 @@ public sealed class SseChunkScanner
 
     private SseDataKind Classify()
     {
-        var prefix = _prefix.AsSpan(0, _prefixLength);
-        if (prefix.StartsWith(DoneMarker))
+        var kind = ClassifyByPrefix();
+        if (kind == SseDataKind.Chunk && _line.AsSpan(0, _lineLength).IndexOf(UsageProperty) >= 0 && TryReadFinalUsage(out var completionTokens))
+        {
+            CompletionTokens = completionTokens;
+            return SseDataKind.Usage;
+        }
+
+        return kind;
+    }
+
+    private SseDataKind ClassifyByPrefix()
+    {
+        var line = _line.AsSpan(0, _lineLength);
+        if (line.StartsWith(DoneMarker))
         {
             return SseDataKind.Done;
         }
 
-        return prefix.StartsWith(ErrorMarker) ? SseDataKind.Error : SseDataKind.Chunk;
+        return line.StartsWith(ErrorMarker) ? SseDataKind.Error : SseDataKind.Chunk;
+    }
+
+    /// <summary>
+    /// Whether the line is a final usage chunk: <c>choices</c> empty (chunks that carry
+    /// <c>continuous_usage_stats</c> still have a choice, and a token) and a numeric
+    /// <c>usage.completion_tokens</c>.
+    /// </summary>
+    private bool TryReadFinalUsage(out int completionTokens)
+    {
+        completionTokens = 0;
+        try
+        {
+            using var document = JsonDocument.Parse(_line.AsMemory(0, _lineLength));
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() == 0
+                && root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
+                && usage.TryGetProperty("completion_tokens", out var tokens) && tokens.TryGetInt32(out completionTokens);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 }

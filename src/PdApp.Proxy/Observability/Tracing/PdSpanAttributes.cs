@@ -25,7 +25,7 @@ public static class PdSpanAttributes
     /// <summary><c>gen_ai.usage.input_tokens</c>: prompt tokens as P counted them (<c>usage.prompt_tokens</c>).</summary>
     public const string GenAiUsageInputTokens = "gen_ai.usage.input_tokens";
 
-    /// <summary><c>gen_ai.usage.output_tokens</c>: streamed chunks relayed from D (vLLM sends one token per chunk by default).</summary>
+    /// <summary><c>gen_ai.usage.output_tokens</c>: the stream's final <c>usage.completion_tokens</c> when present, else the content chunks relayed from D (vLLM sends one token per chunk by default).</summary>
     public const string GenAiUsageOutputTokens = "gen_ai.usage.output_tokens";
 
     /// <summary><c>server.address</c> of the instance called.</summary>

@@ -126,4 +126,43 @@ public sealed class AdmissionOptions
 
     /// <summary><c>Pd:Proxy:Admission:RetryAfterSeconds</c>: <c>Retry-After</c> sent when the queue is full or timed out (default 1).</summary>
     public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>
+    /// <c>Pd:Proxy:Admission:RateLimitMode</c>: what a request over <see cref="RequestsPerSecond"/>
+    /// gets: <see cref="RateLimitModes.Reject"/> (default, 429 at once) or
+    /// <see cref="RateLimitModes.Wait"/> (waits in FIFO order for a token, as vLLM's example
+    /// <c>rate_limiter.py</c> does, up to <see cref="RateLimitMaxWaitSeconds"/>).
+    /// </summary>
+    public string RateLimitMode { get; set; } = RateLimitModes.Reject;
+
+    /// <summary>
+    /// <c>Pd:Proxy:Admission:RateLimitMaxWaitSeconds</c>: in <see cref="RateLimitModes.Wait"/> mode,
+    /// the longest wait for a token before 429 (default 30).
+    /// </summary>
+    public double RateLimitMaxWaitSeconds { get; set; } = 30;
+
+    /// <summary>The key of <see cref="RateLimitMode"/>.</summary>
+    public const string RateLimitModeKey = ProxyOptions.Section + ":Admission:" + nameof(RateLimitMode);
+
+    /// <summary>The key of <see cref="RateLimitMaxWaitSeconds"/>.</summary>
+    public const string RateLimitMaxWaitSecondsKey = ProxyOptions.Section + ":Admission:" + nameof(RateLimitMaxWaitSeconds);
+
+    /// <summary>Whether <see cref="RateLimitMode"/> is <see cref="RateLimitModes.Wait"/>.</summary>
+    public bool WaitsForRateLimit => string.Equals(RateLimitMode, RateLimitModes.Wait, StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>The values of <c>Pd:Proxy:Admission:RateLimitMode</c>.</summary>
+public static class RateLimitModes
+{
+    /// <summary>Over the rate: 429 with <c>Retry-After</c> at once.</summary>
+    public const string Reject = "reject";
+
+    /// <summary>Over the rate: wait in FIFO order for a token, up to <c>RateLimitMaxWaitSeconds</c>, then 429.</summary>
+    public const string Wait = "wait";
+
+    /// <summary>Whether <paramref name="value"/> is one of the modes (case-insensitive).</summary>
+    /// <param name="value">The configured value.</param>
+    /// <returns>Whether it is known.</returns>
+    public static bool IsKnown(string? value) =>
+        string.Equals(value, Reject, StringComparison.OrdinalIgnoreCase) || string.Equals(value, Wait, StringComparison.OrdinalIgnoreCase);
 }

@@ -39,6 +39,12 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         NonNegative(options.Admission.RequestsPerSecond, $"{S}:Admission:RequestsPerSecond");
         NonNegative(options.Admission.Burst, $"{S}:Admission:Burst");
         NonNegative(options.Admission.RetryAfterSeconds, $"{S}:Admission:RetryAfterSeconds");
+        if (!RateLimitModes.IsKnown(options.Admission.RateLimitMode))
+        {
+            failures.Add($"{AdmissionOptions.RateLimitModeKey} must be '{RateLimitModes.Reject}' or '{RateLimitModes.Wait}' (was '{options.Admission.RateLimitMode}').");
+        }
+
+        Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
 
         // PyNccl's and P2pNccl's decode instance waits for KV that only a prefill can send:
         // sending it a request alone would hang, not degrade.
