@@ -122,6 +122,7 @@ internal sealed class PdDashboardCommands(
                 return CommandResults.Failure($"The proxy answered {(int)response.StatusCode}: {error}");
             }
 
+            context.Services.GetService<InstanceRoutingStateMonitor>()?.Refresh();
             logger.LogInformation(
                 drain
                     ? "Drained in the proxy: {Instance} gets no new requests and finishes those it has"

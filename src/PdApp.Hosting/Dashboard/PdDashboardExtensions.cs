@@ -41,6 +41,8 @@ public static class PdDashboardExtensions
     /// the proxy's console log), <c>Drain</c> / <c>Undrain</c> on each instance (through the proxy's admin
     /// API, whose key is the secret parameter <c>pdapp-admin-api-key</c>: the one <c>Pd:UseAdminApiKey</c>
     /// declared, else generated here and passed as <c>Pd__AdminApiKey</c>, unless <paramref name="adminKey"/> is given);</item>
+    /// <item>states: an engine the proxy keeps requests away from shows <c>Draining</c> or
+    /// <c>Ejected: &lt;reason&gt;</c> instead of <c>Running</c> (polled from the admin API every few seconds);</item>
     /// <item>with <c>Pd:Dashboard:VllmTraces=true</c> (or <paramref name="vllmTraces"/>), vLLM containers
     /// send their request traces to the dashboard (<see cref="VllmOtlpExtensions.WithOtlpTracesEndpoint"/>;
     /// the image must contain OpenTelemetry).</item>
@@ -108,6 +110,11 @@ public static class PdDashboardExtensions
                          ? ResourceCommandState.Enabled
                          : ResourceCommandState.Disabled,
                  });
+
+        // The proxy's routing state of each engine (Draining, Ejected: reason) as the engine's dashboard state.
+        var engines = topology.Instances.Select(i => (IResource)i.Resource).ToList();
+        app.Services.AddSingleton(sp => new InstanceRoutingStateMonitor(sp, proxy.Resource, adminKey.Resource, PdProxyResource.HttpEndpointName, engines));
+        app.Services.AddHostedService(sp => sp.GetRequiredService<InstanceRoutingStateMonitor>());
 
         foreach (var instance in topology.Instances)
         {

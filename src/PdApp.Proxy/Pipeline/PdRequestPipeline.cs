@@ -22,6 +22,8 @@ public sealed class PdRequestPipeline(
     DecodeForwarder decodeForwarder,
     IOptions<ProxyOptions> options,
     IOptions<ReadinessOptions> readiness,
+    IInstanceRegistry registry,
+    TimeProvider time,
     ILogger<PdRequestPipeline> logger)
 {
     /// <summary>Serves <paramref name="request"/> as the response to <paramref name="context"/>.</summary>
@@ -56,7 +58,7 @@ public sealed class PdRequestPipeline(
         using var earlyDecode = flow.SelectsDecodeBeforePrefill ? selector.Select(PdRole.Decode, routing) : null;
         if (flow.SelectsDecodeBeforePrefill && earlyDecode is null)
         {
-            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode);
+            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode, registry, time);
             return;
         }
 
@@ -74,7 +76,7 @@ public sealed class PdRequestPipeline(
             }
             else if (attempt is null)
             {
-                await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Prefill);
+                await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Prefill, registry, time);
             }
             else if (attempt.Kind == PrefillAttemptKind.UpstreamError)
             {
@@ -111,7 +113,7 @@ public sealed class PdRequestPipeline(
         var decodeInstance = (earlyDecode ?? lateDecode)?.Instance;
         if (decodeInstance is null)
         {
-            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode);
+            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode, registry, time);
             return;
         }
 
@@ -190,7 +192,7 @@ public sealed class PdRequestPipeline(
         using var lease = selector.Select(PdRole.Decode, routing);
         if (lease is null)
         {
-            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode);
+            await UpstreamErrorResponses.NoInstanceAsync(context, PdRole.Decode, registry, time);
             return;
         }
 

@@ -1,17 +1,20 @@
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Health;
 
 namespace PdApp.Proxy.Pipeline;
 
 /// <summary>The error responses of the PD flow, all before any byte of a 200 was sent.</summary>
 internal static class UpstreamErrorResponses
 {
-    public static Task NoInstanceAsync(HttpContext context, PdRole role) =>
+    /// <summary>503 naming why no <paramref name="role"/> instance can serve (drained, unhealthy, ejected).</summary>
+    public static Task NoInstanceAsync(HttpContext context, PdRole role, IInstanceRegistry registry, TimeProvider time) =>
         OpenAiErrorWriter.WriteAsync(
             context.Response,
             StatusCodes.Status503ServiceUnavailable,
             OpenAiErrorTypes.ServiceUnavailable,
-            $"No healthy {role.ToString().ToLowerInvariant()} instance is available.",
+            InstanceUnavailability.Describe(role, registry.GetInstances(role), time.GetUtcNow()),
             cancellationToken: context.RequestAborted);
 
     public static Task GatewayAsync(HttpContext context, bool timedOut, string message) =>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Routing;
@@ -16,6 +17,9 @@ public static class PdRoutingServiceCollectionExtensions
 {
     /// <summary>The name of the readiness health check (not tagged <c>live</c>).</summary>
     public const string InstancesHealthCheckName = "pd-instances";
+
+    /// <summary>The log category of ASP.NET Core's health-check service, which logs every unhealthy probe.</summary>
+    internal const string HealthCheckServiceLogCategory = "Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService";
 
     /// <summary>
     /// Adds <see cref="IInstanceRegistry"/> (fed by <c>Pd:Instances</c>, DNS, the P2pNccl registry
@@ -85,7 +89,13 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthChecker>());
         services.AddHostedService(sp => sp.GetRequiredService<DrainedInstanceReaper>());
 
+        // One instance, so readiness transitions are logged once each (AddCheck<T> resolves the singleton).
+        services.TryAddSingleton<PdInstancesHealthCheck>();
         services.AddHealthChecks().AddCheck<PdInstancesHealthCheck>(InstancesHealthCheckName);
+
+        // The health-check service logs an Error for every probe of an unready proxy (the app host
+        // probes every few seconds); the readiness check logs its transitions once instead.
+        services.AddLogging(logging => logging.AddFilter(HealthCheckServiceLogCategory, LogLevel.Critical));
         return services;
     }
 }

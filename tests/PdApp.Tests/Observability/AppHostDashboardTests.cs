@@ -3,6 +3,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using PdApp.Hosting.Dashboard;
 
 namespace PdApp.Tests.Observability;
 
@@ -56,10 +57,15 @@ public sealed class AppHostDashboardTests
         Assert.True(drained.Success, drained.Message);
         using var client = app.CreateHttpClient("proxy", "http");
         Assert.True(await IsDrainingAsync(client, "decode-0", timeout.Token));
+        var shown = await app.ResourceNotifications.WaitForResourceAsync(
+            "decode-0", e => e.Snapshot.State?.Text == InstanceRoutingStates.Draining, timeout.Token);
+        Assert.Equal(KnownResourceStateStyles.Warn, shown.Snapshot.State?.Style);
 
         var undrained = await app.ResourceCommands.ExecuteCommandAsync(decode, PdDashboardExtensions.UndrainCommand, timeout.Token);
         Assert.True(undrained.Success, undrained.Message);
         Assert.False(await IsDrainingAsync(client, "decode-0", timeout.Token));
+        await app.ResourceNotifications.WaitForResourceAsync(
+            "decode-0", e => e.Snapshot.State?.Text == KnownResourceStates.Running, timeout.Token);
     }
 
     private static async Task<bool> IsDrainingAsync(HttpClient client, string name, CancellationToken cancellationToken)

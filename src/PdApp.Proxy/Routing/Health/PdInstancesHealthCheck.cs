@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Routing.Options;
@@ -12,14 +13,23 @@ namespace PdApp.Proxy.Routing.Health;
 /// health probe or a served request, so a proxy whose engines are still loading their models
 /// (minutes for vLLM) reports not ready. Not tagged <c>live</c>: an empty pool must take the
 /// proxy out of rotation, not get it restarted.
+/// A singleton that logs readiness once per transition (not ready at Warning with the reason,
+/// ready again at Information); the health-check service's own per-probe Error line is filtered
+/// out (see <see cref="PdRoutingServiceCollectionExtensions"/>).
 /// </summary>
-internal sealed class PdInstancesHealthCheck(
+internal sealed partial class PdInstancesHealthCheck(
     IInstanceRegistry registry,
     TimeProvider time,
     IOptions<ReadinessOptions> options,
-    IOptions<ActiveHealthCheckOptions> healthOptions)
+    IOptions<ActiveHealthCheckOptions> healthOptions,
+    ILogger<PdInstancesHealthCheck> logger)
     : IHealthCheck
 {
+    private const int Unknown = 0;
+    private const int Ready = 1;
+    private const int NotReady = 2;
+    private int _state = Unknown;
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var prefill = HasReady(PdRole.Prefill);
@@ -48,13 +58,38 @@ internal sealed class PdInstancesHealthCheck(
             var message = prefill
                 ? "At least one prefill and one decode instance are available."
                 : "No prefill instance is available; decode-only fallback serves requests.";
+            if (Interlocked.Exchange(ref _state, Ready) == NotReady)
+            {
+                LogReady(message);
+            }
+
             return Task.FromResult(HealthCheckResult.Healthy(message, data));
         }
 
-        return Task.FromResult(HealthCheckResult.Unhealthy(
-            $"No ready {string.Join(" or ", missing)} instance (known: {data["prefill_known"]} prefill, {data["decode_known"]} decode).",
-            data: data));
+        var description = $"No ready {string.Join(" or ", missing)} instance (known: {data["prefill_known"]} prefill, {data["decode_known"]} decode).";
+        if (Interlocked.Exchange(ref _state, NotReady) != NotReady)
+        {
+            LogNotReady(description, DescribeInstances());
+        }
+
+        return Task.FromResult(HealthCheckResult.Unhealthy(description, data: data));
     }
+
+    // Names and states only (decode-0 drained, prefill-0 not verified yet), for the transition log line.
+    private string DescribeInstances()
+    {
+        var now = time.GetUtcNow();
+        var states = registry.Instances
+            .Select(instance => $"{instance.Name} {InstanceUnavailability.Reason(instance, now) ?? (instance.IsVerified || !healthOptions.Value.Enabled ? "available" : "not verified yet")}")
+            .ToList();
+        return states.Count == 0 ? "no instance registered" : string.Join(", ", states);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Proxy not ready: {Description} Instances: {Instances}")]
+    private partial void LogNotReady(string description, string instances);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Proxy ready again: {Description}")]
+    private partial void LogReady(string description);
 
     // Without active health checks nothing would ever verify an idle instance: availability is all there is.
     private bool HasReady(PdRole role)

@@ -178,7 +178,25 @@ public sealed class PipelineFlowTests
         var result = await harness.RunAsync(Bodies.Completion());
 
         Assert.Equal(503, result.Status);
-        Assert.Contains("No healthy prefill instance", result.Body);
+        Assert.Contains("No prefill instance is available: none is registered.", result.Body);
         Assert.Empty(result.Calls);
+    }
+
+    [Fact]
+    public async Task DrainedDecode_Returns503SayingItIsDrained_WithoutAddresses()
+    {
+        using var harness = new PipelineHarness(KvConnectorNames.SharedStorage).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
+        harness.Registry.Find("decode-0")!.IsDraining = true;
+        harness.Registry.Find("decode-1")!.IsHealthy = false;
+
+        var result = await harness.RunAsync(Bodies.Completion());
+
+        Assert.Equal(503, result.Status);
+        using var error = JsonDocument.Parse(result.Body);
+        var message = error.RootElement.GetProperty("error").GetProperty("message").GetString();
+        Assert.Equal("No decode instance is available: decode-0 is drained, decode-1 is unhealthy.", message);
+        Assert.DoesNotContain("http://", result.Body);
+        Assert.DoesNotContain("10.0.0.", result.Body);
+        Assert.Empty(result.Decodes);
     }
 }

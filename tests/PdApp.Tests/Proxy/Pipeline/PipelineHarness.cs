@@ -43,6 +43,8 @@ internal sealed class PipelineHarness : IDisposable
             new DecodeForwarder(_services.GetRequiredService<IHttpForwarder>(), _channel, timeouts, Options.Create(deployment)),
             Options.Create(proxy),
             Options.Create(new ReadinessOptions { DecodeOnlyFallback = decodeOnlyFallback }),
+            _routing.Registry,
+            _routing.Clock,
             NullLogger<PdRequestPipeline>.Instance);
     }
 
@@ -51,6 +53,9 @@ internal sealed class PipelineHarness : IDisposable
     public DisaggregationFlow Flow { get; }
 
     public PdRequestPipeline Pipeline { get; }
+
+    /// <summary>The routing registry the pipeline selects from.</summary>
+    public InstanceRegistry Registry => _routing.Registry;
 
     /// <summary>Adds instances named <c>{role}-{i}</c> at <c>http://{role}-{i}/</c>.</summary>
     public PipelineHarness With(PdRole role, int count)

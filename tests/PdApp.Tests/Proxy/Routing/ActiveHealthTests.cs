@@ -1,11 +1,13 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Health;
 using PdApp.Proxy.Routing.Options;
+using PdApp.Tests.Simulator;
 
 namespace PdApp.Tests.Proxy.Routing;
 
@@ -63,6 +65,49 @@ public sealed class ActiveHealthTests
         await checker.ProbeAllAsync(CancellationToken.None);
         Assert.True(instance.IsHealthy);
         Assert.Equal(4, server.Probes);
+    }
+
+    [Fact]
+    public async Task SeveralFailingProbes_LogOneLinePerTransition()
+    {
+        await using var server = await HealthToggleServer.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        var registry = new InstanceRegistry(NullLogger<InstanceRegistry>.Instance);
+        using var checker = new ActiveHealthChecker(
+            registry,
+            Options.Create(new ActiveHealthCheckOptions { TimeoutSeconds = 2, UnhealthyThreshold = 2 }),
+            TimeProvider.System,
+            factory.CreateLogger<ActiveHealthChecker>());
+        registry.AddOrUpdate(new UpstreamInstance("decode-0", PdRole.Decode, server.BaseAddress, InstanceSource.Configuration));
+        await checker.ProbeAllAsync(CancellationToken.None);
+
+        server.Healthy = false;
+        for (var i = 0; i < 5; i++)
+        {
+            await checker.ProbeAllAsync(CancellationToken.None);
+        }
+
+        server.Healthy = true;
+        for (var i = 0; i < 3; i++)
+        {
+            await checker.ProbeAllAsync(CancellationToken.None);
+        }
+
+        var lines = logs.Logger.Lines.Where(line => line.Message.Contains("decode-0", StringComparison.Ordinal)).ToList();
+        Assert.Collection(
+            lines,
+            line =>
+            {
+                Assert.Equal(LogLevel.Warning, line.Level);
+                Assert.Contains("unhealthy after 2 failed probe(s): HTTP 503", line.Message);
+            },
+            line =>
+            {
+                Assert.Equal(LogLevel.Information, line.Level);
+                Assert.Contains("healthy again", line.Message);
+            });
+        Assert.DoesNotContain(logs.Logger.Lines, line => line.Level >= LogLevel.Error);
     }
 
     [Fact]

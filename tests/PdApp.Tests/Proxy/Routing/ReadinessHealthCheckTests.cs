@@ -2,8 +2,10 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Tests.Simulator;
 
 namespace PdApp.Tests.Proxy.Routing;
 
@@ -35,6 +37,47 @@ public sealed class ReadinessHealthCheckTests
         var report = await host.Services.GetRequiredService<HealthCheckService>()
             .CheckHealthAsync(r => r.Name == PdRoutingServiceCollectionExtensions.InstancesHealthCheckName);
         return report.Entries[PdRoutingServiceCollectionExtensions.InstancesHealthCheckName];
+    }
+
+    [Fact]
+    public async Task DrainedDecode_RepeatedProbesLogOneLinePerTransition_AndNoErrors()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var host = await RoutingHost.StartAsync(
+            Instances(prefill: true, decode: true),
+            services => services.AddLogging(builder => builder.AddProvider(logs)));
+        var decode = host.Registry.Find("decode-0")!;
+
+        await ProbeAsync(host, times: 2, HttpStatusCode.OK);
+        decode.IsDraining = true;
+        await ProbeAsync(host, times: 4, HttpStatusCode.ServiceUnavailable);
+        decode.IsDraining = false;
+        await ProbeAsync(host, times: 3, HttpStatusCode.OK);
+
+        var lines = logs.Logger.Lines.Where(line => line.Message.StartsWith("Proxy ", StringComparison.Ordinal)).ToList();
+        Assert.Collection(
+            lines,
+            line =>
+            {
+                Assert.Equal(LogLevel.Warning, line.Level);
+                Assert.Contains("Proxy not ready", line.Message);
+                Assert.Contains("decode-0 drained", line.Message);
+            },
+            line =>
+            {
+                Assert.Equal(LogLevel.Information, line.Level);
+                Assert.Contains("Proxy ready again", line.Message);
+            });
+        Assert.DoesNotContain(logs.Logger.Lines, line => line.Level >= LogLevel.Error);
+    }
+
+    private static async Task ProbeAsync(RoutingHost host, int times, HttpStatusCode expected)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            using var response = await host.Client.GetAsync(HealthEndpoints.HealthPath);
+            Assert.Equal(expected, response.StatusCode);
+        }
     }
 
     [Fact]
