@@ -85,7 +85,7 @@ public sealed class PdRequestPipeline(
             else
             {
                 await UpstreamErrorResponses.GatewayAsync(
-                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill failed: {attempt.Detail}");
+                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill on instance {prefill.Instance?.Name} failed: {attempt.Detail}");
             }
 
             return;
@@ -163,7 +163,7 @@ public sealed class PdRequestPipeline(
                 upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
                 body ??= flow.CreatePrefillBody(request);
                 observer.PrefillStarted(instance, upstreamRequestId);
-                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted, context.Request.Headers);
                 observer.PrefillEnded(last);
             }
 
@@ -231,11 +231,13 @@ public sealed class PdRequestPipeline(
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:
                 ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);
+                exchange.FailedStatus = StatusCodes.Status502BadGateway;
                 break;
         }
 
         if (call.StreamError is { } streamError)
         {
+            exchange.FailedStatus = call.StreamErrorStatus ?? StatusCodes.Status502BadGateway;
             ProxyLog.DecodeStreamError(logger, call.RequestId, call.Instance.Name, streamError);
         }
 

@@ -35,4 +35,8 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 8, Level = LogLevel.Error,
         Message = "Request {RequestId} failed unexpectedly")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information,
+        Message = "Request {RequestId}: body refused with {Status}: {Reason}")]
+    public static partial void BodyRefused(ILogger logger, string requestId, int status, string reason);
 }

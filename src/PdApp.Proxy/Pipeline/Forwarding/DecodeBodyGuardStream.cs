@@ -70,6 +70,16 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
 
             return read;
         }
+        catch (OperationCanceledException) when (_watchdog.Fired == DecodeDeadline.Shutdown && !_clientAborted.IsCancellationRequested)
+        {
+            // The drain deadline: end the stream the way vLLM ends a failed one, not with a reset.
+            if (!_eventStream)
+            {
+                throw new TimeoutException(ShutdownDeadline.Message);
+            }
+
+            Fail(StatusCodes.Status503ServiceUnavailable, ShutdownDeadline.Message);
+        }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
             if (!_eventStream)
@@ -81,7 +91,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         }
         catch (Exception ex) when (_eventStream && ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
-            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + ex.Message);
+            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + UpstreamFailureText.Describe(ex) + ".");
         }
 
         return DrainTrailer(buffer.Span);
@@ -122,6 +132,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     {
         _ended = true;
         _call.StreamError = message;
+        _call.StreamErrorStatus = status;
         var error = JsonSerializer.SerializeToUtf8Bytes(
             OpenAiErrorWriter.Create(status, OpenAiErrorTypes.ServiceUnavailable, message),
             ProxyJson.Options);
