@@ -94,7 +94,8 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<PdInstancesHealthCheck>(InstancesHealthCheckName);
 
         // The health-check service logs an Error for every probe of an unready proxy (the app host
-        // probes every few seconds); the readiness check logs its transitions once instead.
+        // probes every few seconds); the readiness check logs its transitions once instead, and its
+        // own failures (which that category would also have carried) under its own category.
         services.AddLogging(logging => logging.AddFilter(HealthCheckServiceLogCategory, LogLevel.Critical));
         return services;
     }
