@@ -26,7 +26,8 @@ public sealed partial class PdRequestPipeline
     private async Task<(DecodeOutcome Outcome, DecodeCall Call)> MigrateAsync(Run run, DecodeCall call, DecodeOutcome outcome)
     {
         var (context, _, requestId, _, exchange, observer, migration) = run;
-        while (FailureCause(context, call, outcome) is { } cause)
+        var started = false;
+        while (FailureCause(context, call, outcome, started |= ResponseUnderWay(context, call, outcome)) is { } cause)
         {
             var progress = migration.Progress;
             var tokens = progress?.Tokens ?? 0;
@@ -35,7 +36,7 @@ public sealed partial class PdRequestPipeline
             {
                 observer.DecodeMigration(MigrationOutcomes.Refused, refusal, tokens);
                 ProxyLog.MigrationRefused(logger, requestId, call.Instance.Name, cause, refusal);
-                await EndInBandAsync(context, progress);
+                await EndInBandAsync(context, progress, started);
                 return (outcome, call);
             }
 
@@ -51,7 +52,7 @@ public sealed partial class PdRequestPipeline
 
                 observer.DecodeMigration(MigrationOutcomes.Failed, failure, tokens);
                 ProxyLog.MigrationFailed(logger, requestId, call.Instance.Name, cause, failure);
-                await EndInBandAsync(context, progress);
+                await EndInBandAsync(context, progress, started);
                 return (outcome, call);
             }
 
@@ -62,7 +63,7 @@ public sealed partial class PdRequestPipeline
                 ProxyLog.Migrating(logger, requestId, call.Instance.Name, next.Instance.Name, cause, tokens, migration.Reproducible);
                 exchange.DecodeInstance = next.Instance.Name;
                 progress!.ClearFailure();
-                if (context.Response.HasStarted)
+                if (started)
                 {
                     var rewriter = new ContinuationEventRewriter(tokens, migration.OriginalPromptTokens);
                     outcome = await decodeForwarder.ForwardContinuationAsync(context, next, rewriter, observer);
@@ -85,15 +86,20 @@ public sealed partial class PdRequestPipeline
         return (outcome, call);
     }
 
+    // Whether the client's response is under way: D's status and headers were relayed.
+    private static bool ResponseUnderWay(HttpContext context, DecodeCall call, DecodeOutcome outcome) =>
+        context.Response.HasStarted
+        || (call.Responded && outcome.Kind is DecodeOutcomeKind.Relayed or DecodeOutcomeKind.FailedDuringResponse);
+
     // Why the decode that just ended needs a move, or null when it does not.
-    private static string? FailureCause(HttpContext context, DecodeCall call, DecodeOutcome outcome)
+    private static string? FailureCause(HttpContext context, DecodeCall call, DecodeOutcome outcome, bool started)
     {
         if (outcome.Kind == DecodeOutcomeKind.Canceled || context.RequestAborted.IsCancellationRequested)
         {
             return null;
         }
 
-        if (context.Response.HasStarted)
+        if (started)
         {
             // Only an event stream relayed with progress can continue (one without was ended
             // in-band by the body guard: counted as refused); a JSON body cut after its headers
@@ -105,9 +111,9 @@ public sealed partial class PdRequestPipeline
     }
 
     // The stream cannot continue: what vLLM sends in-band (D's own error event when it sent one).
-    private static async Task EndInBandAsync(HttpContext context, StreamProgress? progress)
+    private static async Task EndInBandAsync(HttpContext context, StreamProgress? progress, bool started)
     {
-        if (!context.Response.HasStarted || progress?.FailureReason is null)
+        if (!started || progress?.FailureReason is null)
         {
             // Not started: the relay answers 502/504. No progress: the body guard already ended the stream.
             return;

@@ -171,10 +171,14 @@ public sealed class ProxyMigrationTests
         using var collector = new ActivityCollector();
         var (proxy, _) = await StartAsync(faultyArgs: ["--fault-abort-after-tokens", "5"]);
         await using var fixture = proxy;
-        await StreamServedByAsync(proxy, "/v1/completions", Completion(maxTokens: 12), Faulty);
+        var stream = await StreamServedByAsync(proxy, "/v1/completions", Completion(maxTokens: 12), Faulty);
 
-        await collector.WaitUntilAsync(all => all.Any(a => a.OperationName == ProxyTracing.DecodeSpan && a.Events.Any(e => e.Name == ProxyTracing.MigrationEvent)));
-        var failed = collector.Where(a => a.OperationName == ProxyTracing.DecodeSpan && a.Events.Any(e => e.Name == ProxyTracing.MigrationEvent)).Single();
+        // The collector sees every test's spans: this request's are those with its request id.
+        bool Failed(System.Diagnostics.Activity a) =>
+            a.OperationName == ProxyTracing.DecodeSpan && (string?)a.GetTagItem(PdSpanAttributes.RequestId) == stream.RequestId
+            && a.Events.Any(e => e.Name == ProxyTracing.MigrationEvent);
+        await collector.WaitUntilAsync(all => all.Any(Failed));
+        var failed = collector.Where(Failed).Single();
         await collector.WaitUntilAsync(all => all.Count(a => a.TraceId == failed.TraceId && a.OperationName == ProxyTracing.DecodeSpan) >= 2);
         var decodes = collector.InTrace(failed.TraceId).Where(a => a.OperationName == ProxyTracing.DecodeSpan).ToList();
 
@@ -250,6 +254,7 @@ public sealed class ProxyMigrationTests
             var result = await ReadStreamAsync(response);
             if (response.Headers.GetValues(PdHeaders.ProxyDecodeInstance).Single() == instance)
             {
+                result.RequestId = response.Headers.GetValues(PdHeaders.RequestId).Single();
                 return result;
             }
         }
@@ -340,6 +345,8 @@ public sealed class ProxyMigrationTests
         public JsonNode? Usage { get; set; }
 
         public int? ErrorCode { get; set; }
+
+        public string? RequestId { get; set; }
 
         public void Append(string? text) => _text.Append(text);
 
