@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
@@ -15,7 +16,7 @@ namespace PdApp.Proxy.Pipeline;
 /// is a real HTTP error (no 200 is sent before D's status is known); the client's disconnect
 /// cancels whichever upstream call is in flight.
 /// </summary>
-public sealed class PdRequestPipeline(
+public sealed partial class PdRequestPipeline(
     DisaggregationFlow flow,
     IInstanceSelector selector,
     PrefillClient prefillClient,
@@ -41,7 +42,11 @@ public sealed class PdRequestPipeline(
         ArgumentNullException.ThrowIfNull(observer);
         var disaggregation = options.Value.Disaggregation;
         var routing = new RoutingContext(requestId, request.PromptText);
-        var run = new Run(context, request, requestId, routing, exchange, observer);
+        var migration = new MigrationState(
+            options.Value.Migration.MaxAttempts,
+            MigrationEligibility.RefusalFor(request) ?? ConnectorRefusal(),
+            MigrationEligibility.IsReproducible(request));
+        var run = new Run(context, request, requestId, routing, exchange, observer, migration);
         observer.RequestParsed(request);
 
         if (disaggregation.SkipPrefillBelowTokens > 0
@@ -126,7 +131,11 @@ public sealed class PdRequestPipeline(
 
         var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
         observer.KvTransferExpected();
-        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
+        migration.RememberPrefill(attempt.Body);
+        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream)
+        {
+            Progress = migration.Progress,
+        };
         var relayed = await RelayAsync(run, call, (earlyDecode ?? lateDecode)!);
         if (relayed.Kind == DecodeOutcomeKind.Canceled && !relayed.Call.Responded)
         {
@@ -138,7 +147,7 @@ public sealed class PdRequestPipeline(
 
     private async Task<PrefillStage> PrefillAsync(Run run, UpstreamInstance? decode)
     {
-        var (context, request, requestId, routing, exchange, observer) = run;
+        var (context, request, requestId, routing, exchange, observer, _) = run;
         HashSet<UpstreamInstance>? failed = null;
         PrefillAttempt? last = null;
         UpstreamInstance? lastInstance = null;
@@ -218,7 +227,7 @@ public sealed class PdRequestPipeline(
 
     private async Task DecodeAloneAsync(Run run)
     {
-        var (context, request, requestId, routing, exchange, _) = run;
+        var (context, request, requestId, routing, exchange, _, migration) = run;
         using var lease = selector.Select(PdRole.Decode, routing);
         if (lease is null)
         {
@@ -227,14 +236,17 @@ public sealed class PdRequestPipeline(
         }
 
         var upstreamRequestId = flow.CreateUpstreamRequestId(requestId, null, lease.Instance);
-        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream);
+        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream)
+        {
+            Progress = migration.Progress,
+        };
         var relayed = await RelayAsync(run, call, lease);
         exchange.KvTransfer = relayed.Call.KvTransferOutcome;
     }
 
     private async Task<(DecodeOutcomeKind Kind, DecodeCall Call)> RelayAsync(Run run, DecodeCall call, InstanceLease lease)
     {
-        var (context, _, _, routing, exchange, observer) = run;
+        var (context, _, _, routing, exchange, observer, _) = run;
         exchange.DecodeInstance = call.Instance.Name;
         var outcome = await decodeForwarder.ForwardAsync(context, call, observer);
         Report(lease, call, outcome);
@@ -247,12 +259,17 @@ public sealed class PdRequestPipeline(
             if (retryLease is not null)
             {
                 observer.DecodeRetried();
-                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream);
+                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream)
+                {
+                    Progress = call.Progress,
+                };
                 exchange.DecodeInstance = call.Instance.Name;
                 outcome = await decodeForwarder.ForwardAsync(context, call, observer);
                 Report(retryLease, call, outcome);
             }
         }
+
+        (outcome, call) = await MigrateAsync(run, call, outcome);
 
         switch (outcome.Kind)
         {
@@ -324,5 +341,5 @@ public sealed class PdRequestPipeline(
 
     // What every step of one request needs, passed as one value.
     private sealed record Run(
-        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer);
+        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer, MigrationState Migration);
 }

@@ -32,6 +32,7 @@ public sealed class RequestObserver : IRequestObserver
     private PrefillSpan? _prefill;
     private long _prefillStarted;
     private DecodeSpan? _decode;
+    private DecodeSpan? _failedDecode;
     private long _firstChunk;
     private long _lastChunk;
 
@@ -155,6 +156,8 @@ public sealed class RequestObserver : IRequestObserver
     {
         ArgumentNullException.ThrowIfNull(call);
         _decode?.Dispose();
+        _failedDecode?.Dispose();
+        _failedDecode = null;
         _decode = new DecodeSpan(this, call, Chunks);
     }
 
@@ -162,12 +165,31 @@ public sealed class RequestObserver : IRequestObserver
     public void DecodeEnded(ForwarderError error, bool clientAborted)
     {
         _decode?.Stop(error, clientAborted);
-        _decode?.Dispose();
+
+        // A failed decode stays open for the migration decision's event (DecodeMigration).
+        if (_decode is { Failed: true } && !clientAborted)
+        {
+            _failedDecode = _decode;
+        }
+        else
+        {
+            _decode?.Dispose();
+        }
+
         _decode = null;
     }
 
     /// <inheritdoc />
     public void DecodeRetried() => _owner.Meter.DecodeRetried();
+
+    /// <inheritdoc />
+    public void DecodeMigration(string outcome, string reason, int tokensRelayed)
+    {
+        _owner.Meter.Migration(outcome, reason);
+        _failedDecode?.AddMigrationEvent(outcome, reason, tokensRelayed);
+        _failedDecode?.Dispose();
+        _failedDecode = null;
+    }
 
     /// <inheritdoc />
     public void KvTransferObserved(bool found)
@@ -214,6 +236,7 @@ public sealed class RequestObserver : IRequestObserver
         _admission?.Dispose();
         _prefill?.Dispose();
         _decode?.Dispose();
+        _failedDecode?.Dispose();
         var mode = exchange.ModeName;
         _owner.Meter.RequestCompleted(Route, statusCode, Connector, Stopwatch.GetElapsedTime(_started).TotalSeconds);
         if (Chunks > 0)

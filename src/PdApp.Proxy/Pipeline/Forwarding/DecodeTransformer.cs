@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Extensions;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Requests;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -51,8 +52,14 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         // Every body is read under the idle deadline; only a successful event stream can end with an in-band error.
         var eventStream = proxyResponse.IsSuccessStatusCode
             && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
+        var progress = eventStream ? call.Progress : null;
         proxyResponse.Content = new WrappedStreamContent(
-            proxyResponse.Content, stream => new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, httpContext.RequestAborted));
+            proxyResponse.Content,
+            stream =>
+            {
+                Stream guarded = new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, httpContext.RequestAborted);
+                return progress is null ? guarded : new SseEventRelayStream(guarded, progress);
+            });
 
         observer.DecodeResponded(proxyResponse);
         return copyBody;

@@ -26,6 +26,9 @@ public sealed class ProxyOptions
 
     /// <summary><c>Pd:Proxy:Admission</c>.</summary>
     public AdmissionOptions Admission { get; set; } = new();
+
+    /// <summary><c>Pd:Proxy:Migration</c>.</summary>
+    public MigrationOptions Migration { get; set; } = new();
 }
 
 /// <summary>

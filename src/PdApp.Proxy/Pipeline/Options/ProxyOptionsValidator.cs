@@ -45,6 +45,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         }
 
         Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
+        NonNegative(options.Migration.MaxAttempts, MigrationOptions.MaxAttemptsKey);
 
         // PyNccl's and P2pNccl's decode instance waits for KV that only a prefill can send:
         // sending it a request alone would hang, not degrade.
