@@ -25,6 +25,8 @@ internal static class SimulatorServiceCollectionExtensions
         services.AddSingleton<PromptTokenizer>();
         services.AddSingleton<CompletionRequestParser>();
         services.AddSingleton<EngineScheduler>();
+        services.AddSingleton<PrefixCache>();
+        services.TryAddSingleton<IKvEventSink, NullKvEventSink>();
         services.AddSingleton<TimingModel>();
         services.AddSingleton<SimulatorMetrics>();
         services.AddSingleton<SimulatorMeter>();
