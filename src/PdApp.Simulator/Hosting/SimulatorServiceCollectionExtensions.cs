@@ -5,6 +5,7 @@ using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Engine;
 using PdApp.Simulator.Faults;
 using PdApp.Simulator.Generation;
+using PdApp.Simulator.KvEvents;
 using PdApp.Simulator.KvTransfer;
 using PdApp.Simulator.Metrics;
 using PdApp.Simulator.Scheduling;
@@ -26,7 +27,16 @@ internal static class SimulatorServiceCollectionExtensions
         services.AddSingleton<CompletionRequestParser>();
         services.AddSingleton<EngineScheduler>();
         services.AddSingleton<PrefixCache>();
-        services.TryAddSingleton<IKvEventSink, NullKvEventSink>();
+        if (options.KvEvents is { PublishesOverZmq: true })
+        {
+            services.AddSingleton<ZmqKvEventPublisher>();
+            services.AddSingleton<IKvEventSink>(sp => sp.GetRequiredService<ZmqKvEventPublisher>());
+            services.AddHostedService(sp => sp.GetRequiredService<ZmqKvEventPublisher>());
+        }
+        else
+        {
+            services.AddSingleton<IKvEventSink, NullKvEventSink>();
+        }
         services.AddSingleton<TimingModel>();
         services.AddSingleton<SimulatorMetrics>();
         services.AddSingleton<SimulatorMeter>();
