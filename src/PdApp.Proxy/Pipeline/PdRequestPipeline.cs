@@ -5,6 +5,7 @@ using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Pipeline;
@@ -24,7 +25,8 @@ public sealed class PdRequestPipeline(
     IOptions<ReadinessOptions> readiness,
     IInstanceRegistry registry,
     TimeProvider time,
-    ILogger<PdRequestPipeline> logger)
+    ILogger<PdRequestPipeline> logger,
+    KvCacheRouting? kvCache = null)
 {
     /// <summary>Serves <paramref name="request"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request.</param>
@@ -41,8 +43,23 @@ public sealed class PdRequestPipeline(
         ArgumentNullException.ThrowIfNull(observer);
         var disaggregation = options.Value.Disaggregation;
         var routing = new RoutingContext(requestId, request.PromptText);
-        var run = new Run(context, request, requestId, routing, exchange, observer);
         observer.RequestParsed(request);
+
+        // KV-cache-aware routing (Routing/KvCache): the prompt's block keys, then the cache-aware PD decision.
+        if (kvCache is not null && kvCache.IsActive(disaggregation.SkipPrefillBelowUncachedTokens))
+        {
+            routing = await kvCache.PrepareAsync(routing, request.Document.RootElement, request.Route == OpenAiRoute.ChatCompletions, time.GetUtcNow(), context.RequestAborted);
+            if (flow.CanSkipPrefill
+                && kvCache.TrySkipPrefill(routing, disaggregation.SkipPrefillBelowUncachedTokens, time.GetUtcNow(), out var holderOnly))
+            {
+                observer.PrefillSkipped();
+                exchange.Mode = PdMode.PrefillSkipped;
+                await DecodeAloneAsync(new Run(context, request, requestId, holderOnly, exchange, observer));
+                return;
+            }
+        }
+
+        var run = new Run(context, request, requestId, routing, exchange, observer);
 
         if (disaggregation.SkipPrefillBelowTokens > 0
             && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
