@@ -7,6 +7,7 @@ using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Balancing;
 using PdApp.Proxy.Routing.Discovery;
 using PdApp.Proxy.Routing.Health;
+using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Options;
 using PdApp.Proxy.Routing.P2pNccl;
 
@@ -64,6 +65,7 @@ public static class PdRoutingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DnsDiscoveryOptions>, DnsDiscoveryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2pNcclRegistryOptions>, P2pNcclRegistryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BalancingOptions>, BalancingOptionsValidator>());
+        services.AddPdKvCacheRouting(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ActiveHealthCheckOptions>, ActiveHealthCheckOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
 
@@ -72,7 +74,12 @@ public static class PdRoutingServiceCollectionExtensions
         services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
         services.TryAddSingleton<PassiveHealthTracker>();
         services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());
-        services.TryAddSingleton<IInstanceSelector, InstanceSelector>();
+        services.TryAddSingleton<IInstanceSelector>(sp => new InstanceSelector(
+            sp.GetRequiredService<IInstanceRegistry>(),
+            sp.GetRequiredService<IInstanceOutcomeSink>(),
+            sp.GetRequiredService<IOptions<BalancingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<KvAwareServices>()));
 
         services.TryAddSingleton<IHostAddressResolver, SystemHostAddressResolver>();
 

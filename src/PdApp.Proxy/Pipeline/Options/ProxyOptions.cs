@@ -99,6 +99,16 @@ public sealed class DisaggregationOptions
     public int SkipPrefillBelowTokens { get; set; }
 
     /// <summary>
+    /// <c>Pd:Proxy:Disaggregation:SkipPrefillBelowUncachedTokens</c>: the cache-aware PD decision. When
+    /// a decode instance's prefix cache (known from its KV events, <c>Pd:Proxy:KvCache</c>) holds the
+    /// prompt so that fewer than this many tokens remain uncached, the request goes to that decode
+    /// instance alone (a second chat turn whose history it already holds). 0 (default) disables.
+    /// Needs <c>Pd:Proxy:KvCache:Enabled</c> (or a <c>KvAware</c> policy); only for connectors where
+    /// D can prefill alone.
+    /// </summary>
+    public int SkipPrefillBelowUncachedTokens { get; set; }
+
+    /// <summary>
     /// <c>Pd:Proxy:Disaggregation:MaxPrefillResponseBytes</c>: P's response is read whole (it is one
     /// token plus <c>kv_transfer_params</c>); larger ones are treated as a prefill failure. Default 1 MiB.
     /// </summary>

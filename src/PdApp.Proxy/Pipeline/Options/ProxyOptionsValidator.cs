@@ -31,6 +31,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         Positive(timeouts.DecodeNonStreamingSeconds, TimeoutOptions.DecodeNonStreamingKey);
 
         NonNegative(options.Disaggregation.SkipPrefillBelowTokens, $"{S}:Disaggregation:SkipPrefillBelowTokens");
+        NonNegative(options.Disaggregation.SkipPrefillBelowUncachedTokens, $"{S}:Disaggregation:SkipPrefillBelowUncachedTokens");
         Positive(options.Disaggregation.MaxPrefillResponseBytes, $"{S}:Disaggregation:MaxPrefillResponseBytes");
 
         Positive(options.Admission.MaxConcurrentRequests, $"{S}:Admission:MaxConcurrentRequests");
