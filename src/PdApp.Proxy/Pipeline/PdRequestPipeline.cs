@@ -108,7 +108,7 @@ public sealed partial class PdRequestPipeline(
             else
             {
                 await UpstreamErrorResponses.GatewayAsync(
-                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill failed: {attempt.Detail}");
+                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill on instance {prefill.Instance?.Name} failed: {attempt.Detail}");
             }
 
             return;
@@ -200,7 +200,7 @@ public sealed partial class PdRequestPipeline(
                 handoff = flow.BeginHandoff(decode);
                 var body = flow.CreatePrefillBody(request, handoff);
                 observer.PrefillStarted(instance, upstreamRequestId);
-                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted, context.Request.Headers);
                 observer.PrefillEnded(last);
             }
 
@@ -295,11 +295,13 @@ public sealed partial class PdRequestPipeline(
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:
                 ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);
+                exchange.FailedStatus = StatusCodes.Status502BadGateway;
                 break;
         }
 
         if (call.StreamError is { } streamError)
         {
+            exchange.FailedStatus = call.StreamErrorStatus ?? StatusCodes.Status502BadGateway;
             ProxyLog.DecodeStreamError(logger, call.RequestId, call.Instance.Name, streamError);
         }
 

@@ -69,6 +69,17 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
 
             return read;
         }
+        catch (OperationCanceledException) when (_watchdog.Fired == DecodeDeadline.Shutdown && !_clientAborted.IsCancellationRequested)
+        {
+            // The drain deadline: end the stream the way vLLM ends a failed one, not with a reset.
+            if (!_eventStream)
+            {
+                throw new TimeoutException(ShutdownDeadline.Message);
+            }
+
+            // The proxy is going away: the stream ends in-band here, it does not move.
+            Fail(StatusCodes.Status503ServiceUnavailable, ShutdownDeadline.Message, reason: null);
+        }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
             if (!_eventStream)
@@ -80,7 +91,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         }
         catch (Exception ex) when (_eventStream && ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
-            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + ex.Message, MigrationReasons.ConnectionLost);
+            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + UpstreamFailureText.Describe(ex) + ".", MigrationReasons.ConnectionLost);
         }
 
         return DrainTrailer(buffer.Span);
@@ -117,12 +128,13 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         GC.SuppressFinalize(this);
     }
 
-    private void Fail(int status, string message, string reason)
+    private void Fail(int status, string message, string? reason)
     {
         _ended = true;
         _call.StreamError = message;
+        _call.StreamErrorStatus = status;
         _call.StreamFailureReason = reason;
-        if (_call.Progress is { } progress)
+        if (reason is not null && _call.Progress is { } progress)
         {
             // The request may move: end this relay cleanly; the pipeline continues or ends in-band.
             progress.Fail(reason, status, message);

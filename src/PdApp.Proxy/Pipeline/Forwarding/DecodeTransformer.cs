@@ -19,8 +19,10 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        UpstreamHeaders.RemoveDisallowed(proxyRequest);
         UpstreamHeaders.Apply(proxyRequest, call.UpstreamRequestId, upstreamApiKey);
         proxyRequest.Options.Set(UpstreamDeadlineHandler.WatchdogKey, watchdog);
+        proxyRequest.Options.Set(UpstreamDeadlineHandler.OutageKey, call.Instance.OutageToken);
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
             destinationPrefix, OpenAiRoutes.PathOf(call.Route), httpContext.Request.QueryString);
     }

@@ -11,6 +11,9 @@ public enum DecodeDeadline
 
     /// <summary>D's body went silent for longer than the idle timeout.</summary>
     Idle,
+
+    /// <summary>The proxy's shutdown deadline arrived (<see cref="ShutdownDeadline"/>).</summary>
+    Shutdown,
 }
 
 /// <summary>
@@ -56,8 +59,20 @@ public sealed class DecodeWatchdog : IDisposable
     public CancellationTokenRegistration Follow(CancellationToken token) =>
         token.UnsafeRegister(static state => ((DecodeWatchdog)state!).CancelNow(), this);
 
+    /// <summary>Fires at once, as <see cref="DecodeDeadline.Shutdown"/>, when <paramref name="deadline"/> is cancelled.</summary>
+    /// <param name="deadline">The proxy's shutdown deadline.</param>
+    /// <returns>The registration; dispose it to stop following.</returns>
+    public CancellationTokenRegistration FollowShutdown(CancellationToken deadline) =>
+        deadline.UnsafeRegister(static state => ((DecodeWatchdog)state!).ShutDownNow(), this);
+
     /// <inheritdoc />
     public void Dispose() => _timer.Dispose();
+
+    private void ShutDownNow()
+    {
+        _armed = DecodeDeadline.Shutdown;
+        _timer.Cancel();
+    }
 
     private CancellationToken Arm(DecodeDeadline deadline, TimeSpan after)
     {
