@@ -9,7 +9,8 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// <summary>
 /// Shapes the decode relay: D's path, the upstream key and request id instead of the client's;
 /// on the way back, the proxy's own headers, the client's request id, and an SSE guard that turns
-/// a broken or silent stream into OpenAI's in-band error event. The relay's watchdog travels with
+/// a broken or silent stream into OpenAI's in-band error event and shows each read to the observer
+/// (one wrapper around D's body, not one per concern). The relay's watchdog travels with
 /// the request (its header deadline) and guards the body (its idle deadline).
 /// </summary>
 internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, IRequestObserver observer) : HttpTransformer
@@ -19,6 +20,7 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         UpstreamHeaders.Apply(proxyRequest, call.UpstreamRequestId, upstreamApiKey);
+        UpstreamHeaders.DropCallersTraceContext(proxyRequest);
         proxyRequest.Options.Set(UpstreamDeadlineHandler.WatchdogKey, watchdog);
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
             destinationPrefix, OpenAiRoutes.PathOf(call.Route), httpContext.Request.QueryString);
@@ -52,7 +54,7 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         var eventStream = proxyResponse.IsSuccessStatusCode
             && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
         proxyResponse.Content = new WrappedStreamContent(
-            proxyResponse.Content, stream => new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, httpContext.RequestAborted));
+            proxyResponse.Content, stream => new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer, httpContext.RequestAborted));
 
         observer.DecodeResponded(proxyResponse);
         return copyBody;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using PdApp.Protocol;
 
@@ -16,5 +17,26 @@ internal static class UpstreamHeaders
         request.Headers.Authorization = string.IsNullOrEmpty(upstreamApiKey)
             ? null
             : new AuthenticationHeaderValue("Bearer", upstreamApiKey);
+    }
+
+    /// <summary>
+    /// Removes the caller's trace context headers that the relay copied from the client's request,
+    /// when this request has its own activity: HttpClient then writes that activity's context
+    /// (it never overwrites a header that is already there), so D's spans continue the proxy's
+    /// trace under the decode span instead of hanging off the client's span. Without an activity
+    /// (nothing traces here) the caller's headers pass through unchanged.
+    /// </summary>
+    /// <param name="request">The upstream request.</param>
+    public static void DropCallersTraceContext(HttpRequestMessage request)
+    {
+        if (Activity.Current is null)
+        {
+            return;
+        }
+
+        foreach (var field in DistributedContextPropagator.Current.Fields)
+        {
+            request.Headers.Remove(field);
+        }
     }
 }
