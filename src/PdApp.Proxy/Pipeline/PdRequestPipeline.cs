@@ -63,6 +63,7 @@ public sealed class PdRequestPipeline(
         }
 
         var prefill = await PrefillAsync(run, earlyDecode?.Instance);
+        using var handoff = prefill.Handoff;
         var attempt = prefill.Attempt;
         if (attempt is null || attempt.IsRetryable)
         {
@@ -117,6 +118,12 @@ public sealed class PdRequestPipeline(
             return;
         }
 
+        if (await WaitForKvAsync(run, handoff, decodeInstance) is null)
+        {
+            CountCancelledAfterPrefill(run, prefillInstance);
+            return;
+        }
+
         var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
         observer.KvTransferExpected();
         var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
@@ -136,7 +143,7 @@ public sealed class PdRequestPipeline(
         PrefillAttempt? last = null;
         UpstreamInstance? lastInstance = null;
         var upstreamRequestId = requestId;
-        byte[]? body = null;
+        var handoff = KvHandoff.None;
 
         // One try, and one retry on another instance: P computed nothing the client saw yet.
         for (var round = 0; round < 2; round++)
@@ -161,7 +168,11 @@ public sealed class PdRequestPipeline(
             else
             {
                 upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
-                body ??= flow.CreatePrefillBody(request);
+
+                // A fresh hand-off per attempt: a notification for the failed one must not release this one.
+                handoff.Dispose();
+                handoff = flow.BeginHandoff(decode);
+                var body = flow.CreatePrefillBody(request, handoff);
                 observer.PrefillStarted(instance, upstreamRequestId);
                 last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
                 observer.PrefillEnded(last);
@@ -183,7 +194,26 @@ public sealed class PdRequestPipeline(
             (failed ??= []).Add(instance);
         }
 
-        return new PrefillStage(last, lastInstance, upstreamRequestId);
+        return new PrefillStage(last, lastInstance, upstreamRequestId, handoff);
+    }
+
+    // Null when the client went away while waiting.
+    private async Task<KvReadiness?> WaitForKvAsync(Run run, KvHandoff handoff, UpstreamInstance decode)
+    {
+        try
+        {
+            var readiness = await handoff.WaitForKvAsync(run.Context.RequestAborted);
+            if (readiness == KvReadiness.TimedOut)
+            {
+                ProxyLog.KvReadyTimedOut(logger, run.RequestId, decode.Name);
+            }
+
+            return readiness;
+        }
+        catch (OperationCanceledException) when (run.Context.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     private async Task DecodeAloneAsync(Run run)
@@ -290,7 +320,7 @@ public sealed class PdRequestPipeline(
         ProxyLog.CancelledAfterPrefill(logger, run.RequestId, prefillInstance.Name);
     }
 
-    private sealed record PrefillStage(PrefillAttempt? Attempt, UpstreamInstance? Instance, string UpstreamRequestId);
+    private sealed record PrefillStage(PrefillAttempt? Attempt, UpstreamInstance? Instance, string UpstreamRequestId, KvHandoff Handoff);
 
     // What every step of one request needs, passed as one value.
     private sealed record Run(

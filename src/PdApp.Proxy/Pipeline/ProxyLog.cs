@@ -32,6 +32,10 @@ internal static partial class ProxyLog
         Message = "Request {RequestId}: admission refused ({Reason})")]
     public static partial void AdmissionRejected(ILogger logger, string requestId, string reason);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: the KV for decode {Instance} was not confirmed in time (no LMCache notification); decode computes what is missing")]
+    public static partial void KvReadyTimedOut(ILogger logger, string requestId, string instance);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Error,
         Message = "Request {RequestId} failed unexpectedly")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception, string requestId);

@@ -48,8 +48,14 @@ public sealed class UpstreamInstance
     /// <summary>Where the instance came from.</summary>
     public InstanceSource Source { get; }
 
-    /// <summary>KV address <c>host:port</c> (P2pNccl ZMQ address), if known.</summary>
+    /// <summary>KV address <c>host:port</c> (P2pNccl ZMQ address, an LMCache receiver's init address), if known.</summary>
     public string? KvAddress { get; }
+
+    /// <summary>An LMCache receiver's allocation port of rank 0 (<c>Pd:Instances:{i}:KvAllocPort</c>), if configured.</summary>
+    public int? KvAllocPort { get; init; }
+
+    /// <summary>An LMCache receiver's tensor-parallel ranks (<c>Pd:Instances:{i}:KvRanks</c>), if configured.</summary>
+    public int? KvRanks { get; init; }
 
     /// <summary>Requests currently in flight on this instance.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);

@@ -42,6 +42,14 @@ public abstract class DisaggregationFlow
     /// <returns>The problem, or null.</returns>
     public virtual string? ValidatePair(UpstreamInstance prefill, UpstreamInstance decode) => null;
 
+    /// <summary>
+    /// Starts one prefill attempt's KV hand-off to <paramref name="decode"/> (registered before prefill is sent,
+    /// since the connector may signal before prefill answers); <see cref="KvHandoff.None"/> by default.
+    /// </summary>
+    /// <param name="decode">The decode chosen before prefill, or null.</param>
+    /// <returns>The hand-off; the caller disposes it.</returns>
+    public virtual KvHandoff BeginHandoff(UpstreamInstance? decode) => KvHandoff.None;
+
     /// <summary>The <c>X-Request-Id</c> sent to both instances.</summary>
     /// <param name="requestId">The client-facing request id.</param>
     /// <param name="prefill">The prefill instance, or null when prefill is skipped.</param>
@@ -57,9 +65,16 @@ public abstract class DisaggregationFlow
     /// </summary>
     /// <param name="request">The client's request.</param>
     /// <returns>The body.</returns>
-    public byte[] CreatePrefillBody(CompletionRequest request)
+    public byte[] CreatePrefillBody(CompletionRequest request) => CreatePrefillBody(request, KvHandoff.None);
+
+    /// <summary>The prefill body (see <see cref="CreatePrefillBody(CompletionRequest)"/>) with the hand-off's fields.</summary>
+    /// <param name="request">The client's request.</param>
+    /// <param name="handoff">The request's KV hand-off (<see cref="BeginHandoff"/>).</param>
+    /// <returns>The body.</returns>
+    public byte[] CreatePrefillBody(CompletionRequest request, KvHandoff handoff)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(handoff);
         var rewriter = new JsonBodyRewriter()
             .Set("max_tokens", static w => w.WriteNumberValue(1))
             .Replace("max_completion_tokens", static w => w.WriteNumberValue(1))
@@ -71,6 +86,8 @@ public abstract class DisaggregationFlow
         {
             rewriter.Set(field.Name, w => w.WriteRawValue(field.Utf8Json.Span, skipInputValidation: true));
         }
+
+        handoff.AddPrefillFields(rewriter);
 
         return rewriter.Apply(request.Document.RootElement);
     }

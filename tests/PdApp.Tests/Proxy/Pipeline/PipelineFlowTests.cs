@@ -199,4 +199,88 @@ public sealed class PipelineFlowTests
         Assert.DoesNotContain("10.0.0.", result.Body);
         Assert.Empty(result.Decodes);
     }
+
+    [Fact]
+    public async Task LMCache_PrefillNamesTheChosenDecodeAsReceiver_AndDecodeWaitsForTheSendersNotification()
+    {
+        using var harness = new PipelineHarness(KvConnectorNames.LMCacheV1).With(PdRole.Prefill, 1).With(PdRole.Decode, 1);
+        var notified = 0;
+        var decodeSawNotification = -1;
+        harness.Upstream.Respond = (call, cancellationToken) =>
+        {
+            if (call.ToPrefill)
+            {
+                // The sender notifies a little after prefill answered, as LMCache's save finishes at the step's end.
+                var requestId = JsonDocument.Parse(call.Body).RootElement.GetProperty("kv_transfer_params").GetProperty("disagg_spec").GetProperty("req_id").GetString()!;
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(100, CancellationToken.None);
+                    Volatile.Write(ref notified, 1);
+                    Assert.True(harness.KvReady.Signal(requestId));
+                });
+                return Task.FromResult(ScriptedUpstream.Json("""{"id":"p"}"""));
+            }
+
+            decodeSawNotification = Volatile.Read(ref notified);
+            return Task.FromResult(ScriptedUpstream.Json("""{"id":"d"}"""));
+        };
+        var client = Bodies.Completion(maxTokens: 9);
+
+        var result = await harness.RunAsync(client);
+
+        Assert.Equal(200, result.Status);
+        Assert.Equal(1, decodeSawNotification);
+        using var prefill = JsonDocument.Parse(result.Prefills.Single().Body);
+        var spec = prefill.RootElement.GetProperty("kv_transfer_params").GetProperty("disagg_spec");
+        Assert.Matches("^[0-9a-f]{32}$", spec.GetProperty("req_id").GetString());
+        Assert.Equal("10.0.0.10", spec.GetProperty("receiver_host").GetString());
+        Assert.Equal([14579], spec.GetProperty("receiver_init_port").EnumerateArray().Select(p => p.GetInt32()));
+        Assert.Equal([7400], spec.GetProperty("receiver_alloc_port").EnumerateArray().Select(p => p.GetInt32()));
+        Assert.Equal(1, prefill.RootElement.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(client, result.Decodes.Single().Body);
+        Assert.Equal(0, harness.KvReady.Pending);
+    }
+
+    [Fact]
+    public async Task LMCache_NoNotification_DecodeGoesAfterTheTimeoutAndComputesTheKvItself()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var harness = new PipelineHarness(KvConnectorNames.LMCacheV1, kvClock: clock).With(PdRole.Prefill, 1).With(PdRole.Decode, 1);
+
+        var run = harness.RunAsync(Bodies.Completion());
+        await WaitUntilAsync(() => harness.Upstream.Calls.Any(c => c.ToPrefill) && harness.KvReady.Pending == 1);
+        await Task.Delay(100);
+        var decodedBeforeTimeout = harness.Upstream.Calls.Any(c => !c.ToPrefill);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(decodedBeforeTimeout);
+        Assert.Equal(200, result.Status);
+        Assert.Single(result.Decodes);
+        Assert.Equal(0, harness.KvReady.Pending);
+    }
+
+    [Fact]
+    public async Task LMCache_NotificationForAnotherRequest_ReleasesNothing()
+    {
+        var notifications = new PdApp.Proxy.Pipeline.Flows.LMCache.KvReadyNotifications();
+        using var waiter = notifications.Register("mine", ranks: 2);
+
+        Assert.False(notifications.Signal("forged"));
+        Assert.True(notifications.Signal("mine"));
+        Assert.False(waiter.Ready.IsCompleted);
+        Assert.True(notifications.Signal("mine"));
+        await waiter.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, notifications.Unmatched);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 30 s");
+            await Task.Delay(10);
+        }
+    }
 }
