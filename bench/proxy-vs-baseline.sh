@@ -90,7 +90,7 @@ cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # dotnet_gc_heap_total_allocated_bytes_total; baseline: its /allocated-bytes), 0 for direct.
 allocated_bytes() {
   case "$1" in
-    proxy) curl -fsS --max-time 10 "$PROXY/metrics" | awk '$1 ~ /^dotnet_gc_heap_total_allocated_bytes_total/ { printf "%.0f\n", $2; exit }' ;;
+    proxy) curl -fsS --max-time 10 "$PROXY/metrics" | awk '!found && $1 ~ /^dotnet_gc_heap_total_allocated_bytes_total/ { printf "%.0f\n", $2; found = 1 }' ;;
     baseline) curl -fsS --max-time 10 "$BASELINE/allocated-bytes" ;;
     *) echo 0 ;;
   esac
