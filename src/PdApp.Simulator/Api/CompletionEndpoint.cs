@@ -74,7 +74,8 @@ internal sealed partial class CompletionEndpoint(
             MaxTokens = request.MaxTokens,
             ContextRoom = options.MaxModelLen - promptTokenIds.Length,
             Stop = request.Stop,
-            Seed = request.Seed is { } seed ? (ulong)seed : TextGenerator.SeedFromPrompt(promptTokenIds),
+            ContextText = request.PromptText,
+            Seed = request.Seed is { } seed ? (ulong)seed : 0,
             ArrivalTimestamp = arrival,
         };
         var format = new CompletionResponseFormat(

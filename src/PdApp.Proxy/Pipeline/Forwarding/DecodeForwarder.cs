@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Routing.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -21,6 +22,20 @@ public sealed class DecodeForwarder(
     IOptions<AdminInstanceOptions>? adminOptions = null,
     ShutdownDeadline? shutdown = null)
 {
+    private readonly ContinuationForwarder _continuations = new(channel, timeouts, pdOptions);
+
+    /// <summary>
+    /// Relays a migrated request's continuation after what the client already received (its
+    /// response has started, so not through YARP); see <see cref="ContinuationForwarder"/>.
+    /// </summary>
+    /// <param name="context">The client's request.</param>
+    /// <param name="call">The continuation (its <see cref="DecodeCall.Progress"/> set).</param>
+    /// <param name="rewriter">Rewrites its events into the client's stream.</param>
+    /// <param name="observer">The request's observer.</param>
+    /// <returns>How it ended.</returns>
+    public Task<DecodeOutcome> ForwardContinuationAsync(HttpContext context, DecodeCall call, ContinuationEventRewriter rewriter, IRequestObserver observer) =>
+        _continuations.ForwardAsync(context, call, rewriter, observer);
+
     /// <summary>Relays <paramref name="call"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request; its response must not have started.</param>
     /// <param name="call">The decode call.</param>

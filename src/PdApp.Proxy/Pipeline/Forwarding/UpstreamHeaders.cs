@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using PdApp.Protocol;
 
@@ -8,7 +9,11 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// The headers every upstream call carries, the same for prefill and decode: the instances' own
 /// API key (never the client's, which is the proxy's key), the upstream request id, and only the
 /// client headers in <see cref="ForwardedClientHeaders"/>. Cookies, the client's
-/// <c>Authorization</c>, <c>Host</c>, forwarding and custom headers stay at the proxy.
+/// <c>Authorization</c>, <c>Host</c>, forwarding and custom headers stay at the proxy. The caller's trace
+/// context (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>) passes only while the proxy records no
+/// activity of its own (nothing traces it): then the engines continue the caller's trace; with an activity,
+/// HttpClient writes the proxy's context instead (it never overwrites a header that is already there), so the
+/// engines' spans sit under the proxy's prefill and decode spans.
 /// </summary>
 internal static class UpstreamHeaders
 {
@@ -39,6 +44,19 @@ internal static class UpstreamHeaders
 
         foreach (var name in ForwardedClientHeaders)
         {
+            Copy(name);
+        }
+
+        if (Activity.Current is null)
+        {
+            foreach (var name in DistributedContextPropagator.Current.Fields)
+            {
+                Copy(name);
+            }
+        }
+
+        void Copy(string name)
+        {
             if (clientHeaders.TryGetValue(name, out var values) && values.Count > 0)
             {
                 request.Headers.TryAddWithoutValidation(name, values.ToString());
@@ -50,9 +68,10 @@ internal static class UpstreamHeaders
     public static void RemoveDisallowed(HttpRequestMessage request)
     {
         List<string>? remove = null;
+        var keepTraceContext = Activity.Current is null;
         foreach (var header in request.Headers)
         {
-            if (!ForwardedClientHeaders.Contains(header.Key))
+            if (!ForwardedClientHeaders.Contains(header.Key) && !(keepTraceContext && IsTraceContext(header.Key)))
             {
                 (remove ??= []).Add(header.Key);
             }
@@ -81,5 +100,18 @@ internal static class UpstreamHeaders
         }
 
         request.Headers.Host = null;
+    }
+
+    private static bool IsTraceContext(string name)
+    {
+        foreach (var field in DistributedContextPropagator.Current.Fields)
+        {
+            if (string.Equals(field, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

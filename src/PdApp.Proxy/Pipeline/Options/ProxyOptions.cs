@@ -34,6 +34,9 @@ public sealed class ProxyOptions
     /// <summary><c>Pd:Proxy:Admission</c>.</summary>
     public AdmissionOptions Admission { get; set; } = new();
 
+    /// <summary><c>Pd:Proxy:Migration</c>.</summary>
+    public MigrationOptions Migration { get; set; } = new();
+
     /// <summary>How request bodies are read (<c>Pd:Proxy:RequestBody</c>), before admission.</summary>
     public RequestBodyOptions RequestBody { get; set; } = new();
 }
@@ -104,6 +107,16 @@ public sealed class DisaggregationOptions
     /// Only for connectors where D can prefill alone (not PyNccl, P2pNccl).
     /// </summary>
     public int SkipPrefillBelowTokens { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:Disaggregation:SkipPrefillBelowUncachedTokens</c>: the cache-aware PD decision. When
+    /// a decode instance's prefix cache (known from its KV events, <c>Pd:Proxy:KvCache</c>) holds the
+    /// prompt so that fewer than this many tokens remain uncached, the request goes to that decode
+    /// instance alone (a second chat turn whose history it already holds). 0 (default) disables.
+    /// Needs <c>Pd:Proxy:KvCache:Enabled</c> (or a <c>KvAware</c> policy); only for connectors where
+    /// D can prefill alone.
+    /// </summary>
+    public int SkipPrefillBelowUncachedTokens { get; set; }
 
     /// <summary>
     /// <c>Pd:Proxy:Disaggregation:MaxPrefillResponseBytes</c>: P's response is read whole (it is one

@@ -36,6 +36,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         Positive(timeouts.DecodeNonStreamingSeconds, TimeoutOptions.DecodeNonStreamingKey);
 
         NonNegative(options.Disaggregation.SkipPrefillBelowTokens, $"{S}:Disaggregation:SkipPrefillBelowTokens");
+        NonNegative(options.Disaggregation.SkipPrefillBelowUncachedTokens, $"{S}:Disaggregation:SkipPrefillBelowUncachedTokens");
         Positive(options.Disaggregation.MaxPrefillResponseBytes, $"{S}:Disaggregation:MaxPrefillResponseBytes");
 
         Positive(options.Admission.MaxConcurrentRequests, $"{S}:Admission:MaxConcurrentRequests");
@@ -50,6 +51,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         }
 
         Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
+        NonNegative(options.Migration.MaxAttempts, MigrationOptions.MaxAttemptsKey);
 
         var body = options.RequestBody;
         Positive(body.TimeoutSeconds, $"{RequestBodyOptions.Section}:TimeoutSeconds");
