@@ -51,9 +51,18 @@ public interface IRequestObserver
     /// <param name="call">The call.</param>
     void DecodeStarted(DecodeCall call);
 
-    /// <summary>D's response headers arrived; the observer may wrap the content to watch the stream.</summary>
+    /// <summary>D's response headers arrived (its body follows through <see cref="DecodeBytesRelayed"/>).</summary>
     /// <param name="response">D's response.</param>
     void DecodeResponded(HttpResponseMessage response);
+
+    /// <summary>
+    /// Bytes of D's body, as each read hands them to the client (the relay's in-band error event
+    /// included). Called on the relay's hot path: implementations must not block or allocate per call.
+    /// </summary>
+    /// <param name="bytes">The bytes read.</param>
+    void DecodeBytesRelayed(ReadOnlySpan<byte> bytes)
+    {
+    }
 
     /// <summary>The decode relay returned.</summary>
     /// <param name="error">YARP's result.</param>

@@ -6,6 +6,7 @@ using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Pipeline;
@@ -25,7 +26,8 @@ public sealed partial class PdRequestPipeline(
     IOptions<ReadinessOptions> readiness,
     IInstanceRegistry registry,
     TimeProvider time,
-    ILogger<PdRequestPipeline> logger)
+    ILogger<PdRequestPipeline> logger,
+    KvCacheRouting? kvCache = null)
 {
     /// <summary>Serves <paramref name="request"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request.</param>
@@ -46,8 +48,23 @@ public sealed partial class PdRequestPipeline(
             options.Value.Migration.MaxAttempts,
             MigrationEligibility.RefusalFor(request) ?? ConnectorRefusal(),
             MigrationEligibility.IsReproducible(request));
-        var run = new Run(context, request, requestId, routing, exchange, observer, migration);
         observer.RequestParsed(request);
+
+        // KV-cache-aware routing (Routing/KvCache): the prompt's block keys, then the cache-aware PD decision.
+        if (kvCache is not null && kvCache.IsActive(disaggregation.SkipPrefillBelowUncachedTokens))
+        {
+            routing = await kvCache.PrepareAsync(routing, request.Document.RootElement, request.Route == OpenAiRoute.ChatCompletions, time.GetUtcNow(), context.RequestAborted);
+            if (flow.CanSkipPrefill
+                && kvCache.TrySkipPrefill(routing, disaggregation.SkipPrefillBelowUncachedTokens, time.GetUtcNow(), out var holderOnly))
+            {
+                observer.PrefillSkipped();
+                exchange.Mode = PdMode.PrefillSkipped;
+                await DecodeAloneAsync(new Run(context, request, requestId, holderOnly, exchange, observer, migration));
+                return;
+            }
+        }
+
+        var run = new Run(context, request, requestId, routing, exchange, observer, migration);
 
         if (disaggregation.SkipPrefillBelowTokens > 0
             && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
@@ -91,7 +108,7 @@ public sealed partial class PdRequestPipeline(
             else
             {
                 await UpstreamErrorResponses.GatewayAsync(
-                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill failed: {attempt.Detail}");
+                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill on instance {prefill.Instance?.Name} failed: {attempt.Detail}");
             }
 
             return;
@@ -183,7 +200,7 @@ public sealed partial class PdRequestPipeline(
                 handoff = flow.BeginHandoff(decode);
                 var body = flow.CreatePrefillBody(request, handoff);
                 observer.PrefillStarted(instance, upstreamRequestId);
-                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted, context.Request.Headers);
                 observer.PrefillEnded(last);
             }
 
@@ -278,11 +295,13 @@ public sealed partial class PdRequestPipeline(
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:
                 ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);
+                exchange.FailedStatus = StatusCodes.Status502BadGateway;
                 break;
         }
 
         if (call.StreamError is { } streamError)
         {
+            exchange.FailedStatus = call.StreamErrorStatus ?? StatusCodes.Status502BadGateway;
             ProxyLog.DecodeStreamError(logger, call.RequestId, call.Instance.Name, streamError);
         }
 

@@ -32,7 +32,7 @@ internal static partial class ProxyLog
         Message = "Request {RequestId}: admission refused ({Reason})")]
     public static partial void AdmissionRejected(ILogger logger, string requestId, string reason);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
         Message = "Request {RequestId}: the KV for decode {Instance} was not confirmed in time (no LMCache notification); decode computes what is missing")]
     public static partial void KvReadyTimedOut(ILogger logger, string requestId, string instance);
 
@@ -51,4 +51,8 @@ internal static partial class ProxyLog
     [LoggerMessage(EventId = 142, Level = LogLevel.Warning,
         Message = "Request {RequestId} failed to migrate from decode {Instance} after {Cause}: {Reason}")]
     public static partial void MigrationFailed(ILogger logger, string requestId, string instance, string cause, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information,
+        Message = "Request {RequestId}: body refused with {Status}: {Reason}")]
+    public static partial void BodyRefused(ILogger logger, string requestId, int status, string reason);
 }

@@ -18,6 +18,7 @@ namespace PdApp.Simulator.Engine;
 internal sealed partial class CompletionEngine(
     SimulatorOptions options,
     EngineScheduler scheduler,
+    PrefixCache prefixCache,
     TimingModel timing,
     IKvConnectorSimulation connector,
     InstanceIdentity identity,
@@ -32,11 +33,13 @@ internal sealed partial class CompletionEngine(
         using var sequence = await scheduler.AdmitAsync(promptTokens, cancellationToken).ConfigureAwait(false);
         var admitted = time.GetTimestamp();
         metrics.QueueTime.Observe(time.GetElapsedTime(job.ArrivalTimestamp, admitted).TotalSeconds);
+        using var prefix = prefixCache.Acquire(job.Kv.PromptTokenIds);
+        metrics.PrefixCacheQueried(promptTokens, prefix.CachedTokens);
 
         var finishedReason = "abort";
         try
         {
-            var (kvOutcome, kvParams) = await PrefillAsync(job, cancellationToken).ConfigureAwait(false);
+            var (kvOutcome, kvParams) = await PrefillAsync(job, prefix, cancellationToken).ConfigureAwait(false);
             metrics.AddPromptTokens(promptTokens);
             var firstToken = time.GetTimestamp();
             metrics.PrefillTime.Observe(time.GetElapsedTime(admitted, firstToken).TotalSeconds);
@@ -63,7 +66,7 @@ internal sealed partial class CompletionEngine(
         }
     }
 
-    private async Task<(string Outcome, System.Text.Json.Nodes.JsonObject? Params)> PrefillAsync(CompletionJob job, CancellationToken cancellationToken)
+    private async Task<(string Outcome, System.Text.Json.Nodes.JsonObject? Params)> PrefillAsync(CompletionJob job, PrefixHold prefix, CancellationToken cancellationToken)
     {
         var promptTokens = job.Kv.PromptTokenIds.Length;
         if (options.Faults.AddedLatencyMs > 0)
@@ -72,7 +75,9 @@ internal sealed partial class CompletionEngine(
         }
 
         var outcome = KvTransferOutcomes.None;
-        var uncached = promptTokens;
+
+        // Automatic prefix caching: only the tokens after the cached leading blocks are computed.
+        var uncached = promptTokens - prefix.CachedTokens;
         if (connector.ShouldConsume(job.Kv))
         {
             var consumed = await connector.TryConsumeAsync(job.Kv, cancellationToken).ConfigureAwait(false);
@@ -101,6 +106,10 @@ internal sealed partial class CompletionEngine(
             // vLLM recomputes the tail the transferred blocks do not cover (at least the last token).
             await Task.Delay(TimeSpan.FromMilliseconds(options.Timing.PrefillTimePerTokenMs * uncached), time, cancellationToken).ConfigureAwait(false);
         }
+
+        // Computed or received, the prompt's full blocks are now in this instance's prefix cache
+        // (transferred KV counts as cached on the decode side).
+        prefix.StoreComputed();
 
         // A kv_both instance that missed computes the KV and may save it; its header still says "miss"
         // (what the consumer side saw), while the produced counter records the save.

@@ -140,15 +140,16 @@ public sealed class ProxyMeter
     internal void DecodeCompleted(string instance, string connector, string outcome, double seconds) =>
         _decodeDuration.Record(seconds, new TagList { { "instance", instance }, { "connector", connector }, { "outcome", outcome } });
 
-    internal void ChunkRelayed(string route, string connector, double? gapSeconds)
+    internal void ChunkGap(string route, string connector, double gapSeconds)
     {
-        var tags = new TagList { { "route", route }, { "connector", connector } };
-        _chunks.Add(1, tags);
-        if (gapSeconds is { } gap)
+        if (_interChunkLatency.Enabled)
         {
-            _interChunkLatency.Record(gap, tags);
+            _interChunkLatency.Record(gapSeconds, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("connector", connector));
         }
     }
+
+    internal void ChunksRelayed(string route, string connector, int chunks) =>
+        _chunks.Add(chunks, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("connector", connector));
 
     internal void StreamCompleted(string route, string connector, string mode, double timeToFirstToken, double? timePerOutputToken)
     {

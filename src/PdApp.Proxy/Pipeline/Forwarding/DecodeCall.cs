@@ -75,4 +75,7 @@ public sealed class DecodeCall
 
     /// <summary>Why the stream ended early with an in-band error event, if it did.</summary>
     public string? StreamError { get; internal set; }
+
+    /// <summary>The status of the in-band error event that ended the stream (502, 503, 504), if any.</summary>
+    public int? StreamErrorStatus { get; internal set; }
 }
