@@ -9,7 +9,8 @@
 #   2. CPU time per request: utime+stime of the proxy's and the baseline's process (/proc/PID/stat)
 #      over CPU_REQUESTS requests at SAT_CONCURRENCY streams, ROUNDS rounds, targets alternating;
 #      the simulators' CPU per request alongside (it should not depend on the target);
-#   3. throughput at saturation: the same runs' requests/s (each target alone);
+#   3. throughput at saturation: the same runs' requests/s (each target alone), and the managed
+#      allocations per request of proxy and baseline over the same runs;
 #   4. peak RSS with MEM_STREAMS (1000) concurrent streams: proxy and baseline restarted fresh on a
 #      simulator pair with memory.sh's settings (ITL 50 ms, 200 tokens), so the figure compares
 #      with memory.sh's.
@@ -85,6 +86,15 @@ start_pair() {
 
 # cpu_ticks <pid>: utime + stime (fields 14 and 15 of /proc/PID/stat, after the command name).
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# allocated_bytes <target>: the process's managed allocations so far (proxy: its Prometheus
+# dotnet_gc_heap_total_allocated_bytes_total; baseline: its /allocated-bytes), 0 for direct.
+allocated_bytes() {
+  case "$1" in
+    proxy) curl -fsS --max-time 10 "$PROXY/metrics" | awk '!found && $1 ~ /^dotnet_gc_heap_total_allocated_bytes_total/ { printf "%.0f\n", $2; found = 1 }' ;;
+    baseline) curl -fsS --max-time 10 "$BASELINE/allocated-bytes" ;;
+    *) echo 0 ;;
+  esac
+}
 status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 target_args() {
   case "$1" in
@@ -104,7 +114,7 @@ start_pair overhead --time-to-first-token 5 --inter-token-latency 5 --prefill-ti
 # (The prompt must span a few KV blocks of 16 tokens, or there is nothing to transfer.)
 CHECK_PROMPT=$(printf 'word%d ' $(seq 1 64))
 for url in "$PROXY" "$BASELINE"; do
-  found=$(curl -fsS --max-time 10 -o /dev/null -D - -H 'Content-Type: application/json' \
+  found=$(curl -fsS --max-time 30 -o /dev/null -D - -H 'Content-Type: application/json' \
     -d "{\"model\":\"$MODEL\",\"prompt\":\"$CHECK_PROMPT $url\",\"max_tokens\":4,\"stream\":true}" \
     "$url/v1/completions" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-pdsim-kv-transfer" { print $2 }')
   [[ "$found" == hit ]] || die "$url: decode reported kv transfer '${found:-nothing}', expected 'hit'"
@@ -131,22 +141,24 @@ idle_baseline=$(awk -v d=$((b1 - b0)) -v t="$CLK_TCK" 'BEGIN { printf "%.1f", d 
 
 # Saturation: each target alone, CPU_REQUESTS requests at SAT_CONCURRENCY streams, no warm-up
 # inside the run (phase 1's latency runs warmed every path), ROUNDS rounds of direct, proxy, baseline.
-printf 'round\ttarget\trequests\tfailed\treq_per_s\tout_tok_per_s\tmiddle_ticks\tsimulator_ticks\n' >"$OUT/saturation.tsv"
+printf 'round\ttarget\trequests\tfailed\treq_per_s\tout_tok_per_s\tmiddle_ticks\tsimulator_ticks\tmiddle_alloc_bytes\n' >"$OUT/saturation.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for target in direct proxy baseline; do
     m0=0 m1=0
     [[ $target == proxy ]] && m0=$(cpu_ticks "$PROXY_PID")
     [[ $target == baseline ]] && m0=$(cpu_ticks "$BASELINE_PID")
     s0=$(( $(cpu_ticks "$PREFILL_PID") + $(cpu_ticks "$DECODE_PID") ))
+    a0=$(allocated_bytes "$target")
     # shellcheck disable=SC2046 # target_args is word-split on purpose
     run_bench "$RUN_TIMEOUT" $(target_args "$target") "${WORKLOAD[@]}" --max-concurrency "$SAT_CONCURRENCY" \
       --num-prompts "$CPU_REQUESTS" --warmup 0 --output-json "$OUT/saturation-$target-r$round.json" >"$OUT/saturation-$target-r$round.txt"
     [[ $target == proxy ]] && m1=$(cpu_ticks "$PROXY_PID")
     [[ $target == baseline ]] && m1=$(cpu_ticks "$BASELINE_PID")
     s1=$(( $(cpu_ticks "$PREFILL_PID") + $(cpu_ticks "$DECODE_PID") ))
+    a1=$(allocated_bytes "$target")
     # Requests that reached the servers: the run's own plus the bench's one unmeasured test request.
-    jq -r --arg r "$round" --arg t "$target" --arg m $((m1 - m0)) --arg s $((s1 - s0)) \
-      '.runs[0] | [$r, $t, (.completed + .failed + 1), .failed, .request_throughput, .output_throughput, $m, $s] | @tsv' \
+    jq -r --arg r "$round" --arg t "$target" --arg m $((m1 - m0)) --arg s $((s1 - s0)) --arg a $((a1 - a0)) \
+      '.runs[0] | [$r, $t, (.completed + .failed + 1), .failed, .request_throughput, .output_throughput, $m, $s, $a] | @tsv' \
       "$OUT/saturation-$target-r$round.json" >>"$OUT/saturation.tsv"
   done
 done
@@ -224,12 +236,14 @@ ttft() { jq -r --arg m "$2" '.comparisons[0].metrics[] | select(.metric == "ttft
   echo
   echo "### Against the targets (proxy vs baseline / direct)"
   echo
-  awk -F'\t' -v tck="$CLK_TCK" 'NR > 1 { req[$2] += $3; mid[$2] += $7; rps[$2] += $5; n[$2]++ }
+  awk -F'\t' -v tck="$CLK_TCK" 'NR > 1 { req[$2] += $3; mid[$2] += $7; rps[$2] += $5; alloc[$2] += $9; n[$2]++ }
     END {
       cp = mid["proxy"] / req["proxy"]; cb = mid["baseline"] / req["baseline"]
       tp = rps["proxy"] / n["proxy"]; tb = rps["baseline"] / n["baseline"]
       printf "- CPU per request proxy/baseline: %.2fx (target <= 1.1x)\n", cp / cb
-      printf "- throughput at saturation proxy/baseline: %.3fx (target >= 0.97x)\n", tp / tb }' "$OUT/saturation.tsv"
+      printf "- throughput at saturation proxy/baseline: %.3fx (target >= 0.97x)\n", tp / tb
+      printf "- managed allocations per request (saturation runs; the scrape itself included): proxy %.1f KiB, baseline %.1f KiB\n",
+        alloc["proxy"] / req["proxy"] / 1024, alloc["baseline"] / req["baseline"] / 1024 }' "$OUT/saturation.tsv"
   first=${LEVELS%% *}
   echo "- added TTFT p50 at $first stream(s), proxy over direct: $(ttft "$OUT/ttft-proxy-c$first.json" delta) ms (target <= 0.5 ms); baseline: $(ttft "$OUT/ttft-baseline-c$first.json" delta) ms"
   [[ -f "$OUT/memory.tsv" ]] && awk -F'\t' '$1 == "proxy" { printf "- proxy peak RSS at %s streams: %.1f MB (target <= 150 MB)\n", "'"$MEM_STREAMS"'", $5 / 1024 }' "$OUT/memory.tsv"

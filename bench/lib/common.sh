@@ -7,7 +7,7 @@ set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 CONFIGURATION="${CONFIGURATION:-Release}"
-PROXY_DLL="$REPO_ROOT/src/PdApp.Proxy/bin/$CONFIGURATION/net10.0/PdApp.Proxy.dll"
+PROXY_DLL="${PROXY_DLL:-$REPO_ROOT/src/PdApp.Proxy/bin/$CONFIGURATION/net10.0/PdApp.Proxy.dll}"
 SIM_DLL="$REPO_ROOT/src/PdApp.Simulator/bin/$CONFIGURATION/net10.0/PdApp.Simulator.dll"
 BENCH_DLL="$REPO_ROOT/src/PdApp.Bench/bin/$CONFIGURATION/net10.0/PdApp.Bench.dll"
 MODEL="${MODEL:-/data/dp7b/}"          # the simulator only uses it as the served model name

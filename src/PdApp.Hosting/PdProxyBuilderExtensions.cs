@@ -81,7 +81,9 @@ public static class PdProxyBuilderExtensions
     /// models load for minutes and the proxy reports not-ready until instances are healthy), and the
     /// <see cref="PdProxySettings"/> keys as environment variables (<c>Pd__Connector</c>, <c>Pd__Model</c>,
     /// <c>Pd__Instances__{i}__Name|Role|Address|KvAddress</c>, <c>Pd__ChildConnectors__{i}</c>,
-    /// <c>Pd__Registry__Port</c> with a <see cref="PdProxyResource.RegistryEndpointName"/> TCP endpoint for P2pNccl, <c>Pd__UpstreamApiKey</c>), and, when
+    /// <c>Pd__Registry__Port</c> with a <see cref="PdProxyResource.RegistryEndpointName"/> TCP endpoint for P2pNccl,
+    /// <c>Pd__LMCache__NotificationPort</c> with a <see cref="PdProxyResource.KvReadyEndpointName"/> TCP endpoint for LMCache,
+    /// an LMCache receiver's <c>Pd__Instances__{i}__KvAllocPort|KvRanks</c>, <c>Pd__UpstreamApiKey</c>), and, when
     /// <c>Pd:UseClientApiKey</c> / <c>Pd:UseAdminApiKey</c> are set, <c>Pd__ApiKey</c> / <c>Pd__AdminApiKey</c> from the
     /// secret parameters <see cref="PdTopologyBuilderExtensions.ClientApiKeyParameterName"/> /
     /// <see cref="PdTopologyBuilderExtensions.AdminApiKeyParameterName"/>.
@@ -117,6 +119,11 @@ public static class PdProxyBuilderExtensions
                 proxy.WithEnvironment(Env(prefix + PdProxySettings.InstanceKvAddress), kvAddress);
             }
 
+            foreach (var (key, value) in instance.Plan.KvConnector?.ProxyInstanceSettings ?? new Dictionary<string, string>())
+            {
+                proxy.WithEnvironment(Env(prefix + key), value);
+            }
+
             if (instance.Service is { } service)
             {
                 proxy.WithReference(service);
@@ -133,6 +140,20 @@ public static class PdProxyBuilderExtensions
             var port = plan.Options.RegistryPort;
             proxy.WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: PdProxyResource.RegistryEndpointName, isProxied: false)
                  .WithEnvironment(Env(PdProxySettings.RegistryPort), port.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (plan.NeedsKvReadyNotifications)
+        {
+            // LMCache senders push to it on the fixed pd_proxy_port they were given at start-up.
+            var port = plan.Options.LMCache.NotificationPort;
+            proxy.WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: PdProxyResource.KvReadyEndpointName, isProxied: false)
+                 .WithEnvironment(Env(PdProxySettings.LMCacheNotificationPort), port.ToString(CultureInfo.InvariantCulture))
+
+                 // What every decode-0-like receiver listens on: the ports a cluster's decode pods share (their
+                 // instances are found through DNS, without per-instance KV settings).
+                 .WithEnvironment(Env(PdProxySettings.LMCacheInitPort), plan.Options.LMCache.InitBasePort.ToString(CultureInfo.InvariantCulture))
+                 .WithEnvironment(Env(PdProxySettings.LMCacheAllocPort), plan.Options.LMCache.AllocBasePort.ToString(CultureInfo.InvariantCulture))
+                 .WithEnvironment(Env(PdProxySettings.LMCacheRanks), Math.Max(1, plan.Options.TensorParallelSize).ToString(CultureInfo.InvariantCulture));
         }
 
         if (topology.ApiKey is { } apiKey)

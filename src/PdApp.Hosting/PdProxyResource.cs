@@ -20,6 +20,9 @@ public class PdProxyResource(string name) : ProjectResource(name)
     /// <summary>Name of the P2pNccl registration (ZeroMQ) endpoint, declared only for connectors that need it.</summary>
     public const string RegistryEndpointName = "registry";
 
+    /// <summary>The TCP endpoint LMCache senders push "KV ready" notifications to (<c>pd_proxy_port</c>).</summary>
+    public const string KvReadyEndpointName = "kv-ready";
+
     /// <summary>Readiness path (the service defaults' <c>/health</c>): 200 once every role has a healthy instance.</summary>
     public const string HealthPath = "/health";
 

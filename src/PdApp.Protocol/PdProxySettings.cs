@@ -39,8 +39,29 @@ public static class PdProxySettings
     /// <summary>Instance key: the instance's KV address <c>host:port</c> (P2pNccl ZMQ address, PyNccl rendezvous).</summary>
     public const string InstanceKvAddress = "KvAddress";
 
+    /// <summary><c>Pd:Instances:{i}:KvAllocPort</c>: an LMCache receiver's allocation port of rank 0 (<c>pd_peer_alloc_port</c>).</summary>
+    public const string InstanceKvAllocPort = "KvAllocPort";
+
+    /// <summary><c>Pd:Instances:{i}:KvRanks</c>: tensor-parallel ranks of an LMCache receiver, each on consecutive ports (default 1).</summary>
+    public const string InstanceKvRanks = "KvRanks";
+
     /// <summary><c>Pd:Registry:Port</c>: port of the P2pNccl ZeroMQ registration socket the proxy binds.</summary>
     public const string RegistryPort = "Pd:Registry:Port";
+
+    /// <summary>
+    /// <c>Pd:LMCache:NotificationPort</c>: port of the ZeroMQ PULL socket the proxy binds for LMCache senders'
+    /// "KV ready" notifications (their <c>pd_proxy_port</c>).
+    /// </summary>
+    public const string LMCacheNotificationPort = "Pd:LMCache:NotificationPort";
+
+    /// <summary><c>Pd:LMCache:InitPort</c>: receivers' <c>pd_peer_init_port</c> (rank 0) where an instance has no <c>KvAddress</c> (pods found through DNS).</summary>
+    public const string LMCacheInitPort = "Pd:LMCache:InitPort";
+
+    /// <summary><c>Pd:LMCache:AllocPort</c>: receivers' <c>pd_peer_alloc_port</c> (rank 0) where an instance has no <c>KvAllocPort</c>.</summary>
+    public const string LMCacheAllocPort = "Pd:LMCache:AllocPort";
+
+    /// <summary><c>Pd:LMCache:Ranks</c>: receivers' tensor-parallel ranks where an instance has no <c>KvRanks</c>.</summary>
+    public const string LMCacheRanks = "Pd:LMCache:Ranks";
 
     /// <summary><c>Pd:UpstreamApiKey</c>: the key the instances run with (vLLM <c>--api-key</c>), forwarded upstream.</summary>
     public const string UpstreamApiKey = "Pd:UpstreamApiKey";
@@ -50,6 +71,12 @@ public static class PdProxySettings
 
     /// <summary><c>Pd:AdminApiKey</c>: key protecting <c>/admin</c>.</summary>
     public const string AdminApiKey = "Pd:AdminApiKey";
+
+    /// <summary>
+    /// <c>Pd:MetricsAccess</c>: who may read the proxy's <c>/metrics</c>: <c>Auto</c> (open while no
+    /// key is configured, else a key is required), <c>Open</c>, or <c>Key</c>.
+    /// </summary>
+    public const string MetricsAccess = "Pd:MetricsAccess";
 
     /// <summary>
     /// DNS discovery section: <c>{DnsDiscovery}:Prefill|Decode|Both</c> name each role's headless Service and

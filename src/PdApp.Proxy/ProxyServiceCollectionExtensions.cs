@@ -6,8 +6,10 @@ using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Pipeline;
 using PdApp.Proxy.Pipeline.Admission;
 using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Flows.LMCache;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
 
 namespace PdApp.Proxy;
 
@@ -31,7 +33,19 @@ public static class ProxyServiceCollectionExtensions
             (host, proxy) => host.ShutdownTimeout = TimeSpan.FromSeconds(proxy.Value.ShutdownTimeoutSeconds));
 
         services.AddHttpForwarder();
-        services.AddSingleton(sp => ConnectorFlowResolver.Create(sp.GetRequiredService<IOptions<DeploymentOptions>>().Value));
+        services.AddOptions<LMCacheOptions>()
+            .Bind(configuration.GetSection(LMCacheOptions.SectionName))
+            .PostConfigure<IOptions<DeploymentOptions>>((o, deployment) => LMCacheOptions.Configure(o, deployment.Value.Connector, deployment.Value.ChildConnectors))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LMCacheOptions>, LMCacheOptionsValidator>();
+        services.AddSingleton<KvReadyNotifications>();
+        services.AddSingleton<KvReadyListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<KvReadyListener>());
+        services.AddSingleton(sp => ConnectorFlowResolver.Create(
+            sp.GetRequiredService<IOptions<DeploymentOptions>>().Value,
+            sp.GetRequiredService<KvReadyNotifications>(),
+            sp.GetRequiredService<IOptions<LMCacheOptions>>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<UpstreamTimeouts>();
         services.AddSingleton(sp => new UpstreamChannel(
             sp.GetRequiredService<UpstreamTimeouts>(), sp.GetService<IServiceDiscoveryHttpMessageHandlerFactory>()));
@@ -39,6 +53,9 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<DecodeForwarder>();
         services.AddSingleton<PdRequestPipeline>();
         services.AddSingleton<CompletionHandler>();
+        services.AddSingleton<RequestBodyGate>();
+        services.AddSingleton<ShutdownDeadline>();
+        services.AddHostedService<ShutdownDrainDelay>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AdmissionController>();
         services.TryAddSingleton<IProxyObserver>(NullRequestObserver.Instance);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -11,8 +12,8 @@ using OpenTelemetry.Trace;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Aspire service defaults shared by the proxy and the simulator: OpenTelemetry (logs, metrics,
-/// traces; OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks, service
+/// Aspire service defaults shared by the proxy and the simulator: OpenTelemetry (logs and metrics;
+/// traces and OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks, service
 /// discovery. Outgoing <see cref="System.Net.Http.HttpClient"/>s get service discovery only:
 /// the standard resilience handler's 10 s attempt timeout would cut token streams, so callers
 /// that want it opt in with <c>AddStandardResilienceHandler</c>.
@@ -52,7 +53,7 @@ public static class ServiceDefaultsExtensions
             logging.IncludeScopes = true;
         });
 
-        builder.Services.AddOpenTelemetry()
+        var openTelemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics =>
             {
                 metrics.AddAspNetCoreInstrumentation()
@@ -60,31 +61,49 @@ public static class ServiceDefaultsExtensions
                     .AddRuntimeInstrumentation()
                     .AddMeter(meterNames)
                     .AddPrometheusExporter();
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(builder.Environment.ApplicationName)
-                    .AddSource(meterNames)
-                    .AddAspNetCoreInstrumentation(options =>
-                    {
-                        // Health probes and scrapes would drown the request traces.
-                        options.Filter = context => !IsProbe(context.Request.Path);
-                        options.RecordException = true;
-                    })
-                    .AddHttpClientInstrumentation(options =>
-                    {
-                        // The proxy's own probes and load scrapes of every instance, every few seconds.
-                        options.FilterHttpRequestMessage = request => request.RequestUri is not { } uri || !IsProbe(uri.AbsolutePath);
-                        options.RecordException = true;
-                    });
             });
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        // Spans are built only for an exporter: without one, a tracer provider would sample and
+        // tag every server and client span of every request for nobody (bench/RESULTS.md 4.4).
+        // W3C trace context still flows without it: ASP.NET Core keeps the caller's traceparent
+        // on the request's activity and HttpClient injects it into every upstream call.
+        if (!HasOtlpEndpoint(builder.Configuration))
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            return builder;
         }
 
+        openTelemetry.WithTracing(tracing =>
+        {
+            tracing.AddSource(builder.Environment.ApplicationName)
+                .AddSource(meterNames)
+                .AddAspNetCoreInstrumentation(options =>
+                {
+                    // Health probes and scrapes would drown the request traces.
+                    options.Filter = context => !IsProbe(context.Request.Path);
+                    options.RecordException = true;
+                })
+                .AddHttpClientInstrumentation(options =>
+                {
+                    // The proxy's own probes and load scrapes of every instance, every few seconds.
+                    options.FilterHttpRequestMessage = request => request.RequestUri is not { } uri || !IsProbe(uri.AbsolutePath);
+                    options.RecordException = true;
+                });
+        });
+        openTelemetry.UseOtlpExporter();
         return builder;
+    }
+
+    /// <summary>
+    /// Whether traces have a consumer: an OTLP endpoint (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
+    /// <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>), as the Aspire app host sets for every resource.
+    /// </summary>
+    /// <param name="configuration">The configuration.</param>
+    /// <returns>Whether to build and export spans.</returns>
+    public static bool HasOtlpEndpoint(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
+            || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
     }
 
     private static bool IsProbe(PathString path) =>

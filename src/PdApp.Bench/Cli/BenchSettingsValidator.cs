@@ -181,6 +181,10 @@ internal static class BenchSettingsValidator
         {
             result.AddError($"--connector {connector.Connector.Name}: --pd-direct cannot build its request ids, which name both peers' KV addresses; benchmark it through the proxy (--base-url).");
         }
+        else if (connector.PrefillNotifiesProxy)
+        {
+            result.AddError($"--connector {connector.Connector.Name}: --pd-direct cannot name the receiver (kv_transfer_params.disagg_spec) nor hear the sender's KV-ready notification, so the KV would not move; benchmark it through the proxy (--base-url).");
+        }
         else if (names.Length > 1 && !connector.Connector.IsComposite)
         {
             result.AddError("--connector takes children only after MultiConnector.");

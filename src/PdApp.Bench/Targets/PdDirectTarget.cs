@@ -27,7 +27,7 @@ internal sealed class PdDirectTarget : IBenchTarget
     public PdDirectTarget(OpenAiExchange exchange, RequestShape shape, Uri prefillBaseUrl, Uri decodeBaseUrl, ResolvedConnector connector)
     {
         ArgumentNullException.ThrowIfNull(connector);
-        if (connector.RequestIdNamesPeers || connector.DecodeBodyFields.Count > 1)
+        if (connector.RequestIdNamesPeers || connector.PrefillNotifiesProxy || connector.DecodeBodyFields.Count > 1)
         {
             throw new ArgumentException($"--pd-direct cannot drive {connector.Connector.Name}.", nameof(connector));
         }

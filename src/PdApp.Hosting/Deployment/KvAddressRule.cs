@@ -31,9 +31,10 @@ public enum KvAddressUse
 /// <item>P2pNcclConnector: <c>VLLM_HOST_IP</c> is where the engine's ZMQ router binds (<c>ip:kv_port</c>) and what it
 /// registers with the proxy (p2p_nccl_engine.py): bound and advertised. <c>proxy_ip</c> in the KV config is the
 /// proxy it connects to: a peer address.</item>
-/// <item>LMCacheConnectorV1 (NIXL transfer): <c>LMCACHE_NIXL_RECEIVER_HOST</c> is where the receiver (decode,
-/// <c>LMCACHE_NIXL_ROLE=receiver</c>) listens and where the sender (prefill) connects: bound on the receiver, a
-/// peer address on the sender.</item>
+/// <item>LMCacheConnectorV1 (LMCache 0.3.x PD backend): the receiver (decode) binds <c>LMCACHE_PD_PEER_HOST</c>, which
+/// the app host sets to <c>0.0.0.0</c> (every interface, so no own address is needed); the sender (prefill) learns
+/// the receiver per request from the proxy (<c>disagg_spec</c>) and connects to <c>LMCACHE_PD_PROXY_HOST</c>, the
+/// proxy: peer addresses only (lmcache/v1/storage_backend/pd_backend.py).</item>
 /// <item>PyNcclConnector: <c>kv_ip</c> is the rank-0 rendezvous; torch's TCPStore server listens on every interface
 /// and the other rank connects to the name: a peer address (no variable).</item>
 /// <item>SharedStorageConnector: no addresses (files under the shared path).</item>
@@ -48,17 +49,9 @@ public static class KvAddressRule
     /// <summary>P2pNccl's own address.</summary>
     public const string HostIp = "VLLM_HOST_IP";
 
-    /// <summary>LMCache's NIXL receiver host.</summary>
-    public const string LMCacheReceiverHost = "LMCACHE_NIXL_RECEIVER_HOST";
-
-    /// <summary>LMCache's NIXL role: <c>sender</c> or <c>receiver</c>.</summary>
-    public const string LMCacheRole = "LMCACHE_NIXL_ROLE";
-
-    private const string LMCacheReceiverRole = "receiver";
-
     /// <summary>How the engine with <paramref name="environment"/> uses <paramref name="variable"/>; null when it holds no address.</summary>
     /// <param name="variable">The environment variable's name.</param>
-    /// <param name="environment">The engine's whole environment (LMCache's role decides the receiver host's use).</param>
+    /// <param name="environment">The engine's whole environment (for connectors whose role decides a variable's use).</param>
     /// <returns>The use, or null.</returns>
     public static KvAddressUse? Classify(string variable, IEnumerable<KeyValuePair<string, DeploymentValue>> environment)
     {
@@ -67,7 +60,6 @@ public static class KvAddressRule
         return variable switch
         {
             NixlSideChannelHost or HostIp => KvAddressUse.OwnBindAddress,
-            LMCacheReceiverHost => IsLMCacheReceiver(environment) ? KvAddressUse.OwnBindAddress : KvAddressUse.PeerAddress,
             _ => null,
         };
     }
@@ -80,7 +72,4 @@ public static class KvAddressRule
         ArgumentNullException.ThrowIfNull(environment);
         return [.. environment.Where(e => Classify(e.Key, environment) == KvAddressUse.OwnBindAddress).Select(e => e.Key)];
     }
-
-    private static bool IsLMCacheReceiver(IEnumerable<KeyValuePair<string, DeploymentValue>> environment) =>
-        environment.Any(e => e.Key == LMCacheRole && string.Equals(e.Value.ToString(), LMCacheReceiverRole, StringComparison.OrdinalIgnoreCase));
 }

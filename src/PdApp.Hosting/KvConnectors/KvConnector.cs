@@ -41,6 +41,12 @@ public abstract record KvConnector
     /// <summary>The instance's KV address <c>host:port</c> the proxy needs (P2pNccl, PyNccl), or null.</summary>
     public virtual string? KvAddress => null;
 
+    /// <summary>
+    /// More per-instance settings the proxy needs beyond <see cref="KvAddress"/>, keyed relative to
+    /// <c>Pd:Instances:{i}</c> (LMCache receivers: <c>KvAllocPort</c>, <c>KvRanks</c>); empty by default.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, string> ProxyInstanceSettings { get; } = new Dictionary<string, string>();
+
     /// <summary>The configuration vLLM parses.</summary>
     /// <returns>The config.</returns>
     public abstract KvTransferConfig ToKvTransferConfig();

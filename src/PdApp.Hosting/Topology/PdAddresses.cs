@@ -16,6 +16,12 @@ internal sealed class PdAddresses(PdOptions options, PdBackend backend)
         _ => instance.Name,
     };
 
+    /// <summary>
+    /// Where an engine binds a listener peers connect to by name: loopback for simulators on this machine, every
+    /// interface in a container (its name resolves to the container's address, which is not known in advance).
+    /// </summary>
+    public string ListenHost => backend == PdBackend.Simulator ? "127.0.0.1" : "0.0.0.0";
+
     /// <summary>The address instances reach the proxy (a host process) at.</summary>
     public string ProxyHost => backend switch
     {

@@ -46,6 +46,9 @@ public sealed record PdInstanceLayout(
     /// </summary>
     public IReadOnlyDictionary<string, PdEngineVariable> Environment { get; init; } = new Dictionary<string, PdEngineVariable>();
 
-    /// <summary>LMCache NIXL receiver port (decode instances).</summary>
-    public int ReceiverPort { get; init; }
+    /// <summary>LMCache receiver <c>pd_peer_init_port</c> of rank 0 (decode instances; 0 otherwise).</summary>
+    public int LMCacheInitPort { get; init; }
+
+    /// <summary>LMCache receiver <c>pd_peer_alloc_port</c> of rank 0 (decode instances; 0 otherwise).</summary>
+    public int LMCacheAllocPort { get; init; }
 }

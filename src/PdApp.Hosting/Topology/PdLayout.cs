@@ -42,7 +42,8 @@ public static class PdLayout
                     KvRank = overrides.KvRank ?? position,
                     KvPort = overrides.KvPort ?? defaultKvPort,
                     SideChannelPort = overrides.SideChannelPort ?? options.Nixl.SideChannelBasePort + (position * stride),
-                    ReceiverPort = role == PdRole.Decode ? options.LMCache.ReceiverBasePort + i : 0,
+                    LMCacheInitPort = role == PdRole.Decode ? options.LMCache.InitBasePort + (i * stride) : 0,
+                    LMCacheAllocPort = role == PdRole.Decode ? options.LMCache.AllocBasePort + (i * stride) : 0,
                     PortSetting = overrides.Port is null ? groupPath + ":BasePort" : path + ":Port",
                     KvPortSetting = overrides.KvPort is null
                         ? $"Pd:P2pNccl:{(role == PdRole.Prefill ? "Prefill" : "Decode")}KvBasePort"

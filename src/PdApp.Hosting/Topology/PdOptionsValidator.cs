@@ -171,6 +171,16 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
         {
             failures.Add($"Pd:LMCache:ChunkSize must be at least 1 (got {o.LMCache.ChunkSize}).");
         }
+
+        if (o.Uses(KvConnectorKind.LMCacheV1) && o.LMCache.BufferSizeBytes < 1)
+        {
+            failures.Add($"Pd:LMCache:BufferSizeBytes must be positive (got {o.LMCache.BufferSizeBytes}); LMCache's PD backend needs a transfer buffer.");
+        }
+
+        if (o.Uses(KvConnectorKind.LMCacheV1) && string.IsNullOrWhiteSpace(o.LMCache.NixlBackends))
+        {
+            failures.Add("Pd:LMCache:NixlBackends must name at least one NIXL backend (e.g. UCX).");
+        }
     }
 
     private static void ValidateRoles(PdOptions o, IReadOnlyList<PdInstanceLayout> layout, List<string> failures)

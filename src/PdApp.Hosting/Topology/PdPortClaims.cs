@@ -44,12 +44,18 @@ public static class PdPortClaims
                 {
                     claims.Add(new(instance.SideChannelPort + rank, instance.SideChannelPortSetting, $"{instance.Name} (NIXL side channel, TP rank {rank})", false));
                 }
-            }
 
-            if (Uses(KvConnectorKind.LMCacheV1) && instance.Role == PdRole.Decode)
-            {
-                claims.Add(new(instance.ReceiverPort, "Pd:LMCache:ReceiverBasePort", $"{instance.Name} (LMCache NIXL receiver)", false));
+                if (Uses(KvConnectorKind.LMCacheV1) && instance.Role == PdRole.Decode)
+                {
+                    claims.Add(new(instance.LMCacheInitPort + rank, "Pd:LMCache:InitBasePort", $"{instance.Name} (LMCache pd_peer_init_port, TP rank {rank})", false));
+                    claims.Add(new(instance.LMCacheAllocPort + rank, "Pd:LMCache:AllocBasePort", $"{instance.Name} (LMCache pd_peer_alloc_port, TP rank {rank})", false));
+                }
             }
+        }
+
+        if (Uses(KvConnectorKind.LMCacheV1))
+        {
+            claims.Add(new(options.LMCache.NotificationPort, "Pd:LMCache:NotificationPort", "the proxy (LMCache KV-ready notifications)", false));
         }
 
         if (Uses(KvConnectorKind.PyNccl))

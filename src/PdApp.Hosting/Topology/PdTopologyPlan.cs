@@ -43,6 +43,9 @@ public sealed class PdTopologyPlan
     /// <summary>Whether the proxy must run the P2pNccl registration socket.</summary>
     public bool NeedsRegistry => Options.EffectiveConnectors().Any(c => c.NeedsRegistry);
 
+    /// <summary>Whether the proxy must run the LMCache notification socket (<see cref="KvConnectorTraits.PrefillNotifiesProxy"/>).</summary>
+    public bool NeedsKvReadyNotifications => Options.EffectiveConnectors().Any(c => c.PrefillNotifiesProxy);
+
     /// <summary>Plans <paramref name="options"/> for <paramref name="backend"/>.</summary>
     /// <param name="options">Validated options.</param>
     /// <param name="backend">The resolved backend.</param>
@@ -129,15 +132,22 @@ public sealed class PdTopologyPlan
                 };
 
             case KvConnectorKind.LMCacheV1:
-                // LMCache's NIXL channel is point to point: prefill i sends to decode (i mod decode count).
-                var decodes = layout.Where(i => i.Role == PdRole.Decode).ToList();
-                var receiver = instance.Role == PdRole.Decode ? instance : decodes[instance.Index % decodes.Count];
+                // Any prefill sends to any decode: the proxy names the receiver per request (disagg_spec)
+                // and senders notify the proxy, so receivers and the proxy are what the engines are told.
                 var rpcName = (instance.Role == PdRole.Prefill ? "producer" : "consumer") + (instance.Index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return new LMCacheKvConnector(instance.Role, addresses.PeerHost(receiver), receiver.ReceiverPort, rpcName)
+                return new LMCacheKvConnector(instance.Role, rpcName)
                 {
+                    ReceiverHost = instance.Role == PdRole.Decode ? addresses.PeerHost(instance) : null,
+                    ReceiverBindHost = addresses.ListenHost,
+                    InitPort = instance.LMCacheInitPort,
+                    AllocPort = instance.LMCacheAllocPort,
+                    Ranks = Math.Max(1, options.TensorParallelSize),
+                    ProxyHost = instance.Role == PdRole.Prefill ? addresses.ProxyHost : null,
+                    ProxyPort = options.LMCache.NotificationPort,
                     ChunkSize = options.LMCache.ChunkSize,
                     BufferSizeBytes = options.LMCache.BufferSizeBytes,
                     BufferDevice = options.LMCache.BufferDevice,
+                    NixlBackends = options.LMCache.NixlBackends,
                     PythonHashSeed = options.LMCache.PythonHashSeed,
                 };
 

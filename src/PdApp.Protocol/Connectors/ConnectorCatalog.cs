@@ -28,6 +28,8 @@ public static class ConnectorCatalog
             DecodeCanPrefillAlone = true,
             DecodeRetryIsSafe = true,
             DecodeCanSkipPrefill = true,
+            SelectsDecodeFirst = true,
+            PrefillNotifiesProxy = true,
             DefaultImage = KvEngineImage.LMCache,
         },
         new()

@@ -43,6 +43,13 @@ public sealed record KvConnectorTraits
     /// <summary>Whether the upstream request id names both peers' KV addresses (P2pNccl).</summary>
     public bool RequestIdNamesPeers { get; init; }
 
+    /// <summary>
+    /// Whether prefill is told its receiver per request and tells the proxy when the KV arrived, so the proxy
+    /// runs a notification socket and waits for it before decode (LMCache's PD backend: <c>disagg_spec</c> and
+    /// <c>ProxyNotif</c>).
+    /// </summary>
+    public bool PrefillNotifiesProxy { get; init; }
+
     /// <summary>Fields added to the prefill request body (NIXL: <c>kv_transfer_params</c> asking for a remote decode).</summary>
     public IReadOnlyList<KvRequestField> PrefillBodyFields { get; init; } = [];
 

@@ -19,6 +19,7 @@ public sealed class ResolvedConnector
         NeedsRegistry = all.Any(t => t.NeedsRegistry);
         SelectsDecodeFirst = all.Any(t => t.SelectsDecodeFirst);
         RequestIdNamesPeers = all.Any(t => t.RequestIdNamesPeers);
+        PrefillNotifiesProxy = all.Any(t => t.PrefillNotifiesProxy);
         PrefillBodyFields = all.SelectMany(t => t.PrefillBodyFields).DistinctBy(f => f.Name, StringComparer.Ordinal).ToArray();
         DecodeBodyFields = all.SelectMany(t => t.DecodeBodyFields).Distinct(StringComparer.Ordinal).ToArray();
         DefaultImage = all.Max(t => t.DefaultImage);
@@ -50,6 +51,9 @@ public sealed class ResolvedConnector
 
     /// <inheritdoc cref="KvConnectorTraits.RequestIdNamesPeers"/>
     public bool RequestIdNamesPeers { get; }
+
+    /// <inheritdoc cref="KvConnectorTraits.PrefillNotifiesProxy"/>
+    public bool PrefillNotifiesProxy { get; }
 
     /// <summary>Every connector's prefill-body fields, the first of each name kept.</summary>
     public IReadOnlyList<KvRequestField> PrefillBodyFields { get; }

@@ -13,9 +13,9 @@ public static class CompletionEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapPost(OpenAiRoutes.CompletionsPath, (HttpContext context, CompletionHandler handler) => handler.HandleAsync(context, OpenAiRoute.Completions))
-            .RequireAuthorization(PdAccess.ClientPolicy);
+            .RequireClientAccess(endpoints.ServiceProvider);
         endpoints.MapPost(OpenAiRoutes.ChatCompletionsPath, (HttpContext context, CompletionHandler handler) => handler.HandleAsync(context, OpenAiRoute.ChatCompletions))
-            .RequireAuthorization(PdAccess.ClientPolicy);
+            .RequireClientAccess(endpoints.ServiceProvider);
         return endpoints;
     }
 }

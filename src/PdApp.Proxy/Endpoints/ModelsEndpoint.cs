@@ -23,7 +23,7 @@ public static class ModelsEndpoint
     public static IEndpointRouteBuilder MapPdModels(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGet(OpenAiRoutes.ModelsPath, HandleAsync).RequireAuthorization(PdAccess.ClientPolicy);
+        endpoints.MapGet(OpenAiRoutes.ModelsPath, HandleAsync).RequireClientAccess(endpoints.ServiceProvider);
         return endpoints;
     }
 

@@ -15,7 +15,7 @@ internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestI
         var requestId = Accept(context.Request.Headers[PdHeaders.RequestId].ToString()) ?? Guid.NewGuid().ToString("N");
         context.Features.Set(new RequestIdFeature(requestId));
         context.Response.Headers[PdHeaders.RequestId] = requestId;
-        using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId }))
+        using (logger.BeginScope(new RequestIdLogScope(requestId)))
         {
             await next(context);
         }

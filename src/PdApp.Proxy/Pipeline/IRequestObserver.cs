@@ -51,9 +51,18 @@ public interface IRequestObserver
     /// <param name="call">The call.</param>
     void DecodeStarted(DecodeCall call);
 
-    /// <summary>D's response headers arrived; the observer may wrap the content to watch the stream.</summary>
+    /// <summary>D's response headers arrived (its body follows through <see cref="DecodeBytesRelayed"/>).</summary>
     /// <param name="response">D's response.</param>
     void DecodeResponded(HttpResponseMessage response);
+
+    /// <summary>
+    /// Bytes of D's body, as each read hands them to the client (the relay's in-band error event
+    /// included). Called on the relay's hot path: implementations must not block or allocate per call.
+    /// </summary>
+    /// <param name="bytes">The bytes read.</param>
+    void DecodeBytesRelayed(ReadOnlySpan<byte> bytes)
+    {
+    }
 
     /// <summary>The decode relay returned.</summary>
     /// <param name="error">YARP's result.</param>
@@ -62,6 +71,15 @@ public interface IRequestObserver
 
     /// <summary>The decode is moved to another instance after a connect failure.</summary>
     void DecodeRetried();
+
+    /// <summary>
+    /// The decode that just ended failed and request migration decided (after <see cref="DecodeEnded"/>,
+    /// before the next decode starts): the event belongs to the failed decode.
+    /// </summary>
+    /// <param name="outcome"><c>migrated</c>, <c>refused</c> or <c>failed</c>.</param>
+    /// <param name="reason">Why the decode failed, or why the request could not move.</param>
+    /// <param name="tokensRelayed">Tokens the client had received.</param>
+    void DecodeMigration(string outcome, string reason, int tokensRelayed);
 
     /// <summary>What became of the expected KV transfer.</summary>
     /// <param name="found">True when D found it, false when it prefilled locally.</param>

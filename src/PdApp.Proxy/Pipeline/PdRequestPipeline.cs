@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
@@ -16,7 +17,7 @@ namespace PdApp.Proxy.Pipeline;
 /// is a real HTTP error (no 200 is sent before D's status is known); the client's disconnect
 /// cancels whichever upstream call is in flight.
 /// </summary>
-public sealed class PdRequestPipeline(
+public sealed partial class PdRequestPipeline(
     DisaggregationFlow flow,
     IInstanceSelector selector,
     PrefillClient prefillClient,
@@ -43,6 +44,10 @@ public sealed class PdRequestPipeline(
         ArgumentNullException.ThrowIfNull(observer);
         var disaggregation = options.Value.Disaggregation;
         var routing = new RoutingContext(requestId, request.PromptText);
+        var migration = new MigrationState(
+            options.Value.Migration.MaxAttempts,
+            MigrationEligibility.RefusalFor(request) ?? ConnectorRefusal(),
+            MigrationEligibility.IsReproducible(request));
         observer.RequestParsed(request);
 
         // KV-cache-aware routing (Routing/KvCache): the prompt's block keys, then the cache-aware PD decision.
@@ -54,12 +59,12 @@ public sealed class PdRequestPipeline(
             {
                 observer.PrefillSkipped();
                 exchange.Mode = PdMode.PrefillSkipped;
-                await DecodeAloneAsync(new Run(context, request, requestId, holderOnly, exchange, observer));
+                await DecodeAloneAsync(new Run(context, request, requestId, holderOnly, exchange, observer, migration));
                 return;
             }
         }
 
-        var run = new Run(context, request, requestId, routing, exchange, observer);
+        var run = new Run(context, request, requestId, routing, exchange, observer, migration);
 
         if (disaggregation.SkipPrefillBelowTokens > 0
             && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
@@ -80,6 +85,7 @@ public sealed class PdRequestPipeline(
         }
 
         var prefill = await PrefillAsync(run, earlyDecode?.Instance);
+        using var handoff = prefill.Handoff;
         var attempt = prefill.Attempt;
         if (attempt is null || attempt.IsRetryable)
         {
@@ -102,7 +108,7 @@ public sealed class PdRequestPipeline(
             else
             {
                 await UpstreamErrorResponses.GatewayAsync(
-                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill failed: {attempt.Detail}");
+                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill on instance {prefill.Instance?.Name} failed: {attempt.Detail}");
             }
 
             return;
@@ -134,9 +140,19 @@ public sealed class PdRequestPipeline(
             return;
         }
 
+        if (await WaitForKvAsync(run, handoff, decodeInstance) is null)
+        {
+            CountCancelledAfterPrefill(run, prefillInstance);
+            return;
+        }
+
         var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
         observer.KvTransferExpected();
-        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
+        migration.RememberPrefill(attempt.Body);
+        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream)
+        {
+            Progress = migration.Progress,
+        };
         var relayed = await RelayAsync(run, call, (earlyDecode ?? lateDecode)!);
         if (relayed.Kind == DecodeOutcomeKind.Canceled && !relayed.Call.Responded)
         {
@@ -148,12 +164,12 @@ public sealed class PdRequestPipeline(
 
     private async Task<PrefillStage> PrefillAsync(Run run, UpstreamInstance? decode)
     {
-        var (context, request, requestId, routing, exchange, observer) = run;
+        var (context, request, requestId, routing, exchange, observer, _) = run;
         HashSet<UpstreamInstance>? failed = null;
         PrefillAttempt? last = null;
         UpstreamInstance? lastInstance = null;
         var upstreamRequestId = requestId;
-        byte[]? body = null;
+        var handoff = KvHandoff.None;
 
         // One try, and one retry on another instance: P computed nothing the client saw yet.
         for (var round = 0; round < 2; round++)
@@ -178,9 +194,13 @@ public sealed class PdRequestPipeline(
             else
             {
                 upstreamRequestId = flow.CreateUpstreamRequestId(requestId, instance, decode);
-                body ??= flow.CreatePrefillBody(request);
+
+                // A fresh hand-off per attempt: a notification for the failed one must not release this one.
+                handoff.Dispose();
+                handoff = flow.BeginHandoff(decode);
+                var body = flow.CreatePrefillBody(request, handoff);
                 observer.PrefillStarted(instance, upstreamRequestId);
-                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted, context.Request.Headers);
                 observer.PrefillEnded(last);
             }
 
@@ -200,12 +220,31 @@ public sealed class PdRequestPipeline(
             (failed ??= []).Add(instance);
         }
 
-        return new PrefillStage(last, lastInstance, upstreamRequestId);
+        return new PrefillStage(last, lastInstance, upstreamRequestId, handoff);
+    }
+
+    // Null when the client went away while waiting.
+    private async Task<KvReadiness?> WaitForKvAsync(Run run, KvHandoff handoff, UpstreamInstance decode)
+    {
+        try
+        {
+            var readiness = await handoff.WaitForKvAsync(run.Context.RequestAborted);
+            if (readiness == KvReadiness.TimedOut)
+            {
+                ProxyLog.KvReadyTimedOut(logger, run.RequestId, decode.Name);
+            }
+
+            return readiness;
+        }
+        catch (OperationCanceledException) when (run.Context.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     private async Task DecodeAloneAsync(Run run)
     {
-        var (context, request, requestId, routing, exchange, _) = run;
+        var (context, request, requestId, routing, exchange, _, migration) = run;
         using var lease = selector.Select(PdRole.Decode, routing);
         if (lease is null)
         {
@@ -214,14 +253,17 @@ public sealed class PdRequestPipeline(
         }
 
         var upstreamRequestId = flow.CreateUpstreamRequestId(requestId, null, lease.Instance);
-        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream);
+        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream)
+        {
+            Progress = migration.Progress,
+        };
         var relayed = await RelayAsync(run, call, lease);
         exchange.KvTransfer = relayed.Call.KvTransferOutcome;
     }
 
     private async Task<(DecodeOutcomeKind Kind, DecodeCall Call)> RelayAsync(Run run, DecodeCall call, InstanceLease lease)
     {
-        var (context, _, _, routing, exchange, observer) = run;
+        var (context, _, _, routing, exchange, observer, _) = run;
         exchange.DecodeInstance = call.Instance.Name;
         var outcome = await decodeForwarder.ForwardAsync(context, call, observer);
         Report(lease, call, outcome);
@@ -234,12 +276,17 @@ public sealed class PdRequestPipeline(
             if (retryLease is not null)
             {
                 observer.DecodeRetried();
-                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream);
+                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream)
+                {
+                    Progress = call.Progress,
+                };
                 exchange.DecodeInstance = call.Instance.Name;
                 outcome = await decodeForwarder.ForwardAsync(context, call, observer);
                 Report(retryLease, call, outcome);
             }
         }
+
+        (outcome, call) = await MigrateAsync(run, call, outcome);
 
         switch (outcome.Kind)
         {
@@ -248,11 +295,13 @@ public sealed class PdRequestPipeline(
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:
                 ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);
+                exchange.FailedStatus = StatusCodes.Status502BadGateway;
                 break;
         }
 
         if (call.StreamError is { } streamError)
         {
+            exchange.FailedStatus = call.StreamErrorStatus ?? StatusCodes.Status502BadGateway;
             ProxyLog.DecodeStreamError(logger, call.RequestId, call.Instance.Name, streamError);
         }
 
@@ -307,9 +356,9 @@ public sealed class PdRequestPipeline(
         ProxyLog.CancelledAfterPrefill(logger, run.RequestId, prefillInstance.Name);
     }
 
-    private sealed record PrefillStage(PrefillAttempt? Attempt, UpstreamInstance? Instance, string UpstreamRequestId);
+    private sealed record PrefillStage(PrefillAttempt? Attempt, UpstreamInstance? Instance, string UpstreamRequestId, KvHandoff Handoff);
 
     // What every step of one request needs, passed as one value.
     private sealed record Run(
-        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer);
+        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer, MigrationState Migration);
 }

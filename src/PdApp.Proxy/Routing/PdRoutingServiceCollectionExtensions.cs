@@ -55,6 +55,7 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddOptions<EjectionOptions>().Bind(configuration.GetSection(EjectionOptions.SectionName)).ValidateOnStart();
         services.AddOptions<ReadinessOptions>()
             .Configure(o => o.DecodeOnlyFallback = configuration.GetValue(ReadinessOptions.DecodeOnlyFallbackKey, false));
+        services.AddOptions<AdminInstanceOptions>().Bind(configuration.GetSection(AdminInstanceOptions.SectionName)).ValidateOnStart();
         services.AddOptions<DnsDiscoveryOptions>().Bind(configuration.GetSection(DnsDiscoveryOptions.SectionName)).ValidateOnStart();
         services.AddOptions<P2pNcclRegistryOptions>()
             .Bind(configuration.GetSection(P2pNcclRegistryOptions.SectionName))
@@ -68,6 +69,7 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddPdKvCacheRouting(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ActiveHealthCheckOptions>, ActiveHealthCheckOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminInstanceOptions>, AdminInstanceOptionsValidator>());
 
         services.TryAddSingleton<IRoutingObserver>(NullRoutingObserver.Instance);
         services.TryAddSingleton<InstanceRegistry>();
@@ -101,7 +103,8 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<PdInstancesHealthCheck>(InstancesHealthCheckName);
 
         // The health-check service logs an Error for every probe of an unready proxy (the app host
-        // probes every few seconds); the readiness check logs its transitions once instead.
+        // probes every few seconds); the readiness check logs its transitions once instead, and its
+        // own failures (which that category would also have carried) under its own category.
         services.AddLogging(logging => logging.AddFilter(HealthCheckServiceLogCategory, LogLevel.Critical));
         return services;
     }

@@ -19,6 +19,9 @@ public sealed class UpstreamInstance
     // health tracker writes it, a long is read and written atomically.
     private long _ejectedUntilTicks;
 
+    // Replaced after each outage, never disposed: calls may still hold the old token.
+    private CancellationTokenSource _outage = new();
+
     /// <summary>Creates an instance.</summary>
     /// <param name="name">Unique name (the app host's resource name, e.g. <c>prefill-0</c>, or the registered address).</param>
     /// <param name="role">Role in the PD pair.</param>
@@ -48,8 +51,14 @@ public sealed class UpstreamInstance
     /// <summary>Where the instance came from.</summary>
     public InstanceSource Source { get; }
 
-    /// <summary>KV address <c>host:port</c> (P2pNccl ZMQ address), if known.</summary>
+    /// <summary>KV address <c>host:port</c> (P2pNccl ZMQ address, an LMCache receiver's init address), if known.</summary>
     public string? KvAddress { get; }
+
+    /// <summary>An LMCache receiver's allocation port of rank 0 (<c>Pd:Instances:{i}:KvAllocPort</c>), if configured.</summary>
+    public int? KvAllocPort { get; init; }
+
+    /// <summary>An LMCache receiver's tensor-parallel ranks (<c>Pd:Instances:{i}:KvRanks</c>), if configured.</summary>
+    public int? KvRanks { get; init; }
 
     /// <summary>Requests currently in flight on this instance.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
@@ -121,6 +130,16 @@ public sealed class UpstreamInstance
     /// <param name="role">Requested role.</param>
     /// <returns>True when it can.</returns>
     public bool Serves(PdRole role) => Role == role || Role == PdRole.Both;
+
+    /// <summary>
+    /// Cancelled when the instance is found down while calls are in flight (an active probe turned
+    /// it unhealthy, or passive health checking ejected it): a call still waiting for its first
+    /// byte stops waiting and is retried elsewhere, instead of sitting out its whole timeout.
+    /// </summary>
+    public CancellationToken OutageToken => Volatile.Read(ref _outage).Token;
+
+    /// <summary>Fails the calls in flight that follow <see cref="OutageToken"/>; later calls get a fresh token.</summary>
+    internal void SignalOutage() => Interlocked.Exchange(ref _outage, new CancellationTokenSource()).Cancel();
 
     internal void Acquire() => Interlocked.Increment(ref _outstanding);
 

@@ -141,9 +141,10 @@ internal sealed partial class CompletionEngine(
     private async Task<(string Finish, string? StopReason, int Generated)> DecodeAsync(
         CompletionJob job, RunningSequence sequence, ICompletionSink sink, long firstToken, CancellationToken cancellationToken)
     {
-        var random = new DeterministicRandom(job.Seed);
-        var limit = job.MaxTokens ?? TextGenerator.NaturalLength(ref random, job.ContextRoom);
-        var finishOnLimit = job.MaxTokens is null ? "stop" : "length";
+        var generator = new TextGenerator(job.ContextText, job.Seed);
+        var limit = job.MaxTokens ?? Math.Max(1, job.ContextRoom);
+        // Reaching max_tokens or the end of the context is "length", as in vLLM.
+        const string finishOnLimit = "length";
         var matcher = new StopStringMatcher(job.Stop);
         var faults = options.Faults;
 
@@ -181,12 +182,20 @@ internal sealed partial class CompletionEngine(
 
             sequence.AppendToken();
             metrics.AddGenerationTokens(1);
-            var isLast = index == limit - 1;
-            var delta = matcher.Append(TextGenerator.NextToken(ref random, index), isLast);
+            var token = generator.NextToken();
+            var endOfSequence = job.MaxTokens is null && generator.EndsHere();
+            var isLast = index == limit - 1 || endOfSequence;
+            var delta = matcher.Append(token, isLast);
             if (matcher.MatchedStop is not null)
             {
                 await sink.WriteTokenAsync(delta, "stop", matcher.MatchedStop, cancellationToken).ConfigureAwait(false);
                 return ("stop", matcher.MatchedStop, index + 1);
+            }
+
+            if (endOfSequence)
+            {
+                await sink.WriteTokenAsync(delta, "stop", null, cancellationToken).ConfigureAwait(false);
+                return ("stop", null, index + 1);
             }
 
             await sink.WriteTokenAsync(delta, isLast ? finishOnLimit : null, null, cancellationToken).ConfigureAwait(false);

@@ -90,7 +90,7 @@ public sealed class BenchSmokeTests
     [Theory]
     [InlineData("")]
     [InlineData("--connector SharedStorageConnector")]
-    [InlineData("--connector MultiConnector SharedStorageConnector LMCacheConnectorV1")]
+    [InlineData("--connector MultiConnector SharedStorageConnector PyNcclConnector")]
     public async Task PdDirect_WithAConnectorThatAddsNothing_SendsNoKvTransferParams(string connector)
     {
         await using var prefill = await FakeOpenAiServer.StartAsync(new FakeServerBehavior

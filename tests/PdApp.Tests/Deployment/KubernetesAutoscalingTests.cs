@@ -102,13 +102,24 @@ public sealed class KubernetesAutoscalingTests
     public static TheoryData<string[], string, string> FixedIdentityRoles() => new()
     {
         { [.. Topologies.PyNccl1P1D, "--Pd:Kubernetes:Autoscaling:Prefill:Enabled=true"], "Pd:Kubernetes:Autoscaling:Prefill:Enabled", "PyNcclConnector" },
-        { [.. Topologies.LMCache1P1D, "--Pd:Kubernetes:Autoscaling:Decode:Enabled=true"], "Pd:Kubernetes:Autoscaling:Decode:Enabled", "LMCacheConnectorV1" },
+        {
+            [.. Topologies.LMCache1P1D, "--Pd:HostNetwork=true", "--Pd:Kubernetes:HostNetwork=true", "--Pd:Kubernetes:Autoscaling:Decode:Enabled=true"],
+            "Pd:Kubernetes:Autoscaling:Decode:Enabled", "LMCacheConnectorV1"
+        },
         {
             [.. Topologies.P2pNccl2P2D, "--Pd:Kubernetes:HostNetwork=true", "--Pd:Kubernetes:Autoscaling:Decode:Enabled=true"],
             "Pd:Kubernetes:Autoscaling:Decode:Enabled", "P2pNcclConnector"
         },
         { ["--Pd:Kubernetes:Autoscaling:Both:Enabled=true"], "Pd:Kubernetes:Autoscaling:Both:Enabled", "no both engines" },
     };
+
+    [Fact]
+    public async Task LMCacheDecodeOnThePodNetwork_CanAutoscale_ItsReceiversAreNamedPerRequest()
+    {
+        var (_, objects) = await PublishAsync([.. Topologies.LMCache1P1D, "--Pd:Kubernetes:Autoscaling:Decode:Enabled=true"]);
+
+        Assert.Equal("decode", Assert.Single(objects.OfType<V2HorizontalPodAutoscaler>()).Spec.ScaleTargetRef.Name);
+    }
 
     [Fact]
     public async Task P2pNcclOnThePodNetwork_CanAutoscale()

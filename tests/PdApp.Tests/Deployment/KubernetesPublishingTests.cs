@@ -199,18 +199,26 @@ public sealed class KubernetesPublishingTests
     }
 
     [Fact]
-    public async Task LMCache1P1D_DecodeListensOnItsPodIpAndThePrefillSendsThroughTheDecodeService()
+    public async Task LMCache1P1D_DecodePodsListenOnTheSharedPorts_PrefillNotifiesTheProxyService_TheProxyNamesEachPod()
     {
         var (_, objects) = await PublishAsync(Topologies.LMCache1P1D);
 
         var decode = Deployment(objects, "decode").Spec.Template.Spec.Containers.Single().Env;
-        Assert.Equal("status.podIP", decode.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_HOST").ValueFrom.FieldRef.FieldPath);
+        Assert.Equal("0.0.0.0", decode.Single(e => e.Name == "LMCACHE_PD_PEER_HOST").Value);
+        Assert.Equal("receiver", decode.Single(e => e.Name == "LMCACHE_PD_ROLE").Value);
         var prefill = Deployment(objects, "prefill").Spec.Template.Spec.Containers.Single().Env;
-        Assert.Equal("decode", prefill.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_HOST").Value);
-        Assert.Equal(
-            decode.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_PORT").Value,
-            prefill.Single(e => e.Name == "LMCACHE_NIXL_RECEIVER_PORT").Value);
-        Assert.Equal("decode.pdapp.svc", objects.OfType<V1ConfigMap>().Single().Data["Pd__Discovery__Dns__Decode"]);
+        Assert.Equal("sender", prefill.Single(e => e.Name == "LMCACHE_PD_ROLE").Value);
+        Assert.Equal("proxy", prefill.Single(e => e.Name == "LMCACHE_PD_PROXY_HOST").Value);
+        Assert.DoesNotContain(decode.Concat(prefill), e => e.Name.StartsWith("LMCACHE_NIXL_RECEIVER", StringComparison.Ordinal) || e.Name == "LMCACHE_ENABLE_NIXL");
+
+        // The proxy finds decode pods through DNS and names each as the receiver on the ports every decode pod was given.
+        var data = objects.OfType<V1ConfigMap>().Single().Data;
+        Assert.Equal("decode.pdapp.svc", data["Pd__Discovery__Dns__Decode"]);
+        Assert.Equal(decode.Single(e => e.Name == "LMCACHE_PD_PEER_INIT_PORT").Value, data["Pd__LMCache__InitPort"]);
+        Assert.Equal(decode.Single(e => e.Name == "LMCACHE_PD_PEER_ALLOC_PORT").Value, data["Pd__LMCache__AllocPort"]);
+        Assert.Equal(prefill.Single(e => e.Name == "LMCACHE_PD_PROXY_PORT").Value, data["Pd__LMCache__NotificationPort"]);
+        var proxyService = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "proxy");
+        Assert.Contains(proxyService.Spec.Ports, p => p.Name == "kv-ready" && p.Port.ToString() == data["Pd__LMCache__NotificationPort"]);
     }
 
     [Fact]

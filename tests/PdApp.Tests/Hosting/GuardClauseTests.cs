@@ -84,8 +84,7 @@ public sealed class GuardClauseTests
         { "P2pNcclKvConnector ip", () => _ = new P2pNcclKvConnector(PdRole.Prefill, null!, 21001, 8100, "p", 30001) },
         { "P2pNcclKvConnector proxy", () => _ = new P2pNcclKvConnector(PdRole.Prefill, "h", 21001, 8100, null!, 30001) },
         { "NixlKvConnector host", () => _ = new NixlKvConnector(PdRole.Prefill, null!, 5600) },
-        { "LMCacheKvConnector host", () => _ = new LMCacheKvConnector(PdRole.Prefill, null!, 55555, "p") },
-        { "LMCacheKvConnector rpc", () => _ = new LMCacheKvConnector(PdRole.Prefill, "h", 55555, null!) },
+        { "LMCacheKvConnector rpc", () => _ = new LMCacheKvConnector(PdRole.Prefill, null!) },
         { "MultiKvConnector connectors", () => _ = new MultiKvConnector(PdRole.Prefill, null!) },
     };
 

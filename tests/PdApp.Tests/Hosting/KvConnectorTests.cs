@@ -101,10 +101,10 @@ public sealed class KvConnectorTests
     }
 
     [Fact]
-    public void LMCache_PrefillIsTheNixlSenderToTheDecodeReceiver()
+    public void LMCache_RendersTheLMCache03PdKeys_SenderNotifiesTheProxy_ReceiverListensPerRank()
     {
-        var prefill = new LMCacheKvConnector(PdRole.Prefill, "decode-0", 55555, "producer1");
-        var decode = new LMCacheKvConnector(PdRole.Decode, "decode-0", 55555, "consumer1");
+        var prefill = new LMCacheKvConnector(PdRole.Prefill, "producer1") { ProxyHost = "host.docker.internal", ProxyPort = 7500 };
+        var decode = new LMCacheKvConnector(PdRole.Decode, "consumer1") { ReceiverHost = "decode-0", InitPort = 7300, AllocPort = 7400, Ranks = 2 };
 
         var parsed = KvTransferConfig.Parse(prefill.ToJson());
 
@@ -112,26 +112,42 @@ public sealed class KvConnectorTests
         Assert.Equal(KvRoles.Producer, parsed.KvRole);
         Assert.False(parsed.KvConnectorExtraConfig!["discard_partial_chunks"]!.GetValue<bool>());
         Assert.Equal("producer1", parsed.KvConnectorExtraConfig!["lmcache_rpc_port"]!.GetValue<string>());
-        Assert.Equal("sender", prefill.EnvironmentVariables["LMCACHE_NIXL_ROLE"]);
-        Assert.Equal("receiver", decode.EnvironmentVariables["LMCACHE_NIXL_ROLE"]);
+
+        // Keys of LMCache 0.3.x's _CONFIG_DEFINITIONS (lmcache/v1/config.py), read as LMCACHE_<KEY>.
+        Assert.Equal("sender", prefill.EnvironmentVariables["LMCACHE_PD_ROLE"]);
+        Assert.Equal("host.docker.internal", prefill.EnvironmentVariables["LMCACHE_PD_PROXY_HOST"]);
+        Assert.Equal("7500", prefill.EnvironmentVariables["LMCACHE_PD_PROXY_PORT"]);
+        Assert.Equal("receiver", decode.EnvironmentVariables["LMCACHE_PD_ROLE"]);
+        Assert.Equal("0.0.0.0", decode.EnvironmentVariables["LMCACHE_PD_PEER_HOST"]);
+        Assert.Equal("7300,7301", decode.EnvironmentVariables["LMCACHE_PD_PEER_INIT_PORT"]);
+        Assert.Equal("7400,7401", decode.EnvironmentVariables["LMCACHE_PD_PEER_ALLOC_PORT"]);
         foreach (var env in new[] { prefill.EnvironmentVariables, decode.EnvironmentVariables })
         {
-            Assert.Equal("True", env["LMCACHE_ENABLE_NIXL"]);
+            Assert.Equal("True", env["LMCACHE_ENABLE_PD"]);
+            Assert.Equal("nixl", env["LMCACHE_TRANSFER_CHANNEL"]);
             Assert.Equal("False", env["LMCACHE_LOCAL_CPU"]);
-            Assert.Equal("decode-0", env["LMCACHE_NIXL_RECEIVER_HOST"]);
-            Assert.Equal("55555", env["LMCACHE_NIXL_RECEIVER_PORT"]);
-            Assert.Equal("1073741824", env["LMCACHE_NIXL_BUFFER_SIZE"]);
-            Assert.Equal("cuda", env["LMCACHE_NIXL_BUFFER_DEVICE"]);
+            Assert.Equal("1073741824", env["LMCACHE_PD_BUFFER_SIZE"]);
+            Assert.Equal("cuda", env["LMCACHE_PD_BUFFER_DEVICE"]);
+            Assert.Equal("UCX", env["LMCACHE_NIXL_BACKENDS"]);
             Assert.Equal("256", env["LMCACHE_CHUNK_SIZE"]);
+            Assert.DoesNotContain(env.Keys, k => k.StartsWith("LMCACHE_NIXL_RECEIVER", StringComparison.Ordinal) || k is "LMCACHE_ENABLE_NIXL" or "LMCACHE_NIXL_ROLE");
         }
 
+        Assert.DoesNotContain("LMCACHE_PD_PEER_HOST", prefill.EnvironmentVariables.Keys);
+        Assert.DoesNotContain("LMCACHE_PD_PROXY_HOST", decode.EnvironmentVariables.Keys);
         Assert.Equal(prefill.EnvironmentVariables["PYTHONHASHSEED"], decode.EnvironmentVariables["PYTHONHASHSEED"]);
+
+        // What the proxy needs to name this receiver in disagg_spec.
+        Assert.Equal("decode-0:7300", decode.KvAddress);
+        Assert.Equal(new Dictionary<string, string> { ["KvAllocPort"] = "7400", ["KvRanks"] = "2" }, decode.ProxyInstanceSettings);
+        Assert.Null(prefill.KvAddress);
+        Assert.Empty(prefill.ProxyInstanceSettings);
     }
 
     [Fact]
     public void LMCache_BothRole_Throws()
     {
-        Assert.Throws<ArgumentException>(() => new LMCacheKvConnector(PdRole.Both, "h", 55555, "x"));
+        Assert.Throws<ArgumentException>(() => new LMCacheKvConnector(PdRole.Both, "x"));
     }
 
     [Fact]

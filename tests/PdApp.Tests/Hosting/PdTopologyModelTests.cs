@@ -140,16 +140,33 @@ public sealed class PdTopologyModelTests
     }
 
     [Fact]
-    public async Task VllmBackend_LMCache_PairsEachSenderWithADecodeReceiver()
+    public async Task VllmBackend_LMCache_SendersNotifyTheProxy_ReceiversListen_AndTheProxyKnowsEachReceiver()
     {
-        var (builder, _, _) = Declare(PdBackend.Vllm, ("Pd:Connector", "LMCacheConnectorV1"), ("Pd:Prefill:Count", "2"), ("Pd:Decode:Count", "2"));
+        var (builder, _, proxy) = Declare(
+            PdBackend.Vllm, ("Pd:Connector", "LMCacheConnectorV1"), ("Pd:Prefill:Count", "2"), ("Pd:Decode:Count", "2"), ("Pd:TensorParallelSize", "2"));
 
         var (_, p1) = await AppModel.EvaluateAsync(Container(builder, "prefill-1"));
         var (_, d1) = await AppModel.EvaluateAsync(Container(builder, "decode-1"));
+        var (_, proxyEnv) = await AppModel.EvaluateAsync(proxy.Resource);
 
-        Assert.Equal(("sender", "decode-1", "55556"), (p1["LMCACHE_NIXL_ROLE"], p1["LMCACHE_NIXL_RECEIVER_HOST"], p1["LMCACHE_NIXL_RECEIVER_PORT"]));
-        Assert.Equal(("receiver", "decode-1", "55556"), (d1["LMCACHE_NIXL_ROLE"], d1["LMCACHE_NIXL_RECEIVER_HOST"], d1["LMCACHE_NIXL_RECEIVER_PORT"]));
+        // LMCache 0.3.x names (lmcache/v1/config.py); the 0.2 NIXL names configure nothing in the pinned image.
+        Assert.Equal(("True", "sender", "nixl"), (p1["LMCACHE_ENABLE_PD"], p1["LMCACHE_PD_ROLE"], p1["LMCACHE_TRANSFER_CHANNEL"]));
+        Assert.Equal(("host.docker.internal", "7500"), (p1["LMCACHE_PD_PROXY_HOST"], p1["LMCACHE_PD_PROXY_PORT"]));
+        Assert.Equal(("True", "receiver", "0.0.0.0"), (d1["LMCACHE_ENABLE_PD"], d1["LMCACHE_PD_ROLE"], d1["LMCACHE_PD_PEER_HOST"]));
+
+        // Decode 1 with two TP ranks: init 7302,7303 and alloc 7402,7403, one port per rank.
+        Assert.Equal(("7302,7303", "7402,7403"), (d1["LMCACHE_PD_PEER_INIT_PORT"], d1["LMCACHE_PD_PEER_ALLOC_PORT"]));
+        Assert.Equal(("1073741824", "cuda", "UCX"), (d1["LMCACHE_PD_BUFFER_SIZE"], d1["LMCACHE_PD_BUFFER_DEVICE"], d1["LMCACHE_NIXL_BACKENDS"]));
+        Assert.DoesNotContain(p1.Keys.Concat(d1.Keys), k => k is "LMCACHE_ENABLE_NIXL" or "LMCACHE_NIXL_ROLE" or "LMCACHE_NIXL_RECEIVER_HOST");
         Assert.Equal("lmcache/vllm-openai", Container(builder, "decode-1").Annotations.OfType<ContainerImageAnnotation>().Single().Image);
+
+        // LMCache's image installs vLLM into /opt/venv without putting it on PATH (its ENTRYPOINT names /opt/venv/bin/vllm).
+        Assert.Equal("/opt/venv/bin/vllm", Container(builder, "decode-1").Entrypoint);
+
+        var decode1 = Enumerable.Range(0, 4).Single(i => proxyEnv[$"Pd__Instances__{i}__Name"] == "decode-1");
+        Assert.Equal(("decode-1:7302", "7402", "2"), (proxyEnv[$"Pd__Instances__{decode1}__KvAddress"], proxyEnv[$"Pd__Instances__{decode1}__KvAllocPort"], proxyEnv[$"Pd__Instances__{decode1}__KvRanks"]));
+        Assert.Equal("7500", proxyEnv["Pd__LMCache__NotificationPort"]);
+        Assert.Contains(proxy.Resource.Annotations.OfType<EndpointAnnotation>(), e => e.Name == "kv-ready" && e.Port == 7500 && !e.IsProxied);
     }
 
     [Fact]

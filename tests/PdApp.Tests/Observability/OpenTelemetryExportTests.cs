@@ -30,6 +30,9 @@ public sealed class OpenTelemetryExportTests
             $"--{PdProxySettings.Connector}={KvConnectorNames.SharedStorage}",
             "--Logging:LogLevel:Default=Warning",
             "--Pd:Proxy:Health:Enabled=false",
+
+            // As the app host sets it: spans are built only for an exporter (nothing listens there).
+            $"--OTEL_EXPORTER_OTLP_ENDPOINT={Upstream.Dead("otlp").Address}",
             $"--{PdProxySettings.Instances}:0:Name=prefill-0",
             $"--{PdProxySettings.Instances}:0:Role=Prefill",
             $"--{PdProxySettings.Instances}:0:Address={prefill.BaseAddress}",

@@ -113,24 +113,44 @@ public sealed class ConnectorFlowTests : IDisposable
     }
 
     [Fact]
-    public async Task LMCache_SenderPushesToReceiver_DecodeFindsTheKv()
+    public async Task LMCache_ProxyNamesTheReceiver_SenderPushesAndNotifies_DecodeFindsTheKv()
     {
-        var port = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        static string Text(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (notificationPort, initPort, allocPort) = (FreePort(), FreePort(), FreePort());
         Dictionary<string, string?> Env(string role) => new()
         {
-            ["LMCACHE_ENABLE_NIXL"] = "true",
-            ["LMCACHE_NIXL_ROLE"] = role,
-            ["LMCACHE_NIXL_RECEIVER_HOST"] = "127.0.0.1",
-            ["LMCACHE_NIXL_RECEIVER_PORT"] = port,
+            ["LMCACHE_ENABLE_PD"] = "True",
+            ["LMCACHE_PD_ROLE"] = role,
+            ["LMCACHE_TRANSFER_CHANNEL"] = "nixl",
+            ["LMCACHE_PD_BUFFER_SIZE"] = "1073741824",
+            ["LMCACHE_PD_BUFFER_DEVICE"] = "cuda",
+            ["LMCACHE_PD_PEER_HOST"] = "127.0.0.1",
+            ["LMCACHE_PD_PEER_INIT_PORT"] = Text(initPort),
+            ["LMCACHE_PD_PEER_ALLOC_PORT"] = Text(allocPort),
+            ["LMCACHE_PD_PROXY_HOST"] = "127.0.0.1",
+            ["LMCACHE_PD_PROXY_PORT"] = Text(notificationPort),
         };
         await using var proxy = await StartPairAsync(
             KvConnectorNames.LMCacheV1,
             Config(KvConnectorNames.LMCacheV1, KvRoles.Producer),
             Config(KvConnectorNames.LMCacheV1, KvRoles.Consumer),
             Env("sender"),
-            Env("receiver"));
+            Env("receiver"),
+            decodeKvAddress: $"127.0.0.1:{Text(initPort)}",
+            settings:
+            [
+                $"{PdProxySettings.LMCacheNotificationPort}={Text(notificationPort)}",
+                "Pd:LMCache:BindAddress=127.0.0.1",
+                $"{PdProxySettings.LMCacheAllocPort}={Text(allocPort)}",
 
-        await AssertDecodeHitAsync(proxy, KvConnectorNames.LMCacheV1, stream: false);
+                // A lost notification would show as a 30 s stall; a delivered one releases decode at once.
+                "Pd:LMCache:KvReadyTimeoutSeconds=30",
+            ]);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await AssertDecodeHitAsync(proxy, KvConnectorNames.LMCacheV1, stream: true);
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(25), $"decode waited for a notification that never came ({started.Elapsed})");
     }
 
     [Fact]

@@ -168,7 +168,7 @@ public sealed class DisaggregationFlowTests
 
     [Theory]
     [InlineData(KvConnectorNames.SharedStorage, typeof(TwoStepFlow), true, true)]
-    [InlineData(KvConnectorNames.LMCacheV1, typeof(TwoStepFlow), true, true)]
+    [InlineData(KvConnectorNames.LMCacheV1, typeof(LMCacheFlow), true, true)]
     [InlineData(KvConnectorNames.PyNccl, typeof(TwoStepFlow), false, false)]
     [InlineData(KvConnectorNames.Nixl, typeof(NixlFlow), true, true)]
     [InlineData(KvConnectorNames.P2pNccl, typeof(P2pNcclFlow), false, false)]
@@ -185,7 +185,8 @@ public sealed class DisaggregationFlowTests
     public void MultiConnector_FollowsItsMostDemandingChild()
     {
         Assert.IsType<NixlFlow>(FlowFor(KvConnectorNames.Multi, KvConnectorNames.SharedStorage, KvConnectorNames.Nixl));
-        Assert.IsType<TwoStepFlow>(FlowFor(KvConnectorNames.Multi, KvConnectorNames.SharedStorage, KvConnectorNames.LMCacheV1));
+        Assert.IsType<LMCacheFlow>(FlowFor(KvConnectorNames.Multi, KvConnectorNames.SharedStorage, KvConnectorNames.LMCacheV1));
+        Assert.IsType<TwoStepFlow>(FlowFor(KvConnectorNames.Multi, KvConnectorNames.SharedStorage, KvConnectorNames.PyNccl));
         Assert.False(FlowFor(KvConnectorNames.Multi, KvConnectorNames.SharedStorage, KvConnectorNames.PyNccl).Capabilities.DecodeCanPrefillAlone);
         Assert.Equal(KvConnectorNames.Multi, FlowFor(KvConnectorNames.Multi, KvConnectorNames.Nixl).Connector);
     }

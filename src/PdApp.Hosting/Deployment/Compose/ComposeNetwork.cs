@@ -13,7 +13,7 @@ namespace PdApp.Hosting.Deployment.Compose;
 /// <c>extra_hosts: host-gateway</c> maps to the host); a host-networked caller reaches bridge services through
 /// their published ports on <c>127.0.0.1</c>.
 /// When a bridge-networked engine binds a KV socket to its own address (<see cref="KvAddressRule"/>: NIXL's side
-/// channel, LMCache's receiver), every bridge service joins the <see cref="NetworkName"/> network and each engine
+/// channel, P2pNccl's host IP), every bridge service joins the <see cref="NetworkName"/> network and each engine
 /// gets a fixed IPv4 address from <see cref="PdComposeOptions.Subnet"/>: that address binds (a service name does
 /// not) and is what peers connect to.
 /// </summary>

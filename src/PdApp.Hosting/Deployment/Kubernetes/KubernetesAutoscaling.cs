@@ -49,17 +49,16 @@ internal sealed class KubernetesAutoscaling(PdKubernetesOptions options)
                     $"{setting}: the {group.Name} role uses {KvConnectorNames.PyNccl}, whose pods hold fixed NCCL ranks (kv_rank, a StatefulSet " +
                     "with one pod per role); it cannot autoscale. Leave it off or use a connector whose pods are interchangeable (NixlConnector, SharedStorageConnector, P2pNcclConnector).");
             }
-            else if (role == PdRole.Decode && connectors.Contains(KvConnectorNames.LMCacheV1))
+            else if (options.HostNetwork && group.Template.HostNetwork
+                && (connectors.Contains(KvConnectorNames.P2pNccl) || (role == PdRole.Decode && connectors.Contains(KvConnectorNames.LMCacheV1))))
             {
+                // LMCache receivers are named per request (disagg_spec) and so scale on the pod network, but on the
+                // host's network every decode pod binds the same pd_peer ports.
+                var connector = connectors.Contains(KvConnectorNames.P2pNccl) ? KvConnectorNames.P2pNccl : KvConnectorNames.LMCacheV1;
+                var ports = connector == KvConnectorNames.P2pNccl ? "kv_port" : "pd_peer_init_port, pd_peer_alloc_port";
                 errors.Add(
-                    $"{setting}: the decode role uses {KvConnectorNames.LMCacheV1}, whose NIXL channel is point to point (each prefill sends to one " +
-                    "decode receiver through the decode Service); it cannot autoscale. Keep one decode replica.");
-            }
-            else if (options.HostNetwork && group.Template.HostNetwork && connectors.Contains(KvConnectorNames.P2pNccl))
-            {
-                errors.Add(
-                    $"{setting}: with {PdKubernetesOptions.SectionName}:HostNetwork=true every {KvConnectorNames.P2pNccl} pod of the {group.Name} role " +
-                    "binds the same host ports (kv_port), one pod per node; it cannot autoscale. Use the pod network (HostNetwork=false).");
+                    $"{setting}: with {PdKubernetesOptions.SectionName}:HostNetwork=true every {connector} pod of the {group.Name} role " +
+                    $"binds the same host ports ({ports}), one pod per node; it cannot autoscale. Use the pod network (HostNetwork=false).");
             }
         }
 

@@ -1,5 +1,4 @@
 using k8s.Models;
-using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
 
 namespace PdApp.Hosting.Deployment.Kubernetes;
@@ -18,30 +17,21 @@ internal static class KubernetesPodAddresses
     /// </summary>
     private static readonly HashSet<string> OwnAddressVariables = new(StringComparer.Ordinal) { KvConnectorEnvironment.HostIp, KvConnectorEnvironment.NixlSideChannelHost };
 
-    /// <summary>LMCache's NIXL receiver: the decode listens on it, the prefill sends to it.</summary>
-    private const string LMCacheReceiverHost = "LMCACHE_NIXL_RECEIVER_HOST";
-
     private const string PodIpFieldPath = "status.podIP";
 
-    /// <summary>Replaces the advertised addresses in <paramref name="environment"/> for a pod of <paramref name="group"/>.</summary>
-    public static void Apply(List<V1EnvVar> environment, KubernetesRoleGroup group, IReadOnlyList<KubernetesRoleGroup> roles)
+    /// <summary>Replaces the advertised addresses in <paramref name="environment"/> by the pod's own IP.</summary>
+    public static void Apply(List<V1EnvVar> environment)
     {
         for (var i = 0; i < environment.Count; i++)
         {
             var name = environment[i].Name;
-            if (OwnAddressVariables.Contains(name) || (name == LMCacheReceiverHost && group.Role == PdRole.Decode))
+            if (OwnAddressVariables.Contains(name))
             {
                 environment[i] = new V1EnvVar
                 {
                     Name = name,
                     ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = PodIpFieldPath } },
                 };
-            }
-            else if (name == LMCacheReceiverHost && roles.FirstOrDefault(g => g.Role == PdRole.Decode) is { } decode)
-            {
-                // A prefill sends to a decode pod through the decode Service (one receiver per sender: LMCache's
-                // NIXL channel is point to point).
-                environment[i] = new V1EnvVar { Name = name, Value = decode.HostOf(0) };
             }
         }
     }

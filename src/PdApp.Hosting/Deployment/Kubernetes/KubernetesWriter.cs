@@ -251,7 +251,7 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         // model sets in CUDA_VISIBLE_DEVICES (AMD: HIP_VISIBLE_DEVICES) for a single host do not apply.
         var environment = values.Environment(
             engine.Environment, args, key => key is GpuDeviceArgs.CudaVisibleDevices or GpuDeviceArgs.HipVisibleDevices);
-        KubernetesPodAddresses.Apply(environment, group, roles);
+        KubernetesPodAddresses.Apply(environment);
         foreach (var variable in environment.Where(e => e.Name == UcxTransports.Variable && e.Value is not null))
         {
             variable.Value = UcxTransports.ForSeparateContainers(variable.Value);

@@ -37,7 +37,10 @@ internal sealed class PrefillSpan : IDisposable
         var outcome = OutcomeOf(attempt.Kind);
         var elapsed = Stopwatch.GetElapsedTime(_started);
         _request.PrefillMilliseconds = elapsed.TotalMilliseconds;
-        var promptTokens = attempt.Kind == PrefillAttemptKind.Succeeded ? ReadPromptTokens(attempt.Body) : null;
+        // P's prompt token count only tags spans: no JSON parse when nobody records them.
+        var promptTokens = attempt.Kind == PrefillAttemptKind.Succeeded && (_activity is not null || _request.ServerActivity is not null)
+            ? ReadPromptTokens(attempt.Body)
+            : null;
         if (promptTokens is not null)
         {
             _request.PromptTokens = promptTokens;

@@ -32,8 +32,11 @@ public sealed class RequestObserver : IRequestObserver
     private PrefillSpan? _prefill;
     private long _prefillStarted;
     private DecodeSpan? _decode;
+    private DecodeSpan? _failedDecode;
     private long _firstChunk;
     private long _lastChunk;
+    private int _chunksRecorded;
+    private bool _scanning;
 
     internal RequestObserver(ProxyObserver owner, HttpContext context, string route, string connector, string requestId)
     {
@@ -155,6 +158,8 @@ public sealed class RequestObserver : IRequestObserver
     {
         ArgumentNullException.ThrowIfNull(call);
         _decode?.Dispose();
+        _failedDecode?.Dispose();
+        _failedDecode = null;
         _decode = new DecodeSpan(this, call, Chunks);
     }
 
@@ -162,12 +167,31 @@ public sealed class RequestObserver : IRequestObserver
     public void DecodeEnded(ForwarderError error, bool clientAborted)
     {
         _decode?.Stop(error, clientAborted);
-        _decode?.Dispose();
+
+        // A failed decode stays open for the migration decision's event (DecodeMigration).
+        if (_decode is { Failed: true } && !clientAborted)
+        {
+            _failedDecode = _decode;
+        }
+        else
+        {
+            _decode?.Dispose();
+        }
+
         _decode = null;
     }
 
     /// <inheritdoc />
     public void DecodeRetried() => _owner.Meter.DecodeRetried();
+
+    /// <inheritdoc />
+    public void DecodeMigration(string outcome, string reason, int tokensRelayed)
+    {
+        _owner.Meter.Migration(outcome, reason);
+        _failedDecode?.AddMigrationEvent(outcome, reason, tokensRelayed);
+        _failedDecode?.Dispose();
+        _failedDecode = null;
+    }
 
     /// <inheritdoc />
     public void KvTransferObserved(bool found)
@@ -197,11 +221,21 @@ public sealed class RequestObserver : IRequestObserver
 
         // The client's response already carries D's headers (an SSE guard may have replaced the
         // content, and its headers, on the upstream response).
-        if (response.IsSuccessStatusCode
+        _scanning = response.IsSuccessStatusCode
             && MediaTypeHeaderValue.TryParse(_context.Response.ContentType, out var mediaType)
-            && mediaType.MediaType == SseFormat.ContentType)
+            && mediaType.MediaType == SseFormat.ContentType;
+    }
+
+    /// <summary>
+    /// Bytes of D's body on their way to the client (called by the relay's body guard, once per
+    /// read): on an event stream, each chunk is timed as it passes.
+    /// </summary>
+    /// <param name="bytes">The bytes just read.</param>
+    public void DecodeBytesRelayed(ReadOnlySpan<byte> bytes)
+    {
+        if (_scanning)
         {
-            response.Content = new WrappedStreamContent(response.Content, stream => new SseTimingStream(stream, bytes => _scanner.Scan(bytes.Span, _onData)));
+            _scanner.Scan(bytes, _onData);
         }
     }
 
@@ -214,10 +248,14 @@ public sealed class RequestObserver : IRequestObserver
         _admission?.Dispose();
         _prefill?.Dispose();
         _decode?.Dispose();
+        _failedDecode?.Dispose();
         var mode = exchange.ModeName;
         _owner.Meter.RequestCompleted(Route, statusCode, Connector, Stopwatch.GetElapsedTime(_started).TotalSeconds);
         if (Chunks > 0)
         {
+            // Counted once per stream, not per chunk: one measurement instead of one per token.
+            _owner.Meter.ChunksRelayed(Route, Connector, Chunks - _chunksRecorded);
+            _chunksRecorded = Chunks;
             var ttft = Stopwatch.GetElapsedTime(_started, _firstChunk).TotalSeconds;
             double? tpot = Chunks > 1 ? Stopwatch.GetElapsedTime(_firstChunk, _lastChunk).TotalSeconds / (Chunks - 1) : null;
             _owner.Meter.StreamCompleted(Route, Connector, mode, ttft, tpot);
@@ -246,7 +284,14 @@ public sealed class RequestObserver : IRequestObserver
         _owner.LogTiming(this, statusCode, mode);
     }
 
-    internal Activity? ServerActivity => _context.Features.Get<IHttpActivityFeature>()?.Activity;
+    /// <summary>
+    /// The request's server span when a listener records it. Without one ASP.NET Core still keeps a
+    /// bare activity for the trace context (and its propagation upstream); tagging it would only allocate.
+    /// </summary>
+    internal Activity? ServerActivity =>
+        _context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity && activity.Source.HasListeners()
+            ? activity
+            : null;
 
     internal void TagCommon(Activity activity, UpstreamInstance instance, string role, string upstreamRequestId)
     {
@@ -289,6 +334,9 @@ public sealed class RequestObserver : IRequestObserver
 
         _lastChunk = now;
         Chunks++;
-        _owner.Meter.ChunkRelayed(Route, Connector, gap);
+        if (gap is { } seconds)
+        {
+            _owner.Meter.ChunkGap(Route, Connector, seconds);
+        }
     }
 }

@@ -38,7 +38,9 @@ public sealed class SseChunkScanner
     private static readonly byte[] ErrorMarker = "{\"error\""u8.ToArray();
     private static readonly byte[] UsageProperty = "\"usage\""u8.ToArray();
 
-    private readonly byte[] _line = new byte[MaxInspectedLineLength];
+    // Grown on demand up to MaxInspectedLineLength: a token chunk is a few hundred bytes, and a
+    // stream held open should not cost the whole maximum.
+    private byte[] _line = [];
     private int _fieldMatched;
     private int _lineLength;
     private bool _collecting;
@@ -54,47 +56,35 @@ public sealed class SseChunkScanner
     public void Scan(ReadOnlySpan<byte> bytes, Action<SseDataKind> onData)
     {
         ArgumentNullException.ThrowIfNull(onData);
-        foreach (var b in bytes)
+        while (!bytes.IsEmpty)
         {
-            if (b is (byte)'\n' or (byte)'\r')
+            if (_collecting || _skippingLine)
             {
+                // The rest of a line: found and copied a span at a time, not byte by byte.
+                var end = bytes.IndexOfAny((byte)'\n', (byte)'\r');
                 if (_collecting)
                 {
-                    onData(Classify());
+                    Collect(end < 0 ? bytes : bytes[..end], onData);
                 }
 
-                _fieldMatched = 0;
-                _collecting = false;
-                _skippingLine = false;
-                continue;
-            }
-
-            if (_skippingLine)
-            {
-                continue;
-            }
-
-            if (_collecting)
-            {
-                // One optional space after the colon belongs to the field syntax (SSE spec).
-                if (_lineLength == 0 && !_spaceHandled && b == (byte)' ')
+                if (end < 0)
                 {
-                    _spaceHandled = true;
-                    continue;
+                    return;
                 }
 
-                _line[_lineLength++] = b;
-                if (_lineLength == MaxInspectedLineLength)
-                {
-                    onData(ClassifyByPrefix());
-                    _collecting = false;
-                    _skippingLine = true;
-                }
-
+                EndLine(onData);
+                bytes = bytes[(end + 1)..];
                 continue;
             }
 
-            if (b == DataField[_fieldMatched])
+            // The start of a line: is its field "data:"?
+            var b = bytes[0];
+            bytes = bytes[1..];
+            if (b is (byte)'\n' or (byte)'\r')
+            {
+                EndLine(onData);
+            }
+            else if (b == DataField[_fieldMatched])
             {
                 if (++_fieldMatched == DataField.Length)
                 {
@@ -108,6 +98,51 @@ public sealed class SseChunkScanner
                 _skippingLine = true;
             }
         }
+    }
+
+    private void Collect(ReadOnlySpan<byte> segment, Action<SseDataKind> onData)
+    {
+        if (segment.IsEmpty)
+        {
+            return;
+        }
+
+        // One optional space after the colon belongs to the field syntax (SSE spec).
+        if (_lineLength == 0 && !_spaceHandled)
+        {
+            _spaceHandled = true;
+            if (segment[0] == (byte)' ')
+            {
+                segment = segment[1..];
+            }
+        }
+
+        var take = Math.Min(segment.Length, MaxInspectedLineLength - _lineLength);
+        if (_lineLength + take > _line.Length)
+        {
+            Array.Resize(ref _line, Math.Min(MaxInspectedLineLength, Math.Max(Math.Max(256, _line.Length * 2), _lineLength + take)));
+        }
+
+        segment[..take].CopyTo(_line.AsSpan(_lineLength));
+        _lineLength += take;
+        if (_lineLength == MaxInspectedLineLength)
+        {
+            onData(ClassifyByPrefix());
+            _collecting = false;
+            _skippingLine = true;
+        }
+    }
+
+    private void EndLine(Action<SseDataKind> onData)
+    {
+        if (_collecting)
+        {
+            onData(Classify());
+        }
+
+        _fieldMatched = 0;
+        _collecting = false;
+        _skippingLine = false;
     }
 
     private SseDataKind Classify()

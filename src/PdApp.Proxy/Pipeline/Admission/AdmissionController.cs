@@ -77,6 +77,15 @@ public sealed class AdmissionController : IDisposable
             }
         }
 
+        // Fast path: a free slot and nobody queued (the limiter never lets a request pass the
+        // queue), so no timer and no linked token for the common case.
+        var free = _concurrency.AttemptAcquire(1);
+        if (free.IsAcquired)
+        {
+            return AdmissionResult.Admitted(free);
+        }
+
+        free.Dispose();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.QueueTimeoutSeconds));
         RateLimitLease slot;

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
+using PdApp.Proxy.Pipeline.Flows.LMCache;
 using PdApp.Proxy.Pipeline.Options;
 
 namespace PdApp.Proxy.Pipeline.Flows;
@@ -12,8 +14,12 @@ public static class ConnectorFlowResolver
 {
     /// <summary>Creates the flow for the configured connector.</summary>
     /// <param name="options">The validated options.</param>
+    /// <param name="notifications">LMCache's KV-ready waits (a new set when null).</param>
+    /// <param name="lmcache">The <c>Pd:LMCache</c> options (defaults when null).</param>
+    /// <param name="time">The clock (the system's when null).</param>
     /// <returns>The flow.</returns>
-    public static DisaggregationFlow Create(DeploymentOptions options)
+    public static DisaggregationFlow Create(
+        DeploymentOptions options, KvReadyNotifications? notifications = null, IOptions<LMCacheOptions>? lmcache = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (!ConnectorCatalog.TryResolve(options.Connector, options.ChildConnectors, out var connector))
@@ -31,6 +37,11 @@ public static class ConnectorFlowResolver
         if (connector.RequestIdNamesPeers)
         {
             return new P2pNcclFlow(connector);
+        }
+
+        if (connector.PrefillNotifiesProxy)
+        {
+            return new LMCacheFlow(connector, notifications ?? new KvReadyNotifications(), lmcache ?? Microsoft.Extensions.Options.Options.Create(new LMCacheOptions()), time ?? TimeProvider.System);
         }
 
         return new TwoStepFlow(connector);

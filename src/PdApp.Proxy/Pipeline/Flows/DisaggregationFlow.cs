@@ -42,12 +42,24 @@ public abstract class DisaggregationFlow
     /// <returns>The problem, or null.</returns>
     public virtual string? ValidatePair(UpstreamInstance prefill, UpstreamInstance decode) => null;
 
-    /// <summary>The <c>X-Request-Id</c> sent to both instances.</summary>
+    /// <summary>
+    /// Starts one prefill attempt's KV hand-off to <paramref name="decode"/> (registered before prefill is sent,
+    /// since the connector may signal before prefill answers); <see cref="KvHandoff.None"/> by default.
+    /// </summary>
+    /// <param name="decode">The decode chosen before prefill, or null.</param>
+    /// <returns>The hand-off; the caller disposes it.</returns>
+    public virtual KvHandoff BeginHandoff(UpstreamInstance? decode) => KvHandoff.None;
+
+    /// <summary>
+    /// The <c>X-Request-Id</c> sent to both instances: made by the proxy, unique per request, never
+    /// the client's (vLLM uses it as the engine's request id; two clients reusing one id would
+    /// collide inside the engine). The client still gets its own id back.
+    /// </summary>
     /// <param name="requestId">The client-facing request id.</param>
     /// <param name="prefill">The prefill instance, or null when prefill is skipped.</param>
     /// <param name="decode">The decode instance, or null when not chosen yet (flows that need it choose it first).</param>
     /// <returns>The upstream request id.</returns>
-    public virtual string CreateUpstreamRequestId(string requestId, UpstreamInstance? prefill, UpstreamInstance? decode) => requestId;
+    public virtual string CreateUpstreamRequestId(string requestId, UpstreamInstance? prefill, UpstreamInstance? decode) => Guid.NewGuid().ToString("N");
 
     /// <summary>
     /// The prefill body: the client's body with <c>max_tokens</c> = 1 (and <c>max_completion_tokens</c>
@@ -57,9 +69,16 @@ public abstract class DisaggregationFlow
     /// </summary>
     /// <param name="request">The client's request.</param>
     /// <returns>The body.</returns>
-    public byte[] CreatePrefillBody(CompletionRequest request)
+    public byte[] CreatePrefillBody(CompletionRequest request) => CreatePrefillBody(request, KvHandoff.None);
+
+    /// <summary>The prefill body (see <see cref="CreatePrefillBody(CompletionRequest)"/>) with the hand-off's fields.</summary>
+    /// <param name="request">The client's request.</param>
+    /// <param name="handoff">The request's KV hand-off (<see cref="BeginHandoff"/>).</param>
+    /// <returns>The body.</returns>
+    public byte[] CreatePrefillBody(CompletionRequest request, KvHandoff handoff)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(handoff);
         var rewriter = new JsonBodyRewriter()
             .Set("max_tokens", static w => w.WriteNumberValue(1))
             .Replace("max_completion_tokens", static w => w.WriteNumberValue(1))
@@ -71,6 +90,8 @@ public abstract class DisaggregationFlow
         {
             rewriter.Set(field.Name, w => w.WriteRawValue(field.Utf8Json.Span, skipInputValidation: true));
         }
+
+        handoff.AddPrefillFields(rewriter);
 
         return rewriter.Apply(request.Document.RootElement);
     }

@@ -1,5 +1,4 @@
-using System.Text.Json;
-using PdApp.Protocol;
+using PdApp.Proxy.Pipeline.Migration;
 
 namespace PdApp.Proxy.Pipeline.Forwarding;
 
@@ -10,7 +9,8 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// mid-stream failure, an in-band <c>data: {"error": ...}</c> event and <c>data: [DONE]</c>, and a
 /// cleanly ended response instead of a reset connection. Other bodies cannot carry an error, so a
 /// silence there fails the read and the relay resets the client's response. A client disconnect
-/// still cancels the read at once.
+/// still cancels the read at once. Every read's bytes are shown to the request's observer (it times
+/// the stream's chunks), so D's body is wrapped once.
 /// </summary>
 internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
 {
@@ -19,6 +19,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     private readonly DecodeWatchdog _watchdog;
     private readonly UpstreamTimeouts _timeouts;
     private readonly bool _eventStream;
+    private readonly IRequestObserver _observer;
     private readonly CancellationToken _clientAborted;
     private CancellationTokenRegistration _relayRegistration;
     private CancellationToken _registeredToken;
@@ -27,13 +28,15 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     private byte _last = (byte)'\n';
     private byte _beforeLast = (byte)'\n';
 
-    public DecodeBodyGuardStream(Stream inner, DecodeCall call, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, bool eventStream, CancellationToken clientAborted)
+    public DecodeBodyGuardStream(
+        Stream inner, DecodeCall call, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, bool eventStream, IRequestObserver observer, CancellationToken clientAborted)
     {
         _inner = inner;
         _call = call;
         _watchdog = watchdog;
         _timeouts = timeouts;
         _eventStream = eventStream;
+        _observer = observer;
         _clientAborted = clientAborted;
     }
 
@@ -66,9 +69,21 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
                 var span = buffer.Span[..read];
                 _beforeLast = read >= 2 ? span[^2] : _last;
                 _last = span[^1];
+                _observer.DecodeBytesRelayed(span);
             }
 
             return read;
+        }
+        catch (OperationCanceledException) when (_watchdog.Fired == DecodeDeadline.Shutdown && !_clientAborted.IsCancellationRequested)
+        {
+            // The drain deadline: end the stream the way vLLM ends a failed one, not with a reset.
+            if (!_eventStream)
+            {
+                throw new TimeoutException(ShutdownDeadline.Message);
+            }
+
+            // The proxy is going away: the stream ends in-band here, it does not move.
+            Fail(StatusCodes.Status503ServiceUnavailable, ShutdownDeadline.Message, reason: null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
@@ -77,11 +92,11 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
                 throw new TimeoutException(_timeouts.DecodeIdleTimedOut());
             }
 
-            Fail(StatusCodes.Status504GatewayTimeout, _timeouts.DecodeIdleTimedOut());
+            Fail(StatusCodes.Status504GatewayTimeout, _timeouts.DecodeIdleTimedOut(), MigrationReasons.IdleTimeout);
         }
         catch (Exception ex) when (_eventStream && ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
-            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + ex.Message);
+            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + UpstreamFailureText.Describe(ex) + ".", MigrationReasons.ConnectionLost);
         }
 
         return DrainTrailer(buffer.Span);
@@ -118,26 +133,22 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         GC.SuppressFinalize(this);
     }
 
-    private void Fail(int status, string message)
+    private void Fail(int status, string message, string? reason)
     {
         _ended = true;
         _call.StreamError = message;
-        var error = JsonSerializer.SerializeToUtf8Bytes(
-            OpenAiErrorWriter.Create(status, OpenAiErrorTypes.ServiceUnavailable, message),
-            ProxyJson.Options);
-        using var trailer = new MemoryStream();
-
-        // An event cut in half must be closed first, or the error would be glued to its data line.
-        if (_last != (byte)'\n' || _beforeLast != (byte)'\n')
+        _call.StreamErrorStatus = status;
+        _call.StreamFailureReason = reason;
+        if (reason is not null && _call.Progress is { } progress)
         {
-            trailer.Write(SseFormat.EventTerminator.Span);
+            // The request may move: end this relay cleanly; the pipeline continues or ends in-band.
+            progress.Fail(reason, status, message);
+            return;
         }
 
-        trailer.Write(SseFormat.DataPrefix.Span);
-        trailer.Write(error);
-        trailer.Write(SseFormat.EventTerminator.Span);
-        trailer.Write(SseFormat.DoneEvent.Span);
-        _trailer = trailer.ToArray();
+        // An event cut in half must be closed first, or the error would be glued to its data line.
+        var cut = _last != (byte)'\n' || _beforeLast != (byte)'\n';
+        _trailer = SseErrorTrailer.Create(status, message, closeCutEvent: cut);
     }
 
     private int DrainTrailer(Span<byte> destination)
@@ -147,6 +158,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         var count = Math.Min(destination.Length, _trailer.Length);
         _trailer.Span[..count].CopyTo(destination);
         _trailer = _trailer[count..];
+        _observer.DecodeBytesRelayed(destination[..count]);
         return count;
     }
 }

@@ -1,9 +1,11 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Pipeline.Forwarding;
 
@@ -12,7 +14,12 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// the wait for P's response headers, then by what is left of the total (both from
 /// <see cref="UpstreamTimeouts"/>); the client's disconnect cancels it at once.
 /// </summary>
-public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts timeouts, IOptions<ProxyOptions> proxyOptions, IOptions<DeploymentOptions> pdOptions)
+public sealed class PrefillClient(
+    UpstreamChannel channel,
+    UpstreamTimeouts timeouts,
+    IOptions<ProxyOptions> proxyOptions,
+    IOptions<DeploymentOptions> pdOptions,
+    IOptions<AdminInstanceOptions>? adminOptions = null)
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
@@ -22,14 +29,16 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
     /// <param name="body">The prefill body.</param>
     /// <param name="upstreamRequestId">The <c>X-Request-Id</c> to send.</param>
     /// <param name="cancellationToken">The client's cancellation.</param>
+    /// <param name="clientHeaders">The client's request headers; only the allowed ones are sent.</param>
     /// <returns>The outcome; never throws for upstream failures.</returns>
     public async Task<PrefillAttempt> SendAsync(
-        UpstreamInstance instance, OpenAiRoute route, byte[] body, string upstreamRequestId, CancellationToken cancellationToken)
+        UpstreamInstance instance, OpenAiRoute route, byte[] body, string upstreamRequestId, CancellationToken cancellationToken, IHeaderDictionary? clientHeaders = null)
     {
         ArgumentNullException.ThrowIfNull(instance);
         var options = proxyOptions.Value;
         var started = Stopwatch.GetTimestamp();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var outage = instance.OutageToken;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, outage);
         var firstByte = timeouts.PrefillFirstByte < timeouts.PrefillTotal;
         timeout.CancelAfter(timeouts.PrefillFirstByte);
 
@@ -39,7 +48,9 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
             Content = new ByteArrayContent(body) { Headers = { ContentType = Json } },
         };
-        UpstreamHeaders.Apply(request, upstreamRequestId, pdOptions.Value.UpstreamApiKey);
+        UpstreamHeaders.CopyAllowed(clientHeaders, request);
+        UpstreamHeaders.Apply(
+            request, upstreamRequestId, UpstreamKeyPolicy.KeyFor(instance, pdOptions.Value.UpstreamApiKey, adminOptions?.Value.SendUpstreamKey == true));
 
         try
         {
@@ -81,6 +92,11 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
         {
             return Failed(PrefillAttemptKind.Canceled, "client disconnected");
         }
+        catch (OperationCanceledException) when (outage.IsCancellationRequested)
+        {
+            // Health checking took the instance out while we waited: another P may take the request now.
+            return Failed(PrefillAttemptKind.TransportError, $"instance {instance.Name} was taken out of service (health check)");
+        }
         catch (OperationCanceledException ex) when (ex.InnerException is TimeoutException && !timeout.IsCancellationRequested)
         {
             // SocketsHttpHandler's ConnectTimeout.
@@ -92,7 +108,7 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            return Failed(PrefillAttemptKind.TransportError, ex.Message);
+            return Failed(PrefillAttemptKind.TransportError, UpstreamFailureText.Describe(ex));
         }
     }
 
@@ -102,19 +118,42 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
     private static async Task<byte[]?> ReadLimitedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
     {
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        if (content.Headers.ContentLength is { } length and <= int.MaxValue)
         {
-            if (buffer.Length + read > limit)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
+            // The usual case (vLLM and the simulator send a length): read into the exact array.
+            var exact = new byte[length];
+            await stream.ReadExactlyAsync(exact, cancellationToken);
+            return exact;
         }
 
-        return buffer.ToArray();
+        // Chunked: grow a rented buffer, copy once at the end.
+        var buffer = ArrayPool<byte>.Shared.Rent(8192);
+        var used = 0;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer.AsMemory(used), cancellationToken)) > 0)
+            {
+                used += read;
+                if (used > limit)
+                {
+                    return null;
+                }
+
+                if (used == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, used).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            return buffer.AsSpan(0, used).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

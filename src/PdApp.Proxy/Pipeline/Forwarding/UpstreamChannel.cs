@@ -10,7 +10,7 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// The one long-lived HTTP channel to every instance, shared by prefill calls and the decode
 /// relay: a <see cref="SocketsHttpHandler"/> set up for proxying (no redirects, no decompression,
 /// no cookies, no system proxy, trace context propagated) behind service discovery, so
-/// <c>http://prefill-0</c> style addresses resolve. Not an <c>IHttpClientFactory</c> client: the
+/// <c>http://prefill-0</c> style addresses resolve (IP-literal addresses skip the resolver). Not an <c>IHttpClientFactory</c> client: the
 /// standard resilience handler's 10 s attempt timeout would cut token streams. Its timeouts come
 /// from <see cref="UpstreamTimeouts"/>: the connect timeout here, the decode deadlines through
 /// <see cref="UpstreamDeadlineHandler"/> and each relay's <see cref="DecodeWatchdog"/>.
@@ -31,7 +31,8 @@ public sealed class UpstreamChannel : IDisposable
     public UpstreamChannel(HttpMessageHandler transport, IServiceDiscoveryHttpMessageHandlerFactory? discovery = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        Invoker = new HttpMessageInvoker(new UpstreamDeadlineHandler(discovery?.CreateHandler(transport) ?? transport), disposeHandler: true);
+        HttpMessageHandler routed = discovery is null ? transport : new AddressLiteralBypassHandler(discovery.CreateHandler(transport), transport);
+        Invoker = new HttpMessageInvoker(new UpstreamDeadlineHandler(routed), disposeHandler: true);
     }
 
     /// <summary>The shared invoker (never an <see cref="HttpClient"/>: YARP needs unbuffered responses).</summary>

@@ -119,7 +119,11 @@ internal sealed partial class ConfigurationInstanceSource : BackgroundService
             for (var i = 0; i < uris.Count; i++)
             {
                 var name = i == 0 ? entry.Name : $"{entry.Name}#{i}";
-                desired.Add(new UpstreamInstance(name, role, uris[i], InstanceSource.Configuration, string.IsNullOrWhiteSpace(entry.KvAddress) ? null : entry.KvAddress));
+                desired.Add(new UpstreamInstance(name, role, uris[i], InstanceSource.Configuration, string.IsNullOrWhiteSpace(entry.KvAddress) ? null : entry.KvAddress)
+                {
+                    KvAllocPort = entry.KvAllocPort,
+                    KvRanks = entry.KvRanks,
+                });
             }
         }
 

@@ -17,4 +17,10 @@ public sealed class ConfiguredInstance
 
     /// <summary><c>KvAddress</c>: the KV address <c>host:port</c> (P2pNccl ZMQ address), optional.</summary>
     public string? KvAddress { get; set; }
+
+    /// <summary><c>KvAllocPort</c>: an LMCache receiver's <c>pd_peer_alloc_port</c> of rank 0, optional.</summary>
+    public int? KvAllocPort { get; set; }
+
+    /// <summary><c>KvRanks</c>: an LMCache receiver's tensor-parallel ranks (consecutive ports), optional.</summary>
+    public int? KvRanks { get; set; }
 }

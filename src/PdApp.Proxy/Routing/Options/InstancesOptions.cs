@@ -52,6 +52,16 @@ internal sealed class InstancesOptionsValidator : IValidateOptions<InstancesOpti
             {
                 failures.Add($"{key}:{PdProxySettings.InstanceKvAddress} must be host:port (was '{entry.KvAddress}').");
             }
+
+            if (entry.KvAllocPort is < 1 or > 65535)
+            {
+                failures.Add($"{key}:{PdProxySettings.InstanceKvAllocPort} must be between 1 and 65535 (was {entry.KvAllocPort}).");
+            }
+
+            if (entry.KvRanks is < 1 or > 64)
+            {
+                failures.Add($"{key}:{PdProxySettings.InstanceKvRanks} must be between 1 and 64 (was {entry.KvRanks}).");
+            }
         }
 
         if (!(options.RefreshSeconds > 0))

@@ -1,21 +1,26 @@
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Protocol.LMCache;
 using PdApp.Simulator.KvTransfer.Transport;
 
 namespace PdApp.Simulator.KvTransfer.Connectors;
 
 /// <summary>
-/// vLLM's LMCacheConnectorV1 with LMCache's PD mode: the sender (prefill) pushes each prompt's KV,
-/// keyed by the prompt's token hash, to the receiver at <c>nixl_receiver_host:nixl_receiver_port</c>
-/// right after prefill; the receiver (decode) listens there and looks its prompt up, waiting up to
-/// <c>--kv-transfer-wait-timeout</c> for a push in flight. Without <c>enable_nixl</c> LMCache is a
-/// local cache: KV saved by one request is found by a later one with the same prompt.
+/// vLLM's LMCacheConnectorV1 with LMCache 0.3.x's PD backend (lmcache/v1/storage_backend/pd_backend.py): the
+/// receiver (decode) binds its allocation socket at <c>pd_peer_host:pd_peer_alloc_port</c>; the sender (prefill)
+/// pushes a request's KV, keyed by the prompt's tokens, to the receiver the request's
+/// <c>kv_transfer_params.disagg_spec</c> names, then tells the proxy at <c>pd_proxy_host:pd_proxy_port</c>
+/// (<see cref="LMCacheProxyNotification"/>, once per rank). A request without <c>disagg_spec</c> is local to the
+/// sender: nothing moves. The receiver looks its prompt up, waiting up to <c>--kv-transfer-wait-timeout</c> for a
+/// push in flight. Without <c>enable_pd</c> LMCache is a local cache: KV saved by one request is found by a later
+/// one with the same prompt.
 /// </summary>
 internal sealed partial class LmCacheKvConnector : KvConnectorBase
 {
     private readonly LmCacheSettings _settings;
     private readonly KvStore _cache;
     private readonly KvTransportServer? _receiver;
+    private readonly LmCacheProxyNotifier? _notifier;
     private readonly ILogger _logger;
 
     /// <summary>Creates the connector.</summary>
@@ -25,68 +30,82 @@ internal sealed partial class LmCacheKvConnector : KvConnectorBase
         _logger = context.Loggers.CreateLogger<LmCacheKvConnector>();
         _settings = LmCacheSettings.Read(context.Environment);
         _cache = new KvStore(context.Time, TimeSpan.FromSeconds(480), capacity: 10_000);
-        if (IsReceiver)
+        if (_settings.IsReceiver)
         {
             _receiver = new KvTransportServer("LMCache receiver", HandleAsync, _logger);
+        }
+        else if (_settings.IsSender)
+        {
+            _notifier = new LmCacheProxyNotifier(_settings.ProxyHost!, _settings.ProxyPort, _logger);
         }
     }
 
     /// <inheritdoc />
     public override string Name => KvConnectorNames.LMCacheV1;
 
-    /// <summary>The receiver port bound (decode side).</summary>
-    public int ReceiverPort => _receiver?.Port ?? _settings.ReceiverPort;
-
-    private bool IsSender => _settings.EnableNixl && _settings.NixlRole == "sender";
-
-    private bool IsReceiver => _settings.EnableNixl && _settings.NixlRole == "receiver";
+    /// <summary>The allocation port bound (receiver), else 0.</summary>
+    public int ReceiverPort => _receiver?.Port ?? 0;
 
     /// <inheritdoc />
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        LogSettings(_settings.Source, _settings.EnableNixl, _settings.NixlRole, _settings.ReceiverHost, _settings.ReceiverPort);
-        _receiver?.Start(_settings.ReceiverHost, _settings.ReceiverPort);
+        LogSettings(_settings.Source, _settings.EnablePd, _settings.PdRole);
+        _receiver?.Start(_settings.PeerHost!, _settings.PeerAllocPorts[0]);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public override bool ShouldConsume(KvRequest request) => _settings.EnableNixl ? IsReceiver : IsConsumerRole;
+    public override bool ShouldConsume(KvRequest request) => _settings.EnablePd ? _settings.IsReceiver : IsConsumerRole;
 
     /// <inheritdoc />
-    public override bool ShouldProduce(KvRequest request) => _settings.EnableNixl ? IsSender : IsProducerRole;
+    public override bool ShouldProduce(KvRequest request) => _settings.EnablePd ? _settings.IsSender : IsProducerRole;
 
     /// <inheritdoc />
     public override async Task<KvConsumeResult> TryConsumeAsync(KvRequest request, CancellationToken cancellationToken)
     {
-        var wait = IsReceiver ? Context.TransferWait : TimeSpan.Zero;
-        var record = await _cache.WaitAsync(request.PromptHash, take: IsReceiver, wait, cancellationToken).ConfigureAwait(false);
-        return Verify(request, record, IsReceiver ? "the LMCache receiver buffer" : "the local LMCache");
+        var receiver = _settings.IsReceiver;
+        var wait = receiver ? Context.TransferWait : TimeSpan.Zero;
+        var record = await _cache.WaitAsync(request.PromptHash, take: receiver, wait, cancellationToken).ConfigureAwait(false);
+        return Verify(request, record, receiver ? "the LMCache receiver buffer" : "the local LMCache");
     }
 
     /// <inheritdoc />
     public override async Task<KvProduceResult> ProduceAsync(KvRequest request, KvRecord record, CancellationToken cancellationToken)
     {
-        if (!IsSender)
+        if (!_settings.IsSender)
         {
             _cache.Put(request.PromptHash, record);
             return KvProduceResult.Done();
         }
 
+        if (!LMCacheDisaggSpec.TryRead(request.KvTransferParams, out var spec, out var error))
+        {
+            return KvProduceResult.NotProduced(error ?? $"no kv_transfer_params.{LMCacheDisaggSpec.Key}: LMCache keeps the KV of a local request");
+        }
+
         try
         {
             var reply = await KvTransportClient.SendAsync(
-                _settings.ReceiverHost, _settings.ReceiverPort, new KvMessage { Op = "put", Key = request.PromptHash, Record = record, Sender = Context.Identity.Name }, cancellationToken).ConfigureAwait(false);
-            return reply.Ok ? KvProduceResult.Done() : KvProduceResult.NotProduced(reply.Error ?? "receiver refused the KV");
+                spec!.ReceiverHost, spec.ReceiverAllocPorts[0], new KvMessage { Op = "put", Key = request.PromptHash, Record = record, Sender = Context.Identity.Name }, cancellationToken).ConfigureAwait(false);
+            if (!reply.Ok)
+            {
+                return KvProduceResult.NotProduced(reply.Error ?? "receiver refused the KV");
+            }
         }
         catch (IOException ex)
         {
             return KvProduceResult.NotProduced(ex.Message);
         }
+
+        // As pd_backend.py: the proxy hears of the request once its last chunk was written, from every rank.
+        _notifier!.Notify(spec.RequestId, spec.Ranks);
+        return KvProduceResult.Done();
     }
 
     /// <inheritdoc />
     public override async ValueTask DisposeAsync()
     {
+        _notifier?.Dispose();
         if (_receiver is not null)
         {
             await _receiver.DisposeAsync().ConfigureAwait(false);
@@ -104,6 +123,6 @@ internal sealed partial class LmCacheKvConnector : KvConnectorBase
         return ValueTask.FromResult(new KvMessage { Ok = false, Error = $"unsupported op '{message.Op}'" });
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "LMCache from {Source}: enable_nixl {EnableNixl}, nixl_role {Role}, receiver {Host}:{Port}")]
-    private partial void LogSettings(string source, bool enableNixl, string? role, string host, int port);
+    [LoggerMessage(Level = LogLevel.Information, Message = "LMCache from {Source}: enable_pd {EnablePd}, pd_role {Role}")]
+    private partial void LogSettings(string source, bool enablePd, string? role);
 }

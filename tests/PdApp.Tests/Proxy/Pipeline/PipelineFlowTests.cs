@@ -29,7 +29,8 @@ public sealed class PipelineFlowTests
         var decode = Assert.Single(result.Decodes);
         Assert.Equal(client, decode.Body);
         Assert.Equal("/v1/completions", decode.Path);
-        Assert.Equal(("req-1", "req-1"), (result.Prefills.Single().RequestId, decode.RequestId));
+        Assert.Equal(result.Prefills.Single().RequestId, decode.RequestId);
+        Assert.Matches("^[0-9a-f]{32}$", decode.RequestId);
         Assert.Equal("prefill-0", result.Headers[PdHeaders.ProxyPrefillInstance]);
         Assert.Equal("decode-0", result.Headers[PdHeaders.ProxyDecodeInstance]);
         Assert.Equal(
@@ -102,9 +103,10 @@ public sealed class PipelineFlowTests
     }
 
     [Theory]
-    [InlineData(KvConnectorNames.SharedStorage, 2)]
-    [InlineData(KvConnectorNames.P2pNccl, 1)]
-    public async Task DecodeConnectFailure_MovesToAnotherDecodeOnlyWhereTheKvIsStillReachable(string connector, int decodeCalls)
+    [InlineData(KvConnectorNames.SharedStorage, 2, 1)]
+    [InlineData(KvConnectorNames.P2pNccl, 2, 2)] // migration: a new prefill pushes the KV to the new D under a new request id
+    [InlineData(KvConnectorNames.PyNccl, 1, 1)] // the KV went to the one D of the NCCL pipe
+    public async Task DecodeConnectFailure_MovesToAnotherDecodeOnlyWhereTheKvCanReachIt(string connector, int decodeCalls, int prefillCalls)
     {
         using var harness = new PipelineHarness(connector).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
         var refused = 0;
@@ -115,6 +117,7 @@ public sealed class PipelineFlowTests
         var result = await harness.RunAsync(Bodies.Completion());
 
         Assert.Equal(decodeCalls, result.Decodes.Count());
+        Assert.Equal(prefillCalls, result.Prefills.Count());
         Assert.Equal(decodeCalls == 2 ? 200 : 502, result.Status);
     }
 
@@ -198,5 +201,89 @@ public sealed class PipelineFlowTests
         Assert.DoesNotContain("http://", result.Body);
         Assert.DoesNotContain("10.0.0.", result.Body);
         Assert.Empty(result.Decodes);
+    }
+
+    [Fact]
+    public async Task LMCache_PrefillNamesTheChosenDecodeAsReceiver_AndDecodeWaitsForTheSendersNotification()
+    {
+        using var harness = new PipelineHarness(KvConnectorNames.LMCacheV1).With(PdRole.Prefill, 1).With(PdRole.Decode, 1);
+        var notified = 0;
+        var decodeSawNotification = -1;
+        harness.Upstream.Respond = (call, cancellationToken) =>
+        {
+            if (call.ToPrefill)
+            {
+                // The sender notifies a little after prefill answered, as LMCache's save finishes at the step's end.
+                var requestId = JsonDocument.Parse(call.Body).RootElement.GetProperty("kv_transfer_params").GetProperty("disagg_spec").GetProperty("req_id").GetString()!;
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(100, CancellationToken.None);
+                    Volatile.Write(ref notified, 1);
+                    Assert.True(harness.KvReady.Signal(requestId));
+                });
+                return Task.FromResult(ScriptedUpstream.Json("""{"id":"p"}"""));
+            }
+
+            decodeSawNotification = Volatile.Read(ref notified);
+            return Task.FromResult(ScriptedUpstream.Json("""{"id":"d"}"""));
+        };
+        var client = Bodies.Completion(maxTokens: 9);
+
+        var result = await harness.RunAsync(client);
+
+        Assert.Equal(200, result.Status);
+        Assert.Equal(1, decodeSawNotification);
+        using var prefill = JsonDocument.Parse(result.Prefills.Single().Body);
+        var spec = prefill.RootElement.GetProperty("kv_transfer_params").GetProperty("disagg_spec");
+        Assert.Matches("^[0-9a-f]{32}$", spec.GetProperty("req_id").GetString());
+        Assert.Equal("10.0.0.10", spec.GetProperty("receiver_host").GetString());
+        Assert.Equal([14579], spec.GetProperty("receiver_init_port").EnumerateArray().Select(p => p.GetInt32()));
+        Assert.Equal([7400], spec.GetProperty("receiver_alloc_port").EnumerateArray().Select(p => p.GetInt32()));
+        Assert.Equal(1, prefill.RootElement.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(client, result.Decodes.Single().Body);
+        Assert.Equal(0, harness.KvReady.Pending);
+    }
+
+    [Fact]
+    public async Task LMCache_NoNotification_DecodeGoesAfterTheTimeoutAndComputesTheKvItself()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var harness = new PipelineHarness(KvConnectorNames.LMCacheV1, kvClock: clock).With(PdRole.Prefill, 1).With(PdRole.Decode, 1);
+
+        var run = harness.RunAsync(Bodies.Completion());
+        await WaitUntilAsync(() => harness.Upstream.Calls.Any(c => c.ToPrefill) && harness.KvReady.Pending == 1);
+        await Task.Delay(100);
+        var decodedBeforeTimeout = harness.Upstream.Calls.Any(c => !c.ToPrefill);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(decodedBeforeTimeout);
+        Assert.Equal(200, result.Status);
+        Assert.Single(result.Decodes);
+        Assert.Equal(0, harness.KvReady.Pending);
+    }
+
+    [Fact]
+    public async Task LMCache_NotificationForAnotherRequest_ReleasesNothing()
+    {
+        var notifications = new PdApp.Proxy.Pipeline.Flows.LMCache.KvReadyNotifications();
+        using var waiter = notifications.Register("mine", ranks: 2);
+
+        Assert.False(notifications.Signal("forged"));
+        Assert.True(notifications.Signal("mine"));
+        Assert.False(waiter.Ready.IsCompleted);
+        Assert.True(notifications.Signal("mine"));
+        await waiter.Ready.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, notifications.Unmatched);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 30 s");
+            await Task.Delay(10);
+        }
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline;
 using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Flows.LMCache;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
@@ -27,7 +28,8 @@ internal sealed class PipelineHarness : IDisposable
     private readonly UpstreamChannel _channel;
     private readonly SelectorFixture _routing = new(BalancingPolicyKind.RoundRobin, BalancingPolicyKind.RoundRobin);
 
-    public PipelineHarness(string connector, Action<ProxyOptions>? configure = null, bool decodeOnlyFallback = false, params string[] children)
+    public PipelineHarness(
+        string connector, Action<ProxyOptions>? configure = null, bool decodeOnlyFallback = false, TimeProvider? kvClock = null, params string[] children)
     {
         var deployment = new DeploymentOptions { Connector = connector, ChildConnectors = [.. children] };
         var proxy = new ProxyOptions();
@@ -35,7 +37,7 @@ internal sealed class PipelineHarness : IDisposable
         _services = new ServiceCollection().AddLogging().AddHttpForwarder().BuildServiceProvider();
         var timeouts = new UpstreamTimeouts(Options.Create(proxy));
         _channel = new UpstreamChannel(Upstream);
-        Flow = ConnectorFlowResolver.Create(deployment);
+        Flow = ConnectorFlowResolver.Create(deployment, KvReady, Options.Create(new LMCacheOptions()), kvClock ?? TimeProvider.System);
         Pipeline = new PdRequestPipeline(
             Flow,
             _routing.Selector,
@@ -49,6 +51,9 @@ internal sealed class PipelineHarness : IDisposable
     }
 
     public ScriptedUpstream Upstream { get; } = new();
+
+    /// <summary>The waits LMCache's KV-ready notifications release (what the proxy's socket signals).</summary>
+    public KvReadyNotifications KvReady { get; } = new();
 
     public DisaggregationFlow Flow { get; }
 
@@ -69,7 +74,7 @@ internal sealed class PipelineHarness : IDisposable
         return this;
     }
 
-    public async Task<PipelineResult> RunAsync(string json, OpenAiRoute route = OpenAiRoute.Completions)
+    public async Task<PipelineResult> RunAsync(string json, OpenAiRoute route = OpenAiRoute.Completions, Action<HttpRequest>? configure = null)
     {
         var context = new DefaultHttpContext();
         context.Request.Method = HttpMethods.Post;
@@ -77,6 +82,7 @@ internal sealed class PipelineHarness : IDisposable
         context.Request.Host = new HostString("proxy");
         context.Request.Protocol = "HTTP/1.1";
         context.Request.Path = OpenAiRoutes.PathOf(route);
+        configure?.Invoke(context.Request);
         var body = new MemoryStream();
         context.Response.Body = body;
         Assert.True(CompletionRequestParser.TryParse(route, Encoding.UTF8.GetBytes(json), null, out var request, out var invalid), invalid?.ToString());
