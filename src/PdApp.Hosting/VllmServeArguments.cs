@@ -38,6 +38,13 @@ public sealed class VllmServeArguments
     /// <summary><c>--trust-remote-code</c>.</summary>
     public bool TrustRemoteCode { get; set; }
 
+    /// <summary>
+    /// <c>--kv-events-config</c> as JSON (<c>PdApp.Protocol.KvEvents.KvEventsConfig</c>): publish the
+    /// prefix cache's KV events over ZeroMQ for the proxy's KV-cache-aware routing. When set,
+    /// <c>--enable-prefix-caching</c> is rendered too (vLLM v1's default, made explicit).
+    /// </summary>
+    public string? KvEventsConfigJson { get; set; }
+
     /// <summary><c>--kv-transfer-config</c> JSON, from the instance's connector.</summary>
     public string? KvTransferConfigJson { get; set; }
 
@@ -103,6 +110,11 @@ public sealed class VllmServeArguments
         }
 
         AddIfSet(args, VllmEngineArguments.KvTransferConfig, KvTransferConfigJson);
+        if (KvEventsConfigJson is not null)
+        {
+            args.Add(VllmEngineArguments.EnablePrefixCaching.Name);
+            args.AddRange([VllmEngineArguments.KvEventsConfig.Name, KvEventsConfigJson]);
+        }
         if (ApiKey is not null)
         {
             args.AddRange([VllmEngineArguments.ApiKey.Name, ApiKey]);

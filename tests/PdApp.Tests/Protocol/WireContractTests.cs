@@ -45,6 +45,29 @@ public sealed class WireContractTests
     }
 
     [Fact]
+    public void KvEventsConfig_WhatTheAppHostRendersTheSimulatorReads()
+    {
+        var config = new PdApp.Protocol.KvEvents.KvEventsConfig
+        {
+            EnableKvCacheEvents = true,
+            Publisher = PdApp.Protocol.KvEvents.KvEventsConfig.ZmqPublisher,
+            Endpoint = "tcp://*:5600",
+            ReplayEndpoint = "tcp://*:5700",
+            Topic = "kv@prefill-0@dp7b",
+        };
+        var rendered = new VllmServeArguments { Model = "/data/dp7b/", Port = 8100, KvEventsConfigJson = config.ToJson() }
+            .Render(VllmEntrypoint.VllmServe, includeLauncher: false);
+        var ignored = new List<string>();
+
+        var options = SimulatorOptionsParser.Parse([.. rendered.Cast<string>()], ignored);
+
+        Assert.Equal(config, options.KvEvents);
+        Assert.True(options.KvEvents!.PublishesOverZmq);
+        Assert.Contains(VllmEngineArguments.EnablePrefixCaching.Name, rendered.Cast<string>());
+        Assert.DoesNotContain(ignored, line => line.Contains("unknown", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void EngineArguments_TheSimulatorKnowsEveryDefinedFlag()
     {
         var ignored = new List<string>();

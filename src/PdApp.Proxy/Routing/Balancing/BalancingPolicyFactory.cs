@@ -13,7 +13,8 @@ internal static class BalancingPolicyFactory
     public static IBalancingPolicy Create(BalancingPolicyKind kind, BalancingOptions options, Random random, KvAwareServices? kvCache, string role) => kind switch
     {
         BalancingPolicyKind.KvAware => new KvAwarePolicy(
-            kvCache ?? throw new InvalidOperationException("The KvAware policy needs the KV cache index (AddPdRouting registers it)."),
+            // Without the registered index (a policy built on its own) it has no events and falls back.
+            kvCache ?? KvAwareServices.Detached(),
             role,
             new LeastOutstandingPolicy()),
         BalancingPolicyKind.RoundRobin => new RoundRobinPolicy(),

@@ -7,6 +7,13 @@ internal sealed class KvAwareServices(KvBlockIndex index, IOptions<KvCacheOption
 {
     public KvBlockIndex Index { get; } = index;
 
+    /// <summary>Services over an empty index no indexer feeds (a policy built outside the container).</summary>
+    public static KvAwareServices Detached()
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new KvCacheOptions());
+        return new KvAwareServices(new KvBlockIndex(options, TimeProvider.System), options, new KvCacheMeter(new DetachedMeterFactory()));
+    }
+
     public KvCacheOptions Options { get; } = options.Value;
 
     public KvCacheMeter Meter { get; } = meter;

@@ -24,6 +24,9 @@ public sealed class SimulatorInstance : IAsyncDisposable
     /// <summary>Where it listens.</summary>
     public Uri BaseAddress { get; }
 
+    /// <summary>The simulator's services (e.g. its KV events publisher).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>Starts a simulator serving <see cref="ProxyFixture.Model"/> with fast default timings.</summary>
     /// <param name="name">Instance name.</param>
     /// <param name="extraArgs">More <c>vllm serve</c> flags.</param>
