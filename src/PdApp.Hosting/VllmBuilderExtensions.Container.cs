@@ -9,8 +9,12 @@ public static partial class VllmBuilderExtensions
     /// <summary>Chooses how the image starts the server (<c>vllm serve</c> or the older <c>api_server</c> module).</summary>
     /// <param name="builder">The vLLM resource builder.</param>
     /// <param name="entrypoint">The flavour.</param>
+    /// <param name="binDirectory">
+    /// Where the image keeps <c>vllm</c> and <c>python3</c> when its <c>PATH</c> does not lead there (LMCache's image installs
+    /// vLLM into <c>/opt/venv</c> and starts <c>/opt/venv/bin/vllm</c> by absolute path); null runs them from the <c>PATH</c>.
+    /// </param>
     /// <returns>The resource builder.</returns>
-    public static IResourceBuilder<VllmResource> WithVllmEntrypoint(this IResourceBuilder<VllmResource> builder, VllmEntrypoint entrypoint)
+    public static IResourceBuilder<VllmResource> WithVllmEntrypoint(this IResourceBuilder<VllmResource> builder, VllmEntrypoint entrypoint, string? binDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Resource.Container.Entrypoint = entrypoint switch
@@ -18,7 +22,8 @@ public static partial class VllmBuilderExtensions
             VllmEntrypoint.VllmServe or VllmEntrypoint.OpenAiApiServer => entrypoint,
             _ => throw new ArgumentOutOfRangeException(nameof(entrypoint), entrypoint, "Unknown vLLM entrypoint."),
         };
-        return builder.WithEntrypoint(entrypoint == VllmEntrypoint.VllmServe ? "vllm" : "python3");
+        var executable = entrypoint == VllmEntrypoint.VllmServe ? "vllm" : "python3";
+        return builder.WithEntrypoint(string.IsNullOrEmpty(binDirectory) ? executable : $"{binDirectory.TrimEnd('/')}/{executable}");
     }
 
     /// <summary>Runs the container with <c>--privileged</c> (full device access, as the guide's PyNccl recipe does).</summary>

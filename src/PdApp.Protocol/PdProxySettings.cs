@@ -73,6 +73,12 @@ public static class PdProxySettings
     public const string AdminApiKey = "Pd:AdminApiKey";
 
     /// <summary>
+    /// <c>Pd:MetricsAccess</c>: who may read the proxy's <c>/metrics</c>: <c>Auto</c> (open while no
+    /// key is configured, else a key is required), <c>Open</c>, or <c>Key</c>.
+    /// </summary>
+    public const string MetricsAccess = "Pd:MetricsAccess";
+
+    /// <summary>
     /// DNS discovery section: <c>{DnsDiscovery}:Prefill|Decode|Both</c> name each role's headless Service and
     /// <c>{DnsDiscovery}:PrefillPort|DecodePort|BothPort</c> (else <c>:Port</c>) its pods' HTTP port.
     /// </summary>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Observability.Metrics;
+using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy;
 
@@ -30,11 +31,17 @@ public static class ProxyApp
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
 
+        // Bodiless 404/405 (no route, wrong method) and other bare errors get OpenAI's shape.
+        app.UseStatusCodePages(OpenAiStatusCodePages.WriteAsync);
+
         // After the request id (refusals carry it too), before the endpoints that name a policy.
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapDefaultEndpoints();
+        app.MapDefaultEndpoints(mapPrometheus: false);
+
+        // /metrics names every instance: behind a key once keys are configured (Pd:MetricsAccess).
+        app.MapPrometheusScrapingEndpoint(HealthEndpoints.MetricsPath).RequireAuthorization(PdAccess.MetricsPolicy);
         app.MapPdCompletions();
         app.MapPdModels();
         app.MapPdAdmin();

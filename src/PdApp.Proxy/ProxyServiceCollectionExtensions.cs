@@ -9,6 +9,7 @@ using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Flows.LMCache;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Options;
+using PdApp.Proxy.Pipeline.Requests;
 
 namespace PdApp.Proxy;
 
@@ -52,6 +53,9 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<DecodeForwarder>();
         services.AddSingleton<PdRequestPipeline>();
         services.AddSingleton<CompletionHandler>();
+        services.AddSingleton<RequestBodyGate>();
+        services.AddSingleton<ShutdownDeadline>();
+        services.AddHostedService<ShutdownDrainDelay>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AdmissionController>();
         services.TryAddSingleton<IProxyObserver>(NullRequestObserver.Instance);

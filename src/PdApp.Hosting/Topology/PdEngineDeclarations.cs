@@ -15,11 +15,12 @@ internal static class PdEngineDeclarations
         IResourceBuilder<ParameterResource>? apiKey,
         IResourceBuilder<ContainerResource>? modelDownload = null)
     {
-        ImageReference.TryParse(PdImages.For(options), out var image);
+        var imageName = PdImages.For(options);
+        ImageReference.TryParse(imageName, out var image);
         var vllm = builder.AddVllm(instance.Name, instance.Role, instance.Layout.Port, options.Model)
             .WithImage(image!.Image, image.Tag)
             .WithImageRegistry(image.Registry)
-            .WithVllmEntrypoint(options.Entrypoint)
+            .WithVllmEntrypoint(options.Entrypoint, PdImages.BinDirectory(imageName))
             .WithGpus([.. instance.Layout.GpuIds])
             .WithGpuVendor(options.GpuVendor)
             .WithDataBindMount(options.DataPath)

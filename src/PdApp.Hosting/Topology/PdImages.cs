@@ -21,6 +21,26 @@ public static class PdImages
     public static string LMCache { get; } =
         $"{VllmContainerImageTags.Registry}/{VllmContainerImageTags.LMCacheImage}:{VllmContainerImageTags.LMCacheTag}";
 
+    /// <summary>
+    /// Where <paramref name="image"/> keeps <c>vllm</c> when its <c>PATH</c> does not lead there, else null. LMCache's image
+    /// (LMCache docker/Dockerfile) creates the environment with <c>uv venv /opt/venv</c>, installs vLLM and LMCache into it,
+    /// sets no <c>PATH</c> and starts <c>ENTRYPOINT ["/opt/venv/bin/vllm", "serve"]</c>: a bare <c>vllm</c> entrypoint is
+    /// not found there.
+    /// </summary>
+    /// <param name="image">An image reference.</param>
+    /// <returns>The directory, or null.</returns>
+    public static string? BinDirectory(string image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return ImageReference.TryParse(image, out var reference)
+            && reference!.Image.Equals(VllmContainerImageTags.LMCacheImage, StringComparison.OrdinalIgnoreCase)
+                ? LMCacheBinDirectory
+                : null;
+    }
+
+    /// <summary>LMCache's image's virtual environment.</summary>
+    public const string LMCacheBinDirectory = "/opt/venv/bin";
+
     /// <summary>The default image for <paramref name="options"/>: <c>Pd:Image</c> when set, else by connector.</summary>
     /// <param name="options">The options.</param>
     /// <returns>An image reference <c>registry/repository:tag</c>.</returns>

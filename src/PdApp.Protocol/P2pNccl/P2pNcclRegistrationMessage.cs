@@ -25,6 +25,13 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
     /// <summary>The key of the ZMQ address.</summary>
     public const string ZmqAddressKey = "zmq_address";
 
+    /// <summary>
+    /// The key of the optional signature, a PdApp extension (vLLM sends none): lower-case hex of
+    /// HMAC-SHA256 over <c>type \n http_address \n zmq_address</c> with a secret shared by the
+    /// instances and the proxy (<see cref="Sign"/>).
+    /// </summary>
+    public const string HmacKey = "hmac";
+
     /// <summary>The <c>type</c> of a prefill instance.</summary>
     public const string PrefillType = "P";
 
@@ -37,19 +44,46 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
     /// <summary>The message's <c>type</c>.</summary>
     public string Type => Role == PdRole.Prefill ? PrefillType : DecodeType;
 
+    /// <summary>The signature sent (<see cref="HmacKey"/>), or null.</summary>
+    public string? Hmac { get; init; }
+
+    /// <summary>The signature of this message's fields under <paramref name="secret"/>.</summary>
+    /// <param name="secret">The shared secret.</param>
+    /// <returns>Lower-case hex HMAC-SHA256.</returns>
+    public string Sign(string secret)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(secret);
+        var mac = System.Security.Cryptography.HMACSHA256.HashData(
+            Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{Type}\n{HttpAddress}\n{ZmqAddress}"));
+        return Convert.ToHexStringLower(mac);
+    }
+
+    /// <summary>Whether <see cref="Hmac"/> is this message's signature under <paramref name="secret"/> (constant time).</summary>
+    /// <param name="secret">The shared secret.</param>
+    /// <returns>True when signed with it.</returns>
+    public bool IsSignedWith(string secret) =>
+        Hmac is not null
+        && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(Sign(secret)), Encoding.UTF8.GetBytes(Hmac));
+
     /// <summary>The msgpack frame, as Python's <c>msgpack.dumps</c> writes the dict.</summary>
     /// <returns>The bytes.</returns>
     public byte[] ToMsgPack()
     {
         var buffer = new ArrayBufferWriter<byte>(128);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteMapHeader(3);
+        writer.WriteMapHeader(Hmac is null ? 3 : 4);
         writer.Write(TypeKey);
         writer.Write(Type);
         writer.Write(HttpAddressKey);
         writer.Write(HttpAddress);
         writer.Write(ZmqAddressKey);
         writer.Write(ZmqAddress);
+        if (Hmac is not null)
+        {
+            writer.Write(HmacKey);
+            writer.Write(Hmac);
+        }
+
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -66,7 +100,7 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
     public static bool TryParse(ReadOnlyMemory<byte> payload, out P2pNcclRegistrationMessage? message, out string error)
     {
         message = null;
-        string? type = null, http = null, zmq = null;
+        string? type = null, http = null, zmq = null, hmac = null;
         try
         {
             var reader = new MessagePackReader(new ReadOnlySequence<byte>(payload));
@@ -80,13 +114,14 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
             for (var i = 0; i < count; i++)
             {
                 var key = ReadText(ref reader);
-                if (key is TypeKey or HttpAddressKey or ZmqAddressKey)
+                if (key is TypeKey or HttpAddressKey or ZmqAddressKey or HmacKey)
                 {
                     var value = ReadText(ref reader);
                     _ = key switch
                     {
                         TypeKey => type = value,
                         HttpAddressKey => http = value,
+                        HmacKey => hmac = value,
                         _ => zmq = value,
                     };
                 }
@@ -128,7 +163,7 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
             return false;
         }
 
-        message = new P2pNcclRegistrationMessage(role, http, zmq);
+        message = new P2pNcclRegistrationMessage(role, http, zmq) { Hmac = hmac };
         error = string.Empty;
         return true;
     }

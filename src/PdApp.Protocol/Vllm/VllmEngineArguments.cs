@@ -43,6 +43,15 @@ public static class VllmEngineArguments
     /// <summary><c>--block-size</c>: tokens per KV block.</summary>
     public static VllmFlag BlockSize { get; } = new("--block-size", VllmFlagArity.One);
 
+    /// <summary><c>--kv-events-config</c>: a <see cref="KvEvents.KvEventsConfig"/> as JSON (KV cache events over ZeroMQ).</summary>
+    public static VllmFlag KvEventsConfig { get; } = new("--kv-events-config", VllmFlagArity.One);
+
+    /// <summary><c>--prefix-caching-hash-algo</c>: the prefix cache's block hash (<c>sha256</c>, <c>sha256_cbor</c>, ...).</summary>
+    public static VllmFlag PrefixCachingHashAlgo { get; } = new("--prefix-caching-hash-algo", VllmFlagArity.One);
+
+    /// <summary><c>--enable-prefix-caching</c>.</summary>
+    public static VllmFlag EnablePrefixCaching { get; } = new("--enable-prefix-caching", VllmFlagArity.None);
+
     /// <summary><c>--seed</c>.</summary>
     public static VllmFlag Seed { get; } = new("--seed", VllmFlagArity.One);
 
@@ -86,7 +95,8 @@ public static class VllmEngineArguments
         new("--download-dir", VllmFlagArity.One),
         new("--revision", VllmFlagArity.One),
         new("--enforce-eager", VllmFlagArity.None),
-        new("--enable-prefix-caching", VllmFlagArity.None),
+        EnablePrefixCaching,
+        PrefixCachingHashAlgo,
         new("--no-enable-prefix-caching", VllmFlagArity.None),
         new("--enable-chunked-prefill", VllmFlagArity.None),
         new("--disable-log-requests", VllmFlagArity.None),
@@ -98,6 +108,6 @@ public static class VllmEngineArguments
     public static IReadOnlyList<VllmFlag> Served { get; } =
     [
         Model, Tokenizer, ServedModelName, Host, Port, MaxModelLen, ApiKey, KvTransferConfig,
-        EnableRequestIdHeaders, OtlpTracesEndpoint, BlockSize, Seed, MaxNumSeqs,
+        EnableRequestIdHeaders, OtlpTracesEndpoint, BlockSize, Seed, MaxNumSeqs, KvEventsConfig,
     ];
 }

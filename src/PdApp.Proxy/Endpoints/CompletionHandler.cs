@@ -17,6 +17,7 @@ namespace PdApp.Proxy.Endpoints;
 public sealed class CompletionHandler(
     AdmissionController admission,
     PdRequestPipeline pipeline,
+    RequestBodyGate bodyGate,
     IProxyObserver observability,
     IOptions<ProxyOptions> proxyOptions,
     IOptions<DeploymentOptions> pdOptions,
@@ -49,6 +50,7 @@ public sealed class CompletionHandler(
             // A bug, not an upstream failure (those are handled as values): still answer in OpenAI's shape.
             ProxyLog.UnexpectedFailure(logger, ex, requestId);
             context.Response.Clear();
+            context.Response.Headers[PdHeaders.RequestId] = requestId;
             await OpenAiErrorWriter.WriteAsync(
                 context.Response,
                 StatusCodes.Status500InternalServerError,
@@ -58,9 +60,10 @@ public sealed class CompletionHandler(
         }
         finally
         {
+            // A stream cut after its 200 (dead decode, drain deadline) counts as the error it ended with.
             var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted
                 ? ClientClosedRequest
-                : context.Response.StatusCode;
+                : exchange.FailedStatus ?? context.Response.StatusCode;
             var elapsed = Stopwatch.GetElapsedTime(started);
             observer.RequestCompleted(status, exchange);
             ProxyLog.RequestCompleted(
@@ -70,19 +73,24 @@ public sealed class CompletionHandler(
 
     private async Task ServeAsync(HttpContext context, OpenAiRoute route, string requestId, PdExchange exchange, IRequestObserver observer)
     {
-        observer.AdmissionStarted();
-        using var admitted = await admission.AdmitAsync(context.RequestAborted);
-        observer.AdmissionEnded(admitted);
-        if (!admitted.IsAdmitted)
+        if (!JsonContentType.IsAcceptable(context.Request.ContentType))
         {
-            await RejectAsync(context, requestId, admitted);
+            await JsonContentType.Refusal(context.Request.ContentType!).WriteAsync(context.Response, context.RequestAborted);
             return;
         }
 
-        var (body, tooLarge) = await RequestBodyReader.ReadAsync(context.Request, proxyOptions.Value.MaxRequestBodyBytes, context.RequestAborted);
-        if (tooLarge is not null)
+        // The body first, under its own slots and deadlines: a slow upload must not hold an admission slot.
+        var (body, unread, busy) = await bodyGate.ReadAsync(context.Request, context.RequestAborted);
+        if (busy)
         {
-            await tooLarge.WriteAsync(context.Response, context.RequestAborted);
+            await RejectAsync(context, requestId, AdmissionResult.Rejected(AdmissionRejection.QueueFull, TimeSpan.FromSeconds(proxyOptions.Value.Admission.RetryAfterSeconds)));
+            return;
+        }
+
+        if (unread is not null)
+        {
+            ProxyLog.BodyRefused(logger, requestId, unread.StatusCode, unread.Message);
+            await unread.WriteAsync(context.Response, context.RequestAborted);
             return;
         }
 
@@ -95,6 +103,15 @@ public sealed class CompletionHandler(
 
         using (request)
         {
+            observer.AdmissionStarted();
+            using var admitted = await admission.AdmitAsync(context.RequestAborted);
+            observer.AdmissionEnded(admitted);
+            if (!admitted.IsAdmitted)
+            {
+                await RejectAsync(context, requestId, admitted);
+                return;
+            }
+
             await pipeline.RunAsync(context, request!, requestId, exchange, observer);
         }
     }

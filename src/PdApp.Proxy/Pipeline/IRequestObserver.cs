@@ -72,6 +72,15 @@ public interface IRequestObserver
     /// <summary>The decode is moved to another instance after a connect failure.</summary>
     void DecodeRetried();
 
+    /// <summary>
+    /// The decode that just ended failed and request migration decided (after <see cref="DecodeEnded"/>,
+    /// before the next decode starts): the event belongs to the failed decode.
+    /// </summary>
+    /// <param name="outcome"><c>migrated</c>, <c>refused</c> or <c>failed</c>.</param>
+    /// <param name="reason">Why the decode failed, or why the request could not move.</param>
+    /// <param name="tokensRelayed">Tokens the client had received.</param>
+    void DecodeMigration(string outcome, string reason, int tokensRelayed);
+
     /// <summary>What became of the expected KV transfer.</summary>
     /// <param name="found">True when D found it, false when it prefilled locally.</param>
     void KvTransferObserved(bool found);

@@ -81,6 +81,11 @@ public sealed class NullRequestObserver : IRequestObserver, IProxyObserver
     }
 
     /// <inheritdoc />
+    public void DecodeMigration(string outcome, string reason, int tokensRelayed)
+    {
+    }
+
+    /// <inheritdoc />
     public void KvTransferObserved(bool found)
     {
     }

@@ -31,6 +31,12 @@ public sealed class PdExchange
     /// <summary>D's report on the KV (simulator header), or the Nixl confirmation.</summary>
     public string? KvTransfer { get; set; }
 
+    /// <summary>
+    /// The real outcome of a response cut after its 200 was sent (the in-band error's status, or
+    /// 502 for a body that broke off): what the log line and the request metric record.
+    /// </summary>
+    public int? FailedStatus { get; set; }
+
     /// <summary><see cref="Mode"/> as the word the request log line uses.</summary>
     public string ModeName => Mode switch
     {

@@ -2,9 +2,11 @@ using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Pipeline;
@@ -15,7 +17,7 @@ namespace PdApp.Proxy.Pipeline;
 /// is a real HTTP error (no 200 is sent before D's status is known); the client's disconnect
 /// cancels whichever upstream call is in flight.
 /// </summary>
-public sealed class PdRequestPipeline(
+public sealed partial class PdRequestPipeline(
     DisaggregationFlow flow,
     IInstanceSelector selector,
     PrefillClient prefillClient,
@@ -24,7 +26,8 @@ public sealed class PdRequestPipeline(
     IOptions<ReadinessOptions> readiness,
     IInstanceRegistry registry,
     TimeProvider time,
-    ILogger<PdRequestPipeline> logger)
+    ILogger<PdRequestPipeline> logger,
+    KvCacheRouting? kvCache = null)
 {
     /// <summary>Serves <paramref name="request"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request.</param>
@@ -41,8 +44,27 @@ public sealed class PdRequestPipeline(
         ArgumentNullException.ThrowIfNull(observer);
         var disaggregation = options.Value.Disaggregation;
         var routing = new RoutingContext(requestId, request.PromptText);
-        var run = new Run(context, request, requestId, routing, exchange, observer);
+        var migration = new MigrationState(
+            options.Value.Migration.MaxAttempts,
+            MigrationEligibility.RefusalFor(request) ?? ConnectorRefusal(),
+            MigrationEligibility.IsReproducible(request));
         observer.RequestParsed(request);
+
+        // KV-cache-aware routing (Routing/KvCache): the prompt's block keys, then the cache-aware PD decision.
+        if (kvCache is not null && kvCache.IsActive(disaggregation.SkipPrefillBelowUncachedTokens))
+        {
+            routing = await kvCache.PrepareAsync(routing, request.Document.RootElement, request.Route == OpenAiRoute.ChatCompletions, time.GetUtcNow(), context.RequestAborted);
+            if (flow.CanSkipPrefill
+                && kvCache.TrySkipPrefill(routing, disaggregation.SkipPrefillBelowUncachedTokens, time.GetUtcNow(), out var holderOnly))
+            {
+                observer.PrefillSkipped();
+                exchange.Mode = PdMode.PrefillSkipped;
+                await DecodeAloneAsync(new Run(context, request, requestId, holderOnly, exchange, observer, migration));
+                return;
+            }
+        }
+
+        var run = new Run(context, request, requestId, routing, exchange, observer, migration);
 
         if (disaggregation.SkipPrefillBelowTokens > 0
             && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
@@ -86,7 +108,7 @@ public sealed class PdRequestPipeline(
             else
             {
                 await UpstreamErrorResponses.GatewayAsync(
-                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill failed: {attempt.Detail}");
+                    context, attempt.Kind == PrefillAttemptKind.TimedOut, $"Prefill on instance {prefill.Instance?.Name} failed: {attempt.Detail}");
             }
 
             return;
@@ -126,7 +148,11 @@ public sealed class PdRequestPipeline(
 
         var body = flow.CreateDecodeBody(request, attempt.ToResponse(), prefillInstance, decodeInstance);
         observer.KvTransferExpected();
-        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream);
+        migration.RememberPrefill(attempt.Body);
+        var call = new DecodeCall(decodeInstance, request.Route, body.Body, requestId, prefill.UpstreamRequestId, prefillInstance, request.Stream)
+        {
+            Progress = migration.Progress,
+        };
         var relayed = await RelayAsync(run, call, (earlyDecode ?? lateDecode)!);
         if (relayed.Kind == DecodeOutcomeKind.Canceled && !relayed.Call.Responded)
         {
@@ -138,7 +164,7 @@ public sealed class PdRequestPipeline(
 
     private async Task<PrefillStage> PrefillAsync(Run run, UpstreamInstance? decode)
     {
-        var (context, request, requestId, routing, exchange, observer) = run;
+        var (context, request, requestId, routing, exchange, observer, _) = run;
         HashSet<UpstreamInstance>? failed = null;
         PrefillAttempt? last = null;
         UpstreamInstance? lastInstance = null;
@@ -174,7 +200,7 @@ public sealed class PdRequestPipeline(
                 handoff = flow.BeginHandoff(decode);
                 var body = flow.CreatePrefillBody(request, handoff);
                 observer.PrefillStarted(instance, upstreamRequestId);
-                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted);
+                last = await prefillClient.SendAsync(instance, request.Route, body, upstreamRequestId, context.RequestAborted, context.Request.Headers);
                 observer.PrefillEnded(last);
             }
 
@@ -218,7 +244,7 @@ public sealed class PdRequestPipeline(
 
     private async Task DecodeAloneAsync(Run run)
     {
-        var (context, request, requestId, routing, exchange, _) = run;
+        var (context, request, requestId, routing, exchange, _, migration) = run;
         using var lease = selector.Select(PdRole.Decode, routing);
         if (lease is null)
         {
@@ -227,14 +253,17 @@ public sealed class PdRequestPipeline(
         }
 
         var upstreamRequestId = flow.CreateUpstreamRequestId(requestId, null, lease.Instance);
-        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream);
+        var call = new DecodeCall(lease.Instance, request.Route, request.Body, requestId, upstreamRequestId, prefillInstance: null, request.Stream)
+        {
+            Progress = migration.Progress,
+        };
         var relayed = await RelayAsync(run, call, lease);
         exchange.KvTransfer = relayed.Call.KvTransferOutcome;
     }
 
     private async Task<(DecodeOutcomeKind Kind, DecodeCall Call)> RelayAsync(Run run, DecodeCall call, InstanceLease lease)
     {
-        var (context, _, _, routing, exchange, observer) = run;
+        var (context, _, _, routing, exchange, observer, _) = run;
         exchange.DecodeInstance = call.Instance.Name;
         var outcome = await decodeForwarder.ForwardAsync(context, call, observer);
         Report(lease, call, outcome);
@@ -247,12 +276,17 @@ public sealed class PdRequestPipeline(
             if (retryLease is not null)
             {
                 observer.DecodeRetried();
-                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream);
+                call = new DecodeCall(retryLease.Instance, call.Route, call.Body, call.RequestId, call.UpstreamRequestId, call.PrefillInstance, call.Stream)
+                {
+                    Progress = call.Progress,
+                };
                 exchange.DecodeInstance = call.Instance.Name;
                 outcome = await decodeForwarder.ForwardAsync(context, call, observer);
                 Report(retryLease, call, outcome);
             }
         }
+
+        (outcome, call) = await MigrateAsync(run, call, outcome);
 
         switch (outcome.Kind)
         {
@@ -261,11 +295,13 @@ public sealed class PdRequestPipeline(
                 break;
             case DecodeOutcomeKind.FailedDuringResponse:
                 ProxyLog.DecodeFailed(logger, call.RequestId, call.Instance.Name, outcome.Kind.ToString(), outcome.Detail);
+                exchange.FailedStatus = StatusCodes.Status502BadGateway;
                 break;
         }
 
         if (call.StreamError is { } streamError)
         {
+            exchange.FailedStatus = call.StreamErrorStatus ?? StatusCodes.Status502BadGateway;
             ProxyLog.DecodeStreamError(logger, call.RequestId, call.Instance.Name, streamError);
         }
 
@@ -324,5 +360,5 @@ public sealed class PdRequestPipeline(
 
     // What every step of one request needs, passed as one value.
     private sealed record Run(
-        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer);
+        HttpContext Context, CompletionRequest Request, string RequestId, RoutingContext Routing, PdExchange Exchange, IRequestObserver Observer, MigrationState Migration);
 }

@@ -32,11 +32,27 @@ internal static partial class ProxyLog
         Message = "Request {RequestId}: admission refused ({Reason})")]
     public static partial void AdmissionRejected(ILogger logger, string requestId, string reason);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning,
         Message = "Request {RequestId}: the KV for decode {Instance} was not confirmed in time (no LMCache notification); decode computes what is missing")]
     public static partial void KvReadyTimedOut(ILogger logger, string requestId, string instance);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Error,
         Message = "Request {RequestId} failed unexpectedly")]
     public static partial void UnexpectedFailure(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Information,
+        Message = "Request {RequestId} migrates from decode {From} to {To} after {Cause}, {Tokens} tokens relayed (reproducible sampling: {Reproducible})")]
+    public static partial void Migrating(ILogger logger, string requestId, string from, string to, string cause, int tokens, bool reproducible);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning,
+        Message = "Request {RequestId} cannot migrate from decode {Instance} after {Cause}: {Reason}; it ends as without migration")]
+    public static partial void MigrationRefused(ILogger logger, string requestId, string instance, string cause, string reason);
+
+    [LoggerMessage(EventId = 142, Level = LogLevel.Warning,
+        Message = "Request {RequestId} failed to migrate from decode {Instance} after {Cause}: {Reason}")]
+    public static partial void MigrationFailed(ILogger logger, string requestId, string instance, string cause, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information,
+        Message = "Request {RequestId}: body refused with {Status}: {Reason}")]
+    public static partial void BodyRefused(ILogger logger, string requestId, int status, string reason);
 }

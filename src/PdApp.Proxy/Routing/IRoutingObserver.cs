@@ -24,4 +24,10 @@ public interface IRoutingObserver
     /// <param name="instance">The instance.</param>
     /// <param name="reason"><c>timeout</c>, <c>http_status</c>, <c>transport</c>, <c>too_large</c> or <c>no_vllm_gauges</c>.</param>
     void LoadScrapeFailed(UpstreamInstance instance, string reason);
+
+    /// <summary>The P2pNccl registry refused a registration.</summary>
+    /// <param name="reason"><c>address_not_allowed</c>, <c>unsigned</c> or <c>bad_signature</c>.</param>
+    void RegistrationRejected(string reason)
+    {
+    }
 }

@@ -7,6 +7,7 @@ using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Balancing;
 using PdApp.Proxy.Routing.Discovery;
 using PdApp.Proxy.Routing.Health;
+using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Options;
 using PdApp.Proxy.Routing.P2pNccl;
 
@@ -54,6 +55,7 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddOptions<EjectionOptions>().Bind(configuration.GetSection(EjectionOptions.SectionName)).ValidateOnStart();
         services.AddOptions<ReadinessOptions>()
             .Configure(o => o.DecodeOnlyFallback = configuration.GetValue(ReadinessOptions.DecodeOnlyFallbackKey, false));
+        services.AddOptions<AdminInstanceOptions>().Bind(configuration.GetSection(AdminInstanceOptions.SectionName)).ValidateOnStart();
         services.AddOptions<DnsDiscoveryOptions>().Bind(configuration.GetSection(DnsDiscoveryOptions.SectionName)).ValidateOnStart();
         services.AddOptions<P2pNcclRegistryOptions>()
             .Bind(configuration.GetSection(P2pNcclRegistryOptions.SectionName))
@@ -64,15 +66,22 @@ public static class PdRoutingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DnsDiscoveryOptions>, DnsDiscoveryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<P2pNcclRegistryOptions>, P2pNcclRegistryOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BalancingOptions>, BalancingOptionsValidator>());
+        services.AddPdKvCacheRouting(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ActiveHealthCheckOptions>, ActiveHealthCheckOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EjectionOptions>, EjectionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdminInstanceOptions>, AdminInstanceOptionsValidator>());
 
         services.TryAddSingleton<IRoutingObserver>(NullRoutingObserver.Instance);
         services.TryAddSingleton<InstanceRegistry>();
         services.TryAddSingleton<IInstanceRegistry>(sp => sp.GetRequiredService<InstanceRegistry>());
         services.TryAddSingleton<PassiveHealthTracker>();
         services.TryAddSingleton<IInstanceOutcomeSink>(sp => sp.GetRequiredService<PassiveHealthTracker>());
-        services.TryAddSingleton<IInstanceSelector, InstanceSelector>();
+        services.TryAddSingleton<IInstanceSelector>(sp => new InstanceSelector(
+            sp.GetRequiredService<IInstanceRegistry>(),
+            sp.GetRequiredService<IInstanceOutcomeSink>(),
+            sp.GetRequiredService<IOptions<BalancingOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<KvAwareServices>()));
 
         services.TryAddSingleton<IHostAddressResolver, SystemHostAddressResolver>();
 
@@ -94,7 +103,8 @@ public static class PdRoutingServiceCollectionExtensions
         services.AddHealthChecks().AddCheck<PdInstancesHealthCheck>(InstancesHealthCheckName);
 
         // The health-check service logs an Error for every probe of an unready proxy (the app host
-        // probes every few seconds); the readiness check logs its transitions once instead.
+        // probes every few seconds); the readiness check logs its transitions once instead, and its
+        // own failures (which that category would also have carried) under its own category.
         services.AddLogging(logging => logging.AddFilter(HealthCheckServiceLogCategory, LogLevel.Critical));
         return services;
     }

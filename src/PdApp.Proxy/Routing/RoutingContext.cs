@@ -7,4 +7,14 @@ namespace PdApp.Proxy.Routing;
 /// messages, not only the first), or null when the request has none.
 /// </param>
 /// <param name="Exclude">Instances not to choose (e.g. the prefill that just failed, on retry).</param>
-public sealed record RoutingContext(string RequestId, string? AffinityKey, IReadOnlySet<UpstreamInstance>? Exclude = null);
+public sealed record RoutingContext(string RequestId, string? AffinityKey, IReadOnlySet<UpstreamInstance>? Exclude = null)
+{
+    /// <summary>
+    /// The prompt's block keys (<c>PdApp.Protocol.KvEvents.KvBlockHasher</c> over its token ids), for
+    /// the <c>KvAware</c> policy; null when the request was not tokenized.
+    /// </summary>
+    public IReadOnlyList<ulong>? KvBlockKeys { get; init; }
+
+    /// <summary>The prompt's token count as the engine tokenized it, when <see cref="KvBlockKeys"/> is set.</summary>
+    public int KvPromptTokens { get; init; }
+}

@@ -19,6 +19,9 @@ public sealed class UpstreamInstance
     // health tracker writes it, a long is read and written atomically.
     private long _ejectedUntilTicks;
 
+    // Replaced after each outage, never disposed: calls may still hold the old token.
+    private CancellationTokenSource _outage = new();
+
     /// <summary>Creates an instance.</summary>
     /// <param name="name">Unique name (the app host's resource name, e.g. <c>prefill-0</c>, or the registered address).</param>
     /// <param name="role">Role in the PD pair.</param>
@@ -127,6 +130,16 @@ public sealed class UpstreamInstance
     /// <param name="role">Requested role.</param>
     /// <returns>True when it can.</returns>
     public bool Serves(PdRole role) => Role == role || Role == PdRole.Both;
+
+    /// <summary>
+    /// Cancelled when the instance is found down while calls are in flight (an active probe turned
+    /// it unhealthy, or passive health checking ejected it): a call still waiting for its first
+    /// byte stops waiting and is retried elsewhere, instead of sitting out its whole timeout.
+    /// </summary>
+    public CancellationToken OutageToken => Volatile.Read(ref _outage).Token;
+
+    /// <summary>Fails the calls in flight that follow <see cref="OutageToken"/>; later calls get a fresh token.</summary>
+    internal void SignalOutage() => Interlocked.Exchange(ref _outage, new CancellationTokenSource()).Cancel();
 
     internal void Acquire() => Interlocked.Increment(ref _outstanding);
 

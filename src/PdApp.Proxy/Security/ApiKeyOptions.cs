@@ -20,9 +20,31 @@ public sealed class ApiKeyOptions
     /// </summary>
     public string? AdminKey { get; set; }
 
+    /// <summary>
+    /// <c>Pd:MetricsAccess</c>: who may read <c>/metrics</c> (it lists every instance and its
+    /// traffic). Default <see cref="MetricsAccess.Auto"/>.
+    /// </summary>
+    public MetricsAccess MetricsAccess { get; set; }
+
     internal static void Bind(ApiKeyOptions options, IConfiguration configuration)
     {
         options.ClientKey = configuration[PdProxySettings.ApiKey];
         options.AdminKey = configuration[PdProxySettings.AdminApiKey];
+
+        // A value that is no MetricsAccess fails start-up with a message naming the key.
+        options.MetricsAccess = configuration.GetValue<MetricsAccess?>(PdProxySettings.MetricsAccess) ?? MetricsAccess.Auto;
     }
+}
+
+/// <summary>Who may read the proxy's <c>/metrics</c>.</summary>
+public enum MetricsAccess
+{
+    /// <summary>Open while neither <c>Pd:ApiKey</c> nor <c>Pd:AdminApiKey</c> is set; otherwise as <see cref="Key"/>.</summary>
+    Auto,
+
+    /// <summary>Always open (a scraper on a trusted network), as vLLM's <c>/metrics</c> is.</summary>
+    Open,
+
+    /// <summary>The admin key is required; the client key is accepted only while no admin key is configured.</summary>
+    Key,
 }

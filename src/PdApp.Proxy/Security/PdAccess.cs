@@ -15,6 +15,9 @@ public static class PdAccess
     /// <summary>The <c>/admin</c> routes: absent (404) unless <c>Pd:AdminApiKey</c> is set, then its bearer key is required.</summary>
     public const string AdminPolicy = "pd-admin";
 
+    /// <summary><c>/metrics</c>: as <c>Pd:MetricsAccess</c> says (<see cref="MetricsAccess"/>).</summary>
+    public const string MetricsPolicy = "pd-metrics";
+
     /// <summary>The admin API's audit log category: its changes and the refused admin keys.</summary>
     public const string AdminAuditLogCategory = "PdApp.Proxy.Admin";
 

@@ -20,6 +20,11 @@ internal sealed partial class PdAccessDeniedResponses(ApiKeys keys, ILoggerFacto
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(authorizeResult);
+        if (!authorizeResult.Succeeded && policy.Requirements.OfType<PdMetricsRequirement>().Any())
+        {
+            return RefuseClientAsync(context);
+        }
+
         var requirement = policy.Requirements.OfType<PdAccessRequirement>().FirstOrDefault();
         if (authorizeResult.Succeeded || requirement is null)
         {

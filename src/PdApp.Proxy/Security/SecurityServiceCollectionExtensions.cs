@@ -26,15 +26,17 @@ public static class SecurityServiceCollectionExtensions
             return services;
         }
 
-        services.AddOptions<ApiKeyOptions>().Configure(o => ApiKeyOptions.Bind(o, configuration));
+        services.AddOptions<ApiKeyOptions>().Configure(o => ApiKeyOptions.Bind(o, configuration)).ValidateOnStart();
         services.AddSingleton<ApiKeys>();
         // No default scheme: only endpoints that name a policy pay for reading the key.
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(PdAccess.Scheme, configureOptions: null);
         services.AddAuthorizationBuilder()
             .AddPolicy(PdAccess.ClientPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: false)))
-            .AddPolicy(PdAccess.AdminPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: true)));
+            .AddPolicy(PdAccess.AdminPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: true)))
+            .AddPolicy(PdAccess.MetricsPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdMetricsRequirement()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, PdAccessHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, PdMetricsAccessHandler>());
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PdAccessDeniedResponses>();
         return services;
     }

@@ -74,7 +74,8 @@ internal sealed partial class CompletionEndpoint(
             MaxTokens = request.MaxTokens,
             ContextRoom = options.MaxModelLen - promptTokenIds.Length,
             Stop = request.Stop,
-            Seed = request.Seed is { } seed ? (ulong)seed : TextGenerator.SeedFromPrompt(promptTokenIds),
+            ContextText = request.PromptText,
+            Seed = request.Seed is { } seed ? (ulong)seed : 0,
             ArrivalTimestamp = arrival,
         };
         var format = new CompletionResponseFormat(
@@ -193,7 +194,8 @@ internal sealed partial class CompletionEndpoint(
                 request.Kind == CompletionKind.Chat ? "messages" : "prompt");
         }
 
-        if (request.MaxTokens is { } maxTokens && inputTokens + maxTokens > maxModelLen)
+        // In long: max_tokens near int.MaxValue must not wrap around and pass (vLLM answers 400).
+        if (request.MaxTokens is { } maxTokens && (long)inputTokens + maxTokens > maxModelLen)
         {
             throw new RequestValidationException(
                 $"'max_tokens' or 'max_completion_tokens' is too large: {maxTokens}. This model's maximum context length is {maxModelLen} tokens and your request has {inputTokens} input tokens ({maxTokens} > {maxModelLen} - {inputTokens}).",

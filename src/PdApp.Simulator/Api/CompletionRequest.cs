@@ -14,6 +14,9 @@ internal sealed record CompletionRequest
     /// <summary>Prompt token ids (chat: after the template).</summary>
     public required int[] PromptTokenIds { get; init; }
 
+    /// <summary>The text the model continues: the prompt as sent (decoded when sent as ids), or the rendered chat template.</summary>
+    public required string PromptText { get; init; }
+
     /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>.</summary>
     public int? MaxTokens { get; init; }
 

@@ -72,11 +72,13 @@ internal sealed class CompletionRequestParser(PromptTokenizer tokenizer)
             throw new RequestValidationException("Input should be a valid dictionary", "kv_transfer_params");
         }
 
+        var (promptText, promptTokenIds) = kind == CompletionKind.Chat ? ChatPrompt(json) : TextPrompt(json);
         return new CompletionRequest
         {
             Kind = kind,
             Model = String(json, "model"),
-            PromptTokenIds = kind == CompletionKind.Chat ? ChatPrompt(json) : TextPrompt(json),
+            PromptText = promptText,
+            PromptTokenIds = promptTokenIds,
             MaxTokens = effectiveMax,
             Stop = Stop(json),
             Seed = Long(json, "seed"),
@@ -86,27 +88,29 @@ internal sealed class CompletionRequestParser(PromptTokenizer tokenizer)
         };
     }
 
-    private int[] TextPrompt(JsonObject json)
+    private (string Text, int[] Ids) TextPrompt(JsonObject json)
     {
         var prompt = json["prompt"] ?? throw new RequestValidationException("Field required", "prompt");
         switch (prompt)
         {
             case JsonValue value when value.TryGetValue<string>(out var text):
-                return tokenizer.Encode(text);
+                return (text, tokenizer.Encode(text));
             case JsonArray array when array.Count == 0:
                 throw new RequestValidationException("Prompt cannot be empty", "prompt");
             case JsonArray array when array.All(item => item is JsonValue v && v.GetValueKind() == JsonValueKind.Number):
-                return TokenIds(array);
+                return FromIds(TokenIds(array));
             case JsonArray array when array.Count == 1 && array[0] is JsonValue single && single.TryGetValue<string>(out var text):
-                return tokenizer.Encode(text);
+                return (text, tokenizer.Encode(text));
             case JsonArray array when array.Count == 1 && array[0] is JsonArray ids:
-                return TokenIds(ids);
+                return FromIds(TokenIds(ids));
             case JsonArray:
                 throw new RequestValidationException("The simulator serves one prompt per request; batch prompts are not supported.", "prompt");
             default:
                 throw new RequestValidationException("Input should be a valid string or list", "prompt");
         }
     }
+
+    private (string Text, int[] Ids) FromIds(int[] ids) => (tokenizer.Decode(ids), ids);
 
     private static int[] TokenIds(JsonArray ids)
     {
@@ -124,8 +128,17 @@ internal sealed class CompletionRequestParser(PromptTokenizer tokenizer)
         return result;
     }
 
-    private int[] ChatPrompt(JsonObject json)
+    private (string Text, int[] Ids) ChatPrompt(JsonObject json)
     {
+        // vLLM: ChatCompletionRequest.check_generation_prompt; continue_final_message renders the last
+        // message open-ended, so the model continues it (an assistant prefix).
+        var continueFinal = Bool(json, "continue_final_message") ?? false;
+        var addGenerationPrompt = Bool(json, "add_generation_prompt") ?? true;
+        if (continueFinal && addGenerationPrompt)
+        {
+            throw new RequestValidationException("Cannot set both `continue_final_message` and `add_generation_prompt` to True.", "continue_final_message");
+        }
+
         if (json["messages"] is not JsonArray messages)
         {
             throw new RequestValidationException(json.ContainsKey("messages") ? "Input should be a valid list" : "Field required", "messages");
@@ -142,7 +155,13 @@ internal sealed class CompletionRequestParser(PromptTokenizer tokenizer)
             rendered.Add(new ChatMessage(role, MessageContent(message["content"])));
         }
 
-        return tokenizer.Encode(ChatTemplate.Render(rendered));
+        if (continueFinal && rendered.Count == 0)
+        {
+            throw new RequestValidationException("continue_final_message needs a final message to continue.", "messages");
+        }
+
+        var text = ChatTemplate.Render(rendered, addGenerationPrompt, continueFinal);
+        return (text, tokenizer.Encode(text));
     }
 
     private static string MessageContent(JsonNode? content)

@@ -57,6 +57,9 @@ public sealed record SimulatorOptions
     /// <summary><c>--kv-transfer-config</c>, when given.</summary>
     public KvTransferConfig? KvTransfer { get; init; }
 
+    /// <summary><c>--kv-events-config</c>, when given: publish the prefix cache's KV events as vLLM does.</summary>
+    public PdApp.Protocol.KvEvents.KvEventsConfig? KvEvents { get; init; }
+
     /// <summary>Timing model.</summary>
     public TimingOptions Timing { get; init; } = new();
 

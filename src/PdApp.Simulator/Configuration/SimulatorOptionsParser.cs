@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
 using PdApp.Protocol.Connectors;
+using PdApp.Protocol.KvEvents;
 using PdApp.Protocol.Vllm;
 
 namespace PdApp.Simulator.Configuration;
@@ -94,6 +95,7 @@ internal static class SimulatorOptionsParser
             InstanceName = Single(parsed, SimulatorFlags.InstanceName.Name),
             Tokenizer = Single(parsed, VllmEngineArguments.Tokenizer.Name),
             KvTransfer = KvTransfer(parsed),
+            KvEvents = KvEvents(parsed),
             Timing = timing,
             Faults = faults,
         };
@@ -216,6 +218,38 @@ internal static class SimulatorOptionsParser
         }
 
         return types;
+    }
+
+    private static KvEventsConfig? KvEvents(ParsedArguments parsed)
+    {
+        var flag = VllmEngineArguments.KvEventsConfig.Name;
+        var json = Single(parsed, flag);
+        if (json is null)
+        {
+            return null;
+        }
+
+        KvEventsConfig config;
+        try
+        {
+            config = KvEventsConfig.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new SimulatorArgumentException(flag, $"invalid JSON: {ex.Message}", ex);
+        }
+
+        if (config.Publisher is { } publisher && publisher is not (KvEventsConfig.ZmqPublisher or "null"))
+        {
+            throw new SimulatorArgumentException(flag, $"Unsupported publisher: {publisher} (choose from zmq, null)");
+        }
+
+        if (config.PublishesOverZmq && config.Endpoint is { } endpoint && !endpoint.StartsWith("tcp://", StringComparison.Ordinal))
+        {
+            throw new SimulatorArgumentException(flag, $"the simulator publishes over tcp:// only (was {endpoint})");
+        }
+
+        return config;
     }
 
     private static KvTransferConfig? KvTransfer(ParsedArguments parsed)

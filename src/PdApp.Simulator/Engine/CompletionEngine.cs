@@ -18,6 +18,7 @@ namespace PdApp.Simulator.Engine;
 internal sealed partial class CompletionEngine(
     SimulatorOptions options,
     EngineScheduler scheduler,
+    PrefixCache prefixCache,
     TimingModel timing,
     IKvConnectorSimulation connector,
     InstanceIdentity identity,
@@ -32,11 +33,13 @@ internal sealed partial class CompletionEngine(
         using var sequence = await scheduler.AdmitAsync(promptTokens, cancellationToken).ConfigureAwait(false);
         var admitted = time.GetTimestamp();
         metrics.QueueTime.Observe(time.GetElapsedTime(job.ArrivalTimestamp, admitted).TotalSeconds);
+        using var prefix = prefixCache.Acquire(job.Kv.PromptTokenIds);
+        metrics.PrefixCacheQueried(promptTokens, prefix.CachedTokens);
 
         var finishedReason = "abort";
         try
         {
-            var (kvOutcome, kvParams) = await PrefillAsync(job, cancellationToken).ConfigureAwait(false);
+            var (kvOutcome, kvParams) = await PrefillAsync(job, prefix, cancellationToken).ConfigureAwait(false);
             metrics.AddPromptTokens(promptTokens);
             var firstToken = time.GetTimestamp();
             metrics.PrefillTime.Observe(time.GetElapsedTime(admitted, firstToken).TotalSeconds);
@@ -63,7 +66,7 @@ internal sealed partial class CompletionEngine(
         }
     }
 
-    private async Task<(string Outcome, System.Text.Json.Nodes.JsonObject? Params)> PrefillAsync(CompletionJob job, CancellationToken cancellationToken)
+    private async Task<(string Outcome, System.Text.Json.Nodes.JsonObject? Params)> PrefillAsync(CompletionJob job, PrefixHold prefix, CancellationToken cancellationToken)
     {
         var promptTokens = job.Kv.PromptTokenIds.Length;
         if (options.Faults.AddedLatencyMs > 0)
@@ -72,7 +75,9 @@ internal sealed partial class CompletionEngine(
         }
 
         var outcome = KvTransferOutcomes.None;
-        var uncached = promptTokens;
+
+        // Automatic prefix caching: only the tokens after the cached leading blocks are computed.
+        var uncached = promptTokens - prefix.CachedTokens;
         if (connector.ShouldConsume(job.Kv))
         {
             var consumed = await connector.TryConsumeAsync(job.Kv, cancellationToken).ConfigureAwait(false);
@@ -101,6 +106,10 @@ internal sealed partial class CompletionEngine(
             // vLLM recomputes the tail the transferred blocks do not cover (at least the last token).
             await Task.Delay(TimeSpan.FromMilliseconds(options.Timing.PrefillTimePerTokenMs * uncached), time, cancellationToken).ConfigureAwait(false);
         }
+
+        // Computed or received, the prompt's full blocks are now in this instance's prefix cache
+        // (transferred KV counts as cached on the decode side).
+        prefix.StoreComputed();
 
         // A kv_both instance that missed computes the KV and may save it; its header still says "miss"
         // (what the consumer side saw), while the produced counter records the save.
@@ -132,9 +141,10 @@ internal sealed partial class CompletionEngine(
     private async Task<(string Finish, string? StopReason, int Generated)> DecodeAsync(
         CompletionJob job, RunningSequence sequence, ICompletionSink sink, long firstToken, CancellationToken cancellationToken)
     {
-        var random = new DeterministicRandom(job.Seed);
-        var limit = job.MaxTokens ?? TextGenerator.NaturalLength(ref random, job.ContextRoom);
-        var finishOnLimit = job.MaxTokens is null ? "stop" : "length";
+        var generator = new TextGenerator(job.ContextText, job.Seed);
+        var limit = job.MaxTokens ?? Math.Max(1, job.ContextRoom);
+        // Reaching max_tokens or the end of the context is "length", as in vLLM.
+        const string finishOnLimit = "length";
         var matcher = new StopStringMatcher(job.Stop);
         var faults = options.Faults;
 
@@ -172,12 +182,20 @@ internal sealed partial class CompletionEngine(
 
             sequence.AppendToken();
             metrics.AddGenerationTokens(1);
-            var isLast = index == limit - 1;
-            var delta = matcher.Append(TextGenerator.NextToken(ref random, index), isLast);
+            var token = generator.NextToken();
+            var endOfSequence = job.MaxTokens is null && generator.EndsHere();
+            var isLast = index == limit - 1 || endOfSequence;
+            var delta = matcher.Append(token, isLast);
             if (matcher.MatchedStop is not null)
             {
                 await sink.WriteTokenAsync(delta, "stop", matcher.MatchedStop, cancellationToken).ConfigureAwait(false);
                 return ("stop", matcher.MatchedStop, index + 1);
+            }
+
+            if (endOfSequence)
+            {
+                await sink.WriteTokenAsync(delta, "stop", null, cancellationToken).ConfigureAwait(false);
+                return ("stop", null, index + 1);
             }
 
             await sink.WriteTokenAsync(delta, isLast ? finishOnLimit : null, null, cancellationToken).ConfigureAwait(false);

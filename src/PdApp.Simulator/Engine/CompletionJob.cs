@@ -17,7 +17,10 @@ internal sealed record CompletionJob
     /// <summary>Stop strings.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
 
-    /// <summary>Seed of the generated text.</summary>
+    /// <summary>The text the model continues (the prompt as sent, or the rendered chat template): with the seed, it fixes the output.</summary>
+    public required string ContextText { get; init; }
+
+    /// <summary>The request's <c>seed</c>, or 0.</summary>
     public required ulong Seed { get; init; }
 
     /// <summary>When the request arrived (for queue time and TTFT).</summary>

@@ -15,14 +15,28 @@ internal sealed record ChatMessage(string Role, string Content);
 internal static class ChatTemplate
 {
     /// <summary>Renders the messages and the assistant generation prompt.</summary>
-    public static string Render(IReadOnlyList<ChatMessage> messages)
+    public static string Render(IReadOnlyList<ChatMessage> messages) => Render(messages, addGenerationPrompt: true, continueFinalMessage: false);
+
+    /// <summary>
+    /// Renders the messages as vLLM's <c>apply_chat_template</c> does with these flags: with
+    /// <paramref name="continueFinalMessage"/> the last message is left open (no end marker) so the
+    /// model continues it; an assistant prefix then renders exactly as the generation prompt followed
+    /// by that text.
+    /// </summary>
+    public static string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, bool continueFinalMessage)
     {
+        ArgumentNullException.ThrowIfNull(messages);
         var builder = new StringBuilder();
-        foreach (var message in messages)
+        for (var i = 0; i < messages.Count; i++)
         {
-            builder.Append("<|im_start|>").Append(message.Role).Append('\n').Append(message.Content).Append("<|im_end|>\n");
+            var message = messages[i];
+            builder.Append("<|im_start|>").Append(message.Role).Append('\n').Append(message.Content);
+            if (!(continueFinalMessage && i == messages.Count - 1))
+            {
+                builder.Append("<|im_end|>\n");
+            }
         }
 
-        return builder.Append("<|im_start|>assistant\n").ToString();
+        return addGenerationPrompt ? builder.Append("<|im_start|>assistant\n").ToString() : builder.ToString();
     }
 }

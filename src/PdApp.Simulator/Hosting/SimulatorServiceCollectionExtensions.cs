@@ -5,6 +5,7 @@ using PdApp.Simulator.Configuration;
 using PdApp.Simulator.Engine;
 using PdApp.Simulator.Faults;
 using PdApp.Simulator.Generation;
+using PdApp.Simulator.KvEvents;
 using PdApp.Simulator.KvTransfer;
 using PdApp.Simulator.Metrics;
 using PdApp.Simulator.Scheduling;
@@ -25,6 +26,17 @@ internal static class SimulatorServiceCollectionExtensions
         services.AddSingleton<PromptTokenizer>();
         services.AddSingleton<CompletionRequestParser>();
         services.AddSingleton<EngineScheduler>();
+        services.AddSingleton<PrefixCache>();
+        if (options.KvEvents is { PublishesOverZmq: true })
+        {
+            services.AddSingleton<ZmqKvEventPublisher>();
+            services.AddSingleton<IKvEventSink>(sp => sp.GetRequiredService<ZmqKvEventPublisher>());
+            services.AddHostedService(sp => sp.GetRequiredService<ZmqKvEventPublisher>());
+        }
+        else
+        {
+            services.AddSingleton<IKvEventSink, NullKvEventSink>();
+        }
         services.AddSingleton<TimingModel>();
         services.AddSingleton<SimulatorMetrics>();
         services.AddSingleton<SimulatorMeter>();

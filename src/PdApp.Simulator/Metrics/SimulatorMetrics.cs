@@ -29,6 +29,8 @@ internal sealed class SimulatorMetrics
     private long _promptTokens;
     private long _generationTokens;
     private long _injectedFailures;
+    private long _prefixCacheQueries;
+    private long _prefixCacheHits;
 
     /// <summary>Creates the metrics for one engine.</summary>
     public SimulatorMetrics(SimulatorOptions options, EngineScheduler scheduler)
@@ -64,6 +66,19 @@ internal sealed class SimulatorMetrics
     /// <summary>Counts a finished request by its finish reason (stop, length, abort).</summary>
     public void RequestFinished(string finishedReason) => _finished.AddOrUpdate(finishedReason, 1, static (_, n) => n + 1);
 
+    /// <summary>Counts one prefix cache lookup: the prompt's tokens queried and the cached tokens found.</summary>
+    public void PrefixCacheQueried(int queriedTokens, int hitTokens)
+    {
+        Interlocked.Add(ref _prefixCacheQueries, queriedTokens);
+        Interlocked.Add(ref _prefixCacheHits, hitTokens);
+    }
+
+    /// <summary>Prompt tokens looked up in the prefix cache so far.</summary>
+    public long PrefixCacheQueries => Interlocked.Read(ref _prefixCacheQueries);
+
+    /// <summary>Prompt tokens found in the prefix cache so far.</summary>
+    public long PrefixCacheHits => Interlocked.Read(ref _prefixCacheHits);
+
     /// <summary>Counts a failure injected by <c>--failure-injection-rate</c>.</summary>
     public void FailureInjected() => Interlocked.Increment(ref _injectedFailures);
 
@@ -98,6 +113,8 @@ internal sealed class SimulatorMetrics
         Gauge(text, "vllm:gpu_cache_usage_perc", "GPU KV-cache usage. 1 means 100 percent usage (pre-v0.10 name).", usage);
         Counter(text, "vllm:prompt_tokens_total", "Number of prefill tokens processed.", Interlocked.Read(ref _promptTokens));
         Counter(text, "vllm:generation_tokens_total", "Number of generation tokens processed.", Interlocked.Read(ref _generationTokens));
+        Counter(text, "vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens.", PrefixCacheQueries);
+        Counter(text, "vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens.", PrefixCacheHits);
 
         text.Append("# HELP vllm:request_success_total Count of successfully processed requests.\n# TYPE vllm:request_success_total counter\n");
         foreach (var reason in new[] { "stop", "length", "abort" })

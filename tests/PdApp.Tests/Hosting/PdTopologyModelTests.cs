@@ -160,6 +160,9 @@ public sealed class PdTopologyModelTests
         Assert.DoesNotContain(p1.Keys.Concat(d1.Keys), k => k is "LMCACHE_ENABLE_NIXL" or "LMCACHE_NIXL_ROLE" or "LMCACHE_NIXL_RECEIVER_HOST");
         Assert.Equal("lmcache/vllm-openai", Container(builder, "decode-1").Annotations.OfType<ContainerImageAnnotation>().Single().Image);
 
+        // LMCache's image installs vLLM into /opt/venv without putting it on PATH (its ENTRYPOINT names /opt/venv/bin/vllm).
+        Assert.Equal("/opt/venv/bin/vllm", Container(builder, "decode-1").Entrypoint);
+
         var decode1 = Enumerable.Range(0, 4).Single(i => proxyEnv[$"Pd__Instances__{i}__Name"] == "decode-1");
         Assert.Equal(("decode-1:7302", "7402", "2"), (proxyEnv[$"Pd__Instances__{decode1}__KvAddress"], proxyEnv[$"Pd__Instances__{decode1}__KvAllocPort"], proxyEnv[$"Pd__Instances__{decode1}__KvRanks"]));
         Assert.Equal("7500", proxyEnv["Pd__LMCache__NotificationPort"]);

@@ -58,6 +58,25 @@ public sealed class ProxyErrorTests
         Assert.Equal(400, error.GetProperty("code").GetInt32());
     }
 
+    [Theory]
+    [InlineData("/v1/completions", "{\"model\": \"/data/dp7b/\", \"prompt\": \"a\u00C3(b\"}")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"/data/dp7b/\", \"messages\": [{\"role\": \"user\", \"content\": \"\u00FF\"}]}")]
+    [InlineData("/v1/completions", "{\"model\": \"\u00ED\u00A0\u0080\", \"prompt\": \"hi\"}")]
+    [InlineData("/v1/completions", "{\"model\": \"/data/dp7b/\", \"prompt\": \"\\ud800\"}")]
+    [InlineData("/v1/chat/completions", "{\"model\": \"/data/dp7b/\", \"messages\": [{\"role\": \"user\", \"content\": \"\\udc00x\"}]}")]
+    public async Task InvalidUtf8OrLoneSurrogate_Returns400(string path, string latin1Body)
+    {
+        await using var proxy = await StartAsync();
+        using var content = new ByteArrayContent(System.Text.Encoding.Latin1.GetBytes(latin1Body));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await proxy.Client.PostAsync(path, content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(OpenAiErrorTypes.InvalidRequest, (await ErrorOf(response)).GetProperty("type").GetString());
+        Assert.True(response.Headers.Contains(PdHeaders.RequestId));
+    }
+
     [Fact]
     public async Task UnknownModel_Returns404()
     {

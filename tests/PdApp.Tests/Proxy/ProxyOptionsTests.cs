@@ -48,6 +48,7 @@ public sealed class ProxyOptionsTests
     [InlineData("Pd:Proxy:MaxRequestBodyBytes=0", "Pd:Proxy:MaxRequestBodyBytes")]
     [InlineData("Pd:Proxy:Admission:RateLimitMode=sometimes", "Pd:Proxy:Admission:RateLimitMode")]
     [InlineData("Pd:Proxy:Admission:RateLimitMaxWaitSeconds=0", "Pd:Proxy:Admission:RateLimitMaxWaitSeconds")]
+    [InlineData("Pd:Proxy:Migration:MaxAttempts=-1", "Pd:Proxy:Migration:MaxAttempts")]
     public async Task OutOfRangeSetting_FailsNamingIt(string setting, string key) =>
         Assert.Contains(key, await StartFailureAsync($"{PdProxySettings.Connector}={KvConnectorNames.Nixl}", setting));
 

@@ -57,6 +57,15 @@ public sealed class SimulatorErrorTests : IAsyncLifetime
         Assert.Equal("max_tokens", (string?)json["error"]!["param"]);
     }
 
+    [Fact]
+    public async Task MaxTokensIntMax_Returns400InsteadOfOverflowing()
+    {
+        var (response, json) = await _sim.Client.PostJsonAsync("/v1/completions", SimulatorHttp.Completion("Hello world", maxTokens: int.MaxValue));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("max_tokens", (string?)json["error"]!["param"]);
+    }
+
     [Theory]
     [InlineData("n", 2)]
     [InlineData("max_tokens", 0)]

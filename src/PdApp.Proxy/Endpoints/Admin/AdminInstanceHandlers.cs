@@ -2,8 +2,10 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Endpoints.Admin;
 
@@ -23,7 +25,7 @@ internal static partial class AdminInstanceHandlers
             ? Results.Ok(InstanceView.From(instance, time.GetUtcNow()))
             : OpenAiErrorResult.UnknownInstance(name);
 
-    public static async Task<IResult> AddAsync(HttpRequest request, InstanceRegistry registry, TimeProvider time, ILoggerFactory loggers)
+    public static async Task<IResult> AddAsync(HttpRequest request, InstanceRegistry registry, TimeProvider time, ILoggerFactory loggers, IOptions<AdminInstanceOptions> options)
     {
         if (request.ContentLength > MaxBodyBytes)
         {
@@ -62,6 +64,11 @@ internal static partial class AdminInstanceHandlers
             || !string.IsNullOrEmpty(address.Fragment))
         {
             return OpenAiErrorResult.BadRequest($"'address' must be an absolute http or https URL such as http://10.0.0.5:8100 (was {Describe(body.Address)}).", "address");
+        }
+
+        if (InstanceAddressPolicy.Check(address, options.Value) is { } refused)
+        {
+            return OpenAiErrorResult.BadRequest(refused, "address");
         }
 
         if (!string.IsNullOrEmpty(body.KvAddress) && !HostPort.TryParse(body.KvAddress, out _, out _))

@@ -26,6 +26,7 @@ public sealed class InstanceMetrics : IRoutingObserver
     private readonly Histogram<double> _scrapeDuration;
     private readonly Counter<long> _ejections;
     private readonly Counter<long> _unhealthy;
+    private readonly Counter<long> _registrationsRejected;
 
     /// <summary>Creates the instruments.</summary>
     /// <param name="meterFactory">The host's meter factory.</param>
@@ -66,6 +67,8 @@ public sealed class InstanceMetrics : IRoutingObserver
             "Passive-health ejections after consecutive failed calls.");
         _unhealthy = Meter.CreateCounter<long>("pdapp.instance.unhealthy_transitions", "{transition}",
             "Active health checks turning an instance unhealthy.");
+        _registrationsRejected = Meter.CreateCounter<long>("pdapp.instance.registrations.rejected", "{registration}",
+            "P2pNccl registrations refused (address not allowed, unsigned, bad signature), by reason.");
     }
 
     /// <summary>The meter (tests listen to this instance).</summary>
@@ -93,6 +96,10 @@ public sealed class InstanceMetrics : IRoutingObserver
         ArgumentNullException.ThrowIfNull(instance);
         _ejections.Add(1, Tags(instance));
     }
+
+    /// <inheritdoc />
+    public void RegistrationRejected(string reason) =>
+        _registrationsRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <inheritdoc />
     public void InstanceTurnedUnhealthy(UpstreamInstance instance)

@@ -19,6 +19,9 @@ public sealed class ProxyMeter
     /// <summary>The end-to-end request duration (its buckets are set by a view: it declares none).</summary>
     public const string RequestDurationInstrument = "pdapp.proxy.request.duration";
 
+    /// <summary>The name of the migrations counter (outcome, reason).</summary>
+    public const string MigrationsInstrument = "pdapp.proxy.migrations";
+
     private static readonly double[] LatencyBuckets =
         [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0];
 
@@ -39,6 +42,7 @@ public sealed class ProxyMeter
     private readonly Counter<long> _prefillSkipped;
     private readonly Counter<long> _decodeOnlyFallbacks;
     private readonly Counter<long> _decodeRetries;
+    private readonly Counter<long> _migrations;
     private readonly Counter<long> _admissionRejected;
     private readonly Histogram<double> _queueTime;
     private readonly UpDownCounter<long> _queueDepth;
@@ -69,6 +73,7 @@ public sealed class ProxyMeter
         _prefillSkipped = Meter.CreateCounter<long>("pdapp.proxy.prefill.skipped", "{request}", "Requests sent straight to decode because the prompt was under the threshold.");
         _decodeOnlyFallbacks = Meter.CreateCounter<long>("pdapp.proxy.decode_only_fallbacks", "{request}", "Requests served by decode alone because prefill was unavailable or failed.");
         _decodeRetries = Meter.CreateCounter<long>("pdapp.proxy.decode.retries", "{request}", "Decodes moved to another instance after a connect failure.");
+        _migrations = Meter.CreateCounter<long>(MigrationsInstrument, "{migration}", "Decode failures handled by request migration, by outcome (migrated, refused, failed) and reason.");
         _admissionRejected = Meter.CreateCounter<long>("pdapp.proxy.admission.rejected", "{request}", "Requests refused with 429 by admission control, by reason.");
         _queueTime = Meter.CreateHistogram("pdapp.proxy.admission.queue_time", "s",
             "Time a request waited for admission (rate limit and concurrency queue), by outcome.", advice: latency);
@@ -113,6 +118,9 @@ public sealed class ProxyMeter
     internal void DecodeOnlyFallback(string reason) => _decodeOnlyFallbacks.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     internal void DecodeRetried() => _decodeRetries.Add(1);
+
+    internal void Migration(string outcome, string reason) =>
+        _migrations.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("reason", reason));
 
     internal void QueueEntered() => _queueDepth.Add(1);
 

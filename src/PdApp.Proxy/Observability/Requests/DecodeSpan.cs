@@ -19,6 +19,7 @@ internal sealed class DecodeSpan : IDisposable
     private readonly int _chunksBefore;
     private readonly bool _usageSeenBefore;
     private bool _stopped;
+    private string? _outcome;
 
     internal DecodeSpan(RequestObserver request, DecodeCall call, int chunksBefore)
     {
@@ -59,7 +60,7 @@ internal sealed class DecodeSpan : IDisposable
         }
 
         _stopped = true;
-        var outcome = (error, clientAborted) switch
+        var outcome = _outcome = (error, clientAborted) switch
         {
             (ForwarderError.None, _) when _call.StreamError is not null => "stream_error",
             (ForwarderError.None, _) => "relayed",
@@ -95,6 +96,21 @@ internal sealed class DecodeSpan : IDisposable
             _activity.SetStatus(ActivityStatusCode.Error, $"decode answered {_call.StatusCode}");
         }
     }
+
+    /// <summary>Whether the relay ended in a failure (a stream error or a failed relay), once stopped.</summary>
+    public bool Failed => _outcome is not (null or "relayed" or "canceled");
+
+    /// <summary>Adds the <c>pd.migration</c> event: what request migration decided after this decode failed.</summary>
+    /// <param name="outcome">migrated, refused or failed.</param>
+    /// <param name="reason">The reason.</param>
+    /// <param name="tokensRelayed">Tokens the client had received.</param>
+    public void AddMigrationEvent(string outcome, string reason, int tokensRelayed) =>
+        _activity?.AddEvent(new ActivityEvent(ProxyTracing.MigrationEvent, tags: new ActivityTagsCollection
+        {
+            [PdSpanAttributes.MigrationOutcome] = outcome,
+            [PdSpanAttributes.MigrationReason] = reason,
+            [PdSpanAttributes.MigrationTokensRelayed] = tokensRelayed,
+        }));
 
     /// <inheritdoc />
     public void Dispose()

@@ -32,6 +32,7 @@ public sealed class RequestObserver : IRequestObserver
     private PrefillSpan? _prefill;
     private long _prefillStarted;
     private DecodeSpan? _decode;
+    private DecodeSpan? _failedDecode;
     private long _firstChunk;
     private long _lastChunk;
     private int _chunksRecorded;
@@ -157,6 +158,8 @@ public sealed class RequestObserver : IRequestObserver
     {
         ArgumentNullException.ThrowIfNull(call);
         _decode?.Dispose();
+        _failedDecode?.Dispose();
+        _failedDecode = null;
         _decode = new DecodeSpan(this, call, Chunks);
     }
 
@@ -164,12 +167,31 @@ public sealed class RequestObserver : IRequestObserver
     public void DecodeEnded(ForwarderError error, bool clientAborted)
     {
         _decode?.Stop(error, clientAborted);
-        _decode?.Dispose();
+
+        // A failed decode stays open for the migration decision's event (DecodeMigration).
+        if (_decode is { Failed: true } && !clientAborted)
+        {
+            _failedDecode = _decode;
+        }
+        else
+        {
+            _decode?.Dispose();
+        }
+
         _decode = null;
     }
 
     /// <inheritdoc />
     public void DecodeRetried() => _owner.Meter.DecodeRetried();
+
+    /// <inheritdoc />
+    public void DecodeMigration(string outcome, string reason, int tokensRelayed)
+    {
+        _owner.Meter.Migration(outcome, reason);
+        _failedDecode?.AddMigrationEvent(outcome, reason, tokensRelayed);
+        _failedDecode?.Dispose();
+        _failedDecode = null;
+    }
 
     /// <inheritdoc />
     public void KvTransferObserved(bool found)
@@ -226,6 +248,7 @@ public sealed class RequestObserver : IRequestObserver
         _admission?.Dispose();
         _prefill?.Dispose();
         _decode?.Dispose();
+        _failedDecode?.Dispose();
         var mode = exchange.ModeName;
         _owner.Meter.RequestCompleted(Route, statusCode, Connector, Stopwatch.GetElapsedTime(_started).TotalSeconds);
         if (Chunks > 0)

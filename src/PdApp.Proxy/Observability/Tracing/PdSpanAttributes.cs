@@ -78,4 +78,13 @@ public static class PdSpanAttributes
 
     /// <summary><c>pdapp.time_to_first_token</c> (seconds) on the request span.</summary>
     public const string TimeToFirstToken = "pdapp.time_to_first_token";
+
+    /// <summary>Migration span event: the outcome (migrated, refused, failed).</summary>
+    public const string MigrationOutcome = "pdapp.migration.outcome";
+
+    /// <summary>Migration span event: why the decode failed, or why the request could not move.</summary>
+    public const string MigrationReason = "pdapp.migration.reason";
+
+    /// <summary>Migration span event: the tokens relayed to the client before the failure.</summary>
+    public const string MigrationTokensRelayed = "pdapp.migration.tokens_relayed";
 }

@@ -22,6 +22,9 @@ public sealed class ProxyTracing : IDisposable
     /// <summary>The decode span's name.</summary>
     public const string DecodeSpan = "pd.decode";
 
+    /// <summary>The event on a failed <see cref="DecodeSpan"/> saying what request migration decided.</summary>
+    public const string MigrationEvent = "pd.migration";
+
     /// <summary>The <c>gen_ai.system</c> / <c>gen_ai.provider.name</c> value.</summary>
     public const string GenAiSystemValue = "vllm";
 

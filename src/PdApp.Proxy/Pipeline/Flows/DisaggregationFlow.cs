@@ -50,12 +50,16 @@ public abstract class DisaggregationFlow
     /// <returns>The hand-off; the caller disposes it.</returns>
     public virtual KvHandoff BeginHandoff(UpstreamInstance? decode) => KvHandoff.None;
 
-    /// <summary>The <c>X-Request-Id</c> sent to both instances.</summary>
+    /// <summary>
+    /// The <c>X-Request-Id</c> sent to both instances: made by the proxy, unique per request, never
+    /// the client's (vLLM uses it as the engine's request id; two clients reusing one id would
+    /// collide inside the engine). The client still gets its own id back.
+    /// </summary>
     /// <param name="requestId">The client-facing request id.</param>
     /// <param name="prefill">The prefill instance, or null when prefill is skipped.</param>
     /// <param name="decode">The decode instance, or null when not chosen yet (flows that need it choose it first).</param>
     /// <returns>The upstream request id.</returns>
-    public virtual string CreateUpstreamRequestId(string requestId, UpstreamInstance? prefill, UpstreamInstance? decode) => requestId;
+    public virtual string CreateUpstreamRequestId(string requestId, UpstreamInstance? prefill, UpstreamInstance? decode) => Guid.NewGuid().ToString("N");
 
     /// <summary>
     /// The prefill body: the client's body with <c>max_tokens</c> = 1 (and <c>max_completion_tokens</c>

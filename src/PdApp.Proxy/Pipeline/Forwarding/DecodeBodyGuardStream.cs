@@ -1,5 +1,4 @@
-using System.Text.Json;
-using PdApp.Protocol;
+using PdApp.Proxy.Pipeline.Migration;
 
 namespace PdApp.Proxy.Pipeline.Forwarding;
 
@@ -75,6 +74,17 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
 
             return read;
         }
+        catch (OperationCanceledException) when (_watchdog.Fired == DecodeDeadline.Shutdown && !_clientAborted.IsCancellationRequested)
+        {
+            // The drain deadline: end the stream the way vLLM ends a failed one, not with a reset.
+            if (!_eventStream)
+            {
+                throw new TimeoutException(ShutdownDeadline.Message);
+            }
+
+            // The proxy is going away: the stream ends in-band here, it does not move.
+            Fail(StatusCodes.Status503ServiceUnavailable, ShutdownDeadline.Message, reason: null);
+        }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
             if (!_eventStream)
@@ -82,11 +92,11 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
                 throw new TimeoutException(_timeouts.DecodeIdleTimedOut());
             }
 
-            Fail(StatusCodes.Status504GatewayTimeout, _timeouts.DecodeIdleTimedOut());
+            Fail(StatusCodes.Status504GatewayTimeout, _timeouts.DecodeIdleTimedOut(), MigrationReasons.IdleTimeout);
         }
         catch (Exception ex) when (_eventStream && ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested && !_clientAborted.IsCancellationRequested)
         {
-            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + ex.Message);
+            Fail(StatusCodes.Status502BadGateway, "The decode instance's stream broke off: " + UpstreamFailureText.Describe(ex) + ".", MigrationReasons.ConnectionLost);
         }
 
         return DrainTrailer(buffer.Span);
@@ -123,26 +133,22 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         GC.SuppressFinalize(this);
     }
 
-    private void Fail(int status, string message)
+    private void Fail(int status, string message, string? reason)
     {
         _ended = true;
         _call.StreamError = message;
-        var error = JsonSerializer.SerializeToUtf8Bytes(
-            OpenAiErrorWriter.Create(status, OpenAiErrorTypes.ServiceUnavailable, message),
-            ProxyJson.Options);
-        using var trailer = new MemoryStream();
-
-        // An event cut in half must be closed first, or the error would be glued to its data line.
-        if (_last != (byte)'\n' || _beforeLast != (byte)'\n')
+        _call.StreamErrorStatus = status;
+        _call.StreamFailureReason = reason;
+        if (reason is not null && _call.Progress is { } progress)
         {
-            trailer.Write(SseFormat.EventTerminator.Span);
+            // The request may move: end this relay cleanly; the pipeline continues or ends in-band.
+            progress.Fail(reason, status, message);
+            return;
         }
 
-        trailer.Write(SseFormat.DataPrefix.Span);
-        trailer.Write(error);
-        trailer.Write(SseFormat.EventTerminator.Span);
-        trailer.Write(SseFormat.DoneEvent.Span);
-        _trailer = trailer.ToArray();
+        // An event cut in half must be closed first, or the error would be glued to its data line.
+        var cut = _last != (byte)'\n' || _beforeLast != (byte)'\n';
+        _trailer = SseErrorTrailer.Create(status, message, closeCutEvent: cut);
     }
 
     private int DrainTrailer(Span<byte> destination)

@@ -1,3 +1,4 @@
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
 
@@ -62,6 +63,19 @@ public sealed class DecodeCall
     /// <summary>D's <c>X-PdSim-Kv-Transfer</c> (the simulator's report on the KV), if any.</summary>
     public string? KvTransferOutcome { get; internal set; }
 
+    /// <summary>
+    /// The client's stream so far, when the request may move to another decode instance: then an
+    /// event stream is relayed whole events at a time and a failure ends the relay cleanly, recorded
+    /// here, for the pipeline to continue elsewhere or end in-band. Null: failures end in-band at once.
+    /// </summary>
+    public StreamProgress? Progress { get; init; }
+
+    /// <summary>What broke the event stream (a <see cref="MigrationReasons"/> cause), if it broke.</summary>
+    public string? StreamFailureReason { get; internal set; }
+
     /// <summary>Why the stream ended early with an in-band error event, if it did.</summary>
     public string? StreamError { get; internal set; }
+
+    /// <summary>The status of the in-band error event that ended the stream (502, 503, 504), if any.</summary>
+    public int? StreamErrorStatus { get; internal set; }
 }

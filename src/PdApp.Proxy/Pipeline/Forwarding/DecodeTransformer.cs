@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Extensions;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Requests;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -19,9 +20,10 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        UpstreamHeaders.RemoveDisallowed(proxyRequest);
         UpstreamHeaders.Apply(proxyRequest, call.UpstreamRequestId, upstreamApiKey);
-        UpstreamHeaders.DropCallersTraceContext(proxyRequest);
         proxyRequest.Options.Set(UpstreamDeadlineHandler.WatchdogKey, watchdog);
+        proxyRequest.Options.Set(UpstreamDeadlineHandler.OutageKey, call.Instance.OutageToken);
         proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
             destinationPrefix, OpenAiRoutes.PathOf(call.Route), httpContext.Request.QueryString);
     }
@@ -53,8 +55,14 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         // Every body is read under the idle deadline; only a successful event stream can end with an in-band error.
         var eventStream = proxyResponse.IsSuccessStatusCode
             && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
+        var progress = eventStream ? call.Progress : null;
         proxyResponse.Content = new WrappedStreamContent(
-            proxyResponse.Content, stream => new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer, httpContext.RequestAborted));
+            proxyResponse.Content,
+            stream =>
+            {
+                Stream guarded = new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer, httpContext.RequestAborted);
+                return progress is null ? guarded : new SseEventRelayStream(guarded, progress);
+            });
 
         observer.DecodeResponded(proxyResponse);
         return copyBody;

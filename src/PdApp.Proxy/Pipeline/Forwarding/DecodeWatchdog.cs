@@ -11,6 +11,9 @@ public enum DecodeDeadline
 
     /// <summary>D's body went silent for longer than the idle timeout.</summary>
     Idle,
+
+    /// <summary>The proxy's shutdown deadline arrived (<see cref="ShutdownDeadline"/>).</summary>
+    Shutdown,
 }
 
 /// <summary>
@@ -92,6 +95,12 @@ public sealed class DecodeWatchdog : IDisposable
     public CancellationTokenRegistration Follow(CancellationToken token) =>
         token.UnsafeRegister(static state => ((DecodeWatchdog)state!).CancelNow(), this);
 
+    /// <summary>Fires at once, as <see cref="DecodeDeadline.Shutdown"/>, when <paramref name="deadline"/> is cancelled.</summary>
+    /// <param name="deadline">The proxy's shutdown deadline.</param>
+    /// <returns>The registration; dispose it to stop following.</returns>
+    public CancellationTokenRegistration FollowShutdown(CancellationToken deadline) =>
+        deadline.UnsafeRegister(static state => ((DecodeWatchdog)state!).ShutDownNow(), this);
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -120,6 +129,20 @@ public sealed class DecodeWatchdog : IDisposable
         catch (ObjectDisposedException)
         {
             // The relay ended between the check and the cancel.
+        }
+    }
+
+    private void ShutDownNow()
+    {
+        _armed = DecodeDeadline.Shutdown;
+        Volatile.Write(ref _idleDeadline, 0);
+        try
+        {
+            _timer.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The relay ended as the deadline arrived.
         }
     }
 

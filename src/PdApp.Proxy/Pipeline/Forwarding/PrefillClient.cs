@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Pipeline.Forwarding;
 
@@ -13,7 +14,12 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// the wait for P's response headers, then by what is left of the total (both from
 /// <see cref="UpstreamTimeouts"/>); the client's disconnect cancels it at once.
 /// </summary>
-public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts timeouts, IOptions<ProxyOptions> proxyOptions, IOptions<DeploymentOptions> pdOptions)
+public sealed class PrefillClient(
+    UpstreamChannel channel,
+    UpstreamTimeouts timeouts,
+    IOptions<ProxyOptions> proxyOptions,
+    IOptions<DeploymentOptions> pdOptions,
+    IOptions<AdminInstanceOptions>? adminOptions = null)
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
@@ -23,14 +29,16 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
     /// <param name="body">The prefill body.</param>
     /// <param name="upstreamRequestId">The <c>X-Request-Id</c> to send.</param>
     /// <param name="cancellationToken">The client's cancellation.</param>
+    /// <param name="clientHeaders">The client's request headers; only the allowed ones are sent.</param>
     /// <returns>The outcome; never throws for upstream failures.</returns>
     public async Task<PrefillAttempt> SendAsync(
-        UpstreamInstance instance, OpenAiRoute route, byte[] body, string upstreamRequestId, CancellationToken cancellationToken)
+        UpstreamInstance instance, OpenAiRoute route, byte[] body, string upstreamRequestId, CancellationToken cancellationToken, IHeaderDictionary? clientHeaders = null)
     {
         ArgumentNullException.ThrowIfNull(instance);
         var options = proxyOptions.Value;
         var started = Stopwatch.GetTimestamp();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var outage = instance.OutageToken;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, outage);
         var firstByte = timeouts.PrefillFirstByte < timeouts.PrefillTotal;
         timeout.CancelAfter(timeouts.PrefillFirstByte);
 
@@ -40,7 +48,9 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
             Content = new ByteArrayContent(body) { Headers = { ContentType = Json } },
         };
-        UpstreamHeaders.Apply(request, upstreamRequestId, pdOptions.Value.UpstreamApiKey);
+        UpstreamHeaders.CopyAllowed(clientHeaders, request);
+        UpstreamHeaders.Apply(
+            request, upstreamRequestId, UpstreamKeyPolicy.KeyFor(instance, pdOptions.Value.UpstreamApiKey, adminOptions?.Value.SendUpstreamKey == true));
 
         try
         {
@@ -82,6 +92,11 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
         {
             return Failed(PrefillAttemptKind.Canceled, "client disconnected");
         }
+        catch (OperationCanceledException) when (outage.IsCancellationRequested)
+        {
+            // Health checking took the instance out while we waited: another P may take the request now.
+            return Failed(PrefillAttemptKind.TransportError, $"instance {instance.Name} was taken out of service (health check)");
+        }
         catch (OperationCanceledException ex) when (ex.InnerException is TimeoutException && !timeout.IsCancellationRequested)
         {
             // SocketsHttpHandler's ConnectTimeout.
@@ -93,7 +108,7 @@ public sealed class PrefillClient(UpstreamChannel channel, UpstreamTimeouts time
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            return Failed(PrefillAttemptKind.TransportError, ex.Message);
+            return Failed(PrefillAttemptKind.TransportError, UpstreamFailureText.Describe(ex));
         }
     }
 

@@ -11,6 +11,9 @@ internal sealed class UpstreamDeadlineHandler(HttpMessageHandler inner) : Delega
     /// <summary>The request option holding the decode relay's watchdog.</summary>
     public static readonly HttpRequestOptionsKey<DecodeWatchdog> WatchdogKey = new("PdApp.DecodeWatchdog");
 
+    /// <summary>The instance's <see cref="Routing.UpstreamInstance.OutageToken"/>: followed until D's headers arrive.</summary>
+    public static readonly HttpRequestOptionsKey<CancellationToken> OutageKey = new("PdApp.InstanceOutage");
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (!request.Options.TryGetValue(WatchdogKey, out var watchdog))
@@ -18,10 +21,15 @@ internal sealed class UpstreamDeadlineHandler(HttpMessageHandler inner) : Delega
             return await base.SendAsync(request, cancellationToken);
         }
 
-        using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watchdog.ArmForHeaders());
+        var outage = request.Options.TryGetValue(OutageKey, out var token) ? token : CancellationToken.None;
+        using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watchdog.ArmForHeaders(), outage);
         try
         {
             return await base.SendAsync(request, headers.Token);
+        }
+        catch (OperationCanceledException) when (outage.IsCancellationRequested && !cancellationToken.IsCancellationRequested && watchdog.Fired == DecodeDeadline.None)
+        {
+            throw new InstanceOutageException();
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using PdApp.Protocol;
@@ -5,11 +6,25 @@ using PdApp.Protocol;
 namespace PdApp.Proxy.Pipeline.Forwarding;
 
 /// <summary>
-/// The headers every upstream call carries: the instances' own API key (never the client's, which
-/// is the proxy's key) and the upstream request id.
+/// The headers every upstream call carries, the same for prefill and decode: the instances' own
+/// API key (never the client's, which is the proxy's key), the upstream request id, and only the
+/// client headers in <see cref="ForwardedClientHeaders"/>. Cookies, the client's
+/// <c>Authorization</c>, <c>Host</c>, forwarding and custom headers stay at the proxy. The caller's trace
+/// context (<c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>) passes only while the proxy records no
+/// activity of its own (nothing traces it): then the engines continue the caller's trace; with an activity,
+/// HttpClient writes the proxy's context instead (it never overwrites a header that is already there), so the
+/// engines' spans sit under the proxy's prefill and decode spans.
 /// </summary>
 internal static class UpstreamHeaders
 {
+    /// <summary>The client request headers passed on to instances (content negotiation and client identification).</summary>
+    public static readonly FrozenSet<string> ForwardedClientHeaders =
+        FrozenSet.ToFrozenSet<string>(["Accept", "Accept-Language", "User-Agent"], StringComparer.OrdinalIgnoreCase);
+
+    // The body is the proxy's (re-serialized or rewritten): only its type and length describe it.
+    private static readonly FrozenSet<string> KeptContentHeaders =
+        FrozenSet.ToFrozenSet<string>(["Content-Type", "Content-Length"], StringComparer.OrdinalIgnoreCase);
+
     public static void Apply(HttpRequestMessage request, string upstreamRequestId, string? upstreamApiKey)
     {
         request.Headers.Remove(PdHeaders.RequestId);
@@ -19,24 +34,84 @@ internal static class UpstreamHeaders
             : new AuthenticationHeaderValue("Bearer", upstreamApiKey);
     }
 
-    /// <summary>
-    /// Removes the caller's trace context headers that the relay copied from the client's request,
-    /// when this request has its own activity: HttpClient then writes that activity's context
-    /// (it never overwrites a header that is already there), so D's spans continue the proxy's
-    /// trace under the decode span instead of hanging off the client's span. Without an activity
-    /// (nothing traces here) the caller's headers pass through unchanged.
-    /// </summary>
-    /// <param name="request">The upstream request.</param>
-    public static void DropCallersTraceContext(HttpRequestMessage request)
+    /// <summary>Copies the allowed client headers onto a request the proxy built itself (prefill).</summary>
+    public static void CopyAllowed(IHeaderDictionary? clientHeaders, HttpRequestMessage request)
     {
-        if (Activity.Current is null)
+        if (clientHeaders is null)
         {
             return;
         }
 
+        foreach (var name in ForwardedClientHeaders)
+        {
+            Copy(name);
+        }
+
+        if (Activity.Current is null)
+        {
+            foreach (var name in DistributedContextPropagator.Current.Fields)
+            {
+                Copy(name);
+            }
+        }
+
+        void Copy(string name)
+        {
+            if (clientHeaders.TryGetValue(name, out var values) && values.Count > 0)
+            {
+                request.Headers.TryAddWithoutValidation(name, values.ToString());
+            }
+        }
+    }
+
+    /// <summary>Removes every header YARP copied from the client that is not allowed (decode).</summary>
+    public static void RemoveDisallowed(HttpRequestMessage request)
+    {
+        List<string>? remove = null;
+        var keepTraceContext = Activity.Current is null;
+        foreach (var header in request.Headers)
+        {
+            if (!ForwardedClientHeaders.Contains(header.Key) && !(keepTraceContext && IsTraceContext(header.Key)))
+            {
+                (remove ??= []).Add(header.Key);
+            }
+        }
+
+        foreach (var name in remove ?? [])
+        {
+            request.Headers.Remove(name);
+        }
+
+        if (request.Content is { } content)
+        {
+            remove = null;
+            foreach (var header in content.Headers)
+            {
+                if (!KeptContentHeaders.Contains(header.Key))
+                {
+                    (remove ??= []).Add(header.Key);
+                }
+            }
+
+            foreach (var name in remove ?? [])
+            {
+                content.Headers.Remove(name);
+            }
+        }
+
+        request.Headers.Host = null;
+    }
+
+    private static bool IsTraceContext(string name)
+    {
         foreach (var field in DistributedContextPropagator.Current.Fields)
         {
-            request.Headers.Remove(field);
+            if (string.Equals(field, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
         }
+
+        return false;
     }
 }

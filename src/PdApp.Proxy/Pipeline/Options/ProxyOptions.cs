@@ -18,6 +18,13 @@ public sealed class ProxyOptions
     /// </summary>
     public int ShutdownTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// <c>Pd:Proxy:ShutdownDrainDelaySeconds</c>: on shutdown, keep listening this long with
+    /// <c>/health</c> answering 503 (so orchestrators and load balancers see the drain and stop
+    /// sending) before the listener closes, default 0. Counts against <see cref="ShutdownTimeoutSeconds"/>.
+    /// </summary>
+    public double ShutdownDrainDelaySeconds { get; set; }
+
     /// <summary><c>Pd:Proxy:Timeouts</c>.</summary>
     public TimeoutOptions Timeouts { get; set; } = new();
 
@@ -26,6 +33,12 @@ public sealed class ProxyOptions
 
     /// <summary><c>Pd:Proxy:Admission</c>.</summary>
     public AdmissionOptions Admission { get; set; } = new();
+
+    /// <summary><c>Pd:Proxy:Migration</c>.</summary>
+    public MigrationOptions Migration { get; set; } = new();
+
+    /// <summary>How request bodies are read (<c>Pd:Proxy:RequestBody</c>), before admission.</summary>
+    public RequestBodyOptions RequestBody { get; set; } = new();
 }
 
 /// <summary>
@@ -94,6 +107,16 @@ public sealed class DisaggregationOptions
     /// Only for connectors where D can prefill alone (not PyNccl, P2pNccl).
     /// </summary>
     public int SkipPrefillBelowTokens { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:Disaggregation:SkipPrefillBelowUncachedTokens</c>: the cache-aware PD decision. When
+    /// a decode instance's prefix cache (known from its KV events, <c>Pd:Proxy:KvCache</c>) holds the
+    /// prompt so that fewer than this many tokens remain uncached, the request goes to that decode
+    /// instance alone (a second chat turn whose history it already holds). 0 (default) disables.
+    /// Needs <c>Pd:Proxy:KvCache:Enabled</c> (or a <c>KvAware</c> policy); only for connectors where
+    /// D can prefill alone.
+    /// </summary>
+    public int SkipPrefillBelowUncachedTokens { get; set; }
 
     /// <summary>
     /// <c>Pd:Proxy:Disaggregation:MaxPrefillResponseBytes</c>: P's response is read whole (it is one
@@ -165,4 +188,32 @@ public static class RateLimitModes
     /// <returns>Whether it is known.</returns>
     public static bool IsKnown(string? value) =>
         string.Equals(value, Reject, StringComparison.OrdinalIgnoreCase) || string.Equals(value, Wait, StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// Reading request bodies (<c>Pd:Proxy:RequestBody</c>). Bodies are read whole before admission,
+/// so a slow upload holds no concurrency slot; these settings bound what slow uploads can hold instead.
+/// </summary>
+public sealed class RequestBodyOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = ProxyOptions.Section + ":RequestBody";
+
+    /// <summary><c>Pd:Proxy:RequestBody:TimeoutSeconds</c>: longest time to receive a whole body, default 60; then 408.</summary>
+    public double TimeoutSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// <c>Pd:Proxy:RequestBody:MinBytesPerSecond</c>: slowest accepted upload after the grace period,
+    /// default 240 (Kestrel's default); slower: 408. 0 turns the check off.
+    /// </summary>
+    public double MinBytesPerSecond { get; set; } = 240;
+
+    /// <summary><c>Pd:Proxy:RequestBody:MinRateGraceSeconds</c>: time before the minimum rate applies, default 5 (more than 1: Kestrel's heartbeat).</summary>
+    public double MinRateGraceSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// <c>Pd:Proxy:RequestBody:MaxConcurrentReads</c>: bodies being received at once, default 1024;
+    /// more get 429 with <c>Retry-After</c> at once, as a full admission queue does.
+    /// </summary>
+    public int MaxConcurrentReads { get; set; } = 1024;
 }

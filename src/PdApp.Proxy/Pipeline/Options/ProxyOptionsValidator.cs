@@ -17,6 +17,11 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
 
         Positive(options.MaxRequestBodyBytes, $"{S}:MaxRequestBodyBytes");
         NonNegative(options.ShutdownTimeoutSeconds, $"{S}:ShutdownTimeoutSeconds");
+        NonNegative(options.ShutdownDrainDelaySeconds, $"{S}:ShutdownDrainDelaySeconds");
+        if (options.ShutdownDrainDelaySeconds > options.ShutdownTimeoutSeconds)
+        {
+            failures.Add($"{S}:ShutdownDrainDelaySeconds ({options.ShutdownDrainDelaySeconds}) must not exceed {S}:ShutdownTimeoutSeconds ({options.ShutdownTimeoutSeconds}).");
+        }
 
         var timeouts = options.Timeouts;
         Positive(timeouts.ConnectSeconds, TimeoutOptions.ConnectKey);
@@ -31,6 +36,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         Positive(timeouts.DecodeNonStreamingSeconds, TimeoutOptions.DecodeNonStreamingKey);
 
         NonNegative(options.Disaggregation.SkipPrefillBelowTokens, $"{S}:Disaggregation:SkipPrefillBelowTokens");
+        NonNegative(options.Disaggregation.SkipPrefillBelowUncachedTokens, $"{S}:Disaggregation:SkipPrefillBelowUncachedTokens");
         Positive(options.Disaggregation.MaxPrefillResponseBytes, $"{S}:Disaggregation:MaxPrefillResponseBytes");
 
         Positive(options.Admission.MaxConcurrentRequests, $"{S}:Admission:MaxConcurrentRequests");
@@ -45,6 +51,17 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         }
 
         Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
+        NonNegative(options.Migration.MaxAttempts, MigrationOptions.MaxAttemptsKey);
+
+        var body = options.RequestBody;
+        Positive(body.TimeoutSeconds, $"{RequestBodyOptions.Section}:TimeoutSeconds");
+        NonNegative(body.MinBytesPerSecond, $"{RequestBodyOptions.Section}:MinBytesPerSecond");
+        if (!(body.MinRateGraceSeconds > 1))
+        {
+            failures.Add($"{RequestBodyOptions.Section}:MinRateGraceSeconds must be greater than 1 (Kestrel's heartbeat) (was {body.MinRateGraceSeconds}).");
+        }
+
+        Positive(body.MaxConcurrentReads, $"{RequestBodyOptions.Section}:MaxConcurrentReads");
 
         // PyNccl's and P2pNccl's decode instance waits for KV that only a prefill can send:
         // sending it a request alone would hang, not degrade.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using PdApp.Protocol;
 
 namespace PdApp.Proxy.Pipeline.Requests;
@@ -28,6 +29,14 @@ public static class CompletionRequestParser
         out RequestValidationError? error)
     {
         request = null;
+
+        // JSON must be UTF-8 (RFC 8259 section 8.1); the parser would only notice inside GetString.
+        if (!Utf8.IsValid(body.Span))
+        {
+            error = RequestValidationError.Invalid("The request body is not valid UTF-8.");
+            return false;
+        }
+
         JsonDocument document;
         try
         {
@@ -39,7 +48,22 @@ public static class CompletionRequestParser
             return false;
         }
 
-        error = Validate(route, document.RootElement, servedModel, out var model, out var stream, out var prompt);
+        string? model;
+        bool stream;
+        PromptAnalysis prompt;
+        try
+        {
+            error = Validate(route, document.RootElement, servedModel, out model, out stream, out prompt);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\ud800") is valid JSON but no text: GetString refuses it.
+            error = RequestValidationError.Invalid("The request body contains an invalid Unicode escape.");
+            model = null;
+            stream = false;
+            prompt = default;
+        }
+
         if (error is not null)
         {
             document.Dispose();

@@ -36,7 +36,23 @@ public static class RequestBodyReader
         {
             return (default, TooLarge(limit));
         }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status408RequestTimeout)
+        {
+            // Kestrel's minimum data rate: the client's slowness, not the proxy's failure.
+            return (default, TooSlow("The request body arrived slower than the minimum data rate (Pd:Proxy:RequestBody:MinBytesPerSecond)."));
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // A body shorter than its Content-Length, a malformed chunk: the client's fault.
+            return (default, RequestValidationError.Invalid($"The request body could not be read: {ex.Message}"));
+        }
     }
+
+    /// <summary>A 408 for a body that did not arrive in time.</summary>
+    /// <param name="message">What was too slow.</param>
+    /// <returns>The error.</returns>
+    public static RequestValidationError TooSlow(string message) =>
+        new(StatusCodes.Status408RequestTimeout, OpenAiErrorTypes.InvalidRequest, message);
 
     // Content-Length known (the usual case): one exact buffer, no copies.
     private static async Task<ReadOnlyMemory<byte>> ReadKnownLengthAsync(Stream body, int length, CancellationToken cancellationToken)

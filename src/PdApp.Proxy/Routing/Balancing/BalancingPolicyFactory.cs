@@ -1,3 +1,4 @@
+using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Routing.Balancing;
@@ -5,8 +6,16 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// <summary>Builds a policy (each role gets its own instance, so their counters and rings are independent).</summary>
 internal static class BalancingPolicyFactory
 {
-    public static IBalancingPolicy Create(BalancingPolicyKind kind, BalancingOptions options, Random random) => kind switch
+    public static IBalancingPolicy Create(BalancingPolicyKind kind, BalancingOptions options, Random random) =>
+        Create(kind, options, random, kvCache: null, role: "any");
+
+    /// <summary>Builds a policy; <paramref name="kvCache"/> serves <see cref="BalancingPolicyKind.KvAware"/>.</summary>
+    public static IBalancingPolicy Create(BalancingPolicyKind kind, BalancingOptions options, Random random, KvAwareServices? kvCache, string role) => kind switch
     {
+        BalancingPolicyKind.KvAware => new KvAwarePolicy(
+            kvCache ?? throw new InvalidOperationException("The KvAware policy needs the KV cache index (AddPdRouting registers it)."),
+            role,
+            new LeastOutstandingPolicy()),
         BalancingPolicyKind.RoundRobin => new RoundRobinPolicy(),
         BalancingPolicyKind.LeastOutstanding => new LeastOutstandingPolicy(),
         BalancingPolicyKind.PowerOfTwoChoices => new PowerOfTwoChoicesPolicy(random),

@@ -27,7 +27,13 @@ public sealed class InstanceSelector : IInstanceSelector
     {
     }
 
-    internal InstanceSelector(IInstanceRegistry registry, IInstanceOutcomeSink outcomes, IOptions<BalancingOptions> options, TimeProvider time, Random random)
+    internal InstanceSelector(IInstanceRegistry registry, IInstanceOutcomeSink outcomes, IOptions<BalancingOptions> options, TimeProvider time, KvCache.KvAwareServices kvCache)
+        : this(registry, outcomes, options, time, Random.Shared, kvCache)
+    {
+    }
+
+    internal InstanceSelector(
+        IInstanceRegistry registry, IInstanceOutcomeSink outcomes, IOptions<BalancingOptions> options, TimeProvider time, Random random, KvCache.KvAwareServices? kvCache = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(outcomes);
@@ -37,8 +43,8 @@ public sealed class InstanceSelector : IInstanceSelector
         _outcomes = outcomes;
         _time = time;
         var settings = options.Value;
-        _prefill = BalancingPolicyFactory.Create(settings.Prefill, settings, random);
-        _decode = BalancingPolicyFactory.Create(settings.Decode, settings, random);
+        _prefill = BalancingPolicyFactory.Create(settings.Prefill, settings, random, kvCache, "prefill");
+        _decode = BalancingPolicyFactory.Create(settings.Decode, settings, random, kvCache, "decode");
         _both = BalancingPolicyFactory.Create(BalancingPolicyKind.LeastOutstanding, settings, random);
     }
 

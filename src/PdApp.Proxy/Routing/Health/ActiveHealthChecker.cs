@@ -152,6 +152,7 @@ internal sealed partial class ActiveHealthChecker : BackgroundService
             if (instance.IsHealthy && (!state.EverPassed || state.ConsecutiveFailures >= _options.UnhealthyThreshold))
             {
                 instance.IsHealthy = false;
+                instance.SignalOutage();
                 _observer?.InstanceTurnedUnhealthy(instance);
                 LogUnhealthy(instance.Name, instance.BaseAddress, state.ConsecutiveFailures, detail);
             }

@@ -9,7 +9,8 @@ namespace PdApp.Proxy.Routing.Health;
 /// Passive health checking (outlier ejection, as Envoy and YARP do it) from the outcomes of real
 /// calls: <c>ConsecutiveFailures</c> failures in a row eject the instance for
 /// <c>BaseEjectionSeconds</c>, doubling with each further ejection up to <c>MaxEjectionSeconds</c>;
-/// any success resets both the failure count and the back-off. Failures reported while the
+/// any success resets both the failure count and the back-off, and so does <c>BackoffResetSeconds</c>
+/// in service after an ejection ended. Failures reported while the
 /// instance is ejected (calls that started before) do not extend the ejection.
 /// </summary>
 public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
@@ -83,12 +84,20 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
             }
 
             state.ConsecutiveFailures = 0;
+            if (state.Ejections > 0 && now - state.LastEjectionEnd >= TimeSpan.FromSeconds(_options.BackoffResetSeconds))
+            {
+                // In service long enough since the last ejection: this is a new incident, not the same one.
+                state.Ejections = 0;
+            }
+
             state.Ejections++;
             var seconds = Math.Min(
                 _options.BaseEjectionSeconds * Math.Pow(2, Math.Min(state.Ejections - 1, 30)),
                 _options.MaxEjectionSeconds);
             var duration = TimeSpan.FromSeconds(seconds);
             instance.EjectedUntil = now + duration;
+            state.LastEjectionEnd = now + duration;
+            instance.SignalOutage();
             _observer?.InstanceEjected(instance);
             LogEjected(instance.Name, _options.ConsecutiveFailures, duration.TotalSeconds, state.Ejections);
         }
@@ -104,5 +113,6 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
     {
         public int ConsecutiveFailures;
         public int Ejections;
+        public DateTimeOffset LastEjectionEnd;
     }
 }

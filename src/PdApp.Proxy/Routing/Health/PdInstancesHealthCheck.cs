@@ -32,6 +32,21 @@ internal sealed partial class PdInstancesHealthCheck(
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        // The health-check service's own log category is capped (its per-probe Error line would flood the log), so a
+        // failure of this check is logged here, where it is not filtered.
+        try
+        {
+            return Task.FromResult(Check());
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCheckFailed(ex);
+            return Task.FromResult(HealthCheckResult.Unhealthy("The readiness check failed; see the proxy's log.", ex));
+        }
+    }
+
+    private HealthCheckResult Check()
+    {
         var prefill = HasReady(PdRole.Prefill);
         var decode = HasReady(PdRole.Decode);
         var data = new Dictionary<string, object>
@@ -63,7 +78,7 @@ internal sealed partial class PdInstancesHealthCheck(
                 LogReady(message);
             }
 
-            return Task.FromResult(HealthCheckResult.Healthy(message, data));
+            return HealthCheckResult.Healthy(message, data);
         }
 
         var description = $"No ready {string.Join(" or ", missing)} instance (known: {data["prefill_known"]} prefill, {data["decode_known"]} decode).";
@@ -72,7 +87,7 @@ internal sealed partial class PdInstancesHealthCheck(
             LogNotReady(description, DescribeInstances());
         }
 
-        return Task.FromResult(HealthCheckResult.Unhealthy(description, data: data));
+        return HealthCheckResult.Unhealthy(description, data: data);
     }
 
     // Names and states only (decode-0 drained, prefill-0 not verified yet), for the transition log line.
@@ -87,6 +102,9 @@ internal sealed partial class PdInstancesHealthCheck(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Proxy not ready: {Description} Instances: {Instances}")]
     private partial void LogNotReady(string description, string instances);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Proxy readiness check failed")]
+    private partial void LogCheckFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Proxy ready again: {Description}")]
     private partial void LogReady(string description);

@@ -20,4 +20,11 @@ public enum BalancingPolicyKind
 
     /// <summary>The engines' own gauges (waiting, running, KV usage) when scraped, else least outstanding.</summary>
     LoadAware,
+
+    /// <summary>
+    /// The engines' real prefix caches, from their KV events (<c>Pd:Proxy:KvCache</c>): the longest
+    /// cached prefix of the prompt per instance, weighed against load; least outstanding, visibly,
+    /// when events are absent or stale.
+    /// </summary>
+    KvAware,
 }

@@ -16,6 +16,13 @@ public sealed class EjectionOptions
 
     /// <summary><c>Pd:Proxy:Ejection:MaxEjectionSeconds</c>: the longest ejection, default 300.</summary>
     public double MaxEjectionSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// <c>Pd:Proxy:Ejection:BackoffResetSeconds</c>: an instance back in service this long since its
+    /// last ejection ended starts again at <see cref="BaseEjectionSeconds"/>, default 60. Without it
+    /// the back-off would keep doubling across recoveries that no request happened to confirm.
+    /// </summary>
+    public double BackoffResetSeconds { get; set; } = 60;
 }
 
 /// <summary>Validates <see cref="EjectionOptions"/> at start-up.</summary>
@@ -37,6 +44,11 @@ internal sealed class EjectionOptionsValidator : IValidateOptions<EjectionOption
         if (!(options.MaxEjectionSeconds >= options.BaseEjectionSeconds))
         {
             failures.Add($"{EjectionOptions.SectionName}:MaxEjectionSeconds ({options.MaxEjectionSeconds}) must be at least {EjectionOptions.SectionName}:BaseEjectionSeconds ({options.BaseEjectionSeconds}).");
+        }
+
+        if (!(options.BackoffResetSeconds > 0))
+        {
+            failures.Add($"{EjectionOptions.SectionName}:BackoffResetSeconds must be positive (was {options.BackoffResetSeconds}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -22,8 +22,27 @@ public sealed class P2pNcclRegistryOptions
     /// </summary>
     public int? Port { get; set; }
 
-    /// <summary><c>Pd:Registry:BindAddress</c>: the interface to bind, default <c>*</c> (all; instances are on other hosts).</summary>
+    /// <summary>
+    /// <c>Pd:Registry:BindAddress</c>: the interface to bind, default <c>*</c> (all; instances are on
+    /// other hosts). Set it to the address on the instances' network; bound to all interfaces with
+    /// neither <see cref="AllowedNetworks"/> nor <see cref="SharedSecret"/>, the registry logs a warning at start.
+    /// </summary>
     public string BindAddress { get; set; } = "*";
+
+    /// <summary>
+    /// <c>Pd:Registry:AllowedNetworks:{i}</c>: IP addresses or CIDR networks (<c>10.0.0.0/8</c>) that
+    /// both announced addresses (<c>http_address</c>, <c>zmq_address</c>) must lie in; anything else
+    /// is rejected, logged and counted. Empty (default): any address (vLLM's example behaviour).
+    /// </summary>
+    public IList<string> AllowedNetworks { get; } = [];
+
+    /// <summary>
+    /// <c>Pd:Registry:SharedSecret</c>: when set, a registration must carry <c>"hmac"</c>, the
+    /// HMAC-SHA256 of its fields under this secret (<see cref="PdApp.Protocol.P2pNccl.P2pNcclRegistrationMessage.Sign"/>);
+    /// unsigned or wrongly signed ones are rejected. vLLM's engines do not sign: use it with
+    /// instances that do, or rely on <see cref="AllowedNetworks"/> and <see cref="BindAddress"/>.
+    /// </summary>
+    public string? SharedSecret { get; set; }
 
     /// <summary><c>Pd:Registry:ExpirySeconds</c>: an instance not heard from for this long is forgotten, default 5 (instances ping every 3 s).</summary>
     public double ExpirySeconds { get; set; } = 5;
@@ -55,6 +74,15 @@ internal sealed class P2pNcclRegistryOptionsValidator : IValidateOptions<P2pNccl
         if (string.IsNullOrWhiteSpace(options.BindAddress))
         {
             failures.Add($"{P2pNcclRegistryOptions.SectionName}:BindAddress must not be empty.");
+        }
+
+        for (var i = 0; i < options.AllowedNetworks.Count; i++)
+        {
+            var entry = options.AllowedNetworks[i];
+            if (!System.Net.IPNetwork.TryParse(entry, out _) && !System.Net.IPAddress.TryParse(entry, out _))
+            {
+                failures.Add($"{P2pNcclRegistryOptions.SectionName}:AllowedNetworks:{i} must be an IP address or a CIDR network (was '{options.AllowedNetworks[i]}').");
+            }
         }
 
         if (!(options.ExpirySeconds > 0))

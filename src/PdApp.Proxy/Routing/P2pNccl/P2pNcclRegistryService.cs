@@ -32,6 +32,9 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
     private readonly bool _probeBeforeUse;
     private readonly TimeProvider _time;
     private readonly ILogger<P2pNcclRegistryService> _logger;
+    private readonly IRoutingObserver? _observer;
+    private readonly RegistrationAllowlist _allowlist;
+    private readonly HashSet<string> _rejectedLogged = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource<int> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -40,10 +43,13 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
         IOptions<P2pNcclRegistryOptions> options,
         IOptions<ActiveHealthCheckOptions> health,
         TimeProvider time,
-        ILogger<P2pNcclRegistryService> logger)
+        ILogger<P2pNcclRegistryService> logger,
+        IRoutingObserver? observer = null)
     {
         _registry = registry;
         _options = options.Value;
+        _observer = observer;
+        _allowlist = new RegistrationAllowlist(_options.AllowedNetworks);
         _probeBeforeUse = health.Value.Enabled;
         _time = time;
         _logger = logger;
@@ -79,6 +85,10 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
                 : Bind(router, address, _options.EffectivePort);
             _bound.TrySetResult(port);
             LogListening(_options.BindAddress, port, _options.ExpirySeconds);
+            if (_options.BindAddress is "*" or "0.0.0.0" or "[::]" && _allowlist.AllowsAll && string.IsNullOrEmpty(_options.SharedSecret))
+            {
+                LogUnprotected(_options.BindAddress, port);
+            }
 
             var expiry = TimeSpan.FromSeconds(_options.ExpirySeconds);
             var message = new NetMQMessage();
@@ -140,6 +150,12 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
             return;
         }
 
+        if (Refusal(registration!) is { } refusal)
+        {
+            Reject(identity, registration!, refusal);
+            return;
+        }
+
         var name = $"{registration!.Role.ToString().ToLowerInvariant()}@{registration.HttpAddress}";
         var now = _time.GetUtcNow();
         var known = _lastHeard.ContainsKey(name);
@@ -181,6 +197,28 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
         });
     }
 
+    // A registration decides where real prompts (and, once verified, the engines' key) go.
+    private string? Refusal(PdApp.Protocol.P2pNccl.P2pNcclRegistrationMessage registration)
+    {
+        if (!string.IsNullOrEmpty(_options.SharedSecret) && !registration.IsSignedWith(_options.SharedSecret))
+        {
+            return registration.Hmac is null ? "unsigned" : "bad_signature";
+        }
+
+        return _allowlist.Allows(registration.HttpAddress) && _allowlist.Allows(registration.ZmqAddress) ? null : "address_not_allowed";
+    }
+
+    private void Reject(string identity, PdApp.Protocol.P2pNccl.P2pNcclRegistrationMessage registration, string reason)
+    {
+        _observer?.RegistrationRejected(reason);
+
+        // Instances ping every 3 s: log each refused sender once, count every refusal.
+        if (_rejectedLogged.Count < 1024 && _rejectedLogged.Add($"{identity}|{registration.HttpAddress}|{reason}"))
+        {
+            LogRejected(identity, registration.Type, registration.HttpAddress, registration.ZmqAddress, reason);
+        }
+    }
+
     private void Expire(DateTimeOffset heardBefore)
     {
         List<string>? expired = null;
@@ -219,6 +257,12 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: ignored a malformed message from {Identity}: {Error}")]
     private partial void LogMalformed(string identity, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry on {BindAddress}:{Port} accepts registrations from anyone who can reach it; set Pd:Registry:BindAddress, Pd:Registry:AllowedNetworks or Pd:Registry:SharedSecret")]
+    private partial void LogUnprotected(string bindAddress, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: rejected a registration from {Identity} ({Type}, http {HttpAddress}, zmq {ZmqAddress}): {Reason}")]
+    private partial void LogRejected(string identity, string type, string httpAddress, string zmqAddress, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: instance {Name} was not heard from for {ExpirySeconds} s and is removed")]
     private partial void LogExpired(string name, double expirySeconds);

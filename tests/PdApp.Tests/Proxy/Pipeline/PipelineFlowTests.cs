@@ -29,7 +29,8 @@ public sealed class PipelineFlowTests
         var decode = Assert.Single(result.Decodes);
         Assert.Equal(client, decode.Body);
         Assert.Equal("/v1/completions", decode.Path);
-        Assert.Equal(("req-1", "req-1"), (result.Prefills.Single().RequestId, decode.RequestId));
+        Assert.Equal(result.Prefills.Single().RequestId, decode.RequestId);
+        Assert.Matches("^[0-9a-f]{32}$", decode.RequestId);
         Assert.Equal("prefill-0", result.Headers[PdHeaders.ProxyPrefillInstance]);
         Assert.Equal("decode-0", result.Headers[PdHeaders.ProxyDecodeInstance]);
         Assert.Equal(
@@ -102,9 +103,10 @@ public sealed class PipelineFlowTests
     }
 
     [Theory]
-    [InlineData(KvConnectorNames.SharedStorage, 2)]
-    [InlineData(KvConnectorNames.P2pNccl, 1)]
-    public async Task DecodeConnectFailure_MovesToAnotherDecodeOnlyWhereTheKvIsStillReachable(string connector, int decodeCalls)
+    [InlineData(KvConnectorNames.SharedStorage, 2, 1)]
+    [InlineData(KvConnectorNames.P2pNccl, 2, 2)] // migration: a new prefill pushes the KV to the new D under a new request id
+    [InlineData(KvConnectorNames.PyNccl, 1, 1)] // the KV went to the one D of the NCCL pipe
+    public async Task DecodeConnectFailure_MovesToAnotherDecodeOnlyWhereTheKvCanReachIt(string connector, int decodeCalls, int prefillCalls)
     {
         using var harness = new PipelineHarness(connector).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
         var refused = 0;
@@ -115,6 +117,7 @@ public sealed class PipelineFlowTests
         var result = await harness.RunAsync(Bodies.Completion());
 
         Assert.Equal(decodeCalls, result.Decodes.Count());
+        Assert.Equal(prefillCalls, result.Prefills.Count());
         Assert.Equal(decodeCalls == 2 ? 200 : 502, result.Status);
     }
 

@@ -74,7 +74,7 @@ internal sealed class PipelineHarness : IDisposable
         return this;
     }
 
-    public async Task<PipelineResult> RunAsync(string json, OpenAiRoute route = OpenAiRoute.Completions)
+    public async Task<PipelineResult> RunAsync(string json, OpenAiRoute route = OpenAiRoute.Completions, Action<HttpRequest>? configure = null)
     {
         var context = new DefaultHttpContext();
         context.Request.Method = HttpMethods.Post;
@@ -82,6 +82,7 @@ internal sealed class PipelineHarness : IDisposable
         context.Request.Host = new HostString("proxy");
         context.Request.Protocol = "HTTP/1.1";
         context.Request.Path = OpenAiRoutes.PathOf(route);
+        configure?.Invoke(context.Request);
         var body = new MemoryStream();
         context.Response.Body = body;
         Assert.True(CompletionRequestParser.TryParse(route, Encoding.UTF8.GetBytes(json), null, out var request, out var invalid), invalid?.ToString());

@@ -38,6 +38,8 @@ internal sealed class RecordingObserver : IRequestObserver
 
     public void DecodeRetried() => Events.Add(nameof(DecodeRetried));
 
+    public void DecodeMigration(string outcome, string reason, int tokensRelayed) => Events.Add($"{nameof(DecodeMigration)} {outcome} {reason}");
+
     public void KvTransferObserved(bool found) => Events.Add($"{nameof(KvTransferObserved)} {found}");
 
     public void CancelledAfterPrefill() => Events.Add(nameof(CancelledAfterPrefill));

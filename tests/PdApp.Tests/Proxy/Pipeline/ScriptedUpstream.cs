@@ -12,6 +12,9 @@ namespace PdApp.Tests.Proxy.Pipeline;
 /// <param name="Body">The body.</param>
 internal sealed record UpstreamCall(string Instance, string Path, string? RequestId, string? Authorization, string Body)
 {
+    /// <summary>Every request header sent (content headers included), by lower-case name.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Whether a prefill instance got it.</summary>
     public bool ToPrefill => Instance.StartsWith("prefill", StringComparison.Ordinal);
 }
@@ -61,7 +64,11 @@ internal sealed class ScriptedUpstream : HttpMessageHandler
             request.RequestUri.AbsolutePath,
             request.Headers.TryGetValues(PdHeaders.RequestId, out var ids) ? ids.Single() : null,
             request.Headers.Authorization?.ToString(),
-            body);
+            body)
+        {
+            Headers = request.Headers.Concat(request.Content?.Headers ?? Enumerable.Empty<KeyValuePair<string, IEnumerable<string>>>())
+                .ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(",", h.Value)),
+        };
         lock (_calls)
         {
             _calls.Add(call);

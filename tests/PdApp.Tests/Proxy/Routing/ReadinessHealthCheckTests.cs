@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Proxy.Routing;
 using PdApp.Tests.Simulator;
 
 namespace PdApp.Tests.Proxy.Routing;
@@ -173,5 +174,43 @@ public sealed class ReadinessHealthCheckTests
 
         Assert.DoesNotContain(HealthEndpoints.LiveTag, registration.Tags);
         Assert.False(host.Selector.HasAvailable(PdRole.Decode));
+    }
+
+    [Fact]
+    public async Task CheckThatFails_LogsItsExceptionItself_AsTheHealthCheckServicesCategoryIsCapped()
+    {
+        var registry = new InstanceRegistry(Microsoft.Extensions.Logging.Abstractions.NullLogger<InstanceRegistry>.Instance);
+        registry.AddOrUpdate(new UpstreamInstance("decode-0", PdRole.Decode, new Uri("http://127.0.0.1:1/"), InstanceSource.Configuration));
+        var logger = new PdApp.Tests.Observability.Infrastructure.CapturingLogger();
+        var check = new PdApp.Proxy.Routing.Health.PdInstancesHealthCheck(
+            registry,
+            new FailingClock(),
+            Options.Create(new PdApp.Proxy.Routing.Options.ReadinessOptions()),
+            Options.Create(new PdApp.Proxy.Routing.Options.ActiveHealthCheckOptions()),
+            new ForwardingLogger<PdApp.Proxy.Routing.Health.PdInstancesHealthCheck>(logger));
+
+        var result = await check.CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.IsType<InvalidOperationException>(result.Exception);
+        var line = Assert.Single(logger.Lines);
+        Assert.Equal(LogLevel.Error, line.Level);
+        Assert.Equal("Proxy readiness check failed", line.Message);
+    }
+
+    private sealed class FailingClock : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => throw new InvalidOperationException("clock broken");
+    }
+
+    private sealed class ForwardingLogger<T>(ILogger inner) : ILogger<T>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            inner.Log(logLevel, eventId, state, exception, formatter);
     }
 }

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using PdApp.Proxy.Pipeline.Requests;
+
+namespace PdApp.Proxy.Pipeline.Migration;
+
+/// <summary>
+/// Decides once per request whether a continuation could be exact; where it could not, migration
+/// is refused up front and a failed decode ends as it would without migration.
+/// </summary>
+public static class MigrationEligibility
+{
+    private static readonly string[] GuidedFields =
+        ["guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs", "guided_decoding_backend"];
+
+    /// <summary>Why <paramref name="request"/> cannot be migrated, or null when it can.</summary>
+    /// <param name="request">The client's request.</param>
+    /// <returns>A <see cref="MigrationReasons"/> value, or null.</returns>
+    public static string? RefusalFor(CompletionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var root = request.Document.RootElement;
+        if (Above1(root, "n") || Above1(root, "best_of"))
+        {
+            return MigrationReasons.MultipleChoices;
+        }
+
+        // Chat logprobs stay consistent (each token's logprob depends only on the text before it);
+        // completions logprobs carry text offsets that would restart at the continuation's start.
+        if ((request.Route == OpenAiRoute.Completions && IsSet(root, "logprobs"))
+            || IsSet(root, "prompt_logprobs")
+            || IsTrue(root, "echo"))
+        {
+            return MigrationReasons.Logprobs;
+        }
+
+        foreach (var field in GuidedFields)
+        {
+            if (IsSet(root, field))
+            {
+                return MigrationReasons.GuidedDecoding;
+            }
+        }
+
+        if (root.TryGetProperty("response_format", out var format) && format.ValueKind == JsonValueKind.Object
+            && format.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() != "text")
+        {
+            return MigrationReasons.GuidedDecoding;
+        }
+
+        return request.Route == OpenAiRoute.Completions ? CompletionPromptRefusal(root) : ChatRefusal(root);
+    }
+
+    /// <summary>Whether the request's sampling is reproducible (greedy, or seeded): only then does a continuation equal an unfaulted run.</summary>
+    /// <param name="request">The client's request.</param>
+    /// <returns>True when greedy or seeded.</returns>
+    public static bool IsReproducible(CompletionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var root = request.Document.RootElement;
+        return IsSet(root, "seed")
+            || (root.TryGetProperty("temperature", out var temperature) && temperature.ValueKind == JsonValueKind.Number && temperature.GetDouble() == 0);
+    }
+
+    private static string? CompletionPromptRefusal(JsonElement root)
+    {
+        var prompt = root.GetProperty("prompt");
+        return prompt.ValueKind switch
+        {
+            JsonValueKind.String => null,
+            JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String => null,
+            _ => MigrationReasons.PromptShape,
+        };
+    }
+
+    private static string? ChatRefusal(JsonElement root)
+    {
+        // A client's own assistant prefix is continued by appending to it, which needs string content.
+        if (IsTrue(root, "continue_final_message"))
+        {
+            var messages = root.GetProperty("messages");
+            var last = messages[messages.GetArrayLength() - 1];
+            if (!last.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
+            {
+                return MigrationReasons.PromptShape;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool Above1(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number > 1;
+
+    private static bool IsSet(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.False);
+
+    private static bool IsTrue(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
+}

@@ -1,0 +1,261 @@
+using System.Buffers;
+using System.Text.Json;
+using PdApp.Protocol;
+
+namespace PdApp.Proxy.Pipeline.Migration;
+
+/// <summary>
+/// Relays a decode event stream whole events at a time while recording what the client received
+/// (<see cref="StreamProgress"/>), so a migrated request can continue exactly where the client's
+/// stream stands. An event is passed on once its terminator arrives (vLLM writes one event per
+/// write, so nothing waits); the part of an event cut off by a failure is never sent, and an
+/// in-band server error is held back while the request may still move. With a
+/// <see cref="ContinuationEventRewriter"/>, each event of a continuation is rewritten to belong to
+/// the client's original stream. Not buffering: at most one partial event is held.
+/// </summary>
+public sealed class SseEventRelayStream : Stream
+{
+    private static readonly byte[] Terminator = [(byte)'\n', (byte)'\n'];
+    private readonly Stream _inner;
+    private readonly StreamProgress _progress;
+    private readonly ContinuationEventRewriter? _rewriter;
+    private readonly ArrayBufferWriter<byte> _pending = new(4096);
+    private readonly ArrayBufferWriter<byte> _ready = new(4096);
+    private int _readyOffset;
+    private bool _ended;
+
+    /// <summary>Creates the relay.</summary>
+    /// <param name="inner">D's event stream (already guarded by the idle timeout).</param>
+    /// <param name="progress">The request's progress, updated per event.</param>
+    /// <param name="rewriter">Rewrites a continuation's events, or null for the first decode.</param>
+    public SseEventRelayStream(Stream inner, StreamProgress progress, ContinuationEventRewriter? rewriter = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(progress);
+        _inner = inner;
+        _progress = progress;
+        _rewriter = rewriter;
+    }
+
+    /// <inheritdoc />
+    public override bool CanRead => true;
+
+    /// <inheritdoc />
+    public override bool CanSeek => false;
+
+    /// <inheritdoc />
+    public override bool CanWrite => false;
+
+    /// <inheritdoc />
+    public override long Length => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <inheritdoc />
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (_readyOffset < _ready.WrittenCount)
+            {
+                return Drain(buffer.Span);
+            }
+
+            if (_ended)
+            {
+                return 0;
+            }
+
+            if (buffer.IsEmpty)
+            {
+                // A zero-byte read only waits for data: let D's stream answer it.
+                return await _inner.ReadAsync(buffer, cancellationToken);
+            }
+
+            var read = await _inner.ReadAsync(_pending.GetMemory(4096), cancellationToken);
+            if (read == 0)
+            {
+                _ended = true;
+
+                // A cut event is dropped when the decode failed; otherwise D simply omitted the last terminator.
+                if (_progress.FailureReason is null && _pending.WrittenCount > 0)
+                {
+                    ProcessEvent(_pending.WrittenSpan);
+                }
+
+                _pending.ResetWrittenCount();
+                continue;
+            }
+
+            _pending.Advance(read);
+            ProcessCompleteEvents();
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <inheritdoc />
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public override void Flush()
+    {
+    }
+
+    /// <inheritdoc />
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        await _inner.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+
+    private void ProcessCompleteEvents()
+    {
+        var data = _pending.WrittenSpan;
+        var consumed = 0;
+        while (!_ended)
+        {
+            var end = data[consumed..].IndexOf(Terminator);
+            if (end < 0)
+            {
+                break;
+            }
+
+            ProcessEvent(data.Slice(consumed, end + Terminator.Length));
+            consumed += end + Terminator.Length;
+        }
+
+        if (_ended)
+        {
+            _pending.ResetWrittenCount();
+            return;
+        }
+
+        // Keep the partial event at the start of the buffer.
+        var rest = data[consumed..].ToArray();
+        _pending.ResetWrittenCount();
+        _pending.Write(rest);
+    }
+
+    private void ProcessEvent(ReadOnlySpan<byte> sse)
+    {
+        var prefix = SseFormat.DataPrefix.Span;
+        if (!sse.StartsWith(prefix))
+        {
+            Emit(sse);
+            return;
+        }
+
+        var payload = sse[prefix.Length..].TrimEnd((byte)'\n').TrimEnd((byte)'\r');
+        if (payload.SequenceEqual("[DONE]"u8))
+        {
+            _progress.MarkDone();
+            Emit(sse);
+            return;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(payload.ToArray());
+        }
+        catch (JsonException)
+        {
+            Emit(sse);
+            return;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                Emit(sse);
+                return;
+            }
+
+            if (root.TryGetProperty("error", out var error))
+            {
+                var status = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) && code.TryGetInt32(out var number) ? number : 500;
+                if (status >= 500 && !_progress.Finished)
+                {
+                    // The engine died mid-stream: hold the error back while the request may move.
+                    var message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var text) ? text.GetString() : null;
+                    _progress.Fail(MigrationReasons.EngineError, status, message ?? "The decode instance reported an error.", sse.ToArray());
+                    _ended = true;
+                    return;
+                }
+
+                Emit(sse);
+                return;
+            }
+
+            var chunk = ChunkFacts.Read(root);
+            if (_rewriter is null)
+            {
+                _progress.Identify(chunk.Id, chunk.Created);
+                Record(chunk);
+                Emit(sse);
+                return;
+            }
+
+            if (_rewriter.Rewrite(root, chunk, _progress) is { } rewritten)
+            {
+                Record(chunk);
+                Emit(rewritten);
+            }
+        }
+    }
+
+    private void Record(ChunkFacts chunk)
+    {
+        if (chunk.HasChoice)
+        {
+            _progress.AddContent(chunk.Text, chunk.IsRole, chunk.Finished);
+        }
+    }
+
+    private void Emit(ReadOnlySpan<byte> bytes)
+    {
+        if (_readyOffset == _ready.WrittenCount)
+        {
+            _ready.ResetWrittenCount();
+            _readyOffset = 0;
+        }
+
+        _ready.Write(bytes);
+    }
+
+    private int Drain(Span<byte> destination)
+    {
+        var available = _ready.WrittenSpan[_readyOffset..];
+        var count = Math.Min(destination.Length, available.Length);
+        available[..count].CopyTo(destination);
+        _readyOffset += count;
+        return count;
+    }
+}

@@ -1,0 +1,145 @@
+using Microsoft.Extensions.Options;
+
+namespace PdApp.Proxy.Routing.KvCache;
+
+/// <summary>
+/// The KV event indexer and the <c>KvAware</c> policy (<c>Pd:Proxy:KvCache</c>). The indexer
+/// subscribes to every instance's vLLM KV events (<c>--kv-events-config</c>) and keeps which
+/// instance holds which prompt blocks; the policy routes on it.
+/// </summary>
+public sealed class KvCacheOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Pd:Proxy:KvCache";
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:Enabled</c>: subscribe to the instances' KV events (default false; the
+    /// <c>KvAware</c> policy enables it on its own).
+    /// </summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:EventsPort</c>: for an instance without an entry in <see cref="Endpoints"/>,
+    /// its events are read from <c>tcp://&lt;instance host&gt;:EventsPort</c> (vLLM's default 5557;
+    /// 0 = only listed instances).
+    /// </summary>
+    public int EventsPort { get; set; } = 5557;
+
+    /// <summary><c>Pd:Proxy:KvCache:ReplayPort</c>: the same for the replay endpoint (0, default: no replay unless listed).</summary>
+    public int ReplayPort { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:Endpoints:{instance name}</c>: an instance's event endpoints, as the app
+    /// host writes them (each instance has its own port when they share a host).
+    /// </summary>
+    public Dictionary<string, KvEventsEndpointOptions> Endpoints { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary><c>Pd:Proxy:KvCache:Topic</c>: the subscription prefix (default empty: every topic).</summary>
+    public string Topic { get; set; } = string.Empty;
+
+    /// <summary><c>Pd:Proxy:KvCache:BlockSize</c>: the engines' <c>--block-size</c> (default 16); events of another size are ignored.</summary>
+    public int BlockSize { get; set; } = 16;
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:MaxBlocksPerInstance</c>: indexed blocks per instance; the oldest are
+    /// forgotten beyond it, so memory stays bounded (default 200000, about 16 MB per instance).
+    /// </summary>
+    public int MaxBlocksPerInstance { get; set; } = 200_000;
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:StaleSeconds</c>: an instance that has been sent requests for this long
+    /// without publishing any event is treated as having no events (default 30).
+    /// </summary>
+    public double StaleSeconds { get; set; } = 30;
+
+    /// <summary><c>Pd:Proxy:KvCache:CacheWeight</c>: weight of the cached share of the prompt in the score (default 1).</summary>
+    public double CacheWeight { get; set; } = 1.0;
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:LoadWeight</c>: weight of the instance's load (outstanding requests plus the
+    /// engine's waiting requests, over the busiest eligible instance's) in the score (default 0.5).
+    /// </summary>
+    public double LoadWeight { get; set; } = 0.5;
+
+    /// <summary><c>Pd:Proxy:KvCache:KvUsageWeight</c>: weight of the engine's <c>vllm:kv_cache_usage_perc</c> (default 0.1).</summary>
+    public double KvUsageWeight { get; set; } = 0.1;
+
+    /// <summary><c>Pd:Proxy:KvCache:TokenizationCacheSize</c>: prompts whose token ids are kept (default 4096).</summary>
+    public int TokenizationCacheSize { get; set; } = 4096;
+
+    /// <summary><c>Pd:Proxy:KvCache:TokenizeTimeoutSeconds</c>: bound on one <c>/tokenize</c> call (default 2).</summary>
+    public double TokenizeTimeoutSeconds { get; set; } = 2;
+}
+
+/// <summary>One instance's KV event endpoints.</summary>
+public sealed class KvEventsEndpointOptions
+{
+    /// <summary><c>Endpoint</c>: the PUB endpoint to connect to, e.g. <c>tcp://10.0.0.5:5557</c>.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary><c>ReplayEndpoint</c>: the ROUTER replay endpoint, optional.</summary>
+    public string? ReplayEndpoint { get; set; }
+}
+
+/// <summary>Validates <see cref="KvCacheOptions"/> at start-up.</summary>
+internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
+{
+    private const string S = KvCacheOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, KvCacheOptions options)
+    {
+        var failures = new List<string>();
+        if (options.EventsPort is < 0 or > 65535)
+        {
+            failures.Add($"{S}:EventsPort must be between 0 and 65535 (was {options.EventsPort}).");
+        }
+
+        if (options.ReplayPort is < 0 or > 65535)
+        {
+            failures.Add($"{S}:ReplayPort must be between 0 and 65535 (was {options.ReplayPort}).");
+        }
+
+        if (options.BlockSize < 1)
+        {
+            failures.Add($"{S}:BlockSize must be at least 1 (was {options.BlockSize}).");
+        }
+
+        if (options.MaxBlocksPerInstance < 1)
+        {
+            failures.Add($"{S}:MaxBlocksPerInstance must be at least 1 (was {options.MaxBlocksPerInstance}).");
+        }
+
+        if (!(options.StaleSeconds > 0))
+        {
+            failures.Add($"{S}:StaleSeconds must be positive (was {options.StaleSeconds}).");
+        }
+
+        foreach (var (label, weight) in new[] { ("CacheWeight", options.CacheWeight), ("LoadWeight", options.LoadWeight), ("KvUsageWeight", options.KvUsageWeight) })
+        {
+            if (!(weight >= 0) || double.IsInfinity(weight))
+            {
+                failures.Add($"{S}:{label} must be a non-negative number (was {weight}).");
+            }
+        }
+
+        if (options.TokenizationCacheSize < 0)
+        {
+            failures.Add($"{S}:TokenizationCacheSize must not be negative (was {options.TokenizationCacheSize}).");
+        }
+
+        if (!(options.TokenizeTimeoutSeconds > 0))
+        {
+            failures.Add($"{S}:TokenizeTimeoutSeconds must be positive (was {options.TokenizeTimeoutSeconds}).");
+        }
+
+        foreach (var (instance, endpoint) in options.Endpoints)
+        {
+            if (endpoint.Endpoint is not { } e || !e.StartsWith("tcp://", StringComparison.Ordinal))
+            {
+                failures.Add($"{S}:Endpoints:{instance}:Endpoint must be a tcp:// endpoint (was '{endpoint.Endpoint}').");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
