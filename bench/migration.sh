@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Request migration under load (issue 14): 1 prefill + DECODES decode simulators behind the proxy
-# on loopback; STREAMS streams run at once and decode-0 is killed (SIGKILL) KILL_AFTER seconds in.
+# on loopback; STREAMS streams run at once and decode-0 is killed (SIGKILL) mid-way through them.
 # Every stream is read by a small stdlib-Python client that records each event's arrival, so the
 # report can say, per stream: served to the end ([DONE], no error event) or cut (in-band error,
 # broken connection, HTTP error); for the streams decode-0 served (X-PdApp-Decode-Instance), the
@@ -10,7 +10,7 @@
 #
 # Targets (issue 14): 0 client-visible failures with 2+ decode instances; stall <= 2 x TTFT.
 #
-# Environment: STREAMS (200), DECODES (2), OUTPUT_LEN (150), ITL_MS (20), KILL_AFTER (1.5 s),
+# Environment: STREAMS (200), DECODES (2), OUTPUT_LEN (150), ITL_MS (20), KILL_AFTER (0.5 s after every stream has its first token),
 # MAX_ATTEMPTS (Pd:Proxy:Migration:MaxAttempts, 1), SKIP_BUILD, OUT, ports as in lib/common.sh.
 # Called on its own or from bench/reliability.sh; prints the summary table and writes
 # $OUT/migration-summary.md and $OUT/migration-streams.tsv.
@@ -20,7 +20,7 @@ STREAMS="${STREAMS:-200}"
 DECODES="${DECODES:-2}"
 OUTPUT_LEN="${OUTPUT_LEN:-150}"
 ITL_MS="${ITL_MS:-20}"
-KILL_AFTER="${KILL_AFTER:-1.5}"
+KILL_AFTER="${KILL_AFTER:-0.5}"
 MAX_ATTEMPTS="${MAX_ATTEMPTS:-1}"
 (( DECODES >= 2 )) || die "DECODES must be 2 or more: the killed decode's streams need somewhere to go"
 command -v python3 >/dev/null || die "python3 is needed for the stream client"
@@ -44,14 +44,25 @@ start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$(IFS=,; echo "${decode_ports[*]}")" 
   "--Pd:Proxy:Admission:MaxConcurrentRequests=$(( STREAMS * 2 ))"
 wait_ready "http://$HOST:$PROXY_PORT/health"
 
-# Kill decode-0 mid-run, as a crash would (no drain, connections reset).
-( sleep "$KILL_AFTER"; kill -9 "$VICTIM_PID" 2>/dev/null && echo "$(date -u +%s.%N)" >"$OUT/killed-at" ) &
-STARTED_PIDS+=("$!")
-
-log "running $STREAMS streams of $OUTPUT_LEN tokens; decode-0 (pid $VICTIM_PID) dies after ${KILL_AFTER}s"
-timeout 300 python3 - "$HOST" "$PROXY_PORT" "$MODEL" "$STREAMS" "$OUTPUT_LEN" >"$OUT/migration-streams.tsv" <<'PY'
-import http.client, json, sys, threading, time
+# The client kills decode-0 (SIGKILL, as a crash: no drain, connections reset) once every stream
+# has its first token, KILL_AFTER seconds later, so the killed decode's streams are mid-way.
+log "running $STREAMS streams of $OUTPUT_LEN tokens; decode-0 (pid $VICTIM_PID) dies ${KILL_AFTER}s after all streams started"
+timeout 300 python3 - "$HOST" "$PROXY_PORT" "$MODEL" "$STREAMS" "$OUTPUT_LEN" "$VICTIM_PID" "$KILL_AFTER" >"$OUT/migration-streams.tsv" <<'PY'
+import http.client, json, os, signal, sys, threading, time
 host, port, model, streams, output_len = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+victim, kill_after = int(sys.argv[6]), float(sys.argv[7])
+started = threading.Semaphore(0)
+
+def killer():
+    deadline = time.monotonic() + 120
+    for _ in range(streams):
+        if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            break
+    time.sleep(kill_after)
+    os.kill(victim, signal.SIGKILL)
+    print("# killed decode-0 at %.3f s" % (time.monotonic() - t0), file=sys.stderr)
+
+t0 = time.monotonic()
 rows, lock = [], threading.Lock()
 
 def one(i):
@@ -82,6 +93,8 @@ def one(i):
                     usage = chunk["usage"]["completion_tokens"]
                 elif chunk.get("choices"):
                     times.append(time.monotonic() - start)
+                    if len(times) == 1:
+                        started.release()
             if outcome == "ok" and not done:
                 outcome = "no_done"
             if outcome == "ok" and (usage != output_len or len(times) != output_len):
@@ -94,6 +107,7 @@ def one(i):
         rows.append((i, served, outcome, ttft, max(gaps) if gaps else float("nan"), len(times)))
 
 threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
+threading.Thread(target=killer, daemon=True).start()
 for t in threads: t.start()
 for t in threads: t.join()
 print("stream\tserved_by\toutcome\tttft_s\tmax_gap_s\tchunks")
@@ -101,7 +115,8 @@ for r in sorted(rows):
     print("%d\t%s\t%s\t%.4f\t%.4f\t%d" % r)
 PY
 
-curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" | grep -E '^pdapp_proxy_migrations' >"$OUT/migration-metrics.txt" || true
+curl -fsS --max-time 60 "http://$HOST:$PROXY_PORT/metrics" >"$OUT/proxy-metrics.txt" || log "could not read the proxy's /metrics"
+grep -E '^pdapp_proxy_migrations' "$OUT/proxy-metrics.txt" >"$OUT/migration-metrics.txt" || true
 
 # Per stream: the killed decode's streams are those X-PdApp-Decode-Instance names decode-0 (the
 # header is sent before the failure); their stall is the longest gap between events, compared to

@@ -150,6 +150,7 @@ public sealed partial class PdRequestPipeline
 
         var decodeRouting = routing with { Exclude = migration.FailedDecodes };
         InstanceLease? decode = null;
+        PrefillStage? prefill = null;
         try
         {
             if (flow.SelectsDecodeBeforePrefill && (decode = selector.Select(PdRole.Decode, decodeRouting)) is null)
@@ -160,7 +161,6 @@ public sealed partial class PdRequestPipeline
             var threshold = options.Value.Disaggregation.SkipPrefillBelowTokens;
             var alone = exchange.Mode != PdMode.Disaggregated
                 || (threshold > 0 && continuation!.EstimatedPromptTokens < threshold && flow.CanSkipPrefill);
-            PrefillStage? prefill = null;
             if (!alone)
             {
                 prefill = await PrefillAsync(run with { Request = continuation! }, decode?.Instance);
@@ -180,6 +180,11 @@ public sealed partial class PdRequestPipeline
             if (decode is null)
             {
                 return ContinuationLeg.Failed(MigrationReasons.NoDecodeInstance, continuation);
+            }
+
+            if (!alone && await WaitForKvAsync(run, prefill!.Handoff, decode.Instance) is null)
+            {
+                return ContinuationLeg.Failed(Canceled, continuation, decode);
             }
 
             DecodeCall call;
@@ -207,6 +212,7 @@ public sealed partial class PdRequestPipeline
         }
         finally
         {
+            prefill?.Handoff.Dispose();
             decode?.Dispose();
             continuation?.Dispose();
         }

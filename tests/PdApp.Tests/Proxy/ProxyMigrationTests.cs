@@ -187,7 +187,9 @@ public sealed class ProxyMigrationTests
         Assert.Equal([Faulty, Healthy], decodes.OrderBy(a => a.StartTimeUtc).Select(a => (string?)a.GetTagItem(PdSpanAttributes.Instance)));
         var migration = failed.Events.Single(e => e.Name == ProxyTracing.MigrationEvent);
         Assert.Equal("migrated", migration.Tags.Single(t => t.Key == PdSpanAttributes.MigrationOutcome).Value);
-        Assert.Equal(5, migration.Tags.Single(t => t.Key == PdSpanAttributes.MigrationTokensRelayed).Value);
+
+        // D wrote 5 tokens before it dropped the connection; a reset may discard the last unread ones.
+        Assert.InRange((int)migration.Tags.Single(t => t.Key == PdSpanAttributes.MigrationTokensRelayed).Value!, 1, 5);
     }
 
     private static async Task<(ProxyFixture Proxy, Uri Healthy)> StartAsync(string[] faultyArgs, string[]? healthyArgs = null, params string[] settings)

@@ -9,7 +9,8 @@ namespace PdApp.Proxy.Pipeline.Migration;
 /// (<see cref="StreamProgress"/>), so a migrated request can continue exactly where the client's
 /// stream stands. An event is passed on once its terminator arrives (vLLM writes one event per
 /// write, so nothing waits); the part of an event cut off by a failure is never sent, and an
-/// in-band server error is held back while the request may still move. With a
+/// in-band error meaning the engine died (a 5xx code, or vLLM's engine-dead messages, which it
+/// sends with code 400) is held back while the request may still move. With a
 /// <see cref="ContinuationEventRewriter"/>, each event of a continuation is rewritten to belong to
 /// the client's original stream. Not buffering: at most one partial event is held.
 /// </summary>
@@ -81,7 +82,7 @@ public sealed class SseEventRelayStream : Stream
                 // A cut event is dropped when the decode failed; otherwise D simply omitted the last terminator.
                 if (_progress.FailureReason is null && _pending.WrittenCount > 0)
                 {
-                    ProcessEvent(_pending.WrittenSpan);
+                    ProcessEvent(_pending.WrittenMemory);
                 }
 
                 _pending.ResetWrittenCount();
@@ -135,11 +136,11 @@ public sealed class SseEventRelayStream : Stream
 
     private void ProcessCompleteEvents()
     {
-        var data = _pending.WrittenSpan;
+        var data = _pending.WrittenMemory;
         var consumed = 0;
         while (!_ended)
         {
-            var end = data[consumed..].IndexOf(Terminator);
+            var end = data.Span[consumed..].IndexOf(Terminator);
             if (end < 0)
             {
                 break;
@@ -156,13 +157,14 @@ public sealed class SseEventRelayStream : Stream
         }
 
         // Keep the partial event at the start of the buffer.
-        var rest = data[consumed..].ToArray();
+        var rest = data.Span[consumed..].ToArray();
         _pending.ResetWrittenCount();
         _pending.Write(rest);
     }
 
-    private void ProcessEvent(ReadOnlySpan<byte> sse)
+    private void ProcessEvent(ReadOnlyMemory<byte> memory)
     {
+        var sse = memory.Span;
         var prefix = SseFormat.DataPrefix.Span;
         if (!sse.StartsWith(prefix))
         {
@@ -170,8 +172,8 @@ public sealed class SseEventRelayStream : Stream
             return;
         }
 
-        var payload = sse[prefix.Length..].TrimEnd((byte)'\n').TrimEnd((byte)'\r');
-        if (payload.SequenceEqual("[DONE]"u8))
+        var payload = memory[prefix.Length..].TrimEnd((byte)'\n').TrimEnd((byte)'\r');
+        if (payload.Span.SequenceEqual("[DONE]"u8))
         {
             _progress.MarkDone();
             Emit(sse);
@@ -181,7 +183,7 @@ public sealed class SseEventRelayStream : Stream
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(payload.ToArray());
+            document = JsonDocument.Parse(payload);
         }
         catch (JsonException)
         {
@@ -201,10 +203,10 @@ public sealed class SseEventRelayStream : Stream
             if (root.TryGetProperty("error", out var error))
             {
                 var status = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) && code.TryGetInt32(out var number) ? number : 500;
-                if (status >= 500 && !_progress.Finished)
+                var message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
+                if ((status >= 500 || SaysEngineDied(message)) && !_progress.Finished)
                 {
                     // The engine died mid-stream: hold the error back while the request may move.
-                    var message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var text) ? text.GetString() : null;
                     _progress.Fail(MigrationReasons.EngineError, status, message ?? "The decode instance reported an error.", sse.ToArray());
                     _ended = true;
                     return;
@@ -230,6 +232,15 @@ public sealed class SseEventRelayStream : Stream
             }
         }
     }
+
+    // vLLM sends a dead engine's error in-band with its default 400 code; its message says what happened
+    // (EngineDeadError, vllm/v1/engine/exceptions.py; the V0 engine's dead background loop).
+    private static bool SaysEngineDied(string? message) =>
+        message is not null
+        && (message.Contains("EngineCore encountered an issue", StringComparison.Ordinal)
+            || message.Contains("EngineDeadError", StringComparison.Ordinal)
+            || message.Contains("Engine loop has died", StringComparison.Ordinal)
+            || message.Contains("Background loop has errored already", StringComparison.Ordinal));
 
     private void Record(ChunkFacts chunk)
     {

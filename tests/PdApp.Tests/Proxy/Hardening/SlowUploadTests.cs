@@ -97,11 +97,27 @@ public sealed class SlowUploadTests
     {
         await using var proxy = await StartAsync("Pd:Proxy:RequestBody:MaxConcurrentReads=1");
         using var stalled = await StartStalledUploadAsync(proxy);
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
 
-        using var response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
+        // The stalled upload takes the one read slot as soon as Kestrel hands it to the app.
+        HttpResponseMessage response;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        do
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+            response = await proxy.PostAsync("/v1/completions", Bodies.Completion());
+        }
+        while (response.StatusCode != HttpStatusCode.TooManyRequests && DateTime.UtcNow < deadline && DisposeAndContinue(response));
 
-        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
-        Assert.True(response.Headers.Contains("Retry-After"));
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+            Assert.True(response.Headers.Contains("Retry-After"));
+        }
+
+        static bool DisposeAndContinue(HttpResponseMessage response)
+        {
+            response.Dispose();
+            return true;
+        }
     }
 }

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Reliability probes of the PD proxy (issue 12), driven by bench/reliability.sh.
+
+Standard library only. Talks HTTP/1.1 to the proxy and the simulators on loopback, freezes and
+kills instances by the pids the shell script started (never by name), and prints one markdown
+table. Every wait is bounded.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HOST = "127.0.0.1"
+MODEL = os.environ.get("MODEL", "/data/dp7b/")
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S', time.gmtime())}] {message}", file=sys.stderr, flush=True)
+
+
+def body(prompt="Hello from the reliability bench", max_tokens=16, stream=False):
+    return json.dumps({"model": MODEL, "prompt": prompt, "max_tokens": max_tokens, "stream": stream,
+                       "ignore_eos": True}).encode()
+
+
+def post(port, payload, timeout=60):
+    """A whole request: (status, headers, body bytes, seconds)."""
+    started = time.monotonic()
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("POST", "/v1/completions", payload, {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, dict(response.getheaders()), data, time.monotonic() - started
+    except (OSError, http.client.HTTPException) as ex:
+        return 0, {}, str(ex).encode(), time.monotonic() - started
+    finally:
+        conn.close()
+
+
+def stream(port, payload, timeout=60, on_event=None):
+    """A streamed request: (status, headers, [data payloads], seconds, error)."""
+    started = time.monotonic()
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    events = []
+    try:
+        conn.request("POST", "/v1/completions", payload, {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        headers = dict(response.getheaders())
+        if response.status != 200:
+            response.read()
+            return response.status, headers, events, time.monotonic() - started, None
+        while True:
+            line = response.readline()
+            if not line:
+                break
+            if line.startswith(b"data: "):
+                events.append(line[6:].strip().decode("utf-8", "replace"))
+                if on_event and on_event(len(events), conn):
+                    break
+            if events and events[-1] == "[DONE]":
+                break
+        return 200, headers, events, time.monotonic() - started, None
+    except (OSError, http.client.HTTPException) as ex:
+        return 0, {}, events, time.monotonic() - started, str(ex)
+    finally:
+        conn.close()
+
+
+def metric(port, name):
+    try:
+        conn = http.client.HTTPConnection(HOST, port, timeout=2)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return None
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def in_flight(ports):
+    values = [metric(p, "vllm:num_requests_running") or 0 for p in ports]
+    values += [metric(p, "vllm:num_requests_waiting") or 0 for p in ports]
+    return sum(values)
+
+
+def proc_stats(pid):
+    with open(f"/proc/{pid}/status") as f:
+        rss_kb = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    return rss_kb / 1024, fds
+
+
+def wait_until(predicate, limit):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def cancel_latency(port, instance_ports, payload, cancel_when, count):
+    """Disconnects `count` clients at `cancel_when` and times until the instances hold no request."""
+    latencies = []
+    for _ in range(count):
+        if not wait_until(lambda: in_flight(instance_ports) == 0, 10):
+            log("instances still busy before a cancel probe")
+        cut = {}
+
+        def on_event(n, conn):
+            if cancel_when == "first_event" and n >= 2:
+                cut["at"] = time.monotonic()
+                conn.sock.shutdown(socket.SHUT_RDWR)
+                return True
+            return False
+
+        if cancel_when == "first_event":
+            stream(port, payload, timeout=30, on_event=on_event)
+        else:
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+            conn.request("POST", "/v1/completions", payload, {"Content-Type": "application/json"})
+            wait_until(lambda: in_flight(instance_ports) > 0, 5)
+            cut["at"] = time.monotonic()
+            conn.sock.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        if "at" not in cut:
+            continue
+        if wait_until(lambda: in_flight(instance_ports) == 0, 10):
+            latencies.append((time.monotonic() - cut["at"]) * 1000)
+    return latencies
+
+
+def many_streams(port, total, concurrency):
+    """`total` streams; lost = no 200 + [DONE] or an error event; mixed = ids shared or not one per stream."""
+    results = []
+
+    def one(_):
+        return stream(port, body(max_tokens=20, stream=True), timeout=120)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(one, range(total)))
+    lost = mixed = 0
+    owners = {}
+    for i, (status, _, events, _, error) in enumerate(results):
+        if status != 200 or error or not events or events[-1] != "[DONE]" or any('"error"' in e for e in events):
+            lost += 1
+            continue
+        try:
+            ids = {json.loads(e).get("id") for e in events[:-1]}
+        except ValueError:
+            mixed += 1
+            continue
+        if len(ids) != 1:
+            mixed += 1
+            continue
+        stream_id = ids.pop()
+        if stream_id in owners:
+            mixed += 1
+        owners[stream_id] = i
+    return lost, mixed
+
+
+def slow_uploads(port, uploads, rate, normal):
+    """Normal request latency alone, then while `uploads` clients trickle bodies at `rate` B/s."""
+    def normal_round():
+        results = [post(port, body(max_tokens=4), timeout=60) for _ in range(normal)]
+        ok = [r[3] * 1000 for r in results if r[0] == 200]
+        return len(ok), (statistics.median(ok) if ok else float("nan")), (max(ok) if ok else float("nan"))
+
+    idle = normal_round()
+    stop = threading.Event()
+    sockets = []
+
+    def trickle():
+        s = socket.create_connection((HOST, port), timeout=5)
+        sockets.append(s)
+        payload = body(prompt="x" * 10000)
+        head = (f"POST /v1/completions HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n").encode()
+        try:
+            s.sendall(head)
+            for i in range(0, len(payload), max(1, rate // 10)):
+                if stop.is_set():
+                    break
+                s.sendall(payload[i:i + max(1, rate // 10)])
+                time.sleep(0.1)
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=trickle, daemon=True) for _ in range(uploads)]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    loaded = normal_round()
+    stop.set()
+    for s in sockets:
+        try:
+            s.close()
+        except OSError:
+            pass
+    return idle, loaded
+
+
+def longest_wait_after(port, action, requests, payload, pre=None):
+    """Runs `action` (freeze or kill) then `requests` concurrent requests; the longest one's seconds."""
+    pre_results = []
+    pre_threads = []
+    if pre:
+        # Streams already running when the instance fails: time from the failure to their end.
+        def run_pre():
+            status, headers, events, _, error = stream(port, pre, timeout=120)
+            pre_results.append((time.monotonic(), headers.get("X-PdApp-Decode-Instance"), events, error))
+        pre_threads = [threading.Thread(target=run_pre, daemon=True) for _ in range(requests)]
+        for t in pre_threads:
+            t.start()
+        time.sleep(1.5)
+    failed_at = time.monotonic()
+    action()
+    with ThreadPoolExecutor(max_workers=requests) as pool:
+        results = list(pool.map(lambda _: post(port, payload, timeout=120), range(requests)))
+    for t in pre_threads:
+        t.join(130)
+    waits = [r[3] for r in results]
+    errors = sum(1 for r in results if r[0] != 200)
+    for status, _, data, _ in results:
+        if status != 200:
+            log(f"  failed: {status} {data[:200]!r}")
+    cut = [end - failed_at for end, instance, _, _ in pre_results if instance == "decode-0"]
+    return max(waits), errors, (max(cut) if cut else float("nan")), len(cut)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--proxy-port", type=int, required=True)
+    parser.add_argument("--slow-proxy-port", type=int, required=True)
+    parser.add_argument("--proxy-pid", type=int, required=True)
+    parser.add_argument("--prefill", required=True, help="port:pid,port:pid")
+    parser.add_argument("--decode", required=True, help="port:pid,port:pid")
+    parser.add_argument("--first-byte-seconds", type=float, required=True)
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--cancels", type=int, default=20)
+    parser.add_argument("--settle-seconds", type=float, default=70)
+    args = parser.parse_args()
+    prefill = [tuple(map(int, p.split(":"))) for p in args.prefill.split(",")]
+    decode = [tuple(map(int, p.split(":"))) for p in args.decode.split(",")]
+    port = args.proxy_port
+    rows = []
+
+    log("warm-up")
+    for _ in range(50):
+        post(port, body())
+    time.sleep(2)
+    idle_rss, idle_fds = proc_stats(args.proxy_pid)
+
+    log("cancel latency (prefill)")
+    long_prompt = " ".join(["word"] * 3000)
+    p_cancel = cancel_latency(port, [p for p, _ in prefill], body(prompt=long_prompt, max_tokens=4), "in_prefill", args.cancels)
+    log("cancel latency (decode)")
+    d_cancel = cancel_latency(port, [p for p, _ in decode], body(max_tokens=400, stream=True), "first_event", args.cancels)
+
+    log(f"cancel latency P (ms): {[round(v) for v in p_cancel]}")
+    log(f"cancel latency D (ms): {[round(v) for v in d_cancel]}")
+    log(f"{args.streams} streams at concurrency {args.concurrency}")
+    lost, mixed = many_streams(port, args.streams, args.concurrency)
+
+    log(f"lost {lost}, mixed {mixed}")
+    log("slow uploads")
+    idle, loaded = slow_uploads(args.slow_proxy_port, uploads=40, rate=300, normal=20)
+
+    log(f"slow uploads: idle {idle}, loaded {loaded}")
+    log("prefill freeze (SIGSTOP prefill-0)")
+    frozen_pid = prefill[0][1]
+    freeze_wait, freeze_errors, _, _ = longest_wait_after(port, lambda: os.kill(frozen_pid, signal.SIGSTOP), 20, body(max_tokens=4))
+    os.kill(frozen_pid, signal.SIGCONT)
+    time.sleep(3)
+
+    log(f"prefill freeze: longest {freeze_wait:.2f} s, errors {freeze_errors}")
+    log("decode kill (SIGKILL decode-0)")
+    killed_pid = decode[0][1]
+    kill_wait, kill_errors, cut_wait, cut_count = longest_wait_after(
+        port, lambda: os.kill(killed_pid, signal.SIGKILL), 20, body(max_tokens=4), pre=body(max_tokens=300, stream=True))
+
+    log(f"decode kill: streams cut {cut_count}, longest {cut_wait:.2f} s; new requests longest {kill_wait:.2f} s, errors {kill_errors}")
+    time.sleep(args.settle_seconds)
+    after_rss, after_fds = proc_stats(args.proxy_pid)
+
+    def mmm(values):
+        if not values:
+            return "n/a"
+        return f"{min(values):.0f} / {statistics.median(values):.0f} / {max(values):.0f} ms (n={len(values)})"
+
+    limit = args.first_byte_seconds + 1
+    rows.append(("longest client wait after a decode kill: streams on it (from the kill to their in-band end)",
+                 f"{cut_wait:.2f} s (n={cut_count})", f"<= {limit:.0f} s", cut_count == 0 or cut_wait <= limit))
+    rows.append(("longest client wait after a decode kill: new requests (errors)",
+                 f"{kill_wait:.2f} s ({kill_errors})", f"<= {limit:.0f} s", kill_wait <= limit))
+    rows.append(("longest client wait after a prefill freeze (errors)",
+                 f"{freeze_wait:.2f} s ({freeze_errors})", f"<= {limit:.0f} s", freeze_wait <= limit))
+    rows.append(("cancel latency P, min / median / max", mmm(p_cancel), "<= 100 ms", bool(p_cancel) and max(p_cancel) <= 100))
+    rows.append(("cancel latency D, min / median / max", mmm(d_cancel), "<= 100 ms", bool(d_cancel) and max(d_cancel) <= 100))
+    rows.append((f"lost / mixed responses over {args.streams} streams", f"{lost} / {mixed}", "0 / 0", lost == 0 and mixed == 0))
+    rows.append(("slow uploads (40 at 300 B/s, limit 20): normal requests ok, p50, max",
+                 f"idle {idle[0]}/20 {idle[1]:.0f} ms {idle[2]:.0f} ms; loaded {loaded[0]}/20 {loaded[1]:.0f} ms {loaded[2]:.0f} ms",
+                 "20/20, p50 within 2x idle", loaded[0] == 20 and loaded[1] <= 2 * max(idle[1], 20)))
+    rows.append(("proxy RSS idle -> after load", f"{idle_rss:.1f} -> {after_rss:.1f} MB", "within 10%", after_rss <= idle_rss * 1.1))
+    rows.append(("proxy open fds idle -> after load", f"{idle_fds} -> {after_fds}", "within 10%", after_fds <= idle_fds * 1.1 + 1))
+
+    print("| measurement | result | target | met |")
+    print("|---|---|---|---|")
+    for name, value, target, met in rows:
+        print(f"| {name} | {value} | {target} | {'yes' if met else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()

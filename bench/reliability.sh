@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Reliability under hung peers, dead peers, disconnects and slow clients (issue 12), on loopback:
+# two prefill and two decode simulators behind the proxy (active health checks every second, two
+# missed 2 s probes take an instance out; round robin), and a second proxy with an admission limit of 20 for the slow-upload probe.
+# bench/lib/reliability.py drives the probes and prints one table:
+#   - longest client wait after a decode is killed (SIGKILL) and after a prefill freezes (SIGSTOP)
+#   - cancel latency on P and on D: min/median/max over CANCELS client disconnects, until the
+#     instance holds no request (polled on its /metrics every 5 ms, so an upper bound)
+#   - lost / mixed responses over STREAMS streams (mixed: a stream with more than one completion
+#     id, or an id seen on two streams)
+#   - normal requests while 40 uploads trickle at 300 B/s against an admission limit of 20
+#   - the proxy's RSS and open file descriptors at idle and after everything
+# Targets: every wait <= FIRST_BYTE_SECONDS + 1 s; cancel <= 100 ms; 0 lost; RSS and fds within 10%.
+#
+# The "after" RSS and fds are read SETTLE_SECONDS (70) after the load: idle pooled connections to
+# the instances close after SocketsHttpHandler's PooledConnectionIdleTimeout (1 min).
+# Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (70), SKIP_BUILD,
+# OUT. Ports: PROXY_PORT (18000; the slow-upload proxy uses +1), PREFILL_PORT (18100), DECODE_PORT (18200).
+PROXY_PORT="${PROXY_PORT:-18000}"
+PREFILL_PORT="${PREFILL_PORT:-18100}"
+DECODE_PORT="${DECODE_PORT:-18200}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+FIRST_BYTE_SECONDS="${FIRST_BYTE_SECONDS:-5}"
+STREAMS="${STREAMS:-1000}"
+CONCURRENCY="${CONCURRENCY:-200}"
+CANCELS="${CANCELS:-20}"
+command -v python3 >/dev/null || die "python3 is required"
+
+init_run reliability
+build_all
+
+SIM_FLAGS=(--time-to-first-token 20 --inter-token-latency 20 --prefill-time-per-token 1
+  --time-factor-under-load 1 --max-num-seqs 4096 --kv-cache-size 1000000 --max-model-len 8192)
+start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"; P0=$!
+start_simulator prefill-1 "$((PREFILL_PORT + 1))" kv_producer "${SIM_FLAGS[@]}"; P1=$!
+start_simulator decode-0 "$DECODE_PORT" kv_consumer "${SIM_FLAGS[@]}"; D0=$!
+start_simulator decode-1 "$((DECODE_PORT + 1))" kv_consumer "${SIM_FLAGS[@]}"; D1=$!
+for port in "$PREFILL_PORT" "$((PREFILL_PORT + 1))" "$DECODE_PORT" "$((DECODE_PORT + 1))"; do
+  wait_ready "http://$HOST:$port/health"
+done
+
+# Two missed probes of 2 s: a loaded machine's hiccup must not take healthy instances out (taking an
+# instance out cancels the calls waiting on it); a frozen one is still out within about 5 s.
+COMMON=(--Pd:Proxy:Health:IntervalSeconds=1 --Pd:Proxy:Health:TimeoutSeconds=2 --Pd:Proxy:Health:UnhealthyThreshold=2
+  --Pd:Proxy:Balancing:Prefill=RoundRobin --Pd:Proxy:Balancing:Decode=RoundRobin
+  --Pd:Proxy:Timeouts:PrefillFirstByteSeconds="$FIRST_BYTE_SECONDS" --Pd:Proxy:Timeouts:DecodeIdleSeconds="$FIRST_BYTE_SECONDS")
+start_proxy "$((PROXY_PORT + 1))" "$PREFILL_PORT,$((PREFILL_PORT + 1))" "$DECODE_PORT,$((DECODE_PORT + 1))" "${COMMON[@]}" \
+  --Pd:Proxy:Admission:MaxConcurrentRequests=20 --Pd:Proxy:Admission:QueueTimeoutSeconds=10
+mv "$OUT/logs/proxy.log" "$OUT/logs/proxy-slow.log" 2>/dev/null || true
+SLOW_PROXY_PID=$PROXY_PID
+start_proxy "$PROXY_PORT" "$PREFILL_PORT,$((PREFILL_PORT + 1))" "$DECODE_PORT,$((DECODE_PORT + 1))" "${COMMON[@]}" \
+  --Pd:Proxy:Admission:MaxConcurrentRequests=4096 --Pd:Proxy:Admission:MaxQueueLength=4096
+wait_ready "http://$HOST:$PROXY_PORT/health"
+wait_ready "http://$HOST:$((PROXY_PORT + 1))/health"
+log "slow-upload proxy pid $SLOW_PROXY_PID"
+
+timeout --signal=INT --kill-after=10 "${RUN_TIMEOUT:-900}" python3 "$BENCH_DIR/lib/reliability.py" \
+  --proxy-port "$PROXY_PORT" --slow-proxy-port "$((PROXY_PORT + 1))" --proxy-pid "$PROXY_PID" \
+  --prefill "$PREFILL_PORT:$P0,$((PREFILL_PORT + 1)):$P1" --decode "$DECODE_PORT:$D0,$((DECODE_PORT + 1)):$D1" \
+  --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-70}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
+  | tee "$OUT/summary.md"
+# A frozen instance must not stay stopped whatever happened above (cleanup then ends it).
+kill -CONT "$P0" 2>/dev/null || true
+log "done: $OUT/summary.md"

@@ -1,0 +1,93 @@
+using System.Text;
+using System.Text.Json;
+using PdApp.Protocol;
+using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Tests.Proxy.Infrastructure;
+
+namespace PdApp.Tests.Proxy.Pipeline;
+
+/// <summary>What a migrated request sends upstream, per connector (scripted instances, no sockets).</summary>
+public sealed class PipelineMigrationTests
+{
+    private const string FirstEvents = "data: {\"id\":\"cmpl-1\",\"created\":7,\"choices\":[{\"index\":0,\"text\":\" a\"}]}\n\ndata: {\"id\":\"cmpl-1\",\"created\":7,\"choices\":[{\"index\":0,\"text\":\" b\"}]}\n\ndata: {\"id\":\"cmpl-1\",\"cre";
+
+    private const string Continuation = "data: {\"id\":\"cmpl-2\",\"created\":9,\"choices\":[{\"index\":0,\"text\":\" c\",\"finish_reason\":null}]}\n\n"
+        + "data: {\"id\":\"cmpl-2\",\"created\":9,\"choices\":[{\"index\":0,\"text\":\" d\",\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n";
+
+    [Fact]
+    public async Task Nixl_DecodeSilentMidStream_PrefillsTheExtendedPromptAndDecodeGetsFreshParameters()
+    {
+        using var harness = new PipelineHarness(KvConnectorNames.Nixl, o => o.Timeouts.DecodeIdleSeconds = 0.2).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
+        var prefills = 0;
+        var decodes = 0;
+        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
+            ? ScriptedUpstream.Json($$$"""{"id":"p","usage":{"prompt_tokens":9},"kv_transfer_params":{"remote_engine_id":"e1","remote_block_ids":[{{{Interlocked.Increment(ref prefills)}}}],"remote_host":"10.1.1.1","remote_port":5600}}""")
+            : Interlocked.Increment(ref decodes) == 1
+                ? ScriptedUpstream.EventStream(new StallingStream(FirstEvents))
+                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(Continuation))));
+
+        var result = await harness.RunAsync(Bodies.Completion(maxTokens: 4, stream: true));
+
+        // The client: one stream, the cut third event never shown, the continuation under the first id.
+        Assert.Equal(200, result.Status);
+        Assert.DoesNotContain("error", result.Body);
+        Assert.Equal(5, CountOccurrences(result.Body, "data: "));
+        Assert.Equal(4, CountOccurrences(result.Body, "\"id\":\"cmpl-1\""));
+        Assert.Equal(1, CountOccurrences(result.Body, "[DONE]"));
+
+        // Upstream: a second prefill of the extended prompt, and D2 gets its fresh parameters.
+        Assert.Equal(2, result.Prefills.Count());
+        var decodeCalls = result.Decodes.ToList();
+        Assert.Equal(2, decodeCalls.Count);
+        Assert.NotEqual(decodeCalls[0].Instance, decodeCalls[1].Instance);
+        using var second = JsonDocument.Parse(decodeCalls[1].Body);
+        Assert.Equal("The capital of France is a city that a b", second.RootElement.GetProperty("prompt").GetString());
+        Assert.Equal(2, second.RootElement.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(2, second.RootElement.GetProperty("kv_transfer_params").GetProperty("remote_block_ids")[0].GetInt32());
+        Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
+    }
+
+    [Fact]
+    public async Task Chat_ContinuationIsAnAssistantPrefixWithContinueFinalMessage()
+    {
+        using var harness = new PipelineHarness(KvConnectorNames.SharedStorage, o => o.Timeouts.DecodeIdleSeconds = 0.2).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
+        var decodes = 0;
+        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
+            ? ScriptedUpstream.Json("""{"id":"p","usage":{"prompt_tokens":9}}""")
+            : Interlocked.Increment(ref decodes) == 1
+                ? ScriptedUpstream.EventStream(new StallingStream(
+                    "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+                    + "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The\"}}]}\n\n"))
+                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(
+                    "data: {\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+                    + "data: {\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" Rhine\"},\"finish_reason\":\"length\"}]}\n\n"
+                    + "data: {\"id\":\"c2\",\"choices\":[],\"usage\":{\"prompt_tokens\":40,\"completion_tokens\":1,\"total_tokens\":41}}\n\ndata: [DONE]\n\n"))));
+
+        var result = await harness.RunAsync(Bodies.Chat(maxTokens: 8, stream: true), OpenAiRoute.ChatCompletions);
+
+        using var second = JsonDocument.Parse(result.Decodes.Last().Body);
+        var messages = second.RootElement.GetProperty("messages");
+        var last = messages[messages.GetArrayLength() - 1];
+        Assert.Equal("assistant", last.GetProperty("role").GetString());
+        Assert.Equal("The", last.GetProperty("content").GetString());
+        Assert.True(second.RootElement.GetProperty("continue_final_message").GetBoolean());
+        Assert.False(second.RootElement.GetProperty("add_generation_prompt").GetBoolean());
+        Assert.Equal(7, second.RootElement.GetProperty("max_tokens").GetInt32());
+
+        // One role delta; usage: P's prompt tokens, 1 + 1 completion tokens.
+        Assert.Equal(1, CountOccurrences(result.Body, "\"role\""));
+        Assert.Contains("\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}", result.Body);
+        Assert.DoesNotContain("\"c2\"", result.Body);
+    }
+
+    private static int CountOccurrences(string text, string value)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+}
