@@ -1,6 +1,8 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
+using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 
 namespace PdApp.Bench.Micro;
@@ -12,8 +14,8 @@ namespace PdApp.Bench.Micro;
 [MemoryDiagnoser]
 public class PrefillBodyRewriteBenchmarks
 {
-    private readonly TwoStepFlow _twoStep = new("SharedStorageConnector", FlowCapabilities.Flexible);
-    private readonly NixlFlow _nixl = new("NixlConnector");
+    private readonly DisaggregationFlow _twoStep = ConnectorFlowResolver.Create(new DeploymentOptions { Connector = KvConnectorNames.SharedStorage });
+    private readonly DisaggregationFlow _nixl = ConnectorFlowResolver.Create(new DeploymentOptions { Connector = KvConnectorNames.Nixl });
     private byte[] _body = [];
     private CompletionRequest? _parsed;
 
@@ -49,7 +51,7 @@ public class PrefillBodyRewriteBenchmarks
         return request.EstimatedPromptTokens;
     }
 
-    /// <summary>Prefill body of the two-step connectors (SharedStorage, LMCache, PyNccl).</summary>
+    /// <summary>Prefill body of the two-step connectors (SharedStorage, PyNccl).</summary>
     [Benchmark(Baseline = true)]
     public int RewriteTwoStep() => _twoStep.CreatePrefillBody(_parsed!).Length;
 
