@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using MessagePack;
 
 namespace PdApp.Protocol.LMCache;
@@ -49,43 +48,12 @@ public sealed record LMCacheProxyNotification(string RequestId)
     public static bool TryParse(ReadOnlyMemory<byte> payload, out LMCacheProxyNotification? notification, out string error)
     {
         notification = null;
-        string? tag = null, requestId = null;
-        try
+        if (!MsgPackStringMap.TryRead(payload, [TagKey, RequestIdKey], out var values, out error))
         {
-            var reader = new MessagePackReader(new ReadOnlySequence<byte>(payload));
-            if (reader.NextMessagePackType != MessagePackType.Map)
-            {
-                error = $"expected a msgpack map, got {reader.NextMessagePackType}";
-                return false;
-            }
-
-            var count = reader.ReadMapHeader();
-            for (var i = 0; i < count; i++)
-            {
-                var key = reader.NextMessagePackType == MessagePackType.String ? reader.ReadString() : null;
-                if (key is TagKey or RequestIdKey && reader.NextMessagePackType == MessagePackType.String)
-                {
-                    var value = reader.ReadString();
-                    _ = key == TagKey ? tag = value : requestId = value;
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            if (!reader.End)
-            {
-                error = "trailing bytes after the map";
-                return false;
-            }
-        }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException or DecoderFallbackException)
-        {
-            error = $"not valid msgpack: {ex.Message}";
             return false;
         }
 
+        var (tag, requestId) = (values[0], values[1]);
         if (tag != Tag)
         {
             error = $"\"{TagKey}\" must be \"{Tag}\" (was {(tag is null ? "missing" : $"\"{tag}\"")})";

@@ -100,49 +100,12 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
     public static bool TryParse(ReadOnlyMemory<byte> payload, out P2pNcclRegistrationMessage? message, out string error)
     {
         message = null;
-        string? type = null, http = null, zmq = null, hmac = null;
-        try
+        if (!MsgPackStringMap.TryRead(payload, [TypeKey, HttpAddressKey, ZmqAddressKey, HmacKey], out var values, out error))
         {
-            var reader = new MessagePackReader(new ReadOnlySequence<byte>(payload));
-            if (reader.NextMessagePackType != MessagePackType.Map)
-            {
-                error = $"expected a msgpack map, got {reader.NextMessagePackType}";
-                return false;
-            }
-
-            var count = reader.ReadMapHeader();
-            for (var i = 0; i < count; i++)
-            {
-                var key = ReadText(ref reader);
-                if (key is TypeKey or HttpAddressKey or ZmqAddressKey or HmacKey)
-                {
-                    var value = ReadText(ref reader);
-                    _ = key switch
-                    {
-                        TypeKey => type = value,
-                        HttpAddressKey => http = value,
-                        HmacKey => hmac = value,
-                        _ => zmq = value,
-                    };
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            if (!reader.End)
-            {
-                error = "trailing bytes after the map";
-                return false;
-            }
-        }
-        catch (Exception ex) when (ex is MessagePackSerializationException or EndOfStreamException or InvalidOperationException or DecoderFallbackException)
-        {
-            error = $"not valid msgpack: {ex.Message}";
             return false;
         }
 
+        var (type, http, zmq, hmac) = (values[0], values[1], values[2], values[3]);
         PdRole role;
         switch (type)
         {
@@ -175,19 +138,4 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
     public static string AddressError(string key, string? value) => $"\"{key}\" must be ip:port (was {Describe(value)})";
 
     private static string Describe(string? value) => value is null ? "missing" : $"\"{value}\"";
-
-    /// <summary>Reads a string; Python's msgpack writes str, older packers raw bytes, so both are accepted.</summary>
-    private static string? ReadText(ref MessagePackReader reader)
-    {
-        switch (reader.NextMessagePackType)
-        {
-            case MessagePackType.String:
-                return reader.ReadString();
-            case MessagePackType.Binary:
-                var bytes = reader.ReadBytes();
-                return bytes is { } sequence ? new UTF8Encoding(false, true).GetString(sequence.ToArray()) : null;
-            default:
-                throw new MessagePackSerializationException($"expected a string, got {reader.NextMessagePackType}");
-        }
-    }
 }

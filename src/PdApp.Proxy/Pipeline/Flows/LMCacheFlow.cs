@@ -42,46 +42,37 @@ public sealed class LMCacheFlow : DisaggregationFlow
     public override string? ValidatePair(UpstreamInstance prefill, UpstreamInstance decode)
     {
         ArgumentNullException.ThrowIfNull(decode);
-        return Receiver(decode) is null
-            ? $"Instance {decode.Name} has no LMCache receiver address (Pd:Instances:i:KvAddress must be host:port)."
-            : null;
+        return TryResolveReceiver(decode, out _, out _)
+            ? null
+            : $"Instance {decode.Name} has no LMCache receiver address (Pd:Instances:i:KvAddress must be host:port).";
     }
 
     /// <inheritdoc />
     public override KvHandoff BeginHandoff(UpstreamInstance? decode)
     {
-        if (decode is null || Receiver(decode) is not { } spec)
+        if (decode is null || !TryResolveReceiver(decode, out var host, out var initPort))
         {
             return KvHandoff.None;
         }
 
+        var allocPort = decode.KvAllocPort ?? _options.AllocPort;
+        var ranks = decode.KvRanks ?? _options.Ranks;
+        var spec = new LMCacheDisaggSpec(
+            Guid.NewGuid().ToString("N"), host, Enumerable.Range(initPort, ranks).ToArray(), Enumerable.Range(allocPort, ranks).ToArray());
         return new LMCacheHandoff(spec, _notifications.Register(spec.RequestId, spec.Ranks), TimeSpan.FromSeconds(_options.KvReadyTimeoutSeconds), _time);
     }
 
     // The receiver: the instance's own KV address and ports, else the configured ports at its HTTP host (a pod
     // found through DNS listens on the ports every pod of its role was given).
-    private LMCacheDisaggSpec? Receiver(UpstreamInstance decode)
+    private bool TryResolveReceiver(UpstreamInstance decode, out string host, out int initPort)
     {
-        string host;
-        int initPort;
         if (string.IsNullOrEmpty(decode.KvAddress))
         {
-            host = decode.BaseAddress.IdnHost;
-            initPort = _options.InitPort;
-        }
-        else if (HostPort.TryParse(decode.KvAddress, out var kvHost, out var kvPort))
-        {
-            (host, initPort) = (kvHost, kvPort);
-        }
-        else
-        {
-            return null;
+            (host, initPort) = (decode.BaseAddress.IdnHost, _options.InitPort);
+            return true;
         }
 
-        var allocPort = decode.KvAllocPort ?? _options.AllocPort;
-        var ranks = decode.KvRanks ?? _options.Ranks;
-        return new LMCacheDisaggSpec(
-            Guid.NewGuid().ToString("N"), host, Enumerable.Range(initPort, ranks).ToArray(), Enumerable.Range(allocPort, ranks).ToArray());
+        return HostPort.TryParse(decode.KvAddress, out host, out initPort);
     }
 
     private sealed class LMCacheHandoff(LMCacheDisaggSpec spec, KvReadyNotifications.Waiter waiter, TimeSpan timeout, TimeProvider time) : KvHandoff

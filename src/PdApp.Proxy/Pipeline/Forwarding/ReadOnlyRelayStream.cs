@@ -2,7 +2,7 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 
 /// <summary>
 /// Base of the read-only, forward-only streams the proxy puts around D's response body for the
-/// relay (<see cref="DecodeBodyGuardStream"/>, the observability timing stream): everything but
+/// relay (<see cref="DecodeBodyGuardStream"/>, <see cref="SseEventRelayStream"/>): everything but
 /// <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> is answered once here. YARP reads
 /// asynchronously; the synchronous overload exists only to honour the <see cref="Stream"/> contract.
 /// </summary>

@@ -6,7 +6,7 @@ namespace PdApp.Proxy.Pipeline.Migration;
 /// What the client of one streamed request has received so far, across every decode instance that
 /// served it: the text and token count a continuation must start after, the stream's identity
 /// (<c>id</c>, <c>created</c>) that continuations keep, and why the last decode stopped early.
-/// Written by <see cref="SseEventRelayStream"/>, one event at a time, on the request's own flow.
+/// Written by the decode relay (<c>Forwarding/SseEventRelayStream</c>), one event at a time, on the request's own flow.
 /// </summary>
 public sealed class StreamProgress
 {

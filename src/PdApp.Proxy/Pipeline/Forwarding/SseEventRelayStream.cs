@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Text.Json;
 using PdApp.Protocol;
 
-namespace PdApp.Proxy.Pipeline.Migration;
+using PdApp.Proxy.Pipeline.Migration;
+
+namespace PdApp.Proxy.Pipeline.Forwarding;
 
 /// <summary>
 /// Relays a decode event stream whole events at a time while recording what the client received
@@ -14,7 +16,7 @@ namespace PdApp.Proxy.Pipeline.Migration;
 /// <see cref="ContinuationEventRewriter"/>, each event of a continuation is rewritten to belong to
 /// the client's original stream. Not buffering: at most one partial event is held.
 /// </summary>
-public sealed class SseEventRelayStream : Stream
+internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 {
     private static readonly byte[] Terminator = [(byte)'\n', (byte)'\n'];
     private readonly Stream _inner;
@@ -37,21 +39,6 @@ public sealed class SseEventRelayStream : Stream
         _progress = progress;
         _rewriter = rewriter;
     }
-
-    /// <inheritdoc />
-    public override bool CanRead => true;
-
-    /// <inheritdoc />
-    public override bool CanSeek => false;
-
-    /// <inheritdoc />
-    public override bool CanWrite => false;
-
-    /// <inheritdoc />
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <inheritdoc />
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -93,28 +80,6 @@ public sealed class SseEventRelayStream : Stream
             ProcessCompleteEvents();
         }
     }
-
-    /// <inheritdoc />
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    /// <inheritdoc />
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    /// <inheritdoc />
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc />
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc />
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
