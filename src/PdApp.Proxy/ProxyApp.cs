@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PdApp.Proxy.Endpoints;
-using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy;
@@ -19,7 +18,7 @@ public static class ProxyApp
     public static WebApplication Create(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults(ProxyMeter.MeterName, InstanceMetrics.MeterName);
+        builder.AddServiceDefaults([.. ObservabilityServiceCollectionExtensions.MeterNames]);
         builder.Services.AddPdProxy(builder.Configuration);
         builder.Services.AddPdRouting(builder.Configuration);
         builder.Services.AddPdObservability(builder.Configuration);

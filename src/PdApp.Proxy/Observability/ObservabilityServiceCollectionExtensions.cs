@@ -8,6 +8,7 @@ using PdApp.Proxy.Observability.Tracing;
 using PdApp.Proxy.Pipeline;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Load;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -15,8 +16,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the proxy's traces, timing metrics, instance gauges and load scraper.</summary>
 public static class ObservabilityServiceCollectionExtensions
 {
-    /// <summary>The meters this registration adds: the request path's and the instances'.</summary>
-    public static IReadOnlyList<string> MeterNames { get; } = [ProxyMeter.MeterName, InstanceMetrics.MeterName];
+    /// <summary>The proxy's meters: the request path's, the instances', and the KV cache index's.</summary>
+    public static IReadOnlyList<string> MeterNames { get; } = [ProxyMeter.MeterName, InstanceMetrics.MeterName, KvCacheMeter.MeterName];
 
     private static readonly double[] EndToEndLatencyBuckets =
         [0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];

@@ -73,6 +73,10 @@ public sealed class KvAwareRoutingTests
         Assert.True(second.IsSuccessStatusCode, await second.Content.ReadAsStringAsync());
         Assert.Equal(prefillPrompts, await prefill.ReadMetricAsync("vllm:prompt_tokens_total"));
         Assert.True(await decode.ReadMetricAsync("vllm:prefix_cache_hits_total") > decodeHits);
+
+        // The KV cache index's meter is exported with the proxy's others.
+        var metrics = await proxy.Client.GetStringAsync("/metrics");
+        Assert.Contains("pdapp_proxy_kvcache_pd_decisions", metrics, StringComparison.Ordinal);
     }
 
     private static KvBlockIndex Index(ProxyFixture proxy) => proxy.Services.GetRequiredService<KvBlockIndex>();
