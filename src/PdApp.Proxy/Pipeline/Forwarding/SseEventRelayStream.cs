@@ -181,7 +181,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
                 return;
             }
 
-            var chunk = ChunkFacts.Read(root);
+            var chunk = ChunkFacts.Read(root, withIdentity: _rewriter is null && _progress.Id is null);
             if (_rewriter is null)
             {
                 _progress.Identify(chunk.Id, chunk.Created);

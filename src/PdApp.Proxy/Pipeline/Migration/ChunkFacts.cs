@@ -14,11 +14,12 @@ public readonly record struct ChunkFacts(string? Id, long? Created, string? Text
 {
     /// <summary>Reads the facts of <paramref name="root"/>.</summary>
     /// <param name="root">A chunk object.</param>
+    /// <param name="withIdentity">Whether to read <c>id</c> and <c>created</c> (once per stream is enough: every chunk repeats them).</param>
     /// <returns>The facts.</returns>
-    public static ChunkFacts Read(JsonElement root)
+    public static ChunkFacts Read(JsonElement root, bool withIdentity = true)
     {
-        var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
-        long? created = root.TryGetProperty("created", out var createdElement) && createdElement.TryGetInt64(out var seconds) ? seconds : null;
+        var id = withIdentity && root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
+        long? created = withIdentity && root.TryGetProperty("created", out var createdElement) && createdElement.TryGetInt64(out var seconds) ? seconds : null;
         var hasUsage = root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object;
         string? text = null;
         var isRole = false;
