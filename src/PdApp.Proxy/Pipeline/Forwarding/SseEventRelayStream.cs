@@ -24,6 +24,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     private readonly ContinuationEventRewriter? _rewriter;
     private readonly ArrayBufferWriter<byte> _pending = new(4096);
     private readonly ArrayBufferWriter<byte> _ready = new(4096);
+    private readonly ArrayBufferWriter<byte> _text = new(256);
     private int _readyOffset;
     private bool _ended;
 
@@ -145,10 +146,11 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
             return;
         }
 
-        JsonDocument document;
+        _text.ResetWrittenCount();
+        ChunkFacts? facts;
         try
         {
-            document = JsonDocument.Parse(payload);
+            facts = ChunkFacts.Read(payload.Span, _text, withIdentity: _rewriter is null && _progress.Id is null);
         }
         catch (JsonException)
         {
@@ -156,46 +158,50 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
             return;
         }
 
-        using (document)
+        if (facts is not { } chunk)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                Emit(sse);
-                return;
-            }
-
-            if (root.TryGetProperty("error", out var error))
-            {
-                var status = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) && code.TryGetInt32(out var number) ? number : 500;
-                var message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
-                if ((status >= 500 || SaysEngineDied(message)) && !_progress.Finished)
-                {
-                    // The engine died mid-stream: hold the error back while the request may move.
-                    _progress.Fail(MigrationReasons.EngineError, status, message ?? "The decode instance reported an error.", sse.ToArray());
-                    _ended = true;
-                    return;
-                }
-
-                Emit(sse);
-                return;
-            }
-
-            var chunk = ChunkFacts.Read(root, withIdentity: _rewriter is null && _progress.Id is null);
-            if (_rewriter is null)
-            {
-                _progress.Identify(chunk.Id, chunk.Created);
-                Record(chunk);
-                Emit(sse);
-                return;
-            }
-
-            if (_rewriter.Rewrite(root, chunk, _progress) is { } rewritten)
-            {
-                Record(chunk);
-                Emit(rewritten);
-            }
+            Emit(sse);
+            return;
         }
+
+        if (chunk.IsError)
+        {
+            ProcessError(payload.Span, sse);
+            return;
+        }
+
+        if (_rewriter is null)
+        {
+            _progress.Identify(chunk.Id, chunk.Created);
+            Record(chunk);
+            Emit(sse);
+            return;
+        }
+
+        if (_rewriter.Rewrite(payload.Span, chunk, _progress) is { } rewritten)
+        {
+            Record(chunk);
+            Emit(rewritten);
+        }
+    }
+
+    // An in-band error is rare: read it whole.
+    private void ProcessError(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> sse)
+    {
+        var reader = new Utf8JsonReader(payload);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var error = document.RootElement.GetProperty("error");
+        var status = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) && code.TryGetInt32(out var number) ? number : 500;
+        var message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
+        if ((status >= 500 || SaysEngineDied(message)) && !_progress.Finished)
+        {
+            // The engine died mid-stream: hold the error back while the request may move.
+            _progress.Fail(MigrationReasons.EngineError, status, message ?? "The decode instance reported an error.", sse.ToArray());
+            _ended = true;
+            return;
+        }
+
+        Emit(sse);
     }
 
     // vLLM sends a dead engine's error in-band with its default 400 code; its message says what happened
@@ -211,7 +217,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     {
         if (chunk.HasChoice)
         {
-            _progress.AddContent(chunk.Text, chunk.IsRole, chunk.Finished);
+            _progress.AddContent(_text.WrittenSpan, chunk.IsRole, chunk.Finished);
         }
     }
 

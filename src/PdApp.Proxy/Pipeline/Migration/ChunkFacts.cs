@@ -1,49 +1,166 @@
+using System.Buffers;
 using System.Text.Json;
 
 namespace PdApp.Proxy.Pipeline.Migration;
 
 /// <summary>What one streamed completion or chat chunk says, as far as a migration needs it.</summary>
-/// <param name="Id">The stream's <c>id</c>.</param>
-/// <param name="Created">Its <c>created</c>.</param>
-/// <param name="Text">The first choice's text (<c>text</c> or <c>delta.content</c>), or null.</param>
+/// <param name="Id">The stream's <c>id</c> (read only when asked: every chunk repeats it).</param>
+/// <param name="Created">Its <c>created</c> (likewise).</param>
+/// <param name="HasText">Whether the first choice's text (<c>text</c> or <c>delta.content</c>) is non-empty.</param>
 /// <param name="IsRole">Whether the chunk announces the chat role (<c>delta.role</c>).</param>
 /// <param name="Finished">Whether the first choice carries a <c>finish_reason</c>.</param>
 /// <param name="HasChoice">Whether the chunk has a choice (usage-only chunks have none).</param>
 /// <param name="HasUsage">Whether the chunk carries <c>usage</c>.</param>
-public readonly record struct ChunkFacts(string? Id, long? Created, string? Text, bool IsRole, bool Finished, bool HasChoice, bool HasUsage)
+/// <param name="IsError">Whether the chunk is an in-band error (a top-level <c>error</c>); nothing else is read then.</param>
+public readonly record struct ChunkFacts(string? Id, long? Created, bool HasText, bool IsRole, bool Finished, bool HasChoice, bool HasUsage, bool IsError)
 {
-    /// <summary>Reads the facts of <paramref name="root"/>.</summary>
-    /// <param name="root">A chunk object.</param>
-    /// <param name="withIdentity">Whether to read <c>id</c> and <c>created</c> (once per stream is enough: every chunk repeats them).</param>
-    /// <returns>The facts.</returns>
-    public static ChunkFacts Read(JsonElement root, bool withIdentity = true)
+    /// <summary>
+    /// Reads the facts of one chunk with a forward-only scan of its UTF-8 JSON: no document is
+    /// built and no string is made for the text, which is unescaped into <paramref name="text"/>.
+    /// This runs for every event of every stream that may migrate, so it must cost little more
+    /// than relaying the bytes.
+    /// </summary>
+    /// <param name="json">The event's payload (after <c>data: </c>).</param>
+    /// <param name="text">Receives the first choice's text, unescaped UTF-8 (appended).</param>
+    /// <param name="withIdentity">Whether to read <c>id</c> and <c>created</c>.</param>
+    /// <returns>The facts, or null when the payload is not a JSON object.</returns>
+    /// <exception cref="JsonException">The payload is not valid JSON.</exception>
+    public static ChunkFacts? Read(ReadOnlySpan<byte> json, IBufferWriter<byte> text, bool withIdentity = true)
     {
-        var id = withIdentity && root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
-        long? created = withIdentity && root.TryGetProperty("created", out var createdElement) && createdElement.TryGetInt64(out var seconds) ? seconds : null;
-        var hasUsage = root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object;
-        string? text = null;
-        var isRole = false;
-        var finished = false;
-        if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
+        ArgumentNullException.ThrowIfNull(text);
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            var choice = choices[0];
-            if (choice.TryGetProperty("text", out var textElement) && textElement.ValueKind == JsonValueKind.String)
-            {
-                text = textElement.GetString();
-            }
-            else if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
-            {
-                isRole = delta.TryGetProperty("role", out var role) && role.ValueKind == JsonValueKind.String;
-                text = delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String ? content.GetString() : string.Empty;
-            }
-
-            finished = choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String;
-        }
-        else
-        {
-            return new ChunkFacts(id, created, null, IsRole: false, Finished: false, HasChoice: false, hasUsage);
+            return null;
         }
 
-        return new ChunkFacts(id, created, text, isRole, finished, HasChoice: true, hasUsage);
+        string? id = null;
+        long? created = null;
+        bool hasText = false, isRole = false, finished = false, hasChoice = false, hasUsage = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("choices"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartArray && reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    hasChoice = true;
+                    ReadChoice(ref reader, text, ref hasText, ref isRole, ref finished);
+                    SkipToEndOfArray(ref reader);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("error"u8))
+            {
+                return new ChunkFacts(null, null, false, false, false, false, false, IsError: true);
+            }
+            else if (withIdentity && reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (withIdentity && reader.ValueTextEquals("created"u8))
+            {
+                reader.Read();
+                created = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var seconds) ? seconds : null;
+            }
+            else if (reader.ValueTextEquals("usage"u8))
+            {
+                reader.Read();
+                hasUsage = reader.TokenType == JsonTokenType.StartObject;
+                reader.Skip();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return new ChunkFacts(id, created, hasText, isRole, finished, hasChoice, hasUsage, IsError: false);
+    }
+
+    // The reader stands on the first choice's StartObject; leaves it on that object's EndObject.
+    private static void ReadChoice(ref Utf8JsonReader reader, IBufferWriter<byte> text, ref bool hasText, ref bool isRole, ref bool finished)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("text"u8))
+            {
+                reader.Read();
+                hasText |= CopyString(ref reader, text);
+            }
+            else if (reader.ValueTextEquals("delta"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("role"u8))
+                    {
+                        reader.Read();
+                        isRole |= reader.TokenType == JsonTokenType.String;
+                    }
+                    else if (reader.ValueTextEquals("content"u8))
+                    {
+                        reader.Read();
+                        hasText |= CopyString(ref reader, text);
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+            else if (reader.ValueTextEquals("finish_reason"u8))
+            {
+                reader.Read();
+                finished |= reader.TokenType == JsonTokenType.String;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    // Appends the string the reader stands on, unescaped, to text; false when it is not a string or empty.
+    private static bool CopyString(ref Utf8JsonReader reader, IBufferWriter<byte> text)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            return false;
+        }
+
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            text.Write(reader.ValueSpan);
+            return !reader.ValueSpan.IsEmpty;
+        }
+
+        // Unescaped UTF-8 is never longer than its escaped form.
+        var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        var written = reader.CopyString(text.GetSpan(length));
+        text.Advance(written);
+        return written > 0;
+    }
+
+    private static void SkipToEndOfArray(ref Utf8JsonReader reader)
+    {
+        // On the first choice's EndObject: skip any further choices up to the array's end.
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            reader.Skip();
+        }
     }
 }

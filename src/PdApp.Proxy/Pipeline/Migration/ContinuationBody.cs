@@ -22,7 +22,7 @@ public static class ContinuationBody
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(progress);
-        if (progress.Tokens == 0 && progress.Text.Length == 0)
+        if (progress.Tokens == 0 && !progress.HasText)
         {
             // Nothing was relayed: the request itself, as the client sent it.
             return request.Body.ToArray();

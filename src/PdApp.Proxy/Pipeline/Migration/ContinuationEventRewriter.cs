@@ -13,15 +13,15 @@ namespace PdApp.Proxy.Pipeline.Migration;
 /// <param name="originalPromptTokens">The original prompt's token count (from P's usage), or null to derive it from the continuation's.</param>
 public sealed class ContinuationEventRewriter(int tokensBefore, int? originalPromptTokens)
 {
-    /// <summary>The event to relay for <paramref name="root"/>, or null to drop it.</summary>
-    /// <param name="root">The continuation's chunk.</param>
+    /// <summary>The event to relay for <paramref name="json"/>, or null to drop it.</summary>
+    /// <param name="json">The continuation's chunk (the event's payload).</param>
     /// <param name="chunk">Its facts.</param>
     /// <param name="progress">The client's stream so far.</param>
     /// <returns>The SSE event bytes, or null.</returns>
-    public byte[]? Rewrite(JsonElement root, ChunkFacts chunk, StreamProgress progress)
+    public byte[]? Rewrite(ReadOnlySpan<byte> json, ChunkFacts chunk, StreamProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        if (JsonNode.Parse(root.GetRawText()) is not JsonObject node)
+        if (JsonNode.Parse(json) is not JsonObject node)
         {
             return null;
         }
@@ -31,7 +31,7 @@ public sealed class ContinuationEventRewriter(int tokensBefore, int? originalPro
             && choices[0]?["delta"] is JsonObject delta)
         {
             delta.Remove("role");
-            if (!chunk.Finished && !chunk.HasUsage && string.IsNullOrEmpty(chunk.Text) && delta.Count <= 1)
+            if (!chunk.Finished && !chunk.HasUsage && !chunk.HasText && delta.Count <= 1)
             {
                 return null;
             }

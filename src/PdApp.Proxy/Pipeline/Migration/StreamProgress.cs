@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace PdApp.Proxy.Pipeline.Migration;
@@ -10,10 +11,14 @@ namespace PdApp.Proxy.Pipeline.Migration;
 /// </summary>
 public sealed class StreamProgress
 {
-    private readonly StringBuilder _text = new();
+    // UTF-8 as relayed: made into a string only when a continuation needs it.
+    private readonly ArrayBufferWriter<byte> _text = new(256);
 
     /// <summary>The text relayed (completions <c>text</c>, chat <c>delta.content</c>), in order.</summary>
-    public string Text => _text.ToString();
+    public string Text => Encoding.UTF8.GetString(_text.WrittenSpan);
+
+    /// <summary>Whether any text was relayed.</summary>
+    public bool HasText => _text.WrittenCount > 0;
 
     /// <summary>Content chunks relayed: one per token for vLLM and the simulator (no speculative decoding).</summary>
     public int Tokens { get; private set; }
@@ -73,15 +78,11 @@ public sealed class StreamProgress
         Created ??= created;
     }
 
-    internal void AddContent(string? text, bool isRole, bool finished)
+    internal void AddContent(ReadOnlySpan<byte> utf8Text, bool isRole, bool finished)
     {
         RoleSent |= isRole;
-        if (!string.IsNullOrEmpty(text))
-        {
-            _text.Append(text);
-        }
-
-        if (!isRole && (!string.IsNullOrEmpty(text) || !finished))
+        _text.Write(utf8Text);
+        if (!isRole && (!utf8Text.IsEmpty || !finished))
         {
             Tokens++;
         }
