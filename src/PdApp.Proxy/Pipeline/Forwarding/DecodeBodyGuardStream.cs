@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PdApp.Proxy.Pipeline.Migration;
 
 namespace PdApp.Proxy.Pipeline.Forwarding;
@@ -40,6 +41,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         _clientAborted = clientAborted;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (!_trailer.IsEmpty)

@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Text.Json;
 using PdApp.Protocol;
+using PdApp.Proxy.Buffers;
 
 using PdApp.Proxy.Pipeline.Migration;
 
@@ -22,9 +24,9 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     private readonly Stream _inner;
     private readonly StreamProgress _progress;
     private readonly ContinuationEventRewriter? _rewriter;
-    private readonly ArrayBufferWriter<byte> _pending = new(4096);
-    private readonly ArrayBufferWriter<byte> _ready = new(4096);
-    private readonly ArrayBufferWriter<byte> _text = new(256);
+    private readonly PooledByteBuffer _pending = new(4096);
+    private readonly PooledByteBuffer _ready = new(4096);
+    private readonly PooledByteBuffer _text = new(256);
     private int _readyOffset;
     private bool _ended;
 
@@ -42,6 +44,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     }
 
     /// <inheritdoc />
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -73,7 +76,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
                     ProcessEvent(_pending.WrittenMemory);
                 }
 
-                _pending.ResetWrittenCount();
+                _pending.Clear();
                 continue;
             }
 
@@ -88,6 +91,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
         if (disposing)
         {
             _inner.Dispose();
+            ReturnBuffers();
         }
 
         base.Dispose(disposing);
@@ -97,7 +101,17 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     public override async ValueTask DisposeAsync()
     {
         await _inner.DisposeAsync();
+        ReturnBuffers();
         GC.SuppressFinalize(this);
+    }
+
+    private void ReturnBuffers()
+    {
+        _ended = true;
+        _readyOffset = 0;
+        _pending.Dispose();
+        _ready.Dispose();
+        _text.Dispose();
     }
 
     private void ProcessCompleteEvents()
@@ -118,14 +132,12 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
         if (_ended)
         {
-            _pending.ResetWrittenCount();
+            _pending.Clear();
             return;
         }
 
         // Keep the partial event at the start of the buffer.
-        var rest = data.Span[consumed..].ToArray();
-        _pending.ResetWrittenCount();
-        _pending.Write(rest);
+        _pending.DiscardFront(consumed);
     }
 
     private void ProcessEvent(ReadOnlyMemory<byte> memory)
@@ -146,7 +158,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
             return;
         }
 
-        _text.ResetWrittenCount();
+        _text.Clear();
         ChunkFacts? facts;
         try
         {
@@ -225,7 +237,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     {
         if (_readyOffset == _ready.WrittenCount)
         {
-            _ready.ResetWrittenCount();
+            _ready.Clear();
             _readyOffset = 0;
         }
 

@@ -46,7 +46,7 @@ public sealed class JsonBodyRewriter
             writer.WriteStartObject();
             foreach (var property in source.EnumerateObject())
             {
-                var index = IndexOf(property.Name);
+                var index = IndexOf(property);
                 if (index < 0)
                 {
                     property.WriteTo(writer);
@@ -62,7 +62,7 @@ public sealed class JsonBodyRewriter
                 applied[index] = true;
                 if (_edits[index].Write is { } write)
                 {
-                    writer.WritePropertyName(property.Name);
+                    writer.WritePropertyName(_edits[index].Name);
                     write(writer);
                 }
             }
@@ -96,6 +96,20 @@ public sealed class JsonBodyRewriter
         }
 
         return this;
+    }
+
+    // Compares the property's UTF-8 name in place: no string per property of every body.
+    private int IndexOf(JsonProperty property)
+    {
+        for (var i = 0; i < _edits.Count; i++)
+        {
+            if (property.NameEquals(_edits[i].Name))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private int IndexOf(string name)

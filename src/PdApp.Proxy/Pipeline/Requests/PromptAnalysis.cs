@@ -28,13 +28,18 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
             return RequestValidationError.Invalid("'prompt' is required.", "prompt");
         }
 
+        if (element.ValueKind == JsonValueKind.String)
+        {
+            // The common case: the text is the prompt itself.
+            var single = element.GetString()!;
+            prompt = new PromptAnalysis(single, Estimate(single.Length));
+            return null;
+        }
+
         var text = new StringBuilder();
         var tokenIds = 0;
         switch (element.ValueKind)
         {
-            case JsonValueKind.String:
-                text.Append(element.GetString());
-                break;
             case JsonValueKind.Array when element.GetArrayLength() > 0:
                 foreach (var item in element.EnumerateArray())
                 {

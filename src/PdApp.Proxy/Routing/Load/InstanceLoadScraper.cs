@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Options;
+using PdApp.Proxy.Buffers;
 using PdApp.Proxy.Routing;
 
 namespace PdApp.Proxy.Routing.Load;
@@ -90,17 +91,21 @@ public sealed partial class InstanceLoadScraper : BackgroundService
             {
                 (failure, detail) = ("http_status", $"HTTP {(int)response.StatusCode}");
             }
-            else if (await ReadLimitedAsync(response.Content, _options.MaxResponseBytes, timeout.Token) is not { } text)
-            {
-                (failure, detail) = ("too_large", $"larger than {_options.MaxResponseBytes} bytes");
-            }
-            else if (!VllmLoadReader.TryRead(PrometheusTextParser.Parse(text).Samples, _time.GetUtcNow(), out var load))
-            {
-                (failure, detail) = ("no_vllm_gauges", $"no {VllmLoadReader.RunningMetric} or {VllmLoadReader.WaitingMetric} on the page");
-            }
             else
             {
-                instance.Load = load;
+                using var page = new PooledByteBuffer(16 * 1024);
+                if (!await ReadLimitedAsync(response.Content, page, _options.MaxResponseBytes, timeout.Token))
+                {
+                    (failure, detail) = ("too_large", $"larger than {_options.MaxResponseBytes} bytes");
+                }
+                else if (!VllmLoadReader.TryRead(page.WrittenSpan, _time.GetUtcNow(), out var load))
+                {
+                    (failure, detail) = ("no_vllm_gauges", $"no {VllmLoadReader.RunningMetric} or {VllmLoadReader.WaitingMetric} on the page");
+                }
+                else
+                {
+                    instance.Load = load;
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -140,28 +145,26 @@ public sealed partial class InstanceLoadScraper : BackgroundService
         }
     }
 
-    private static async Task<string?> ReadLimitedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
+    // Reads the page into a pooled buffer; false when it is larger than the limit.
+    private static async Task<bool> ReadLimitedAsync(HttpContent content, PooledByteBuffer page, int limit, CancellationToken cancellationToken)
     {
         if (content.Headers.ContentLength > limit)
         {
-            return null;
+            return false;
         }
 
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
         int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        while ((read = await stream.ReadAsync(page.GetMemory(16 * 1024), cancellationToken)) > 0)
         {
-            if (buffer.Length + read > limit)
+            page.Advance(read);
+            if (page.WrittenCount > limit)
             {
-                return null;
+                return false;
             }
-
-            buffer.Write(chunk, 0, read);
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Load scrape of {Instance} failing ({Reason}: {Detail}); load-aware balancing falls back to outstanding requests for it")]

@@ -33,47 +33,103 @@ public static class VllmLoadReader
     public static bool TryRead(IEnumerable<PrometheusSample> samples, DateTimeOffset observedAt, out InstanceLoad? load)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        double running = 0, waiting = 0;
-        double? kv = null, legacyKv = null;
-        var found = false;
+        var gauges = new Gauges();
         foreach (var sample in samples)
+        {
+            gauges.Add(sample);
+        }
+
+        return gauges.TryGetLoad(observedAt, out load);
+    }
+
+    /// <summary>
+    /// Reads the load from a raw <c>/metrics</c> page (UTF-8). Only the lines of the four gauges
+    /// are parsed: a vLLM page is ~100 KB of histograms the proxy never reads, and it is scraped
+    /// from every instance every interval, so the rest is skipped without making a string of it.
+    /// </summary>
+    /// <param name="exposition">The page.</param>
+    /// <param name="observedAt">When it was scraped.</param>
+    /// <param name="load">The load, when the page has vLLM's gauges.</param>
+    /// <returns>False when neither running nor waiting is on the page.</returns>
+    public static bool TryRead(ReadOnlySpan<byte> exposition, DateTimeOffset observedAt, out InstanceLoad? load)
+    {
+        var gauges = new Gauges();
+        Span<char> chars = stackalloc char[256];
+        while (!exposition.IsEmpty)
+        {
+            var newline = exposition.IndexOf((byte)'\n');
+            var line = newline < 0 ? exposition : exposition[..newline];
+            exposition = newline < 0 ? [] : exposition[(newline + 1)..];
+            line = line.Trim(" \t\r"u8);
+            if (!line.StartsWith("vllm:"u8) || !IsGaugeLine(line))
+            {
+                continue;
+            }
+
+            // A gauge line is short (a name, a few labels, a number); a longer one is decoded on the heap.
+            var text = line.Length <= chars.Length ? chars : new char[line.Length];
+            var length = System.Text.Encoding.UTF8.GetChars(line, text);
+            if (PrometheusTextParser.TryParseLine(text[..length], out var sample))
+            {
+                gauges.Add(sample);
+            }
+        }
+
+        return gauges.TryGetLoad(observedAt, out load);
+    }
+
+    // Whether the line's metric name is one of the gauges (the name ends at '{', a space or a tab).
+    private static bool IsGaugeLine(ReadOnlySpan<byte> line) =>
+        IsMetric(line, "vllm:num_requests_running"u8) || IsMetric(line, "vllm:num_requests_waiting"u8)
+        || IsMetric(line, "vllm:kv_cache_usage_perc"u8) || IsMetric(line, "vllm:gpu_cache_usage_perc"u8);
+
+    private static bool IsMetric(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name) =>
+        line.StartsWith(name) && line.Length > name.Length && line[name.Length] is (byte)'{' or (byte)' ' or (byte)'\t';
+
+    // Running and waiting summed over label sets (the server's total), KV usage the largest.
+    private struct Gauges
+    {
+        private double _running, _waiting;
+        private double? _kv, _legacyKv;
+        private bool _found;
+
+        public void Add(PrometheusSample sample)
         {
             if (double.IsNaN(sample.Value))
             {
-                continue;
+                return;
             }
 
             switch (sample.Name)
             {
                 case RunningMetric:
-                    running += sample.Value;
-                    found = true;
+                    _running += sample.Value;
+                    _found = true;
                     break;
                 case WaitingMetric:
-                    waiting += sample.Value;
-                    found = true;
+                    _waiting += sample.Value;
+                    _found = true;
                     break;
                 case KvCacheUsageMetric:
-                    kv = Math.Max(kv ?? 0, sample.Value);
+                    _kv = Math.Max(_kv ?? 0, sample.Value);
                     break;
                 case LegacyKvCacheUsageMetric:
-                    legacyKv = Math.Max(legacyKv ?? 0, sample.Value);
+                    _legacyKv = Math.Max(_legacyKv ?? 0, sample.Value);
                     break;
             }
         }
 
-        if (!found)
+        public readonly bool TryGetLoad(DateTimeOffset observedAt, out InstanceLoad? load)
         {
-            load = null;
-            return false;
-        }
+            if (!_found)
+            {
+                load = null;
+                return false;
+            }
 
-        load = new InstanceLoad(
-            ToCount(running),
-            ToCount(waiting),
-            Math.Clamp(kv ?? legacyKv ?? 0, 0, 1),
-            observedAt);
-        return true;
+            load = new InstanceLoad(ToCount(_running), ToCount(_waiting), Math.Clamp(_kv ?? _legacyKv ?? 0, 0, 1), observedAt);
+            return true;
+        }
     }
 
     private static int ToCount(double value) =>
