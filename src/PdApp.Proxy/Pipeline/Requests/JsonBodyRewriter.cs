@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using PdApp.Proxy.Buffers;
 
 namespace PdApp.Proxy.Pipeline.Requests;
 
@@ -39,7 +40,7 @@ public sealed class JsonBodyRewriter
             throw new ArgumentException("Only JSON objects can be rewritten.", nameof(source));
         }
 
-        var buffer = new ArrayBufferWriter<byte>(4096);
+        using var buffer = new PooledByteBuffer(4096);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
             Span<bool> applied = stackalloc bool[_edits.Count];
