@@ -52,6 +52,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
 
         Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
         NonNegative(options.Migration.MaxAttempts, MigrationOptions.MaxAttemptsKey);
+        NonNegative(options.Migration.MaxNonStreamingTokens, MigrationOptions.MaxNonStreamingTokensKey);
 
         var body = options.RequestBody;
         Positive(body.TimeoutSeconds, $"{RequestBodyOptions.Section}:TimeoutSeconds");
