@@ -17,7 +17,8 @@
 #   - the proxy's RSS and open file descriptors at idle and after everything
 # Targets: 0 cut streams with 2 decodes and the added stall <= 2 x TTFT (issue 14); every wait <=
 # FIRST_BYTE_SECONDS + 1 s; cancel <= 100 ms; 0 lost; RSS and fds within 10% (issue 12).
-# ONLY=migration runs the warm-up and the migration probe alone (about 1 min).
+# ONLY=migration runs the warm-up and the migration probe alone (about 1 min; SETTLE_SECONDS 0, so no
+# RSS/fds rows unless it is set).
 #
 # The "after" RSS and fds are read SETTLE_SECONDS (70) after the load: idle pooled connections to
 # the instances close after SocketsHttpHandler's PooledConnectionIdleTimeout (1 min).
@@ -67,7 +68,7 @@ log "slow-upload proxy pid $SLOW_PROXY_PID"
 timeout --signal=INT --kill-after=10 "${RUN_TIMEOUT:-900}" python3 "$BENCH_DIR/lib/reliability.py" \
   --proxy-port "$PROXY_PORT" --slow-proxy-port "$((PROXY_PORT + 1))" --proxy-pid "$PROXY_PID" \
   --prefill "$PREFILL_PORT:$P0,$((PREFILL_PORT + 1)):$P1" --decode "$DECODE_PORT:$D0,$((DECODE_PORT + 1)):$D1" \
-  --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-70}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
+  --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-$([[ "${ONLY:-all}" == all ]] && echo 70 || echo 0)}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
   --migration-streams "${MIGRATION_STREAMS:-200}" --output-len "${OUTPUT_LEN:-150}" --kill-after "${KILL_AFTER:-0.5}" --only "${ONLY:-all}" \
   | tee "$OUT/summary.md"
 # A frozen instance must not stay stopped whatever happened above (cleanup then ends it).
