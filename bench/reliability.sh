@@ -20,9 +20,11 @@
 # ONLY=migration runs the warm-up and the migration probe alone (about 1 min; SETTLE_SECONDS 0, so no
 # RSS/fds rows unless it is set).
 #
-# The "after" RSS and fds are read SETTLE_SECONDS (70) after the load: idle pooled connections to
-# the instances close after SocketsHttpHandler's PooledConnectionIdleTimeout (1 min).
-# Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (70),
+# The "after" RSS and fds are read SETTLE_SECONDS (90) after the load: idle pooled connections to
+# the instances close after SocketsHttpHandler's PooledConnectionIdleTimeout (1 min) plus its
+# scavenging interval (the migration probe's ~200 connections to decode-1 were still open 68 s
+# after it and closed by 75 s).
+# Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (90),
 # MIGRATION_STREAMS (200), OUTPUT_LEN (150), KILL_AFTER (0.5), MAX_ATTEMPTS (1), ONLY (all), SKIP_BUILD,
 # OUT. Ports: PROXY_PORT (18000; the slow-upload proxy uses +1), PREFILL_PORT (18100), DECODE_PORT (18200).
 PROXY_PORT="${PROXY_PORT:-18000}"
@@ -68,7 +70,7 @@ log "slow-upload proxy pid $SLOW_PROXY_PID"
 timeout --signal=INT --kill-after=10 "${RUN_TIMEOUT:-900}" python3 "$BENCH_DIR/lib/reliability.py" \
   --proxy-port "$PROXY_PORT" --slow-proxy-port "$((PROXY_PORT + 1))" --proxy-pid "$PROXY_PID" \
   --prefill "$PREFILL_PORT:$P0,$((PREFILL_PORT + 1)):$P1" --decode "$DECODE_PORT:$D0,$((DECODE_PORT + 1)):$D1" \
-  --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-$([[ "${ONLY:-all}" == all ]] && echo 70 || echo 0)}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
+  --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-$([[ "${ONLY:-all}" == all ]] && echo 90 || echo 0)}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
   --migration-streams "${MIGRATION_STREAMS:-200}" --output-len "${OUTPUT_LEN:-150}" --kill-after "${KILL_AFTER:-0.5}" --only "${ONLY:-all}" \
   | tee "$OUT/summary.md"
 # A frozen instance must not stay stopped whatever happened above (cleanup then ends it).
