@@ -55,7 +55,7 @@ public sealed class P2pNcclRegistrySecurityTests
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "10.0.0.2:8000", "203.0.113.9:21001").ToMsgPack());
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "10.0.0.3:8000", "10.0.0.3:21001").ToMsgPack());
 
-        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find("decode@10.0.0.3:8000") is not null));
+        Assert.True(await Eventually.TrueAsync(() => host.FindRegistered("decode@10.0.0.3:8000") is not null));
         Assert.Single(host.Registry.Instances);
         Assert.Equal(["address_not_allowed", "address_not_allowed"], rejections.Reasons);
     }
@@ -75,8 +75,8 @@ public sealed class P2pNcclRegistrySecurityTests
         dealer.SendFrame(forged.ToMsgPack());
         dealer.SendFrame(good.ToMsgPack());
 
-        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find("decode@127.0.0.1:20005") is not null));
-        Assert.Null(host.Registry.Find("prefill@127.0.0.1:20003"));
+        Assert.True(await Eventually.TrueAsync(() => host.FindRegistered("decode@127.0.0.1:20005") is not null));
+        Assert.Null(host.FindRegistered("prefill@127.0.0.1:20003"));
         Assert.Equal(["unsigned", "bad_signature"], rejections.Reasons);
     }
 

@@ -34,6 +34,19 @@ internal sealed class RoutingHost : IAsyncDisposable
 
     public IInstanceSelector Selector => _app.Services.GetRequiredService<IInstanceSelector>();
 
+    /// <summary>
+    /// The registered instance <c>{role}@{host:port}</c> (role and announced HTTP address), or null: registered
+    /// instances are named without their address, so tests find them by what they announced.
+    /// </summary>
+    public UpstreamInstance? FindRegistered(string roleAtAddress)
+    {
+        var (role, address) = (roleAtAddress[..roleAtAddress.IndexOf('@', StringComparison.Ordinal)], roleAtAddress[(roleAtAddress.IndexOf('@', StringComparison.Ordinal) + 1)..]);
+        return Registry.Instances.SingleOrDefault(i =>
+            i.Source == InstanceSource.Registry
+            && string.Equals(i.Role.ToString(), role, StringComparison.OrdinalIgnoreCase)
+            && i.BaseAddress.Authority == address);
+    }
+
     public static async Task<RoutingHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
