@@ -152,6 +152,23 @@ public static class PdProxyBuilderExtensions
             var port = plan.Options.RegistryPort;
             proxy.WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: PdProxyResource.RegistryEndpointName, isProxied: false)
                  .WithEnvironment(Env(PdProxySettings.RegistryPort), port.ToString(CultureInfo.InvariantCulture));
+
+            // Anyone who can register gets prompts (and, once verified, the engines' key): bind to the instances'
+            // network and accept only the addresses the topology gives them (local runs; see PdRegistryAccess).
+            if (!proxy.ApplicationBuilder.ExecutionContext.IsPublishMode)
+            {
+                var access = PdRegistryAccess.For(plan);
+                proxy.WithEnvironment(Env(PdProxySettings.RegistryBindAddress), access.BindAddress);
+                for (var i = 0; i < access.AllowedHosts.Count; i++)
+                {
+                    proxy.WithEnvironment(Env($"{PdProxySettings.RegistryAllowedNetworks}:{i.ToString(CultureInfo.InvariantCulture)}"), access.AllowedHosts[i]);
+                }
+            }
+
+            if (topology.RegistrySecret is { } registrySecret)
+            {
+                proxy.WithEnvironment(Env(PdProxySettings.RegistrySharedSecret), registrySecret);
+            }
         }
 
         if (plan.NeedsKvReadyNotifications)

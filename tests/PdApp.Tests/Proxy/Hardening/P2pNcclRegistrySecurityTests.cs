@@ -61,6 +61,23 @@ public sealed class P2pNcclRegistrySecurityTests
     }
 
     [Fact]
+    public async Task AllowedHostNames_OnlyTheListedContainerNamesAreAccepted()
+    {
+        // Containers announce their resource name (VLLM_HOST_IP=prefill-0); the app host lists those names.
+        var (host, rejections) = await StartAsync(("Pd:Registry:AllowedNetworks:0", "prefill-0"), ("Pd:Registry:AllowedNetworks:1", "decode-0"));
+        await using var _ = host;
+        using var dealer = await ConnectAsync(host);
+
+        dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Prefill, "intruder:8100", "intruder:21001").ToMsgPack());
+        dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "decode-0:8200", "127.0.0.9:22001").ToMsgPack());
+        dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Prefill, "prefill-0:8100", "prefill-0:21001").ToMsgPack());
+
+        Assert.True(await Eventually.TrueAsync(() => host.FindRegistered("prefill@prefill-0:8100") is not null));
+        Assert.Single(host.Registry.Instances);
+        Assert.Equal(["address_not_allowed", "address_not_allowed"], rejections.Reasons);
+    }
+
+    [Fact]
     public async Task SharedSecret_OnlySignedRegistrationsAreAccepted()
     {
         var (host, rejections) = await StartAsync(("Pd:Registry:SharedSecret", Secret));
