@@ -13,7 +13,7 @@ namespace PdApp.Proxy.Routing.P2pNccl;
 /// <c>examples/online_serving/disaggregated_serving_p2p_nccl_xpyd/disagg_proxy_p2p_nccl_xpyd.py</c>:
 /// a ZeroMQ ROUTER socket on <c>Pd:Registry:Port</c> receives <c>[identity, msgpack]</c> frames
 /// from each instance's DEALER. Each registration adds (or refreshes) an instance named
-/// <c>{role}-r{n}</c> (<see cref="RegisteredInstanceNames"/>: no address, since names reach clients) with <see cref="InstanceSource.Registry"/>, base address
+/// <c>{role}-r{n}</c> (<see cref="InstanceNumbering"/>: no address, since names reach clients) with <see cref="InstanceSource.Registry"/>, base address
 /// <c>http://{http_address}</c> and KV address <c>zmq_address</c>; an instance not heard from for
 /// <c>ExpirySeconds</c> is removed (vLLM's example never forgets; instances ping every 3 s).
 /// Malformed messages are logged and ignored. With active health checking on, a new instance
@@ -29,7 +29,7 @@ internal sealed partial class P2pNcclRegistryService : ZmqListenerService<Router
     private readonly ILogger<P2pNcclRegistryService> _logger;
     private readonly IRoutingObserver? _observer;
     private readonly RegistrationAllowlist _allowlist;
-    private readonly RegisteredInstanceNames _names = new();
+    private readonly InstanceNumbering _names = new("r");
     private readonly HashSet<string> _rejectedLogged = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
     private readonly TimeSpan _expiry;

@@ -55,7 +55,7 @@ public sealed class P2pNcclRegistrySecurityTests
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "10.0.0.2:8000", "203.0.113.9:21001").ToMsgPack());
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "10.0.0.3:8000", "10.0.0.3:21001").ToMsgPack());
 
-        Assert.True(await Eventually.TrueAsync(() => host.FindRegistered("decode@10.0.0.3:8000") is not null));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("decode@10.0.0.3:8000") is not null));
         Assert.Single(host.Registry.Instances);
         Assert.Equal(["address_not_allowed", "address_not_allowed"], rejections.Reasons);
     }
@@ -72,7 +72,7 @@ public sealed class P2pNcclRegistrySecurityTests
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "decode-0:8200", "127.0.0.9:22001").ToMsgPack());
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Prefill, "prefill-0:8100", "prefill-0:21001").ToMsgPack());
 
-        Assert.True(await Eventually.TrueAsync(() => host.FindRegistered("prefill@prefill-0:8100") is not null));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("prefill@prefill-0:8100") is not null));
         Assert.Single(host.Registry.Instances);
         Assert.Equal(["address_not_allowed", "address_not_allowed"], rejections.Reasons);
     }
@@ -92,8 +92,8 @@ public sealed class P2pNcclRegistrySecurityTests
         dealer.SendFrame(forged.ToMsgPack());
         dealer.SendFrame(good.ToMsgPack());
 
-        Assert.True(await Eventually.TrueAsync(() => host.FindRegistered("decode@127.0.0.1:20005") is not null));
-        Assert.Null(host.FindRegistered("prefill@127.0.0.1:20003"));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("decode@127.0.0.1:20005") is not null));
+        Assert.Null(host.FindAt("prefill@127.0.0.1:20003"));
         Assert.Equal(["unsigned", "bad_signature"], rejections.Reasons);
     }
 

@@ -35,17 +35,18 @@ internal sealed class RoutingHost : IAsyncDisposable
     public IInstanceSelector Selector => _app.Services.GetRequiredService<IInstanceSelector>();
 
     /// <summary>
-    /// The registered instance <c>{role}@{host:port}</c> (role and announced HTTP address), or null: registered
-    /// instances are named without their address, so tests find them by what they announced.
+    /// The discovered instance <c>{role}@{host:port}</c> (its role and address), or null: registered and DNS-discovered
+    /// instances are named without their address, so tests find them by address.
     /// </summary>
-    public UpstreamInstance? FindRegistered(string roleAtAddress)
+    public UpstreamInstance? FindAt(string roleAtAddress)
     {
-        var (role, address) = (roleAtAddress[..roleAtAddress.IndexOf('@', StringComparison.Ordinal)], roleAtAddress[(roleAtAddress.IndexOf('@', StringComparison.Ordinal) + 1)..]);
-        return Registry.Instances.SingleOrDefault(i =>
-            i.Source == InstanceSource.Registry
-            && string.Equals(i.Role.ToString(), role, StringComparison.OrdinalIgnoreCase)
-            && i.BaseAddress.Authority == address);
+        var at = roleAtAddress.IndexOf('@', StringComparison.Ordinal);
+        return Registry.Instances.SingleOrDefault(i => Describe(i) == roleAtAddress[..at].ToLowerInvariant() + "@" + roleAtAddress[(at + 1)..]);
     }
+
+    /// <summary><c>{role}@{host:port}</c> of <paramref name="instance"/>, as the proxy used to name discovered instances.</summary>
+    public static string Describe(UpstreamInstance instance) =>
+        $"{instance.Role.ToString().ToLowerInvariant()}@{instance.BaseAddress.Authority}";
 
     public static async Task<RoutingHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? configure = null)
     {
