@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Reliability under hung peers, dead peers, disconnects and slow clients (issue 12), on loopback:
+# Reliability under hung peers, dead peers, disconnects and slow clients (issues 12 and 14), on loopback:
 # two prefill and two decode simulators behind the proxy (active health checks every second, two
-# missed 2 s probes take an instance out; round robin), and a second proxy with an admission limit of 20 for the slow-upload probe.
-# bench/lib/reliability.py drives the probes and prints one table:
-#   - longest client wait after a decode is killed (SIGKILL) and after a prefill freezes (SIGSTOP)
+# missed 2 s probes take an instance out; round robin; request migration with
+# Pd:Proxy:Migration:MaxAttempts = MAX_ATTEMPTS), and a second proxy with an admission limit of 20 for
+# the slow-upload probe. bench/lib/reliability.py drives the probes and prints one table:
+#   - request migration (issue 14): decode-0 killed (SIGKILL) while MIGRATION_STREAMS seeded streams of
+#     OUTPUT_LEN tokens run, KILL_AFTER s after every one has its first token: streams served to the
+#     end vs cut, the killed decode's streams migrated vs cut, the added stall at the migration point
+#     against TTFT, pdapp_proxy_migrations_total; then the longest wait of 20 new requests
+#   - longest client wait after a prefill freezes (SIGSTOP)
 #   - cancel latency on P and on D: min/median/max over CANCELS client disconnects, until the
 #     instance holds no request (polled on its /metrics every 5 ms, so an upper bound)
 #   - lost / mixed responses over STREAMS streams (mixed: a stream with more than one completion
 #     id, or an id seen on two streams)
 #   - normal requests while 40 uploads trickle at 300 B/s against an admission limit of 20
 #   - the proxy's RSS and open file descriptors at idle and after everything
-# Targets: every wait <= FIRST_BYTE_SECONDS + 1 s; cancel <= 100 ms; 0 lost; RSS and fds within 10%.
+# Targets: 0 cut streams with 2 decodes and the added stall <= 2 x TTFT (issue 14); every wait <=
+# FIRST_BYTE_SECONDS + 1 s; cancel <= 100 ms; 0 lost; RSS and fds within 10% (issue 12).
+# ONLY=migration runs the warm-up and the migration probe alone (about 1 min; SETTLE_SECONDS 0, so no
+# RSS/fds rows unless it is set).
 #
-# The "after" RSS and fds are read SETTLE_SECONDS (70) after the load: idle pooled connections to
-# the instances close after SocketsHttpHandler's PooledConnectionIdleTimeout (1 min).
-# Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (70), SKIP_BUILD,
+# The "after" RSS and fds are read SETTLE_SECONDS (90) after the load: idle pooled connections to
+# the instances close after SocketsHttpHandler's PooledConnectionIdleTimeout (1 min) plus its
+# scavenging interval (the migration probe's ~200 connections to decode-1 were still open 68 s
+# after it and closed by 75 s).
+# Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (90),
+# MIGRATION_STREAMS (200), OUTPUT_LEN (150), KILL_AFTER (0.5), MAX_ATTEMPTS (1), ONLY (all), SKIP_BUILD,
 # OUT. Ports: PROXY_PORT (18000; the slow-upload proxy uses +1), PREFILL_PORT (18100), DECODE_PORT (18200).
 PROXY_PORT="${PROXY_PORT:-18000}"
 PREFILL_PORT="${PREFILL_PORT:-18100}"
@@ -44,7 +55,8 @@ done
 # instance out cancels the calls waiting on it); a frozen one is still out within about 5 s.
 COMMON=(--Pd:Proxy:Health:IntervalSeconds=1 --Pd:Proxy:Health:TimeoutSeconds=2 --Pd:Proxy:Health:UnhealthyThreshold=2
   --Pd:Proxy:Balancing:Prefill=RoundRobin --Pd:Proxy:Balancing:Decode=RoundRobin
-  --Pd:Proxy:Timeouts:PrefillFirstByteSeconds="$FIRST_BYTE_SECONDS" --Pd:Proxy:Timeouts:DecodeIdleSeconds="$FIRST_BYTE_SECONDS")
+  --Pd:Proxy:Timeouts:PrefillFirstByteSeconds="$FIRST_BYTE_SECONDS" --Pd:Proxy:Timeouts:DecodeIdleSeconds="$FIRST_BYTE_SECONDS"
+  --Pd:Proxy:Migration:MaxAttempts="${MAX_ATTEMPTS:-1}")
 start_proxy "$((PROXY_PORT + 1))" "$PREFILL_PORT,$((PREFILL_PORT + 1))" "$DECODE_PORT,$((DECODE_PORT + 1))" "${COMMON[@]}" \
   --Pd:Proxy:Admission:MaxConcurrentRequests=20 --Pd:Proxy:Admission:QueueTimeoutSeconds=10
 mv "$OUT/logs/proxy.log" "$OUT/logs/proxy-slow.log" 2>/dev/null || true
@@ -58,7 +70,8 @@ log "slow-upload proxy pid $SLOW_PROXY_PID"
 timeout --signal=INT --kill-after=10 "${RUN_TIMEOUT:-900}" python3 "$BENCH_DIR/lib/reliability.py" \
   --proxy-port "$PROXY_PORT" --slow-proxy-port "$((PROXY_PORT + 1))" --proxy-pid "$PROXY_PID" \
   --prefill "$PREFILL_PORT:$P0,$((PREFILL_PORT + 1)):$P1" --decode "$DECODE_PORT:$D0,$((DECODE_PORT + 1)):$D1" \
-  --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-70}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
+  --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-$([[ "${ONLY:-all}" == all ]] && echo 90 || echo 0)}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
+  --migration-streams "${MIGRATION_STREAMS:-200}" --output-len "${OUTPUT_LEN:-150}" --kill-after "${KILL_AFTER:-0.5}" --only "${ONLY:-all}" \
   | tee "$OUT/summary.md"
 # A frozen instance must not stay stopped whatever happened above (cleanup then ends it).
 kill -CONT "$P0" 2>/dev/null || true

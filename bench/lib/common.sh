@@ -123,7 +123,8 @@ start_simulator() {
 start_proxy() {
   local port="$1" prefills="$2" decodes="$3"; shift 3
   port_free "$port" || die "port $port is in use"
-  local args=(--urls "http://$HOST:$port" --Pd:Connector=SharedStorageConnector --Logging:LogLevel:Default=Warning)
+  local args=(--urls "http://$HOST:$port" --Pd:Connector=SharedStorageConnector --Logging:LogLevel:Default=Warning
+    --Pd:Proxy:ShutdownDrainDelaySeconds=0)  # benches stop the proxy directly: no orchestrator to drain
   local i=0 p
   IFS=, read -ra P <<<"$prefills"
   for p in "${P[@]}"; do

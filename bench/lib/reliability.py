@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reliability probes of the PD proxy (issue 12), driven by bench/reliability.sh.
+"""Reliability probes of the PD proxy (issues 12 and 14), driven by bench/reliability.sh.
 
 Standard library only. Talks HTTP/1.1 to the proxy and the simulators on loopback, freezes and
 kills instances by the pids the shell script started (never by name), and prints one markdown
@@ -26,9 +26,13 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S', time.gmtime())}] {message}", file=sys.stderr, flush=True)
 
 
-def body(prompt="Hello from the reliability bench", max_tokens=16, stream=False):
-    return json.dumps({"model": MODEL, "prompt": prompt, "max_tokens": max_tokens, "stream": stream,
-                       "ignore_eos": True}).encode()
+def body(prompt="Hello from the reliability bench", max_tokens=16, stream=False, seed=None):
+    payload = {"model": MODEL, "prompt": prompt, "max_tokens": max_tokens, "stream": stream, "ignore_eos": True}
+    if seed is not None:
+        payload["seed"] = seed
+    if stream:
+        payload["stream_options"] = {"include_usage": True}
+    return json.dumps(payload).encode()
 
 
 def post(port, payload, timeout=60):
@@ -46,8 +50,8 @@ def post(port, payload, timeout=60):
         conn.close()
 
 
-def stream(port, payload, timeout=60, on_event=None):
-    """A streamed request: (status, headers, [data payloads], seconds, error)."""
+def stream(port, payload, timeout=60, on_event=None, arrivals=None):
+    """A streamed request: (status, headers, [data payloads], seconds, error); `arrivals` gets each event's monotonic time."""
     started = time.monotonic()
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     events = []
@@ -64,6 +68,8 @@ def stream(port, payload, timeout=60, on_event=None):
                 break
             if line.startswith(b"data: "):
                 events.append(line[6:].strip().decode("utf-8", "replace"))
+                if arrivals is not None:
+                    arrivals.append(time.monotonic())
                 if on_event and on_event(len(events), conn):
                     break
             if events and events[-1] == "[DONE]":
@@ -242,6 +248,122 @@ def longest_wait_after(port, action, requests, payload, pre=None):
     return max(waits), errors, (max(cut) if cut else float("nan")), len(cut)
 
 
+def proxy_metric_lines(port, prefix):
+    try:
+        conn = http.client.HTTPConnection(HOST, port, timeout=10)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return []
+    return [line for line in text.splitlines() if line.startswith(prefix)]
+
+
+def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_requests):
+    """Request migration (issue 14): `streams` seeded streams of `output_len` tokens run at once; once each
+    has its first token, decode-0 is killed (SIGKILL) `kill_after` s later and `new_requests` requests are
+    sent. Per stream: the decode that served it first (X-PdApp-Decode-Instance, sent before the failure),
+    served to the end (200, [DONE], no error event, `output_len` content chunks and completion_tokens) or
+    cut, its TTFT and its longest gap between two content events (the stall at the migration point for
+    a migrated stream); the added stall is that gap minus the stream's median gap."""
+    started = threading.Semaphore(0)
+    killed = {}
+    results = [None] * streams
+
+    def one(i):
+        arrivals = []
+        first = []
+
+        def on_event(n, _):
+            if n == 1:
+                first.append(True)
+                started.release()
+            return False
+
+        begin = time.monotonic()
+        status, headers, events, _, error = stream(
+            port, body(prompt=f"Stream {i}: tell a long story about rivers", max_tokens=output_len, stream=True, seed=i),
+            timeout=120, on_event=on_event, arrivals=arrivals)
+        end = time.monotonic()
+        if not first:
+            started.release()
+        content, usage, errored = [], None, False
+        for data, at in zip(events, arrivals):
+            if data == "[DONE]":
+                continue
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                errored = True
+                continue
+            if "error" in chunk:
+                errored = True
+            elif chunk.get("usage"):
+                usage = chunk["usage"].get("completion_tokens")
+            if chunk.get("choices"):
+                content.append(at)
+        if status != 200:
+            outcome = f"http_{status}" if status else "broken"
+        elif error:
+            outcome = "broken"
+        elif errored:
+            outcome = "in_band_error"
+        elif not events or events[-1] != "[DONE]":
+            outcome = "no_done"
+        elif len(content) != output_len or usage != output_len:
+            outcome = f"short_{len(content)}"
+        else:
+            outcome = "ok"
+        gaps = [b - a for a, b in zip(content, content[1:])]
+        results[i] = {
+            "served": headers.get("X-PdApp-Decode-Instance", "-"), "outcome": outcome, "end": end,
+            "ttft": content[0] - begin if content else float("nan"),
+            "max_gap": max(gaps) if gaps else float("nan"),
+            "added": (max(gaps) - statistics.median(gaps)) if gaps else float("nan"),
+        }
+
+    def killer():
+        deadline = time.monotonic() + 120
+        for _ in range(streams):
+            if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
+        time.sleep(kill_after)
+        killed["at"] = time.monotonic()
+        os.kill(victim_pid, signal.SIGKILL)
+        with ThreadPoolExecutor(max_workers=new_requests) as pool:
+            killed["new"] = list(pool.map(lambda _: post(port, body(max_tokens=4), timeout=120), range(new_requests)))
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(streams)]
+    kill_thread = threading.Thread(target=killer, daemon=True)
+    kill_thread.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    kill_thread.join(150)
+    rows = [r for r in results if r is not None]
+    victims = [r for r in rows if r["served"] == "decode-0"]
+    migrated = [r for r in victims if r["outcome"] == "ok"]
+    cut = [r for r in rows if r["outcome"] != "ok"]
+    for r in cut[:10]:
+        log(f"  cut stream: served by {r['served']}, {r['outcome']}")
+    ttfts = [r["ttft"] for r in rows if r["ttft"] == r["ttft"]]
+    new = killed.get("new", [])
+    for status, _, data, _ in new:
+        if status != 200:
+            log(f"  failed new request: {status} {data[:200]!r}")
+    return {
+        "streams": streams, "ok": len(rows) - len(cut), "cut": len(cut) + (streams - len(rows)),
+        "victims": len(victims), "migrated": len(migrated),
+        "cut_wait": max((r["end"] - killed["at"] for r in victims if r["outcome"] != "ok"), default=float("nan")) if "at" in killed else float("nan"),
+        "ttft_p50": statistics.median(ttfts) if ttfts else float("nan"),
+        "stalls": [r["added"] for r in migrated if r["added"] == r["added"]],
+        "own_ratio": max((r["added"] / r["ttft"] for r in migrated if r["ttft"] > 0), default=float("nan")),
+        "new_wait": max((r[3] for r in new), default=float("nan")), "new_errors": sum(1 for r in new if r[0] != 200),
+        "killed": "at" in killed,
+    }
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--proxy-port", type=int, required=True)
@@ -254,6 +376,10 @@ def main():
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--cancels", type=int, default=20)
     parser.add_argument("--settle-seconds", type=float, default=70)
+    parser.add_argument("--migration-streams", type=int, default=200)
+    parser.add_argument("--output-len", type=int, default=150)
+    parser.add_argument("--kill-after", type=float, default=0.5)
+    parser.add_argument("--only", choices=["all", "migration"], default="all")
     args = parser.parse_args()
     prefill = [tuple(map(int, p.split(":"))) for p in args.prefill.split(",")]
     decode = [tuple(map(int, p.split(":"))) for p in args.decode.split(",")]
@@ -266,35 +392,41 @@ def main():
     time.sleep(2)
     idle_rss, idle_fds = proc_stats(args.proxy_pid)
 
-    log("cancel latency (prefill)")
-    long_prompt = " ".join(["word"] * 3000)
-    p_cancel = cancel_latency(port, [p for p, _ in prefill], body(prompt=long_prompt, max_tokens=4), "in_prefill", args.cancels)
-    log("cancel latency (decode)")
-    d_cancel = cancel_latency(port, [p for p, _ in decode], body(max_tokens=400, stream=True), "first_event", args.cancels)
+    p_cancel = d_cancel = []
+    lost = mixed = None
+    idle = loaded = None
+    freeze_wait = freeze_errors = None
+    if args.only == "all":
+        log("cancel latency (prefill)")
+        long_prompt = " ".join(["word"] * 3000)
+        p_cancel = cancel_latency(port, [p for p, _ in prefill], body(prompt=long_prompt, max_tokens=4), "in_prefill", args.cancels)
+        log("cancel latency (decode)")
+        d_cancel = cancel_latency(port, [p for p, _ in decode], body(max_tokens=400, stream=True), "first_event", args.cancels)
 
-    log(f"cancel latency P (ms): {[round(v) for v in p_cancel]}")
-    log(f"cancel latency D (ms): {[round(v) for v in d_cancel]}")
-    log(f"{args.streams} streams at concurrency {args.concurrency}")
-    lost, mixed = many_streams(port, args.streams, args.concurrency)
+        log(f"cancel latency P (ms): {[round(v) for v in p_cancel]}")
+        log(f"cancel latency D (ms): {[round(v) for v in d_cancel]}")
+        log(f"{args.streams} streams at concurrency {args.concurrency}")
+        lost, mixed = many_streams(port, args.streams, args.concurrency)
 
-    log(f"lost {lost}, mixed {mixed}")
-    log("slow uploads")
-    idle, loaded = slow_uploads(args.slow_proxy_port, uploads=40, rate=300, normal=20)
+        log(f"lost {lost}, mixed {mixed}")
+        log("slow uploads")
+        idle, loaded = slow_uploads(args.slow_proxy_port, uploads=40, rate=300, normal=20)
 
-    log(f"slow uploads: idle {idle}, loaded {loaded}")
-    log("prefill freeze (SIGSTOP prefill-0)")
-    frozen_pid = prefill[0][1]
-    freeze_wait, freeze_errors, _, _ = longest_wait_after(port, lambda: os.kill(frozen_pid, signal.SIGSTOP), 20, body(max_tokens=4))
-    os.kill(frozen_pid, signal.SIGCONT)
-    time.sleep(3)
+        log(f"slow uploads: idle {idle}, loaded {loaded}")
+        log("prefill freeze (SIGSTOP prefill-0)")
+        frozen_pid = prefill[0][1]
+        freeze_wait, freeze_errors, _, _ = longest_wait_after(port, lambda: os.kill(frozen_pid, signal.SIGSTOP), 20, body(max_tokens=4))
+        os.kill(frozen_pid, signal.SIGCONT)
+        time.sleep(3)
 
-    log(f"prefill freeze: longest {freeze_wait:.2f} s, errors {freeze_errors}")
-    log("decode kill (SIGKILL decode-0)")
-    killed_pid = decode[0][1]
-    kill_wait, kill_errors, cut_wait, cut_count = longest_wait_after(
-        port, lambda: os.kill(killed_pid, signal.SIGKILL), 20, body(max_tokens=4), pre=body(max_tokens=300, stream=True))
-
-    log(f"decode kill: streams cut {cut_count}, longest {cut_wait:.2f} s; new requests longest {kill_wait:.2f} s, errors {kill_errors}")
+        log(f"prefill freeze: longest {freeze_wait:.2f} s, errors {freeze_errors}")
+    log(f"decode kill (SIGKILL decode-0) under {args.migration_streams} streams of {args.output_len} tokens")
+    kill = migration_under_kill(port, args.migration_streams, args.output_len, decode[0][1], args.kill_after, 20)
+    migrations = proxy_metric_lines(port, "pdapp_proxy_migrations")
+    log(f"decode kill: {kill['ok']} served to the end, {kill['cut']} cut; on decode-0 {kill['victims']}, migrated {kill['migrated']}; "
+        f"new requests longest {kill['new_wait']:.2f} s, errors {kill['new_errors']}")
+    for line in migrations:
+        log(f"  {line}")
     time.sleep(args.settle_seconds)
     after_rss, after_fds = proc_stats(args.proxy_pid)
 
@@ -304,25 +436,39 @@ def main():
         return f"{min(values):.0f} / {statistics.median(values):.0f} / {max(values):.0f} ms (n={len(values)})"
 
     limit = args.first_byte_seconds + 1
-    rows.append(("longest client wait after a decode kill: streams on it (from the kill to their in-band end)",
-                 f"{cut_wait:.2f} s (n={cut_count})", f"<= {limit:.0f} s", cut_count == 0 or cut_wait <= limit))
+    stalls = sorted(kill["stalls"])
+    stall_p50 = statistics.median(stalls) if stalls else float("nan")
+    stall_max = stalls[-1] if stalls else float("nan")
+    rows.append((f"decode-0 killed under {kill['streams']} streams: served to the end / cut (client-visible failures)",
+                 f"{kill['ok']} / {kill['cut']}", "0 cut", kill["killed"] and kill["cut"] == 0))
+    rows.append(("streams on the killed decode: migrated / cut (longest wait of a cut one after the kill)",
+                 f"{kill['migrated']} / {kill['victims'] - kill['migrated']} ({kill['cut_wait']:.2f} s)",
+                 "all migrated", kill["victims"] > 0 and kill["migrated"] == kill["victims"]))
+    rows.append(("added stall at the migration point (longest gap - median gap), p50 / max; TTFT p50 of all streams; max stall / own TTFT",
+                 f"{stall_p50 * 1000:.0f} / {stall_max * 1000:.0f} ms; {kill['ttft_p50'] * 1000:.0f} ms; {kill['own_ratio']:.2f}",
+                 "max <= 2 x TTFT p50", bool(stalls) and stall_max <= 2 * kill["ttft_p50"]))
+    rows.append(("pdapp_proxy_migrations_total", "; ".join(
+        re.sub(r"^pdapp_proxy_migrations_total", "", line) for line in migrations if line.startswith("pdapp_proxy_migrations_total")) or "none",
+        "", True))
     rows.append(("longest client wait after a decode kill: new requests (errors)",
-                 f"{kill_wait:.2f} s ({kill_errors})", f"<= {limit:.0f} s", kill_wait <= limit))
-    rows.append(("longest client wait after a prefill freeze (errors)",
-                 f"{freeze_wait:.2f} s ({freeze_errors})", f"<= {limit:.0f} s", freeze_wait <= limit))
-    rows.append(("cancel latency P, min / median / max", mmm(p_cancel), "<= 100 ms", bool(p_cancel) and max(p_cancel) <= 100))
-    rows.append(("cancel latency D, min / median / max", mmm(d_cancel), "<= 100 ms", bool(d_cancel) and max(d_cancel) <= 100))
-    rows.append((f"lost / mixed responses over {args.streams} streams", f"{lost} / {mixed}", "0 / 0", lost == 0 and mixed == 0))
-    rows.append(("slow uploads (40 at 300 B/s, limit 20): normal requests ok, p50, max",
-                 f"idle {idle[0]}/20 {idle[1]:.0f} ms {idle[2]:.0f} ms; loaded {loaded[0]}/20 {loaded[1]:.0f} ms {loaded[2]:.0f} ms",
-                 "20/20, p50 within 2x idle", loaded[0] == 20 and loaded[1] <= 2 * max(idle[1], 20)))
-    rows.append(("proxy RSS idle -> after load", f"{idle_rss:.1f} -> {after_rss:.1f} MB", "within 10%", after_rss <= idle_rss * 1.1))
-    rows.append(("proxy open fds idle -> after load", f"{idle_fds} -> {after_fds}", "within 10%", after_fds <= idle_fds * 1.1 + 1))
+                 f"{kill['new_wait']:.2f} s ({kill['new_errors']})", f"<= {limit:.0f} s", kill["new_wait"] <= limit and kill["new_errors"] == 0))
+    if args.only == "all":
+        rows.append(("longest client wait after a prefill freeze (errors)",
+                     f"{freeze_wait:.2f} s ({freeze_errors})", f"<= {limit:.0f} s", freeze_wait <= limit))
+        rows.append(("cancel latency P, min / median / max", mmm(p_cancel), "<= 100 ms", bool(p_cancel) and max(p_cancel) <= 100))
+        rows.append(("cancel latency D, min / median / max", mmm(d_cancel), "<= 100 ms", bool(d_cancel) and max(d_cancel) <= 100))
+        rows.append((f"lost / mixed responses over {args.streams} streams", f"{lost} / {mixed}", "0 / 0", lost == 0 and mixed == 0))
+        rows.append(("slow uploads (40 at 300 B/s, limit 20): normal requests ok, p50, max",
+                     f"idle {idle[0]}/20 {idle[1]:.0f} ms {idle[2]:.0f} ms; loaded {loaded[0]}/20 {loaded[1]:.0f} ms {loaded[2]:.0f} ms",
+                     "20/20, p50 within 2x idle", loaded[0] == 20 and loaded[1] <= 2 * max(idle[1], 20)))
+    if args.only == "all" or args.settle_seconds > 0:
+        rows.append((f"proxy RSS idle -> {args.settle_seconds:.0f} s after load", f"{idle_rss:.1f} -> {after_rss:.1f} MB", "within 10%", after_rss <= idle_rss * 1.1))
+        rows.append((f"proxy open fds idle -> {args.settle_seconds:.0f} s after load", f"{idle_fds} -> {after_fds}", "within 10%", after_fds <= idle_fds * 1.1 + 1))
 
     print("| measurement | result | target | met |")
     print("|---|---|---|---|")
     for name, value, target, met in rows:
-        print(f"| {name} | {value} | {target} | {'yes' if met else 'NO'} |")
+        print(f"| {name} | {value} | {target} | {('yes' if met else 'NO') if target else ''} |")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ public static class PdProxyBuilderExtensions
     // Last key segments that name secrets; such settings must come from secret parameters.
     private static readonly string[] SecretSuffixes = ["ApiKey", "Password", "Secret", "Token"];
 
+    private const string ShutdownDrainDelayKey = "Pd:Proxy:ShutdownDrainDelaySeconds";
+
     /// <summary>
     /// Adds the PD proxy project <typeparamref name="TProject"/> as a <see cref="PdProxyResource"/>: its HTTP endpoint
     /// <see cref="PdProxyResource.HttpEndpointName"/> (on <paramref name="port"/> when given), a health check on
@@ -31,7 +33,8 @@ public static class PdProxyBuilderExtensions
     /// </exception>
     /// <remarks>
     /// The proxy does not <c>WaitFor</c> its instances: models load for minutes, and the proxy reports not-ready on
-    /// <see cref="PdProxyResource.HealthPath"/> until its instances are healthy.
+    /// <see cref="PdProxyResource.HealthPath"/> until its instances are healthy. In run mode, unless configured, the
+    /// proxy's shutdown drain delay (<c>Pd:Proxy:ShutdownDrainDelaySeconds</c>) is 0: nothing routes on its health locally.
     /// </remarks>
     public static IResourceBuilder<PdProxyResource> AddPdProxy<TProject>(
         this IDistributedApplicationBuilder builder,
@@ -71,6 +74,15 @@ public static class PdProxyBuilderExtensions
         foreach (var (key, setting) in settings)
         {
             proxy.WithEnvironment(Env(key), setting);
+        }
+
+        // The proxy's drain delay (default 5 s of /health answering 503 before its listener closes) is for load
+        // balancers and orchestrators that route on /health. A local run has none: Aspire stops everything at once,
+        // and the delay would only make every stop and restart slower. Published deployments keep the default.
+        if (!builder.ExecutionContext.IsPublishMode
+            && !settings.Any(s => string.Equals(s.Key, ShutdownDrainDelayKey, StringComparison.OrdinalIgnoreCase)))
+        {
+            proxy.WithEnvironment(Env(ShutdownDrainDelayKey), "0");
         }
 
         return proxy;
@@ -140,6 +152,23 @@ public static class PdProxyBuilderExtensions
             var port = plan.Options.RegistryPort;
             proxy.WithEndpoint(port: port, targetPort: port, scheme: "tcp", name: PdProxyResource.RegistryEndpointName, isProxied: false)
                  .WithEnvironment(Env(PdProxySettings.RegistryPort), port.ToString(CultureInfo.InvariantCulture));
+
+            // Anyone who can register gets prompts (and, once verified, the engines' key): bind to the instances'
+            // network and accept only the addresses the topology gives them (local runs; see PdRegistryAccess).
+            if (!proxy.ApplicationBuilder.ExecutionContext.IsPublishMode)
+            {
+                var access = PdRegistryAccess.For(plan);
+                proxy.WithEnvironment(Env(PdProxySettings.RegistryBindAddress), access.BindAddress);
+                for (var i = 0; i < access.AllowedHosts.Count; i++)
+                {
+                    proxy.WithEnvironment(Env($"{PdProxySettings.RegistryAllowedNetworks}:{i.ToString(CultureInfo.InvariantCulture)}"), access.AllowedHosts[i]);
+                }
+            }
+
+            if (topology.RegistrySecret is { } registrySecret)
+            {
+                proxy.WithEnvironment(Env(PdProxySettings.RegistrySharedSecret), registrySecret);
+            }
         }
 
         if (plan.NeedsKvReadyNotifications)

@@ -26,6 +26,12 @@ public static class PdTopologyBuilderExtensions
     public const string AdminApiKeyParameterName = "pdapp-admin-api-key";
 
     /// <summary>
+    /// Name of the secret parameter simulators sign P2pNccl registrations with (the proxy's <c>Pd:Registry:SharedSecret</c>);
+    /// generated and kept like the proxy's keys, declared only for the simulator backend.
+    /// </summary>
+    public const string RegistrySecretParameterName = "pdapp-registry-secret";
+
+    /// <summary>
     /// Adds the JSON file named by <c>--PdConfig &lt;file&gt;</c> (if given) to the configuration, then the
     /// command line again so that individual <c>--Pd:...</c> arguments still override the file.
     /// </summary>
@@ -216,13 +222,18 @@ public static class PdTopologyBuilderExtensions
         var download = plan.Backend == PdBackend.Vllm && !builder.ExecutionContext.IsPublishMode
             ? PdModelDownload.TryAdd(builder, options, hfToken)
             : null;
+
+        // Simulators sign their P2pNccl registrations; vLLM's engines cannot, so they get none (the proxy would refuse them).
+        var registrySecret = plan.NeedsRegistry && plan.Backend == PdBackend.Simulator
+            ? PdProxyBuilderExtensions.AddGeneratedSecret(builder, RegistrySecretParameterName)
+            : null;
         var instances = new List<PdInstance>(plan.Instances.Count);
         foreach (var instance in plan.Instances)
         {
             var declared = plan.Backend switch
             {
                 PdBackend.Vllm => PdEngineDeclarations.AddContainer(builder, options, instance, hfToken, apiKey, download),
-                PdBackend.Simulator => PdEngineDeclarations.AddSimulator<TSimulator>(builder, options, instance, apiKey),
+                PdBackend.Simulator => PdEngineDeclarations.AddSimulator<TSimulator>(builder, options, instance, apiKey, registrySecret),
                 _ => PdInstance.ForExternal(instance, builder.AddExternalService(instance.Name, instance.ExternalUrl!).WithHttpHealthCheck(VllmResource.HealthPath)),
             };
             PdTopologyDiagnostics.ShowInDashboard(builder, declared, plan, decision);
@@ -230,7 +241,7 @@ public static class PdTopologyBuilderExtensions
         }
 
         PdTopologyDiagnostics.LogOnStart(builder, plan, decision);
-        var topology = new PdTopology(plan, decision, instances, apiKey);
+        var topology = new PdTopology(plan, decision, instances, apiKey) { RegistrySecret = registrySecret };
 
         // Publishers (compose, Kubernetes) read the planned topology from the app's services.
         builder.Services.AddSingleton(topology);

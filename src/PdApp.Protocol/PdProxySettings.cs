@@ -48,6 +48,15 @@ public static class PdProxySettings
     /// <summary><c>Pd:Registry:Port</c>: port of the P2pNccl ZeroMQ registration socket the proxy binds.</summary>
     public const string RegistryPort = "Pd:Registry:Port";
 
+    /// <summary><c>Pd:Registry:BindAddress</c>: the interface the registry binds (loopback for simulators).</summary>
+    public const string RegistryBindAddress = "Pd:Registry:BindAddress";
+
+    /// <summary><c>Pd:Registry:AllowedNetworks:{i}</c>: addresses, networks or host names registrations must announce.</summary>
+    public const string RegistryAllowedNetworks = "Pd:Registry:AllowedNetworks";
+
+    /// <summary><c>Pd:Registry:SharedSecret</c>: the secret PdApp-aware senders sign registrations with.</summary>
+    public const string RegistrySharedSecret = "Pd:Registry:SharedSecret";
+
     /// <summary>
     /// <c>Pd:LMCache:NotificationPort</c>: port of the ZeroMQ PULL socket the proxy binds for LMCache senders'
     /// "KV ready" notifications (their <c>pd_proxy_port</c>).

@@ -27,8 +27,15 @@ public static class ProxyApp
         // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);
 
+        // Kestrel answers oversized headers with a bare 431 before any middleware: it gets twice our limits,
+        // which RequestHeaderLimitMiddleware enforces with an OpenAI error and the request id.
+        builder.Services.AddOptions<KestrelServerOptions>()
+            .Configure<Microsoft.Extensions.Options.IOptions<PdApp.Proxy.Pipeline.Options.ProxyOptions>>(
+                (kestrel, proxy) => RequestHeaderLimitMiddleware.ConfigureKestrel(kestrel, proxy.Value));
+
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<RequestHeaderLimitMiddleware>();
 
         // Bodiless 404/405 (no route, wrong method) and other bare errors get OpenAI's shape.
         app.UseStatusCodePages(OpenAiStatusCodePages.WriteAsync);

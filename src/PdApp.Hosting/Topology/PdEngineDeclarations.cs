@@ -70,7 +70,8 @@ internal static class PdEngineDeclarations
         IDistributedApplicationBuilder builder,
         PdOptions options,
         PdInstancePlan instance,
-        IResourceBuilder<ParameterResource>? apiKey)
+        IResourceBuilder<ParameterResource>? apiKey,
+        IResourceBuilder<ParameterResource>? registrySecret = null)
         where TSimulator : IProjectMetadata, new()
     {
         // The simulator takes vLLM's flags; it gets the container's command line, bound to loopback and to
@@ -104,6 +105,11 @@ internal static class PdEngineDeclarations
             })
             .WithHttpHealthCheck(VllmResource.HealthPath, endpointName: VllmResource.HttpEndpointName)
             .WithVllmDashboardUrls(VllmResource.HttpEndpointName);
+
+        if (registrySecret is not null)
+        {
+            simulator.WithEnvironment(PdApp.Protocol.P2pNccl.P2pNcclRegistrationMessage.SharedSecretVariable, registrySecret);
+        }
 
         if (instance.KvConnector is SharedStorageKvConnector shared)
         {

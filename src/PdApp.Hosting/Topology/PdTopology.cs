@@ -9,4 +9,11 @@ public sealed record PdTopology(
     PdTopologyPlan Plan,
     PdBackendDecision Decision,
     IReadOnlyList<PdInstance> Instances,
-    Aspire.Hosting.ApplicationModel.IResourceBuilder<Aspire.Hosting.ApplicationModel.ParameterResource>? ApiKey);
+    Aspire.Hosting.ApplicationModel.IResourceBuilder<Aspire.Hosting.ApplicationModel.ParameterResource>? ApiKey)
+{
+    /// <summary>
+    /// The generated <c>pdapp-registry-secret</c> parameter the simulators sign P2pNccl registrations with and the
+    /// proxy checks (<c>Pd:Registry:SharedSecret</c>), or null: only for simulators, since vLLM's engines do not sign.
+    /// </summary>
+    public Aspire.Hosting.ApplicationModel.IResourceBuilder<Aspire.Hosting.ApplicationModel.ParameterResource>? RegistrySecret { get; init; }
+}

@@ -32,6 +32,13 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
     /// </summary>
     public const string HmacKey = "hmac";
 
+    /// <summary>
+    /// The environment variable a PdApp-aware sender (the simulator) reads the shared secret from, the proxy's
+    /// <c>Pd:Registry:SharedSecret</c>; set, every registration carries <see cref="HmacKey"/>. An environment
+    /// variable rather than a <c>kv_connector_extra_config</c> key, so the secret stays off command lines.
+    /// </summary>
+    public const string SharedSecretVariable = "PDAPP_REGISTRY_SHARED_SECRET";
+
     /// <summary>The <c>type</c> of a prefill instance.</summary>
     public const string PrefillType = "P";
 
@@ -57,6 +64,12 @@ public sealed record P2pNcclRegistrationMessage(PdRole Role, string HttpAddress,
             Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{Type}\n{HttpAddress}\n{ZmqAddress}"));
         return Convert.ToHexStringLower(mac);
     }
+
+    /// <summary>This message signed with <paramref name="secret"/>, or unchanged when there is no secret.</summary>
+    /// <param name="secret">The shared secret, or null or empty for none.</param>
+    /// <returns>The message to send.</returns>
+    public P2pNcclRegistrationMessage SignedWith(string? secret) =>
+        string.IsNullOrEmpty(secret) ? this : this with { Hmac = Sign(secret) };
 
     /// <summary>Whether <see cref="Hmac"/> is this message's signature under <paramref name="secret"/> (constant time).</summary>
     /// <param name="secret">The shared secret.</param>

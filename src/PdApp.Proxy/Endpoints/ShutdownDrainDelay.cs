@@ -20,7 +20,7 @@ internal sealed class ShutdownDrainDelay(IOptions<ProxyOptions> options, IHostAp
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        var delay = options.Value.ShutdownDrainDelaySeconds;
+        var delay = options.Value.EffectiveShutdownDrainDelaySeconds;
         if (delay <= 0)
         {
             return;

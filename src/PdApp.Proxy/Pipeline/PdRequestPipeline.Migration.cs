@@ -11,9 +11,10 @@ namespace PdApp.Proxy.Pipeline;
 /// continues on another decode instance, with the text already relayed appended to the prompt,
 /// up to <c>Pd:Proxy:Migration:MaxAttempts</c> times; the KV for the continuation comes the same
 /// way as the request's own (prefill again on P, fresh NIXL parameters, a new P2pNccl request id),
-/// or from D alone where the request was served by D alone or the continuation is under the
-/// skip-prefill threshold. Where it cannot move, it ends as before: in-band error and
-/// <c>[DONE]</c>, or a 502/504.
+/// or from D alone where the request was served by D alone or where the PD decision for the
+/// extended prompt says so (the same one a new request takes: a decode instance's prefix cache holds
+/// all but <c>SkipPrefillBelowUncachedTokens</c> of it, or it is under <c>SkipPrefillBelowTokens</c>).
+/// Where it cannot move, it ends as before: in-band error and <c>[DONE]</c>, or a 502/504.
 /// </summary>
 public sealed partial class PdRequestPipeline
 {
@@ -141,29 +142,37 @@ public sealed partial class PdRequestPipeline
 
     private async Task<ContinuationLeg> PrepareContinuationAsync(Run run, StreamProgress progress)
     {
-        var (_, request, requestId, routing, exchange, _, migration) = run;
+        var (context, request, requestId, routing, exchange, _, migration) = run;
         var body = ContinuationBody.Create(request, progress);
         if (!CompletionRequestParser.TryParse(request.Route, body, servedModel: null, out var continuation, out _))
         {
             return ContinuationLeg.Failed(MigrationReasons.ContinuationFailed);
         }
 
-        var decodeRouting = routing with { Exclude = migration.FailedDecodes };
+        // The original prompt's block keys do not describe the continuation's: the decision takes its own.
+        var decodeRouting = routing with { Exclude = migration.FailedDecodes, KvBlockKeys = null, KvPromptTokens = 0 };
         InstanceLease? decode = null;
         PrefillStage? prefill = null;
         try
         {
+            // A request D served alone continues alone; a disaggregated one takes the same PD decision
+            // as a new request for its extended prompt: D alone when a healthy decode instance already
+            // holds enough of it (the cache-aware decision) or when it is short.
+            var alone = exchange.Mode != PdMode.Disaggregated;
+            if (!alone)
+            {
+                var decision = await DecideAsync(continuation!, decodeRouting, context.RequestAborted);
+                (decodeRouting, alone) = (decision.Routing, decision.DecodeAlone);
+            }
+
             if (flow.SelectsDecodeBeforePrefill && (decode = selector.Select(PdRole.Decode, decodeRouting)) is null)
             {
                 return ContinuationLeg.Failed(MigrationReasons.NoDecodeInstance, continuation);
             }
 
-            var threshold = options.Value.Disaggregation.SkipPrefillBelowTokens;
-            var alone = exchange.Mode != PdMode.Disaggregated
-                || (threshold > 0 && continuation!.EstimatedPromptTokens < threshold && flow.CanSkipPrefill);
             if (!alone)
             {
-                prefill = await PrefillAsync(run with { Request = continuation! }, decode?.Instance);
+                prefill = await PrefillAsync(run with { Request = continuation!, Routing = decodeRouting }, decode?.Instance);
                 switch (prefill.Attempt)
                 {
                     case { Kind: PrefillAttemptKind.Canceled }:
@@ -209,6 +218,10 @@ public sealed partial class PdRequestPipeline
             decode = null;
             continuation = null;
             return leg;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return ContinuationLeg.Failed(Canceled, continuation, decode);
         }
         finally
         {

@@ -42,33 +42,17 @@ public sealed partial class PdRequestPipeline(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(observer);
-        var disaggregation = options.Value.Disaggregation;
-        var routing = new RoutingContext(requestId, request.PromptText);
         var migration = new MigrationState(
             options.Value.Migration.MaxAttempts,
-            MigrationEligibility.RefusalFor(request) ?? ConnectorRefusal(),
+            MigrationEligibility.RefusalFor(request)
+                ?? MigrationEligibility.SizeRefusalFor(request, options.Value.Migration.MaxNonStreamingTokens)
+                ?? ConnectorRefusal(),
             MigrationEligibility.IsReproducible(request));
         observer.RequestParsed(request);
 
-        // KV-cache-aware routing (Routing/KvCache): the prompt's block keys, then the cache-aware PD decision.
-        if (kvCache is not null && kvCache.IsActive(disaggregation.SkipPrefillBelowUncachedTokens))
-        {
-            routing = await kvCache.PrepareAsync(routing, request.Document.RootElement, request.Route == OpenAiRoute.ChatCompletions, time.GetUtcNow(), context.RequestAborted);
-            if (flow.CanSkipPrefill
-                && kvCache.TrySkipPrefill(routing, disaggregation.SkipPrefillBelowUncachedTokens, time.GetUtcNow(), out var holderOnly))
-            {
-                observer.PrefillSkipped();
-                exchange.Mode = PdMode.PrefillSkipped;
-                await DecodeAloneAsync(new Run(context, request, requestId, holderOnly, exchange, observer, migration));
-                return;
-            }
-        }
-
-        var run = new Run(context, request, requestId, routing, exchange, observer, migration);
-
-        if (disaggregation.SkipPrefillBelowTokens > 0
-            && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
-            && flow.CanSkipPrefill)
+        var decision = await DecideAsync(request, new RoutingContext(requestId, request.PromptText), context.RequestAborted);
+        var run = new Run(context, request, requestId, decision.Routing, exchange, observer, migration);
+        if (decision.DecodeAlone)
         {
             observer.PrefillSkipped();
             exchange.Mode = PdMode.PrefillSkipped;
@@ -77,6 +61,7 @@ public sealed partial class PdRequestPipeline(
         }
 
         // P2pNccl names D in the prefill request, so D is chosen (and held) first.
+        var routing = run.Routing;
         using var earlyDecode = flow.SelectsDecodeBeforePrefill ? selector.Select(PdRole.Decode, routing) : null;
         if (flow.SelectsDecodeBeforePrefill && earlyDecode is null)
         {
@@ -160,6 +145,32 @@ public sealed partial class PdRequestPipeline(
         }
 
         CountTransfer(run, relayed.Call, body.PrefillConfirmedTransfer);
+    }
+
+    /// <summary>
+    /// The PD decision, one for a client's request and for a migrated request's continuation alike:
+    /// the prompt's KV block keys (KV-aware routing, <c>Routing/KvCache</c>), then whether D computes
+    /// the prompt alone: a decode instance's prefix cache holds all but fewer than
+    /// <c>SkipPrefillBelowUncachedTokens</c> of it (the cache-aware decision; only that instance stays
+    /// eligible), or the prompt is estimated under <c>SkipPrefillBelowTokens</c>. Otherwise P prefills.
+    /// </summary>
+    private async Task<PdDecision> DecideAsync(CompletionRequest request, RoutingContext routing, CancellationToken cancellationToken)
+    {
+        var disaggregation = options.Value.Disaggregation;
+        if (kvCache is not null && kvCache.IsActive(disaggregation.SkipPrefillBelowUncachedTokens))
+        {
+            routing = await kvCache.PrepareAsync(routing, request.Document.RootElement, request.Route == OpenAiRoute.ChatCompletions, time.GetUtcNow(), cancellationToken);
+            if (flow.CanSkipPrefill
+                && kvCache.TrySkipPrefill(routing, disaggregation.SkipPrefillBelowUncachedTokens, time.GetUtcNow(), out var holderOnly))
+            {
+                return new PdDecision(holderOnly, DecodeAlone: true);
+            }
+        }
+
+        var belowEstimate = disaggregation.SkipPrefillBelowTokens > 0
+            && request.EstimatedPromptTokens < disaggregation.SkipPrefillBelowTokens
+            && flow.CanSkipPrefill;
+        return new PdDecision(routing, belowEstimate);
     }
 
     private async Task<PrefillStage> PrefillAsync(Run run, UpstreamInstance? decode)
@@ -355,6 +366,10 @@ public sealed partial class PdRequestPipeline(
         run.Observer.CancelledAfterPrefill();
         ProxyLog.CancelledAfterPrefill(logger, run.RequestId, prefillInstance.Name);
     }
+
+    // Routing for what follows (with the prompt's KV block keys; only the holder eligible when a
+    // decode instance's cache decided), and whether D computes the prompt alone.
+    private readonly record struct PdDecision(RoutingContext Routing, bool DecodeAlone);
 
     private sealed record PrefillStage(PrefillAttempt? Attempt, UpstreamInstance? Instance, string UpstreamRequestId, KvHandoff Handoff);
 

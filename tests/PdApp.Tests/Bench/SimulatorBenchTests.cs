@@ -84,6 +84,7 @@ public sealed class SimulatorBenchTests
         [
             "--urls=http://127.0.0.1:0",
             "--Pd:Connector=SharedStorageConnector",
+            "--Pd:Proxy:ShutdownDrainDelaySeconds=0",
             "--Pd:Instances:0:Name=prefill-0", "--Pd:Instances:0:Role=Prefill", $"--Pd:Instances:0:Address={prefillUrl}",
             "--Pd:Instances:1:Name=decode-0", "--Pd:Instances:1:Role=Decode", $"--Pd:Instances:1:Address={decodeUrl}",
         ]);

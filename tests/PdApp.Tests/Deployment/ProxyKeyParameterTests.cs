@@ -123,6 +123,22 @@ public sealed class ProxyKeyParameterTests : IDisposable
         Assert.DoesNotContain("Pd__AdminApiKey", configMap.Keys);
     }
 
+    [Theory]
+    [InlineData(true, true, "Open")]
+    [InlineData(true, false, null)]
+    [InlineData(false, true, null)]
+    public async Task Kubernetes_AnnotationScrapeOfAProxyWithKeys_OpensMetricsRatherThanGetting401(bool keys, bool annotations, string? expected)
+    {
+        // Prometheus' annotation scrape sends no bearer token; a key-protected /metrics would answer it 401.
+        var published = await DeploymentPublishing.PublishAsync(
+            KubernetesWriter.PublisherName, [.. keys ? WithProxyKeys : [], $"--Pd:Kubernetes:PrometheusAnnotations={annotations}"]);
+        var objects = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName)).Cast<IKubernetesObject<V1ObjectMeta>>().ToList();
+
+        var configMap = objects.OfType<V1ConfigMap>().Single().Data;
+
+        Assert.Equal(expected, configMap.TryGetValue("Pd__MetricsAccess", out var access) ? access : null);
+    }
+
     private async Task<JsonElement> PublishManifestAsync(params string[] settings)
     {
         using var doc = JsonDocument.Parse(await PublishManifestTextAsync(settings));

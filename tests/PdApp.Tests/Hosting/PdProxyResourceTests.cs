@@ -90,6 +90,23 @@ public sealed class PdProxyResourceTests
         Assert.DoesNotContain(env.Keys, k => k.StartsWith("Pd__", StringComparison.Ordinal) && !k.StartsWith("Pd__Proxy__", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(false, null, "0")]
+    [InlineData(false, "2", "2")]
+    [InlineData(true, null, null)]
+    public async Task AddPdProxy_DrainDelay_IsOffForLocalRunsAndTheProxysDefaultWhenPublished(bool publish, string? configured, string? expected)
+    {
+        string[] args = [.. publish ? new[] { "--publisher", "manifest", "--output-path", Path.Combine(Path.GetTempPath(), "pdapp-unused.json") } : [],
+            .. configured is null ? [] : new[] { $"--Pd:Proxy:ShutdownDrainDelaySeconds={configured}" }];
+        var builder = AppModel.CreateBuilder(args);
+
+        var proxy = builder.AddPdProxy<Projects.PdApp_Proxy>(PdProxyResource.DefaultName);
+        var (_, env) = await AppModel.EvaluateAsync(proxy.Resource);
+
+        Assert.Equal(publish, builder.ExecutionContext.IsPublishMode);
+        Assert.Equal(expected, env.TryGetValue("Pd__Proxy__ShutdownDrainDelaySeconds", out var value) ? value : null);
+    }
+
     [Fact]
     public async Task AddPdProxy_PdConfigFileSettings_ReachTheProxyAndTheCommandLineStillWins()
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using PdApp.Hosting;
 using PdApp.Hosting.Topology;
 using PdApp.Protocol;
+using PdApp.Protocol.P2pNccl;
 
 namespace PdApp.Tests.Hosting;
 
@@ -215,6 +216,42 @@ public sealed class PdTopologyModelTests
         Assert.Equal("{hf-token.value}", env["HF_TOKEN"]);
         Assert.Equal("{vllm-api-key.value}", proxyEnv["Pd__UpstreamApiKey"]);
     }
+
+    [Fact]
+    public async Task SimulatorBackend_P2pNccl_RegistryBindsAndAcceptsLoopbackOnly_AndRegistrationsAreSignedWithAGeneratedSecret()
+    {
+        var (builder, _, proxy) = Declare(PdBackend.Simulator, ("Pd:Connector", "P2pNcclConnector"), ("Pd:Decode:Count", "2"));
+
+        var (_, proxyEnv) = await AppModel.EvaluateAsync(proxy.Resource);
+        var (_, simEnv) = await AppModel.EvaluateAsync(builder.Resources.Single(r => r.Name == "decode-1"));
+
+        Assert.Equal("127.0.0.1", proxyEnv["Pd__Registry__BindAddress"]);
+        Assert.Equal(["127.0.0.1"], RegistryAllowlist(proxyEnv));
+        Assert.Equal("{pdapp-registry-secret.value}", proxyEnv["Pd__Registry__SharedSecret"]);
+        Assert.Equal("{pdapp-registry-secret.value}", simEnv[P2pNcclRegistrationMessage.SharedSecretVariable]);
+        var secret = Assert.IsType<ParameterResource>(builder.Resources.Single(r => r.Name == PdTopologyBuilderExtensions.RegistrySecretParameterName));
+        Assert.True(secret.Secret);
+
+        // Generated once and kept in the app host's user secrets in run mode, like the proxy's keys.
+        Assert.NotNull(secret.Default);
+    }
+
+    [Fact]
+    public async Task VllmBackend_P2pNccl_RegistryAcceptsOnlyTheContainersNames_AndAsksNoSignatureVllmCannotGive()
+    {
+        var (builder, _, proxy) = Declare(PdBackend.Vllm, ("Pd:Connector", "P2pNcclConnector"), ("Pd:Decode:Count", "2"));
+
+        var (_, proxyEnv) = await AppModel.EvaluateAsync(proxy.Resource);
+
+        // The proxy is a host process reached through host.docker.internal, whose address is the network's gateway.
+        Assert.Equal("*", proxyEnv["Pd__Registry__BindAddress"]);
+        Assert.Equal(["decode-0", "decode-1", "prefill-0"], RegistryAllowlist(proxyEnv));
+        Assert.False(proxyEnv.ContainsKey("Pd__Registry__SharedSecret"));
+        Assert.DoesNotContain(builder.Resources, r => r.Name == PdTopologyBuilderExtensions.RegistrySecretParameterName);
+    }
+
+    private static List<string> RegistryAllowlist(IReadOnlyDictionary<string, string> env) =>
+        [.. env.Where(e => e.Key.StartsWith("Pd__Registry__AllowedNetworks__", StringComparison.Ordinal)).Select(e => e.Value).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task SimulatorBackend_RunsProjectsWithTheContainersEngineArgumentsOnLoopback()

@@ -30,6 +30,7 @@ public sealed class OpenTelemetryExportTests
             $"--{PdProxySettings.Connector}={KvConnectorNames.SharedStorage}",
             "--Logging:LogLevel:Default=Warning",
             "--Pd:Proxy:Health:Enabled=false",
+            "--Pd:Proxy:ShutdownDrainDelaySeconds=0",
 
             // As the app host sets it: spans are built only for an exporter (nothing listens there).
             $"--OTEL_EXPORTER_OTLP_ENDPOINT={Upstream.Dead("otlp").Address}",

@@ -68,6 +68,7 @@ public sealed class TraceConsumerTests
         $"--{PdProxySettings.Connector}={KvConnectorNames.SharedStorage}",
         "--Logging:LogLevel:Default=Warning",
         "--Pd:Proxy:Health:Enabled=false",
+        "--Pd:Proxy:ShutdownDrainDelaySeconds=0",
         "--Pd:Proxy:LoadScrape:Enabled=false",
         $"--{PdProxySettings.Instances}:0:Name=prefill-0",
         $"--{PdProxySettings.Instances}:0:Role=Prefill",

@@ -90,6 +90,34 @@ public sealed class ProxyMigrationTests
     }
 
     [Fact]
+    public async Task NonStreamingRequestPastTheSizeLimit_IsNotMigrated_ClientGetsTheGatewayError()
+    {
+        var (proxy, _) = await StartAsync(faultyArgs: ["--fault-abort-after-tokens", "3"], settings: "Pd:Proxy:Migration:MaxNonStreamingTokens=4");
+        await using var fixture = proxy;
+        var body = Completion(maxTokens: 8, stream: false);
+
+        // The balancer alternates: some of these reach the faulty decode instance.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await proxy.PostAsync("/v1/completions", body.ToJsonString());
+            statuses.Add(response.StatusCode);
+            var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+                Assert.False(string.IsNullOrEmpty((string?)json["error"]!["message"]));
+                Assert.Equal(502, (int?)json["error"]!["code"]);
+            }
+        }
+
+        Assert.Contains(HttpStatusCode.BadGateway, statuses);
+        Assert.Contains(HttpStatusCode.OK, statuses);
+        Assert.True(await proxy.Metrics.WaitForAsync(ProxyMeter.MigrationsInstrument, 1, "reason", "non_streaming_size") >= 1);
+        Assert.Equal(0, proxy.Metrics.Sum(ProxyMeter.MigrationsInstrument, "outcome", "migrated"));
+    }
+
+    [Fact]
     public async Task KilledDecodeProcess_StreamContinuesOnTheOtherDecode()
     {
         await using var process = await SimulatorProcess.StartAsync(Faulty, "--inter-token-latency", "40");

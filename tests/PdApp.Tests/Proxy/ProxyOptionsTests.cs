@@ -49,6 +49,7 @@ public sealed class ProxyOptionsTests
     [InlineData("Pd:Proxy:Admission:RateLimitMode=sometimes", "Pd:Proxy:Admission:RateLimitMode")]
     [InlineData("Pd:Proxy:Admission:RateLimitMaxWaitSeconds=0", "Pd:Proxy:Admission:RateLimitMaxWaitSeconds")]
     [InlineData("Pd:Proxy:Migration:MaxAttempts=-1", "Pd:Proxy:Migration:MaxAttempts")]
+    [InlineData("Pd:Proxy:Migration:MaxNonStreamingTokens=-1", "Pd:Proxy:Migration:MaxNonStreamingTokens")]
     public async Task OutOfRangeSetting_FailsNamingIt(string setting, string key) =>
         Assert.Contains(key, await StartFailureAsync($"{PdProxySettings.Connector}={KvConnectorNames.Nixl}", setting));
 

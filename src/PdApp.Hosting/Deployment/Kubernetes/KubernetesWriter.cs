@@ -319,6 +319,9 @@ public sealed class KubernetesWriter(PdKubernetesOptions options, ILogger<Kubern
         var configMapName = gateway.Name + "-config";
         var environment = KubernetesDiscoverySettings.Apply(gateway.Environment, roles, options.Namespace);
 
+        // The annotation scrape carries no key: without this, a proxy with Pd:ApiKey answers every scrape with 401.
+        KubernetesMetricsAccess.Apply(environment, options.PrometheusAnnotations);
+
         // Settings without secrets go to the ConfigMap; anything built from a secret stays a secretKeyRef.
         var plain = environment.Where(e => !e.Value.Parameters.Any(KubernetesValues.IsFromSecret)).ToList();
         var secret = environment.Except(plain).ToList();

@@ -49,7 +49,13 @@ internal static partial class AdminInstanceHandlers
 
         if (string.IsNullOrWhiteSpace(body.Name) || !NamePattern().IsMatch(body.Name))
         {
-            return OpenAiErrorResult.BadRequest("'name' is required: 1 to 200 letters, digits or . _ - : @ #.", "name");
+            return OpenAiErrorResult.BadRequest("'name' is required: 1 to 200 letters, digits or . _ - @ #.", "name");
+        }
+
+        if (AddressInName().IsMatch(body.Name))
+        {
+            // Names reach clients in error messages; addresses must not (they stay in 'address', logs and this API).
+            return OpenAiErrorResult.BadRequest("'name' must not contain an IP address; clients see instance names in errors. Put the address in 'address'.", "name");
         }
 
         if (!RoleParser.TryParse(body.Role, out var role))
@@ -137,6 +143,10 @@ internal static partial class AdminInstanceHandlers
 
     private static string Describe(string? value) => value is null ? "missing" : $"'{value}'";
 
-    [GeneratedRegex("^[A-Za-z0-9._:@#-]{1,200}$", RegexOptions.CultureInvariant)]
+    // No ':' (a port, an IPv6 address): names are shown to clients, addresses are not.
+    [GeneratedRegex("^[A-Za-z0-9._@#-]{1,200}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"(^|[^0-9])[0-9]{1,3}(\.[0-9]{1,3}){3}($|[^0-9])", RegexOptions.CultureInvariant)]
+    private static partial Regex AddressInName();
 }

@@ -50,6 +50,36 @@ public static class MigrationEligibility
         return request.Route == OpenAiRoute.Completions ? CompletionPromptRefusal(root) : ChatRefusal(root);
     }
 
+    /// <summary>
+    /// Why a non-streaming <paramref name="request"/> is too large to move, or null: its token limit
+    /// (the smaller of <c>max_tokens</c> and <c>max_completion_tokens</c>; none means the model's
+    /// context) exceeds <paramref name="maxNonStreamingTokens"/>. A non-streaming move reruns the
+    /// whole generation (nothing was relayed to continue from). Streaming requests are never refused here.
+    /// </summary>
+    /// <param name="request">The client's request.</param>
+    /// <param name="maxNonStreamingTokens"><c>Pd:Proxy:Migration:MaxNonStreamingTokens</c>; 0 lifts the limit.</param>
+    /// <returns><see cref="MigrationReasons.NonStreamingSize"/>, or null.</returns>
+    public static string? SizeRefusalFor(CompletionRequest request, int maxNonStreamingTokens)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Stream || maxNonStreamingTokens <= 0)
+        {
+            return null;
+        }
+
+        int? limit = null;
+        var root = request.Document.RootElement;
+        foreach (var name in (ReadOnlySpan<string>)["max_tokens", "max_completion_tokens"])
+        {
+            if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var tokens))
+            {
+                limit = Math.Min(limit ?? int.MaxValue, tokens);
+            }
+        }
+
+        return limit <= maxNonStreamingTokens ? null : MigrationReasons.NonStreamingSize;
+    }
+
     /// <summary>Whether the request's sampling is reproducible (greedy, or seeded): only then does a continuation equal an unfaulted run.</summary>
     /// <param name="request">The client's request.</param>
     /// <returns>True when greedy or seeded.</returns>

@@ -37,6 +37,12 @@ public static class MigrationReasons
     /// <summary>Refused: a prompt of token ids or several prompts (the relayed text cannot be appended exactly).</summary>
     public const string PromptShape = "prompt_shape";
 
+    /// <summary>
+    /// Refused: a non-streaming request whose token limit (<c>max_tokens</c>, <c>max_completion_tokens</c>,
+    /// or none) exceeds <c>Pd:Proxy:Migration:MaxNonStreamingTokens</c> (a move would rerun its whole generation).
+    /// </summary>
+    public const string NonStreamingSize = "non_streaming_size";
+
     /// <summary>Refused: the connector pushes KV to one fixed decode instance (PyNccl).</summary>
     public const string Connector = "connector";
 

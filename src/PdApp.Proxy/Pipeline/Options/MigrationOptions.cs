@@ -21,4 +21,21 @@ public sealed class MigrationOptions
     /// and each move costs the client a stall of about one time to first token.
     /// </summary>
     public int MaxAttempts { get; set; } = 1;
+
+    /// <summary>The key of <see cref="MaxNonStreamingTokens"/>.</summary>
+    public const string MaxNonStreamingTokensKey = Section + ":" + nameof(MaxNonStreamingTokens);
+
+    /// <summary>
+    /// <c>Pd:Proxy:Migration:MaxNonStreamingTokens</c>: a non-streaming request migrates only when its
+    /// <c>max_tokens</c> (or <c>max_completion_tokens</c>) is at most this (default 4096; 0 lifts the
+    /// limit). A non-streaming decode sends nothing until its generation is done, so a move restarts
+    /// the generation from its first token: a failure near the end of a long answer costs the client
+    /// its whole generation time again and a decode instance the same work twice. At 4096 tokens and
+    /// vLLM's usual 20-50 ms per token, the worst case (failure just before the end, then a full
+    /// rerun) stays under about 7 minutes, inside the OpenAI SDKs' default 10-minute client timeout; a
+    /// longer answer's rerun would often finish for a client that already left. A request without a
+    /// token limit may generate up to the model's context length and is refused while a limit is set.
+    /// Streaming requests have no such limit: their move carries the text already relayed.
+    /// </summary>
+    public int MaxNonStreamingTokens { get; set; } = 4096;
 }

@@ -13,17 +13,42 @@ public sealed class ProxyOptions
     public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
+    /// <c>Pd:Proxy:MaxRequestHeadersTotalBytes</c>: requests whose headers (names and values, as sent) are larger
+    /// get 431 with an OpenAI error and the request id, default 32 KiB (Kestrel's own default). Kestrel is set to
+    /// twice this, since its own 431 comes before any middleware and has no body; headers past twice the limit
+    /// still get that bare 431.
+    /// </summary>
+    public int MaxRequestHeadersTotalBytes { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// <c>Pd:Proxy:MaxRequestHeaderCount</c>: requests with more headers get 431 with an OpenAI error, default 100
+    /// (Kestrel's default); Kestrel is set to twice this, as for <see cref="MaxRequestHeadersTotalBytes"/>.
+    /// </summary>
+    public int MaxRequestHeaderCount { get; set; } = 100;
+
+    /// <summary>
     /// <c>Pd:Proxy:ShutdownTimeoutSeconds</c>: on shutdown the proxy stops accepting connections
     /// and lets in-flight streams finish for up to this long before aborting them (HostOptions.ShutdownTimeout).
     /// </summary>
     public int ShutdownTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>The drain delay when <see cref="ShutdownDrainDelaySeconds"/> is not set.</summary>
+    public const double DefaultShutdownDrainDelaySeconds = 5;
+
     /// <summary>
     /// <c>Pd:Proxy:ShutdownDrainDelaySeconds</c>: on shutdown, keep listening this long with
     /// <c>/health</c> answering 503 (so orchestrators and load balancers see the drain and stop
-    /// sending) before the listener closes, default 0. Counts against <see cref="ShutdownTimeoutSeconds"/>.
+    /// sending) before the listener closes; requests keep being served meanwhile. Unset:
+    /// <see cref="DefaultShutdownDrainDelaySeconds"/> (a load balancer probing every few seconds sees
+    /// the 503 before the port closes, as a Kubernetes <c>preStop</c> sleep of 5 s gives endpoints time
+    /// to update), at most <see cref="ShutdownTimeoutSeconds"/>. Counts against <see cref="ShutdownTimeoutSeconds"/>.
+    /// 0 closes the listener at once (the app host sets 0 for local runs, where no load balancer probes).
     /// </summary>
-    public double ShutdownDrainDelaySeconds { get; set; }
+    public double? ShutdownDrainDelaySeconds { get; set; }
+
+    /// <summary>The drain delay in effect: the setting, or the default capped at <see cref="ShutdownTimeoutSeconds"/>.</summary>
+    public double EffectiveShutdownDrainDelaySeconds =>
+        ShutdownDrainDelaySeconds ?? Math.Min(DefaultShutdownDrainDelaySeconds, Math.Max(0, ShutdownTimeoutSeconds));
 
     /// <summary><c>Pd:Proxy:Timeouts</c>.</summary>
     public TimeoutOptions Timeouts { get; set; } = new();

@@ -16,8 +16,14 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         const string S = ProxyOptions.Section;
 
         Positive(options.MaxRequestBodyBytes, $"{S}:MaxRequestBodyBytes");
+        Positive(options.MaxRequestHeadersTotalBytes, $"{S}:MaxRequestHeadersTotalBytes");
+        Positive(options.MaxRequestHeaderCount, $"{S}:MaxRequestHeaderCount");
+        if (options.MaxRequestHeadersTotalBytes > int.MaxValue / 2 || options.MaxRequestHeaderCount > int.MaxValue / 2)
+        {
+            failures.Add($"{S}:MaxRequestHeadersTotalBytes and {S}:MaxRequestHeaderCount must be below {int.MaxValue / 2}.");
+        }
         NonNegative(options.ShutdownTimeoutSeconds, $"{S}:ShutdownTimeoutSeconds");
-        NonNegative(options.ShutdownDrainDelaySeconds, $"{S}:ShutdownDrainDelaySeconds");
+        NonNegative(options.ShutdownDrainDelaySeconds ?? 0, $"{S}:ShutdownDrainDelaySeconds");
         if (options.ShutdownDrainDelaySeconds > options.ShutdownTimeoutSeconds)
         {
             failures.Add($"{S}:ShutdownDrainDelaySeconds ({options.ShutdownDrainDelaySeconds}) must not exceed {S}:ShutdownTimeoutSeconds ({options.ShutdownTimeoutSeconds}).");
@@ -52,6 +58,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
 
         Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
         NonNegative(options.Migration.MaxAttempts, MigrationOptions.MaxAttemptsKey);
+        NonNegative(options.Migration.MaxNonStreamingTokens, MigrationOptions.MaxNonStreamingTokensKey);
 
         var body = options.RequestBody;
         Positive(body.TimeoutSeconds, $"{RequestBodyOptions.Section}:TimeoutSeconds");

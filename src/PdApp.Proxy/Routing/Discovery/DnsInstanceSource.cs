@@ -10,7 +10,7 @@ namespace PdApp.Proxy.Routing.Discovery;
 /// <summary>
 /// Instances from DNS: each configured role's headless service name (<c>Pd:Discovery:Dns:Prefill</c>,
 /// <c>:Decode</c>, <c>:Both</c>) resolves to one A/AAAA record per ready pod; every record becomes
-/// an instance named <c>{role}@{ip}:{port}</c>, on the role's port (<c>PrefillPort</c>, <c>DecodePort</c>,
+/// an instance named <c>{role}-d{n}</c> (<see cref="InstanceNumbering"/>, a number per address), on the role's port (<c>PrefillPort</c>, <c>DecodePort</c>,
 /// <c>BothPort</c>, else <c>Port</c>: in a Kubernetes deployment every pod of a role listens on the role's
 /// port, so scaling a role changes only the records). Re-resolved every <c>IntervalSeconds</c>: pods
 /// that appear are added, pods that vanish are removed (requests already running on them finish).
@@ -26,6 +26,7 @@ internal sealed partial class DnsInstanceSource : BackgroundService
     private readonly bool _probeBeforeUse;
     private readonly TimeProvider _time;
     private readonly ILogger<DnsInstanceSource> _logger;
+    private readonly InstanceNumbering _names = new("d");
 
     public DnsInstanceSource(
         InstanceRegistry registry,
@@ -119,7 +120,8 @@ internal sealed partial class DnsInstanceSource : BackgroundService
         var baseAddress = new UriBuilder(_options.Scheme, address.ToString(), port).Uri;
         // A pod can be in DNS before it serves (publishNotReadyAddresses, a restart): with active
         // health checking on, it gets traffic only after its first passing probe.
-        return new UpstreamInstance($"{role.ToString().ToLowerInvariant()}@{endpoint}", role, baseAddress, InstanceSource.Dns)
+        // Named without the pod's address: names reach clients in error messages.
+        return new UpstreamInstance(_names.NameFor(role, endpoint.ToString()), role, baseAddress, InstanceSource.Dns)
         {
             IsHealthy = !_probeBeforeUse,
         };

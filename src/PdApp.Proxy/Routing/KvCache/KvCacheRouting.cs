@@ -41,7 +41,7 @@ public sealed class KvCacheRouting
     public async ValueTask<RoutingContext> PrepareAsync(RoutingContext routing, JsonElement body, bool chat, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(routing);
-        var engine = FirstAvailable(PdRole.Decode, now) ?? FirstAvailable(PdRole.Prefill, now);
+        var engine = FirstAvailable(PdRole.Decode, now, routing.Exclude) ?? FirstAvailable(PdRole.Prefill, now, routing.Exclude);
         if (engine is null)
         {
             return routing;
@@ -52,7 +52,8 @@ public sealed class KvCacheRouting
     }
 
     /// <summary>
-    /// Whether the request should skip prefill: some available decode instance with fresh events holds
+    /// Whether the request should skip prefill: some available decode instance with fresh events (not
+    /// one <see cref="RoutingContext.Exclude"/> names, such as a migrated request's failed decode) holds
     /// the prompt's leading blocks so that fewer than <paramref name="belowUncachedTokens"/> tokens
     /// remain to compute. Counted by reason (<c>pdapp.proxy.kvcache.pd_decisions</c>).
     /// </summary>
@@ -85,7 +86,7 @@ public sealed class KvCacheRouting
         for (var i = 0; i < decode.Count; i++)
         {
             var instance = decode[i];
-            if (!instance.IsAvailable(now) || !_kvCache.IsFresh(instance, now, out _))
+            if (routing.Exclude?.Contains(instance) == true || !instance.IsAvailable(now) || !_kvCache.IsFresh(instance, now, out _))
             {
                 continue;
             }
@@ -122,11 +123,12 @@ public sealed class KvCacheRouting
         return true;
     }
 
-    private UpstreamInstance? FirstAvailable(PdRole role, DateTimeOffset now)
+    // Not an excluded instance: a migrated request's failed decode may still look available.
+    private UpstreamInstance? FirstAvailable(PdRole role, DateTimeOffset now, IReadOnlySet<UpstreamInstance>? exclude)
     {
         foreach (var instance in _registry.GetInstances(role))
         {
-            if (instance.IsAvailable(now))
+            if (instance.IsAvailable(now) && exclude?.Contains(instance) != true)
             {
                 return instance;
             }

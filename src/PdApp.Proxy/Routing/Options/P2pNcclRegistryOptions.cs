@@ -30,17 +30,19 @@ public sealed class P2pNcclRegistryOptions
     public string BindAddress { get; set; } = "*";
 
     /// <summary>
-    /// <c>Pd:Registry:AllowedNetworks:{i}</c>: IP addresses or CIDR networks (<c>10.0.0.0/8</c>) that
-    /// both announced addresses (<c>http_address</c>, <c>zmq_address</c>) must lie in; anything else
-    /// is rejected, logged and counted. Empty (default): any address (vLLM's example behaviour).
+    /// <c>Pd:Registry:AllowedNetworks:{i}</c>: IP addresses, CIDR networks (<c>10.0.0.0/8</c>) or host names
+    /// (matched exactly: containers announce their name) that both announced addresses (<c>http_address</c>,
+    /// <c>zmq_address</c>) must lie in; anything else is rejected, logged and counted. Empty (default): any
+    /// address (vLLM's example behaviour). The app host sets it from the topology for local runs.
     /// </summary>
     public IList<string> AllowedNetworks { get; } = [];
 
     /// <summary>
     /// <c>Pd:Registry:SharedSecret</c>: when set, a registration must carry <c>"hmac"</c>, the
     /// HMAC-SHA256 of its fields under this secret (<see cref="PdApp.Protocol.P2pNccl.P2pNcclRegistrationMessage.Sign"/>);
-    /// unsigned or wrongly signed ones are rejected. vLLM's engines do not sign: use it with
-    /// instances that do, or rely on <see cref="AllowedNetworks"/> and <see cref="BindAddress"/>.
+    /// unsigned or wrongly signed ones are rejected. Only PdApp-aware senders sign (the simulator, from
+    /// <c>PDAPP_REGISTRY_SHARED_SECRET</c>); vLLM's engines do not, so with real vLLM the protection is
+    /// <see cref="BindAddress"/>, <see cref="AllowedNetworks"/> and the <c>/health</c> check before use.
     /// </summary>
     public string? SharedSecret { get; set; }
 
@@ -79,9 +81,9 @@ internal sealed class P2pNcclRegistryOptionsValidator : IValidateOptions<P2pNccl
         for (var i = 0; i < options.AllowedNetworks.Count; i++)
         {
             var entry = options.AllowedNetworks[i];
-            if (!System.Net.IPNetwork.TryParse(entry, out _) && !System.Net.IPAddress.TryParse(entry, out _))
+            if (!System.Net.IPNetwork.TryParse(entry, out _) && !System.Net.IPAddress.TryParse(entry, out _) && !P2pNccl.RegistrationAllowlist.IsHostName(entry))
             {
-                failures.Add($"{P2pNcclRegistryOptions.SectionName}:AllowedNetworks:{i} must be an IP address or a CIDR network (was '{options.AllowedNetworks[i]}').");
+                failures.Add($"{P2pNcclRegistryOptions.SectionName}:AllowedNetworks:{i} must be an IP address, a CIDR network or a host name (was '{options.AllowedNetworks[i]}').");
             }
         }
 

@@ -1,10 +1,9 @@
-using System.Globalization;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NetMQ;
 using NetMQ.Sockets;
 using PdApp.Protocol;
+using PdApp.Proxy.Messaging;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Routing.P2pNccl;
@@ -14,19 +13,15 @@ namespace PdApp.Proxy.Routing.P2pNccl;
 /// <c>examples/online_serving/disaggregated_serving_p2p_nccl_xpyd/disagg_proxy_p2p_nccl_xpyd.py</c>:
 /// a ZeroMQ ROUTER socket on <c>Pd:Registry:Port</c> receives <c>[identity, msgpack]</c> frames
 /// from each instance's DEALER. Each registration adds (or refreshes) an instance named
-/// <c>{role}@{http_address}</c> with <see cref="InstanceSource.Registry"/>, base address
+/// <c>{role}-r{n}</c> (<see cref="InstanceNumbering"/>: no address, since names reach clients) with <see cref="InstanceSource.Registry"/>, base address
 /// <c>http://{http_address}</c> and KV address <c>zmq_address</c>; an instance not heard from for
 /// <c>ExpirySeconds</c> is removed (vLLM's example never forgets; instances ping every 3 s).
 /// Malformed messages are logged and ignored. With active health checking on, a new instance
-/// starts unhealthy and is admitted by its first passing probe. The socket lives on one dedicated thread, since
-/// NetMQ sockets are not thread-safe. A port that cannot be bound fails the service (and, with the
-/// host's default <c>BackgroundServiceExceptionBehavior.StopHost</c>, the proxy): a configured
-/// registry that silently does not listen would leave the proxy without instances.
+/// starts unhealthy and is admitted by its first passing <c>/health</c> probe, and gets the upstream key only
+/// once verified (<c>UpstreamKeyPolicy</c>). Binding and the socket's thread are <see cref="ZmqListenerService{TSocket}"/>'s.
 /// </summary>
-internal sealed partial class P2pNcclRegistryService : BackgroundService
+internal sealed partial class P2pNcclRegistryService : ZmqListenerService<RouterSocket>
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
     private readonly InstanceRegistry _registry;
     private readonly P2pNcclRegistryOptions _options;
     private readonly bool _probeBeforeUse;
@@ -34,9 +29,11 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
     private readonly ILogger<P2pNcclRegistryService> _logger;
     private readonly IRoutingObserver? _observer;
     private readonly RegistrationAllowlist _allowlist;
+    private readonly InstanceNumbering _names = new("r");
     private readonly HashSet<string> _rejectedLogged = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _lastHeard = new(StringComparer.Ordinal);
-    private readonly TaskCompletionSource<int> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TimeSpan _expiry;
+    private NetMQMessage? _message = new();
 
     public P2pNcclRegistryService(
         InstanceRegistry registry,
@@ -51,87 +48,69 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
         _observer = observer;
         _allowlist = new RegistrationAllowlist(_options.AllowedNetworks);
         _probeBeforeUse = health.Value.Enabled;
+        _expiry = TimeSpan.FromSeconds(_options.ExpirySeconds);
         _time = time;
         _logger = logger;
     }
 
-    /// <summary>Completes with the bound port once the socket listens (useful with port 0).</summary>
-    public Task<int> BoundPort => _bound.Task;
+    protected override bool Enabled => _options.Enabled;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override string BindAddress => _options.BindAddress;
+
+    protected override int Port => _options.EffectivePort;
+
+    protected override RouterSocket CreateSocket()
     {
-        if (!_options.Enabled)
-        {
-            _bound.TrySetCanceled(CancellationToken.None);
-            return Task.CompletedTask;
-        }
+        var router = new RouterSocket();
+        router.Options.Linger = TimeSpan.Zero;
 
-        return Task.Factory.StartNew(
-            () => Run(stoppingToken),
-            stoppingToken,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
+        // Registrations are a few hundred bytes; anything far larger is not one.
+        router.Options.MaxMsgSize = 64 * 1024;
+        return router;
     }
 
-    private void Run(CancellationToken stoppingToken)
+    protected override void OnListening(int port)
     {
-        try
+        LogListening(_options.BindAddress, port, _options.ExpirySeconds);
+        if (_options.BindAddress is "*" or "0.0.0.0" or "[::]" && _allowlist.AllowsAll && string.IsNullOrEmpty(_options.SharedSecret))
         {
-            using var router = new RouterSocket();
-            router.Options.Linger = TimeSpan.Zero;
-            var address = $"tcp://{_options.BindAddress}";
-            var port = _options.EffectivePort == 0
-                ? router.BindRandomPort(address)
-                : Bind(router, address, _options.EffectivePort);
-            _bound.TrySetResult(port);
-            LogListening(_options.BindAddress, port, _options.ExpirySeconds);
-            if (_options.BindAddress is "*" or "0.0.0.0" or "[::]" && _allowlist.AllowsAll && string.IsNullOrEmpty(_options.SharedSecret))
-            {
-                LogUnprotected(_options.BindAddress, port);
-            }
-
-            var expiry = TimeSpan.FromSeconds(_options.ExpirySeconds);
-            var message = new NetMQMessage();
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                if (router.TryReceiveMultipartMessage(PollInterval, ref message))
-                {
-                    try
-                    {
-                        Handle(message);
-                    }
-                    catch (Exception ex)
-                    {
-                        // One bad message must not stop registration for every other instance.
-                        LogHandlingFailed(ex);
-                    }
-                }
-
-                Expire(_time.GetUtcNow() - expiry);
-            }
+            LogUnprotected(_options.BindAddress, port);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _bound.TrySetException(ex);
-            LogFailed(ex, _options.BindAddress, _options.EffectivePort);
-            throw;
-        }
-        finally
-        {
-            _bound.TrySetCanceled(CancellationToken.None);
-            foreach (var name in _lastHeard.Keys)
-            {
-                _registry.Remove(name);
-            }
 
-            _lastHeard.Clear();
+        if (!_probeBeforeUse)
+        {
+            LogUnverified();
         }
     }
 
-    private static int Bind(RouterSocket router, string address, int port)
+    protected override void OnFailed(Exception exception) => LogFailed(exception, _options.BindAddress, _options.EffectivePort);
+
+    protected override void Poll(RouterSocket socket)
     {
-        router.Bind($"{address}:{port.ToString(CultureInfo.InvariantCulture)}");
-        return port;
+        if (socket.TryReceiveMultipartMessage(PollInterval, ref _message))
+        {
+            try
+            {
+                Handle(_message!);
+            }
+            catch (Exception ex)
+            {
+                // One bad message must not stop registration for every other instance.
+                LogHandlingFailed(ex);
+            }
+        }
+
+        Expire(_time.GetUtcNow() - _expiry);
+    }
+
+    protected override void OnStopped()
+    {
+        foreach (var name in _lastHeard.Keys)
+        {
+            _registry.Remove(name);
+        }
+
+        _lastHeard.Clear();
     }
 
     private void Handle(NetMQMessage message)
@@ -156,7 +135,8 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
             return;
         }
 
-        var name = $"{registration!.Role.ToString().ToLowerInvariant()}@{registration.HttpAddress}";
+        // Names carry no address: they reach clients in error messages (the address stays in logs and the admin API).
+        var name = _names.NameFor(registration!.Role, registration.HttpAddress);
         var now = _time.GetUtcNow();
         var known = _lastHeard.ContainsKey(name);
         _lastHeard[name] = now;
@@ -183,7 +163,7 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
         }
 
         // The same http address announcing the other role (an instance restarted as P instead of D) replaces the old entry.
-        var otherRole = $"{(registration.Role == PdRole.Prefill ? "decode" : "prefill")}@{registration.HttpAddress}";
+        var otherRole = _names.NameFor(registration.Role == PdRole.Prefill ? PdRole.Decode : PdRole.Prefill, registration.HttpAddress);
         if (_lastHeard.Remove(otherRole))
         {
             _registry.Remove(otherRole);
@@ -195,6 +175,7 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
         {
             IsHealthy = !_probeBeforeUse,
         });
+        LogRegistered(name, registration.HttpAddress, registration.ZmqAddress);
     }
 
     // A registration decides where real prompts (and, once verified, the engines' key) go.
@@ -260,6 +241,12 @@ internal sealed partial class P2pNcclRegistryService : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry on {BindAddress}:{Port} accepts registrations from anyone who can reach it; set Pd:Registry:BindAddress, Pd:Registry:AllowedNetworks or Pd:Registry:SharedSecret")]
     private partial void LogUnprotected(string bindAddress, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: active health checking is off (Pd:Proxy:Health:Enabled), so registered instances get traffic without a /health check")]
+    private partial void LogUnverified();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "P2pNccl registry: {Name} registered (http {HttpAddress}, zmq {ZmqAddress})")]
+    private partial void LogRegistered(string name, string httpAddress, string zmqAddress);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "P2pNccl registry: rejected a registration from {Identity} ({Type}, http {HttpAddress}, zmq {ZmqAddress}): {Reason}")]
     private partial void LogRejected(string identity, string type, string httpAddress, string zmqAddress, string reason);

@@ -66,6 +66,7 @@ internal sealed partial class P2pNcclKvConnector : KvConnectorBase
                 IsProducerRole ? PdRole.Prefill : PdRole.Decode,
                 HttpAddress,
                 () => ZmqAddress,
+                Context.Environment.Get(PdApp.Protocol.P2pNccl.P2pNcclRegistrationMessage.SharedSecretVariable),
                 Context.Loggers.CreateLogger<P2pNcclProxyRegistration>());
             _registration.Start();
         }

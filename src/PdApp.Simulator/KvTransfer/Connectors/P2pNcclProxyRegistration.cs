@@ -10,13 +10,16 @@ namespace PdApp.Simulator.KvTransfer.Connectors;
 /// P2pNccl service discovery, as vLLM's P2pNcclEngine.ping does: a ZeroMQ DEALER whose identity is
 /// the instance's <c>zmq_address</c> connects to <c>tcp://proxy_ip:proxy_port</c> and sends, every
 /// 3 s, one <see cref="P2pNcclRegistrationMessage"/> frame. The proxy's ROUTER forgets an instance
-/// it has not heard from for a few seconds.
+/// it has not heard from for a few seconds. With a shared secret
+/// (<see cref="P2pNcclRegistrationMessage.SharedSecretVariable"/>, the proxy's <c>Pd:Registry:SharedSecret</c>)
+/// every frame is signed, a PdApp extension vLLM's engines do not send.
 /// </summary>
 internal sealed partial class P2pNcclProxyRegistration(
     string proxyEndpoint,
     PdRole role,
     Func<string?> httpAddress,
     Func<string> zmqAddress,
+    string? sharedSecret,
     ILogger<P2pNcclProxyRegistration> logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -47,7 +50,7 @@ internal sealed partial class P2pNcclProxyRegistration(
         // Unsent pings are stale; keep at most a few while the proxy is away.
         socket.Options.SendHighWatermark = 4;
         socket.Connect(proxyEndpoint);
-        LogStarted(proxyEndpoint, role, zmqAddress());
+        LogStarted(proxyEndpoint, role, zmqAddress(), string.IsNullOrEmpty(sharedSecret) ? "unsigned" : "signed");
 
         using var timer = new PeriodicTimer(P2pNcclRegistrationMessage.PingInterval);
         do
@@ -58,7 +61,7 @@ internal sealed partial class P2pNcclProxyRegistration(
                 continue;
             }
 
-            var message = new P2pNcclRegistrationMessage(role, http, zmqAddress()).ToMsgPack();
+            var message = new P2pNcclRegistrationMessage(role, http, zmqAddress()).SignedWith(sharedSecret).ToMsgPack();
             if (!socket.TrySendFrame(TimeSpan.Zero, message))
             {
                 LogBackedUp(proxyEndpoint);
@@ -79,8 +82,8 @@ internal sealed partial class P2pNcclProxyRegistration(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Registering with the P2pNccl proxy {Proxy} as {Role} (zmq {ZmqAddress}) every 3 s")]
-    private partial void LogStarted(string proxy, PdRole role, string zmqAddress);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registering with the P2pNccl proxy {Proxy} as {Role} (zmq {ZmqAddress}) every 3 s, {Signing}")]
+    private partial void LogStarted(string proxy, PdRole role, string zmqAddress, string signing);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "P2pNccl proxy {Proxy} not reachable; ping dropped")]
     private partial void LogBackedUp(string proxy);

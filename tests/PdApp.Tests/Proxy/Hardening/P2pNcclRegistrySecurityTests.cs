@@ -55,7 +55,24 @@ public sealed class P2pNcclRegistrySecurityTests
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "10.0.0.2:8000", "203.0.113.9:21001").ToMsgPack());
         dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "10.0.0.3:8000", "10.0.0.3:21001").ToMsgPack());
 
-        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find("decode@10.0.0.3:8000") is not null));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("decode@10.0.0.3:8000") is not null));
+        Assert.Single(host.Registry.Instances);
+        Assert.Equal(["address_not_allowed", "address_not_allowed"], rejections.Reasons);
+    }
+
+    [Fact]
+    public async Task AllowedHostNames_OnlyTheListedContainerNamesAreAccepted()
+    {
+        // Containers announce their resource name (VLLM_HOST_IP=prefill-0); the app host lists those names.
+        var (host, rejections) = await StartAsync(("Pd:Registry:AllowedNetworks:0", "prefill-0"), ("Pd:Registry:AllowedNetworks:1", "decode-0"));
+        await using var _ = host;
+        using var dealer = await ConnectAsync(host);
+
+        dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Prefill, "intruder:8100", "intruder:21001").ToMsgPack());
+        dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Decode, "decode-0:8200", "127.0.0.9:22001").ToMsgPack());
+        dealer.SendFrame(new P2pNcclRegistrationMessage(PdRole.Prefill, "prefill-0:8100", "prefill-0:21001").ToMsgPack());
+
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("prefill@prefill-0:8100") is not null));
         Assert.Single(host.Registry.Instances);
         Assert.Equal(["address_not_allowed", "address_not_allowed"], rejections.Reasons);
     }
@@ -75,8 +92,8 @@ public sealed class P2pNcclRegistrySecurityTests
         dealer.SendFrame(forged.ToMsgPack());
         dealer.SendFrame(good.ToMsgPack());
 
-        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find("decode@127.0.0.1:20005") is not null));
-        Assert.Null(host.Registry.Find("prefill@127.0.0.1:20003"));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("decode@127.0.0.1:20005") is not null));
+        Assert.Null(host.FindAt("prefill@127.0.0.1:20003"));
         Assert.Equal(["unsigned", "bad_signature"], rejections.Reasons);
     }
 

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using PdApp.Protocol;
+using PdApp.Proxy.Pipeline.Options;
 using PdApp.Tests.Proxy.Infrastructure;
+using PdApp.Tests.Proxy.Routing;
 
 namespace PdApp.Tests.Proxy.Hardening;
 
@@ -71,6 +73,57 @@ public sealed class ShutdownDrainTests
         await stopping;
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+    }
+
+    [Fact]
+    public void DrainDelay_DefaultsToFiveSecondsWithinTheShutdownTimeout()
+    {
+        Assert.Equal(5, new ProxyOptions().EffectiveShutdownDrainDelaySeconds);
+        Assert.Equal(3, new ProxyOptions { ShutdownTimeoutSeconds = 3 }.EffectiveShutdownDrainDelaySeconds);
+        Assert.Equal(0, new ProxyOptions { ShutdownDrainDelaySeconds = 0 }.EffectiveShutdownDrainDelaySeconds);
+    }
+
+    [Fact]
+    public async Task DuringTheDrain_HealthAnswers503WhileAStreamKeepsFlowing_ThenItEndsInBandAtTheDeadline()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        var decode = await SimulatorInstance.StartAsync("decode-0", ["--inter-token-latency", "100"]);
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage,
+            [Upstream.Of(prefill)],
+            [Upstream.Of(decode)],
+            ["Pd:Proxy:ShutdownTimeoutSeconds=5", "Pd:Proxy:ShutdownDrainDelaySeconds=2"]);
+        using var probe = new HttpClient { BaseAddress = proxy.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+
+        // 200 tokens at 100 ms: 20 s, past the 5 s deadline.
+        using var response = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(maxTokens: 200, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
+        var reading = SseEvents.ReadAllAsync(response);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var stopping = proxy.StopProxyAsync();
+        Assert.True(await Eventually.TrueAsync(
+            async () =>
+            {
+                try
+                {
+                    using var health = await probe.GetAsync(new Uri("/health", UriKind.Relative));
+                    return health.StatusCode == HttpStatusCode.ServiceUnavailable;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(5)));
+        var unhealthyAt = clock.Elapsed;
+        var events = await reading;
+        await stopping;
+
+        // Tokens kept coming after /health said 503; then the deadline ended the stream in-band.
+        Assert.Contains(events, e => e.At > unhealthyAt && e.Data.Contains("\"choices\"", StringComparison.Ordinal));
+        Assert.Equal("[DONE]", events[^1].Data);
+        using var error = JsonDocument.Parse(events[^2].Data);
+        Assert.Contains("shutting down", error.RootElement.GetProperty("error").GetProperty("message").GetString());
     }
 
     private static async Task<double> WaitForAsync(Func<double> read)

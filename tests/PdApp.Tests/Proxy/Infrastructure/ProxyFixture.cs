@@ -62,6 +62,9 @@ public sealed class ProxyFixture : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             // Active probing would race the tests' own failure injection.
             "--Pd:Proxy:Health:Enabled=false",
+
+            // Tests stop proxies all the time; a test that needs the drain delay sets it (later settings win).
+            "--Pd:Proxy:ShutdownDrainDelaySeconds=0",
         };
         var index = 0;
         foreach (var (role, upstreams) in new[] { ("Prefill", prefill), ("Decode", decode) })

@@ -3,7 +3,9 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using PdApp.Protocol;
 using PdApp.Protocol.KvEvents;
+using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Routing.KvCache;
+using PdApp.Proxy.Routing.Load;
 using PdApp.Simulator.KvEvents;
 using PdApp.Tests.Proxy.Infrastructure;
 
@@ -79,6 +81,61 @@ public sealed class KvAwareRoutingTests
         Assert.Contains("pdapp_proxy_kvcache_pd_decisions", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task MigratedStream_ContinuesOnDecodeAlone_WhenTheNewDecodeHoldsTheExtendedPrompt()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0", SimulatorArgs);
+        var faulty = await SimulatorInstance.StartAsync("decode-0", [.. SimulatorArgs, "--fault-abort-after-tokens", "8"]);
+        var healthy = await SimulatorInstance.StartAsync("decode-1", SimulatorArgs);
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage,
+            [Upstream.Of(prefill)],
+            [Upstream.Of(faulty), Upstream.Of(healthy)],
+            ["Pd:Proxy:KvCache:Enabled=true", "Pd:Proxy:Disaggregation:SkipPrefillBelowUncachedTokens=16", .. EndpointSettings(prefill, faulty, healthy)]);
+        await WaitIndexedAsync(proxy, prefill, faulty, healthy);
+
+        // A prompt shorter than one block (16 tokens): no decode instance can hold it, so the request
+        // itself is prefilled. decode-1 holds the prompt and its whole answer (as after an earlier
+        // turn): the continuation's extended prompt, cut after a few tokens, is a prefix of that.
+        const string prompt = "Write about the longest rivers of Europe and their banks:";
+        var body = new JsonObject
+        {
+            ["model"] = ProxyFixture.Model, ["prompt"] = prompt, ["max_tokens"] = 24, ["seed"] = 7, ["stream"] = true,
+        }.ToJsonString();
+        var reference = await StreamTextAsync(healthy.BaseAddress, body);
+        var indexed = Index(proxy).BlocksOf("decode-1");
+        await PostDirectAsync(healthy, prompt + reference.Text);
+        await WaitUntilAsync(() => Index(proxy).BlocksOf("decode-1") >= indexed + 2);
+
+        // The balancer alternates: send until the faulty decode instance serves the stream.
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            var prefills = await prefill.ReadMetricAsync("vllm:request_prefill_time_seconds_count");
+            var hits = await healthy.ReadMetricAsync("vllm:prefix_cache_hits_total");
+            var stream = await StreamTextAsync(proxy.Client.BaseAddress!, body, proxy.Client);
+            if (stream.ServedBy != "decode-0")
+            {
+                continue;
+            }
+
+            Assert.Equal(reference.Text, stream.Text);
+            Assert.DoesNotContain(stream.Events, e => e.Contains("\"error\"", StringComparison.Ordinal));
+            Assert.Equal("[DONE]", stream.Events[^1]);
+
+            // One prefill (the request's own); the continuation went to decode-1 alone and hit its cache.
+            Assert.Equal(prefills + 1, await prefill.ReadMetricAsync("vllm:request_prefill_time_seconds_count"));
+            Assert.True(await healthy.ReadMetricAsync("vllm:prefix_cache_hits_total") >= hits + 16);
+            Assert.Equal(1, await proxy.Metrics.WaitForAsync(ProxyMeter.MigrationsInstrument, 1, "outcome", "migrated"));
+            var decisions = PrometheusTextParser.Parse(await proxy.Client.GetStringAsync("/metrics")).Samples
+                .Where(s => s.Name.StartsWith("pdapp_proxy_kvcache_pd_decisions", StringComparison.Ordinal) && s.Label("reason") == "decode_holds_prompt")
+                .Sum(s => s.Value);
+            Assert.Equal(1, decisions);
+            return;
+        }
+
+        Assert.Fail("No request was served by decode-0.");
+    }
+
     private static KvBlockIndex Index(ProxyFixture proxy) => proxy.Services.GetRequiredService<KvBlockIndex>();
 
     private static IEnumerable<string> EndpointSettings(params SimulatorInstance[] simulators)
@@ -126,6 +183,27 @@ public sealed class KvAwareRoutingTests
         using var response = await client.PostAsync(
             "/v1/completions", new StringContent(Completion(prompt), Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
+    }
+
+    private static async Task<(string Text, List<string> Events, string? ServedBy)> StreamTextAsync(Uri baseAddress, string body, HttpClient? client = null)
+    {
+        using var own = client is null ? new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) } : null;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var response = await (client ?? own!).SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var events = (await SseEvents.ReadAllAsync(response, timeout.Token)).Select(e => e.Data).ToList();
+        var text = new StringBuilder();
+        foreach (var data in events.Where(e => e != "[DONE]"))
+        {
+            if (JsonNode.Parse(data)?["choices"] is JsonArray { Count: > 0 } choices)
+            {
+                text.Append((string?)choices[0]!["text"]);
+            }
+        }
+
+        var servedBy = response.Headers.TryGetValues(PdHeaders.ProxyDecodeInstance, out var values) ? values.Single() : null;
+        return (text.ToString(), events, servedBy);
     }
 
     private static string Completion(string prompt) =>

@@ -32,6 +32,23 @@ public sealed class MigrationEligibilityTests
         Assert.Equal(reason, MigrationEligibility.RefusalFor(Parse(OpenAiRoute.ChatCompletions, body)));
 
     [Theory]
+    [InlineData("""{"prompt": "hi", "max_tokens": 100}""", 100, null)]
+    [InlineData("""{"prompt": "hi", "max_tokens": 101}""", 100, MigrationReasons.NonStreamingSize)]
+    [InlineData("""{"prompt": "hi"}""", 100, MigrationReasons.NonStreamingSize)]
+    [InlineData("""{"prompt": "hi"}""", 0, null)]
+    [InlineData("""{"prompt": "hi", "max_tokens": 101, "stream": true}""", 100, null)]
+    [InlineData("""{"prompt": "hi", "stream": true}""", 100, null)]
+    public void NonStreamingSize_RefusedPastTheLimitOrWithoutOne(string body, int limit, string? reason) =>
+        Assert.Equal(reason, MigrationEligibility.SizeRefusalFor(Parse(OpenAiRoute.Completions, body), limit));
+
+    [Theory]
+    [InlineData("""{"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 50}""", null)]
+    [InlineData("""{"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 500}""", MigrationReasons.NonStreamingSize)]
+    [InlineData("""{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 500, "max_completion_tokens": 50}""", null)]
+    public void NonStreamingSize_ChatReadsEitherLimit(string body, string? reason) =>
+        Assert.Equal(reason, MigrationEligibility.SizeRefusalFor(Parse(OpenAiRoute.ChatCompletions, body), 100));
+
+    [Theory]
     [InlineData("""{"prompt": "hi", "seed": 3, "temperature": 0.8}""", true)]
     [InlineData("""{"prompt": "hi", "temperature": 0}""", true)]
     [InlineData("""{"prompt": "hi", "temperature": 0.8}""", false)]

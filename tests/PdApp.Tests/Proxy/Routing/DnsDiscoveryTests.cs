@@ -27,8 +27,9 @@ public sealed class DnsDiscoveryTests
                 }
             });
 
+    // {role}@{address} of each instance: they are named without their address (prefill-d1), so tests read the address.
     private static string[] Names(RoutingHost host, PdRole role) =>
-        [.. host.Registry.GetInstances(role).Select(i => i.Name).Order(StringComparer.Ordinal)];
+        [.. host.Registry.GetInstances(role).Select(RoutingHost.Describe).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task PodsComeAndGo_InstancesFollowTheRecords()
@@ -41,16 +42,17 @@ public sealed class DnsDiscoveryTests
 
         Assert.Equal(["prefill@10.1.0.1:8000", "prefill@10.1.0.2:8000"], Names(host, PdRole.Prefill));
         Assert.Equal(["decode@10.2.0.1:8000", "decode@[fd00::5]:8000"], Names(host, PdRole.Decode));
-        Assert.Equal(new Uri("http://[fd00::5]:8000/"), host.Registry.Find("decode@[fd00::5]:8000")!.BaseAddress);
+        Assert.Equal(new Uri("http://[fd00::5]:8000/"), host.FindAt("decode@[fd00::5]:8000")!.BaseAddress);
         Assert.All(host.Registry.Instances, i => Assert.Equal(InstanceSource.Dns, i.Source));
-        var kept = host.Registry.Find("prefill@10.1.0.2:8000");
+        Assert.All(host.Registry.Instances, i => Assert.Matches("^(prefill|decode)-d[0-9]+$", i.Name));
+        var kept = host.FindAt("prefill@10.1.0.2:8000");
 
         // A pod is replaced: 10.1.0.1 goes, 10.1.0.3 comes; the surviving pod keeps its state.
         resolver.Set("prefill.pdapp.svc.cluster.local", "10.1.0.2", "10.1.0.3");
         await source.RefreshAsync(CancellationToken.None);
 
         Assert.Equal(["prefill@10.1.0.2:8000", "prefill@10.1.0.3:8000"], Names(host, PdRole.Prefill));
-        Assert.Same(kept, host.Registry.Find("prefill@10.1.0.2:8000"));
+        Assert.Same(kept, host.FindAt("prefill@10.1.0.2:8000"));
         Assert.Equal(2, Names(host, PdRole.Decode).Length);
 
         // The last prefill pod goes away (NXDOMAIN resolves to no records).

@@ -38,7 +38,7 @@ public sealed class DnsRolePortTests
 
         Assert.Equal(["http://10.1.0.1:8100/"], Addresses(host, PdRole.Prefill));
         Assert.Equal(["http://10.2.0.1:8200/", "http://[fd00::7]:8200/"], Addresses(host, PdRole.Decode));
-        Assert.Equal(["prefill@10.1.0.1:8100"], host.Registry.GetInstances(PdRole.Prefill).Select(i => i.Name));
+        Assert.Equal(["prefill@10.1.0.1:8100"], host.Registry.GetInstances(PdRole.Prefill).Select(RoutingHost.Describe));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class DnsRolePortTests
         resolver.Set(DecodeService, "10.2.0.1");
         await using var host = await StartAsync(resolver, new() { ["Pd:Discovery:Dns:PrefillPort"] = "8100", ["Pd:Discovery:Dns:DecodePort"] = "8200" });
         var source = host.Services.GetRequiredService<DnsInstanceSource>();
-        var decode = host.Registry.Find("decode@10.2.0.1:8200");
+        var decode = host.FindAt("decode@10.2.0.1:8200");
         Assert.NotNull(decode);
 
         // kubectl scale deployment/prefill --replicas=3: two more records behind the prefill Service.
@@ -69,7 +69,7 @@ public sealed class DnsRolePortTests
         await source.RefreshAsync(CancellationToken.None);
 
         Assert.Equal(["http://10.1.0.1:8100/", "http://10.1.0.2:8100/", "http://10.1.0.3:8100/"], Addresses(host, PdRole.Prefill));
-        Assert.Same(decode, host.Registry.Find("decode@10.2.0.1:8200"));
+        Assert.Same(decode, host.FindAt("decode@10.2.0.1:8200"));
 
         // Scaled back to one: the removed pods leave the pool, the remaining one stays.
         resolver.Set(PrefillService, "10.1.0.3");

@@ -66,8 +66,8 @@ public sealed class P2pNcclRegistryTests
         decode.SendFrame(Registration("D", "127.0.0.1:20005", "127.0.0.1:22001"));
 
         Assert.True(await Eventually.TrueAsync(() => host.Registry.Instances.Count == 2));
-        var p = host.Registry.Find("prefill@127.0.0.1:20003");
-        var d = host.Registry.Find("decode@127.0.0.1:20005");
+        var p = host.FindAt("prefill@127.0.0.1:20003");
+        var d = host.FindAt("decode@127.0.0.1:20005");
         Assert.NotNull(p);
         Assert.NotNull(d);
         Assert.Equal((PdRole.Prefill, InstanceSource.Registry, new Uri("http://127.0.0.1:20003/"), "127.0.0.1:21001"), (p.Role, p.Source, p.BaseAddress, p.KvAddress));
@@ -87,19 +87,19 @@ public sealed class P2pNcclRegistryTests
         dealer.SendFrame(Registration("P", "127.0.0.1:20003", "127.0.0.1:21001"));
         dealer.SendFrame(Registration("D", "127.0.0.1:20005", "127.0.0.1:22001"));
         Assert.True(await Eventually.TrueAsync(() => host.Registry.Instances.Count == 2));
-        var decode = host.Registry.Find("decode@127.0.0.1:20005");
+        var decode = host.FindAt("decode@127.0.0.1:20005");
 
         // 3 s later (vLLM's ping interval) only the decode instance pings. A marker registration
         // sent after it on the same connection tells the test the ping has been processed.
         clock.Advance(TimeSpan.FromSeconds(3));
         dealer.SendFrame(Registration("D", "127.0.0.1:20005", "127.0.0.1:22001"));
         dealer.SendFrame(Registration("D", "127.0.0.1:20007", "127.0.0.1:22002"));
-        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find("decode@127.0.0.1:20007") is not null));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("decode@127.0.0.1:20007") is not null));
 
         // At 6 s the prefill instance has been silent for more than 5 s; the decode instance for 3 s.
         clock.Advance(TimeSpan.FromSeconds(3));
-        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find("prefill@127.0.0.1:20003") is null));
-        Assert.Same(decode, host.Registry.Find("decode@127.0.0.1:20005"));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt("prefill@127.0.0.1:20003") is null));
+        Assert.Same(decode, host.FindAt("decode@127.0.0.1:20005"));
         Assert.False(host.Selector.HasAvailable(PdRole.Prefill));
 
         clock.Advance(TimeSpan.FromSeconds(3));
@@ -125,7 +125,7 @@ public sealed class P2pNcclRegistryTests
 
         // The decode engine still loads its model: it pings, but its HTTP port is closed.
         dealer.SendFrame(Registration("D", $"127.0.0.1:{closedPort}", "127.0.0.1:22001"));
-        Assert.True(await Eventually.TrueAsync(() => host.Registry.Find($"decode@127.0.0.1:{closedPort}") is not null));
+        Assert.True(await Eventually.TrueAsync(() => host.FindAt($"decode@127.0.0.1:{closedPort}") is not null));
         Assert.False(host.Selector.HasAvailable(PdRole.Decode));
 
         // The prefill engine serves: its first probe admits it.
@@ -166,7 +166,7 @@ public sealed class P2pNcclRegistryTests
         dealer.SendFrame(Registration("P", "127.0.0.1:20003", "127.0.0.1:21001"));
 
         Assert.True(await Eventually.TrueAsync(() => host.Registry.Instances.Count == 1));
-        Assert.Equal("prefill@127.0.0.1:20003", host.Registry.Instances.Single().Name);
+        Assert.Equal("prefill-r1", host.Registry.Instances.Single().Name);
     }
 
     [Fact]

@@ -34,6 +34,20 @@ internal sealed class RoutingHost : IAsyncDisposable
 
     public IInstanceSelector Selector => _app.Services.GetRequiredService<IInstanceSelector>();
 
+    /// <summary>
+    /// The discovered instance <c>{role}@{host:port}</c> (its role and address), or null: registered and DNS-discovered
+    /// instances are named without their address, so tests find them by address.
+    /// </summary>
+    public UpstreamInstance? FindAt(string roleAtAddress)
+    {
+        var at = roleAtAddress.IndexOf('@', StringComparison.Ordinal);
+        return Registry.Instances.SingleOrDefault(i => Describe(i) == roleAtAddress[..at].ToLowerInvariant() + "@" + roleAtAddress[(at + 1)..]);
+    }
+
+    /// <summary><c>{role}@{host:port}</c> of <paramref name="instance"/>, as the proxy used to name discovered instances.</summary>
+    public static string Describe(UpstreamInstance instance) =>
+        $"{instance.Role.ToString().ToLowerInvariant()}@{instance.BaseAddress.Authority}";
+
     public static async Task<RoutingHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
