@@ -20,8 +20,9 @@ public static partial class VllmBuilderExtensions
     public static IResourceBuilder<VllmResource> WithKvEvents(this IResourceBuilder<VllmResource> builder, int port = KvEventsConfig.DefaultPort, int? replayPort = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.WithKvEventsEndpoints(port, replayPort);
         builder.Resource.Arguments.KvEventsConfigJson = KvEventsConfigFor(port, replayPort).ToJson();
-        return builder.WithKvEventsEndpoints(port, replayPort);
+        return builder;
     }
 
     /// <summary>
