@@ -121,8 +121,13 @@ public sealed class AppHostStartTests
         Assert.Contains(prefill1.Snapshot.Urls, u => u.Url.StartsWith("tcp://", StringComparison.Ordinal) && u.Url.EndsWith(":47559", StringComparison.Ordinal));
         Assert.Equal("47559 (replay 47560)", prefill1.Snapshot.Properties.Single(p => p.Name == "pd.kv-events").Value?.ToString());
 
-        // A prompt of many KV blocks: its prefill stores blocks, whose events reach the proxy's index.
+        // A prompt of many KV blocks: its prefill stores blocks, whose events reach the proxy's index. The proxy's
+        // /metrics wants the admin key the dashboard's commands use.
         using var proxy = app.CreateHttpClient("proxy", "http");
+        var adminKey = await builder.Resources.OfType<ParameterResource>()
+            .Single(p => p.Name == PdTopologyBuilderExtensions.AdminApiKeyParameterName)
+            .GetValueAsync(timeout.Token);
+        proxy.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
         var prompt = string.Concat(Enumerable.Repeat("The harbour of Lisbon is wide and the trams climb the hills slowly. ", 12));
         var first = await CompleteAsync(proxy, prompt, timeout.Token);
         Assert.True(
