@@ -78,8 +78,24 @@ public sealed class KvCacheOptions
     /// <summary><c>Pd:Proxy:KvCache:KvUsageWeight</c>: weight of the engine's <c>vllm:kv_cache_usage_perc</c> (default 0.1).</summary>
     public double KvUsageWeight { get; set; } = 0.1;
 
-    /// <summary><c>Pd:Proxy:KvCache:TokenizationCacheSize</c>: prompts whose token ids are kept (default 4096).</summary>
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:TokenizationCacheSize</c>: tokenized requests whose block keys are kept, least recently
+    /// used out first (default 4096; the chat prefix store has the same bound; 0 = no caching).
+    /// </summary>
     public int TokenizationCacheSize { get; set; } = 4096;
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:TokenizationCacheBytes</c>: the same caches' bound in bytes of keys held (default 64 MiB each;
+    /// a 32k-token prompt at block size 16 is 16 KiB).
+    /// </summary>
+    public long TokenizationCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:ReusePrefixTokenizations</c>: route a chat request that extends a known message prefix
+    /// (shared system prompt, conversation history) on that prefix's keys without a <c>/tokenize</c> call, once the
+    /// model's template has been verified to keep prefixes (default true).
+    /// </summary>
+    public bool ReusePrefixTokenizations { get; set; } = true;
 
     /// <summary><c>Pd:Proxy:KvCache:TokenizeTimeoutSeconds</c>: bound on one <c>/tokenize</c> call (default 2).</summary>
     public double TokenizeTimeoutSeconds { get; set; } = 2;
@@ -188,6 +204,11 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
         if (options.TokenizationCacheSize < 0)
         {
             failures.Add($"{S}:TokenizationCacheSize must not be negative (was {options.TokenizationCacheSize}).");
+        }
+
+        if (options.TokenizationCacheBytes < 0)
+        {
+            failures.Add($"{S}:TokenizationCacheBytes must not be negative (was {options.TokenizationCacheBytes}).");
         }
 
         if (!(options.TokenizeTimeoutSeconds > 0))
