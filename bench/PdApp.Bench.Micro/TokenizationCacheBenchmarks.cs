@@ -50,6 +50,10 @@ public class TokenizationCacheBenchmarks
     [Benchmark]
     public int ReusePrefix() => _prefixes.TryReuse(Model, _hashes)?.Length ?? 0;
 
+    /// <summary>The prefix hashes and the reuse together: what a trusted chat request pays instead of <c>/tokenize</c>.</summary>
+    [Benchmark]
+    public int HashAndReuse() => _prefixes.TryReuse(Model, ChatPrefixTokenizations.PrefixHashes(Model, _messages)!)?.Length ?? 0;
+
     /// <summary>A whole-request hit in a full 4,096-entry LRU.</summary>
     [Benchmark]
     public int LruHit() => _cache.TryGet(1234, out var hit) ? hit.Tokens : 0;

@@ -83,7 +83,9 @@ public static class PdProxyBuilderExtensions
     /// <c>Pd__Instances__{i}__Name|Role|Address|KvAddress</c>, <c>Pd__ChildConnectors__{i}</c>,
     /// <c>Pd__Registry__Port</c> with a <see cref="PdProxyResource.RegistryEndpointName"/> TCP endpoint for P2pNccl,
     /// <c>Pd__LMCache__NotificationPort</c> with a <see cref="PdProxyResource.KvReadyEndpointName"/> TCP endpoint for LMCache,
-    /// an LMCache receiver's <c>Pd__Instances__{i}__KvAllocPort|KvRanks</c>, <c>Pd__UpstreamApiKey</c>), and, when
+    /// an LMCache receiver's <c>Pd__Instances__{i}__KvAllocPort|KvRanks</c>, <c>Pd__UpstreamApiKey</c>, with <c>Pd:KvEvents</c>
+    /// on <c>Pd__Proxy__KvCache__Enabled</c> and each engine's <c>Pd__Proxy__KvCache__Endpoints__{name}__Endpoint|ReplayEndpoint</c>
+    /// from its <see cref="VllmResource.KvEventsEndpointName"/> / <see cref="VllmResource.KvEventsReplayEndpointName"/> endpoints), and, when
     /// <c>Pd:UseClientApiKey</c> / <c>Pd:UseAdminApiKey</c> are set, <c>Pd__ApiKey</c> / <c>Pd__AdminApiKey</c> from the
     /// secret parameters <see cref="PdTopologyBuilderExtensions.ClientApiKeyParameterName"/> /
     /// <see cref="PdTopologyBuilderExtensions.AdminApiKeyParameterName"/>.
@@ -129,7 +131,7 @@ public static class PdProxyBuilderExtensions
                 proxy.WithReference(service);
                 if (plan.Options.KvEvents.IsEnabled)
                 {
-                    WithKvEventsEndpoints(proxy, instance.Name, service.Resource, plan.Options.KvEvents.Replay);
+                    AddKvEventsEndpointSettings(proxy, instance.Name, service.Resource, plan.Options.KvEvents.Replay);
                 }
             }
             else if (instance.External is { } external)
@@ -198,7 +200,7 @@ public static class PdProxyBuilderExtensions
     /// <c>Pd:Proxy:KvCache:Endpoints:{instance}:Endpoint</c> (and <c>:ReplayEndpoint</c>) from the engine's KV event
     /// endpoints, as references: the dashboard's allocated address in run mode, the service name in compose.
     /// </summary>
-    private static void WithKvEventsEndpoints(IResourceBuilder<PdProxyResource> proxy, string instance, IResource engine, bool replay)
+    private static void AddKvEventsEndpointSettings(IResourceBuilder<PdProxyResource> proxy, string instance, IResource engine, bool replay)
     {
         if (engine is not IResourceWithEndpoints withEndpoints)
         {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -56,17 +57,22 @@ internal sealed class ChatPrefixTokenizations
             return null;
         }
 
+        // One running SHA-256 over the model and each message's raw UTF-8 JSON (length-prefixed, so message
+        // boundaries are part of what is hashed); its state after message k identifies the first k messages.
         var hashes = new UInt128[messages.GetArrayLength()];
-        Span<byte> previous = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes("chat-prefix\n" + model), previous);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes("chat-prefix\n" + model + "\n"));
+        Span<byte> digest = stackalloc byte[32];
+        Span<byte> length = stackalloc byte[sizeof(int)];
         var i = 0;
         foreach (var message in messages.EnumerateArray())
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(previous);
-            hash.AppendData(Encoding.UTF8.GetBytes(message.GetRawText()));
-            hash.GetHashAndReset(previous);
-            hashes[i++] = BinaryPrimitives.ReadUInt128LittleEndian(previous);
+            var raw = JsonMarshal.GetRawUtf8Value(message);
+            BinaryPrimitives.WriteInt32LittleEndian(length, raw.Length);
+            hash.AppendData(length);
+            hash.AppendData(raw);
+            hash.GetCurrentHash(digest);
+            hashes[i++] = BinaryPrimitives.ReadUInt128LittleEndian(digest);
         }
 
         return hashes;

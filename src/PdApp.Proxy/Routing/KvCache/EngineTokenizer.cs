@@ -152,10 +152,13 @@ internal sealed partial class EngineTokenizer : IDisposable
 
     private static UInt128 CacheKey(string field, string? model, JsonElement prompt)
     {
-        Span<byte> hash = stackalloc byte[32];
-        var text = field + "\n" + model + "\n" + prompt.GetRawText();
-        SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text), hash);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(hash);
+        // The prompt's raw UTF-8 JSON as received, without copying it into a string.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(field + "\n" + model + "\n"));
+        hash.AppendData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(prompt));
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Tokenizing on {Instance} failed: {Reason}; the request is routed without KV cache information")]
