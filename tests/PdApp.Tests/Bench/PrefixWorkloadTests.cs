@@ -1,0 +1,87 @@
+using PdApp.Bench.Workloads;
+
+namespace PdApp.Tests.Bench;
+
+/// <summary>The workloads where KV-cache-aware routing matters: shared prefixes and multi-turn conversations.</summary>
+public sealed class PrefixWorkloadTests
+{
+    [Fact]
+    public void PrefixRepetition_SpreadsRequestsEvenlyOverThePrefixes_EachFollowedByItsOwnSuffix()
+    {
+        var requests = PrefixRepetitionDataset.Generate(new PrefixRepetitionOptions(PrefixTokens: 40, SuffixTokens: 10, NumPrefixes: 4, OutputTokens: 16), 100, seed: 1);
+
+        var groups = requests.GroupBy(r => string.Join(' ', r.Prompt.Split(' ').Take(40))).ToArray();
+        Assert.Equal(4, groups.Length);
+        Assert.All(groups, group => Assert.Equal(25, group.Count()));
+        Assert.All(requests, r =>
+        {
+            Assert.Equal(50, r.Prompt.Split(' ').Length);
+            Assert.Equal(50, r.PromptTokens);
+            Assert.Equal(16, r.MaxTokens);
+        });
+        Assert.Equal(100, requests.Select(r => r.Prompt).Distinct().Count());
+    }
+
+    [Fact]
+    public void PrefixRepetition_IsShuffled_AndReproducibleFromTheSeed()
+    {
+        var options = new PrefixRepetitionOptions(30, 5, 3, 8);
+        var requests = PrefixRepetitionDataset.Generate(options, 60, seed: 4);
+        var prefixOf = requests.Select(r => string.Join(' ', r.Prompt.Split(' ').Take(30))).ToArray();
+
+        // Not in generation order (prefix 0, 1, 2, 0, 1, 2, ...).
+        Assert.Contains(Enumerable.Range(0, 59), i => prefixOf[i] == prefixOf[i + 1]);
+        Assert.Equal(requests, PrefixRepetitionDataset.Generate(options, 60, seed: 4));
+        Assert.NotEqual(requests[0].Prompt, PrefixRepetitionDataset.Generate(options, 60, seed: 5)[0].Prompt);
+    }
+
+    [Fact]
+    public void MultiTurn_EachTurnExtendsThePreviousPromptWithAnAnswerAndANewMessage()
+    {
+        var options = new MultiTurnOptions(Turns: 3, SystemPromptTokens: 50, NumSystemPrompts: 2, UserTokens: 10, OutputTokens: 8, ActiveConversations: 4);
+        var requests = MultiTurnDataset.Generate(options, 12, seed: 2);
+
+        // Four conversations interleaved: request i + 4 is the next turn of request i's conversation.
+        for (var i = 0; i + 4 < requests.Count; i++)
+        {
+            var previous = requests[i];
+            var next = requests[i + 4];
+            Assert.StartsWith(previous.Prompt + " ", next.Prompt, StringComparison.Ordinal);
+            var added = next.Prompt[(previous.Prompt.Length + 1)..];
+            Assert.Matches(@"^(\S+ ){7}\S+\n\nUser: (\S+ ){9}\S+\nAssistant:$", added);
+            Assert.Equal(previous.PromptTokens + 8 + 10 + MultiTurnDataset.TagTokens, next.PromptTokens);
+        }
+
+        Assert.All(requests, r => Assert.Equal(8, r.MaxTokens));
+        Assert.Equal(50 + 10 + MultiTurnDataset.TagTokens, requests[0].PromptTokens);
+        Assert.EndsWith("\nAssistant:", requests[0].Prompt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MultiTurn_StartsNewConversationsAfterTheLastTurn_SharingTheSystemPrompts()
+    {
+        var options = new MultiTurnOptions(Turns: 2, SystemPromptTokens: 30, NumSystemPrompts: 2, UserTokens: 5, OutputTokens: 5, ActiveConversations: 3);
+        var requests = MultiTurnDataset.Generate(options, 60, seed: 3);
+
+        // Turn 1 of a new conversation is as short as a first turn.
+        var firstTurnTokens = 30 + 5 + MultiTurnDataset.TagTokens;
+        Assert.Equal(30, requests.Count(r => r.PromptTokens == firstTurnTokens));
+        Assert.Equal(30, requests.Count(r => r.PromptTokens > firstTurnTokens));
+        var systems = requests.Select(r => string.Join(' ', r.Prompt.Split(' ').Take(30))).Distinct().ToArray();
+        Assert.Equal(2, systems.Length);
+        Assert.Equal(requests, MultiTurnDataset.Generate(options, 60, seed: 3));
+    }
+
+    [Fact]
+    public void DatasetLoader_BuildsBothWorkloadsFromTheSpec()
+    {
+        var random = new RandomDatasetOptions(16, 8, 0);
+        var repetition = DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.PrefixRepetition, null, random, null, 10, 1, PrefixRepetition: new PrefixRepetitionOptions(20, 4, 2, 8)), default).Result;
+        var multiTurn = DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.MultiTurn, null, random, null, 10, 1, MultiTurn: new MultiTurnOptions(2, 20, 1, 4, 8, 2)), default).Result;
+
+        Assert.Equal(10, repetition.Count);
+        Assert.Equal(24, repetition[0].PromptTokens);
+        Assert.Equal(10, multiTurn.Count);
+        Assert.StartsWith(multiTurn[0].Prompt, multiTurn[2].Prompt, StringComparison.Ordinal);
+    }
+}
