@@ -9,15 +9,17 @@
 # Policies: RoundRobin (both roles), PrefixAffinity (today's default: bounded-load hash of the
 # prompt's first 512 characters for prefill, least outstanding for decode), KvAware (both roles,
 # on the engines' KV events). The simulators are restarted (cold caches) per policy and workload;
-# the rates run in ascending order on the same instances, each after a few warm-up requests. The
+# the rates run in ascending order on the same instances, each for DURATION seconds of Poisson
+# arrivals with its own seed (fresh prefixes and conversations, so a rate does not reuse the cache
+# entries of the previous one; no warm-up requests, which would repeat the first prompts). The
 # cache hit rate is the prefill instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total
 # over each run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #
-# Environment: QUICK=1 (smoke test: one policy pair, one rate, few prompts), POLICIES ("RoundRobin
-# PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 4 6 8", requests/s), PROMPTS
-# (per rate, 120), WARMUPS (8), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000), SLO_TPOT_MS (100),
-# timing model: PREFILL_MS_PER_TOKEN (0.5), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (640),
+# Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
+# POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 6",
+# requests/s), DURATION (15 s of arrivals per rate), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
+# SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (640),
 # MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
 # KV_REPLAY_PORT (5580..5587); SKIP_BUILD, OUT.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -26,18 +28,16 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   POLICIES="${POLICIES:-RoundRobin KvAware}"
   WORKLOADS="${WORKLOADS:-prefix}"
   RATES="${RATES:-4}"
-  PROMPTS="${PROMPTS:-24}"
-  WARMUPS="${WARMUPS:-2}"
+  DURATION="${DURATION:-8}"
 fi
 POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware}"
 WORKLOADS="${WORKLOADS:-prefix multi}"
-RATES="${RATES:-2 4 6 8}"
-PROMPTS="${PROMPTS:-120}"
-WARMUPS="${WARMUPS:-8}"
+RATES="${RATES:-2 3 4 6}"
+DURATION="${DURATION:-15}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
 SLO_TTFT_MS="${SLO_TTFT_MS:-2000}"
 SLO_TPOT_MS="${SLO_TPOT_MS:-100}"
-PREFILL_MS_PER_TOKEN="${PREFILL_MS_PER_TOKEN:-0.5}"
+PREFILL_MS_PER_TOKEN="${PREFILL_MS_PER_TOKEN:-1.0}"
 TTFT_MS="${TTFT_MS:-10}"
 ITL_MS="${ITL_MS:-10}"
 KV_CACHE_BLOCKS="${KV_CACHE_BLOCKS:-640}"
@@ -46,13 +46,16 @@ KV_EVENTS_PORT="${KV_EVENTS_PORT:-5560}"
 KV_REPLAY_PORT="${KV_REPLAY_PORT:-5580}"
 INSTANCES=4
 
-# The workloads (bench flags): prompts of ~1.6k tokens, 32 output tokens.
-#   prefix: 16 prefixes of 1536 tokens (96 blocks each; an instance's cache holds about 5), 128-token suffixes.
-#   multi:  32 conversations in flight, 4 system prompts of 1024 tokens, 6 turns of 64-token messages.
+# The workloads (bench flags):
+#   prefix: 16 prefixes of 1536 tokens (96 blocks each; an instance's cache holds about 5), 128-token
+#           suffixes, 32 output tokens.
+#   multi:  16 conversations in flight over 4 system prompts of 512 tokens, 8 turns of 128-token
+#           messages and 64-token answers (up to ~2k tokens; one conversation's history alone is up
+#           to ~95 blocks, so an instance that sees every conversation cannot keep them all).
 workload_args() {
   case "$1" in
     prefix) echo "--dataset-name prefix_repetition --prefix-repetition-prefix-len 1536 --prefix-repetition-suffix-len 128 --prefix-repetition-num-prefixes 16 --prefix-repetition-output-len 32" ;;
-    multi) echo "--dataset-name multi_turn --multi-turn-turns 6 --multi-turn-system-prompt-len 1024 --multi-turn-num-system-prompts 4 --multi-turn-user-len 64 --multi-turn-output-len 32 --multi-turn-active-conversations 32" ;;
+    multi) echo "--dataset-name multi_turn --multi-turn-turns 8 --multi-turn-system-prompt-len 512 --multi-turn-num-system-prompts 4 --multi-turn-user-len 128 --multi-turn-output-len 64 --multi-turn-active-conversations 16" ;;
     *) die "unknown workload $1" ;;
   esac
 }
@@ -121,19 +124,21 @@ served_split() {
 
 init_run kv-routing
 build_all
-{ echo "policies: $POLICIES"; echo "workloads: $WORKLOADS"; echo "rates: $RATES"; echo "prompts per rate: $PROMPTS"
+{ echo "policies: $POLICIES"; echo "workloads: $WORKLOADS"; echo "rates: $RATES"; echo "arrivals per rate: ${DURATION}s"
   echo "timing: prefill ${PREFILL_MS_PER_TOKEN} ms/token (contended), ttft ${TTFT_MS} ms, itl ${ITL_MS} ms, kv cache ${KV_CACHE_BLOCKS} blocks of 16, max-num-seqs ${MAX_NUM_SEQS}"; } >"$OUT/config.txt"
 
 for workload in $WORKLOADS; do
   for policy in $POLICIES; do
     start_topology "$policy"
     before_split="$(served_split)"
+    seed=0
     for rate in $RATES; do
+      seed=$(( seed + 1 ))
       name="$workload-$policy-$rate"
       read -r h0 q0 < <(prefix_cache_counters)
       # shellcheck disable=SC2046 # the workload's flags are separate words
       run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" $(workload_args "$workload") \
-        --ignore-eos --request-rate "$rate" --num-prompts "$PROMPTS" --num-warmups "$WARMUPS" --seed 1 \
+        --ignore-eos --request-rate "$rate" --duration "${DURATION}s" --num-warmups 0 --seed "$seed" \
         --goodput "ttft:$SLO_TTFT_MS" "tpot:$SLO_TPOT_MS" --percentile-metrics ttft,tpot,e2el --metric-percentiles 50,90,99 \
         --save-result --result-dir "$OUT" --result-filename "$name.json" --metadata "policy=$policy" "workload=$workload" >"$OUT/$name.txt"
       read -r h1 q1 < <(prefix_cache_counters)
