@@ -73,11 +73,11 @@ public sealed class PrefixWorkloadTests
     }
 
     [Fact]
-    public void DatasetLoader_BuildsBothWorkloadsFromTheSpec()
+    public async Task DatasetLoader_BuildsBothWorkloadsFromTheSpec()
     {
         var random = new RandomDatasetOptions(16, 8, 0);
-        var repetition = DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.PrefixRepetition, null, random, null, 10, 1, PrefixRepetition: new PrefixRepetitionOptions(20, 4, 2, 8)), default).Result;
-        var multiTurn = DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.MultiTurn, null, random, null, 10, 1, MultiTurn: new MultiTurnOptions(2, 20, 1, 4, 8, 2)), default).Result;
+        var repetition = await DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.PrefixRepetition, null, random, null, 10, 1, PrefixRepetition: new PrefixRepetitionOptions(20, 4, 2, 8)), CancellationToken.None);
+        var multiTurn = await DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.MultiTurn, null, random, null, 10, 1, MultiTurn: new MultiTurnOptions(2, 20, 1, 4, 8, 2)), CancellationToken.None);
 
         Assert.Equal(10, repetition.Count);
         Assert.Equal(24, repetition[0].PromptTokens);
