@@ -8,18 +8,18 @@
 #   multi   multi-turn conversations sharing a few system prompts, each turn extending the last.
 # Policies: RoundRobin (both roles), PrefixAffinity (today's default: bounded-load hash of the
 # prompt's first 512 characters for prefill, least outstanding for decode), KvAware (both roles,
-# on the engines' KV events). The simulators are restarted (cold caches) per policy and workload;
-# the rates run in ascending order on the same instances, each for DURATION seconds of Poisson
-# arrivals with its own seed (fresh prefixes and conversations, so a rate does not reuse the cache
-# entries of the previous one; no warm-up requests, which would repeat the first prompts). The
-# cache hit rate is the prefill instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total
+# on the engines' KV events). The simulators start once; the proxy is restarted per workload and
+# policy; the rates run in ascending order, each for DURATION seconds of Poisson arrivals with a
+# seed of its own (every workload x policy x rate run has fresh prefixes and conversations, so no
+# run profits from an earlier run's cache entries, which only take LRU space; no warm-up requests,
+# which would repeat the first prompts). The cache hit rate is the prefill instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total
 # over each run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #
 # Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
 # POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 6",
-# requests/s), DURATION (15 s of arrivals per rate), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
-# SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (640),
+# requests/s), DURATION (20 s of arrivals per rate), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
+# SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
 # MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
 # KV_REPLAY_PORT (5580..5587); SKIP_BUILD, OUT.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -32,30 +32,31 @@ if [[ "${QUICK:-0}" == 1 ]]; then
 fi
 POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware}"
 WORKLOADS="${WORKLOADS:-prefix multi}"
-RATES="${RATES:-2 3 4 6}"
-DURATION="${DURATION:-15}"
+RATES="${RATES:-2 4 6}"
+DURATION="${DURATION:-20}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
 SLO_TTFT_MS="${SLO_TTFT_MS:-2000}"
 SLO_TPOT_MS="${SLO_TPOT_MS:-100}"
 PREFILL_MS_PER_TOKEN="${PREFILL_MS_PER_TOKEN:-1.0}"
 TTFT_MS="${TTFT_MS:-10}"
 ITL_MS="${ITL_MS:-10}"
-KV_CACHE_BLOCKS="${KV_CACHE_BLOCKS:-640}"
+KV_CACHE_BLOCKS="${KV_CACHE_BLOCKS:-400}"
 MAX_NUM_SEQS="${MAX_NUM_SEQS:-64}"
 KV_EVENTS_PORT="${KV_EVENTS_PORT:-5560}"
 KV_REPLAY_PORT="${KV_REPLAY_PORT:-5580}"
 INSTANCES=4
 
 # The workloads (bench flags):
-#   prefix: 16 prefixes of 1536 tokens (96 blocks each; an instance's cache holds about 5), 128-token
-#           suffixes, 32 output tokens.
-#   multi:  16 conversations in flight over 4 system prompts of 512 tokens, 8 turns of 128-token
-#           messages and 64-token answers (up to ~2k tokens; one conversation's history alone is up
-#           to ~95 blocks, so an instance that sees every conversation cannot keep them all).
+#   prefix: 8 prefixes of 1536 tokens (96 blocks each; an instance's cache of 400 blocks holds
+#           about 3 with their suffixes), 128-token suffixes, 32 output tokens.
+#   multi:  16 conversations in flight over 4 system prompts of 512 tokens, 6 turns of 128-token
+#           messages and 64-token answers (up to ~1.6k tokens; a conversation's own history is up to
+#           ~70 blocks, so an instance that sees every conversation cannot keep them all, one that
+#           sees a quarter of them can).
 workload_args() {
   case "$1" in
-    prefix) echo "--dataset-name prefix_repetition --prefix-repetition-prefix-len 1536 --prefix-repetition-suffix-len 128 --prefix-repetition-num-prefixes 16 --prefix-repetition-output-len 32" ;;
-    multi) echo "--dataset-name multi_turn --multi-turn-turns 8 --multi-turn-system-prompt-len 512 --multi-turn-num-system-prompts 4 --multi-turn-user-len 128 --multi-turn-output-len 64 --multi-turn-active-conversations 16" ;;
+    prefix) echo "--dataset-name prefix_repetition --prefix-repetition-prefix-len 1536 --prefix-repetition-suffix-len 128 --prefix-repetition-num-prefixes 8 --prefix-repetition-output-len 32" ;;
+    multi) echo "--dataset-name multi_turn --multi-turn-turns 6 --multi-turn-system-prompt-len 512 --multi-turn-num-system-prompts 4 --multi-turn-user-len 128 --multi-turn-output-len 64 --multi-turn-active-conversations 16" ;;
     *) die "unknown workload $1" ;;
   esac
 }
@@ -85,18 +86,22 @@ kv_events() {
     $(( KV_EVENTS_PORT + $1 )) $(( KV_REPLAY_PORT + $1 ))
 }
 
-start_topology() {
+start_simulators() {
   local i timing=(--prefill-contention --prefill-time-per-token "$PREFILL_MS_PER_TOKEN" --time-to-first-token "$TTFT_MS"
     --inter-token-latency "$ITL_MS" --kv-cache-size "$KV_CACHE_BLOCKS" --max-num-seqs "$MAX_NUM_SEQS" --block-size 16)
-  local prefills=() decodes=()
   for (( i = 0; i < INSTANCES; i++ )); do
     start_simulator "prefill-$i" $(( PREFILL_PORT + i )) kv_producer "${timing[@]}" --kv-events-config "$(kv_events "$i")"
     start_simulator "decode-$i" $(( DECODE_PORT + i )) kv_consumer "${timing[@]}" --kv-events-config "$(kv_events $(( INSTANCES + i )))"
-    prefills+=($(( PREFILL_PORT + i ))); decodes+=($(( DECODE_PORT + i )))
   done
   for (( i = 0; i < INSTANCES; i++ )); do
     wait_ready "http://$HOST:$(( PREFILL_PORT + i ))/health" 120; wait_ready "http://$HOST:$(( DECODE_PORT + i ))/health" 120
   done
+}
+
+# start_router <policy>: the proxy in front of the simulators with that policy.
+start_router() {
+  local i prefills=() decodes=()
+  for (( i = 0; i < INSTANCES; i++ )); do prefills+=($(( PREFILL_PORT + i ))); decodes+=($(( DECODE_PORT + i ))); done
   # shellcheck disable=SC2046 # the policy's settings are separate words
   start_proxy "$PROXY_PORT" "$(IFS=,; echo "${prefills[*]}")" "$(IFS=,; echo "${decodes[*]}")" $(policy_args "$1")
   wait_ready "http://$HOST:$PROXY_PORT/health" 120
@@ -127,11 +132,12 @@ build_all
 { echo "policies: $POLICIES"; echo "workloads: $WORKLOADS"; echo "rates: $RATES"; echo "arrivals per rate: ${DURATION}s"
   echo "timing: prefill ${PREFILL_MS_PER_TOKEN} ms/token (contended), ttft ${TTFT_MS} ms, itl ${ITL_MS} ms, kv cache ${KV_CACHE_BLOCKS} blocks of 16, max-num-seqs ${MAX_NUM_SEQS}"; } >"$OUT/config.txt"
 
+start_simulators
+seed=0
 for workload in $WORKLOADS; do
   for policy in $POLICIES; do
-    start_topology "$policy"
+    start_router "$policy"
     before_split="$(served_split)"
-    seed=0
     for rate in $RATES; do
       seed=$(( seed + 1 ))
       name="$workload-$policy-$rate"
@@ -145,10 +151,11 @@ for workload in $WORKLOADS; do
       echo "$(( h1 - h0 )) $(( q1 - q0 ))" >"$OUT/$name.cache"
     done
     echo "$before_split -> $(served_split)" >"$OUT/$workload-$policy.prefill-split"
+    stop_pid "$PROXY_PID"
     cp "$OUT/logs/proxy.log" "$OUT/logs/proxy-$workload-$policy.log" 2>/dev/null || true
-    stop_started
   done
 done
+stop_started
 
 python3 "$BENCH_DIR/lib/kv_routing_report.py" "$OUT" --policies $POLICIES --workloads $WORKLOADS --rates $RATES | tee "$OUT/summary.md"
 log "done: $OUT/summary.md, $OUT/kv-routing.svg"

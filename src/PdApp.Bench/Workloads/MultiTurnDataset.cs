@@ -8,9 +8,9 @@ namespace PdApp.Bench.Workloads;
 /// prompt, the previous answer and a new user message
 /// (<c>{system}\n\nUser: {message}\nAssistant: {answer}\n\nUser: {message}\nAssistant:</c>), so every
 /// turn extends the previous one and an engine that served it holds all but its tail in its
-/// prefix cache. <c>ActiveConversations</c> conversations run interleaved (round robin over slots,
-/// a finished conversation's slot starting a new one), which spaces a conversation's turns apart as
-/// users' think time does. The workload is generated up front from the seed, like vLLM's datasets:
+/// prefix cache. <c>ActiveConversations</c> conversations run interleaved (rounds that visit every
+/// slot once in a shuffled order, a finished conversation's slot starting a new one), which spaces a
+/// conversation's turns about that many requests apart, as users' think time does. The workload is generated up front from the seed, like vLLM's datasets:
 /// the previous answer is a synthetic one of <c>OutputTokens</c> words, not the text the server
 /// returned (an engine's cache covers the previous prompt, then recomputes the answer's tokens once).
 /// </summary>
@@ -36,11 +36,21 @@ internal static class MultiTurnDataset
             .ToArray();
 
         var slots = new Conversation?[options.ActiveConversations];
+        var order = Enumerable.Range(0, slots.Length).ToArray();
         var requests = new List<BenchRequest>(count);
         while (requests.Count < count)
         {
-            for (var slot = 0; slot < slots.Length && requests.Count < count; slot++)
+            // Each round visits every conversation once, in a fresh order: turns stay about
+            // ActiveConversations requests apart, and no fixed stride lines a conversation up with
+            // a round-robin router's rotation.
+            random.Shuffle(order);
+            foreach (var slot in order)
             {
+                if (requests.Count == count)
+                {
+                    break;
+                }
+
                 if (slots[slot] is not { } conversation || conversation.Turn == options.Turns)
                 {
                     conversation = new Conversation(systemPrompts[random.Next(systemPrompts.Length)], options.SystemPromptTokens);

@@ -39,22 +39,41 @@ public sealed class PrefixWorkloadTests
     public void MultiTurn_EachTurnExtendsThePreviousPromptWithAnAnswerAndANewMessage()
     {
         var options = new MultiTurnOptions(Turns: 3, SystemPromptTokens: 50, NumSystemPrompts: 2, UserTokens: 10, OutputTokens: 8, ActiveConversations: 4);
-        var requests = MultiTurnDataset.Generate(options, 12, seed: 2);
+        var requests = MultiTurnDataset.Generate(options, 12, seed: 2).ToList();
+        var firstTurnTokens = 50 + 10 + MultiTurnDataset.TagTokens;
 
-        // Four conversations interleaved: request i + 4 is the next turn of request i's conversation.
-        for (var i = 0; i + 4 < requests.Count; i++)
+        // Four conversations of three turns: every later turn is an earlier request's prompt, an
+        // 8-word answer and a 10-word user message, sent within the next round (at most 7 requests later).
+        Assert.Equal(4, requests.Count(r => r.PromptTokens == firstTurnTokens));
+        for (var i = 0; i < requests.Count; i++)
         {
-            var previous = requests[i];
-            var next = requests[i + 4];
-            Assert.StartsWith(previous.Prompt + " ", next.Prompt, StringComparison.Ordinal);
-            var added = next.Prompt[(previous.Prompt.Length + 1)..];
-            Assert.Matches(@"^(\S+ ){7}\S+\n\nUser: (\S+ ){9}\S+\nAssistant:$", added);
-            Assert.Equal(previous.PromptTokens + 8 + 10 + MultiTurnDataset.TagTokens, next.PromptTokens);
+            var next = requests[i];
+            if (next.PromptTokens == firstTurnTokens)
+            {
+                Assert.Matches(@"\n\nUser: (\S+ ){9}\S+\nAssistant:$", next.Prompt);
+                continue;
+            }
+
+            var previous = Assert.Single(requests.Take(i), r => next.Prompt.StartsWith(r.Prompt + " ", StringComparison.Ordinal) && r.PromptTokens + 8 + 10 + MultiTurnDataset.TagTokens == next.PromptTokens);
+            Assert.InRange(i - requests.IndexOf(previous), 1, 7);
+            Assert.Matches(@"^(\S+ ){7}\S+\n\nUser: (\S+ ){9}\S+\nAssistant:$", next.Prompt[(previous.Prompt.Length + 1)..]);
         }
 
         Assert.All(requests, r => Assert.Equal(8, r.MaxTokens));
-        Assert.Equal(50 + 10 + MultiTurnDataset.TagTokens, requests[0].PromptTokens);
-        Assert.EndsWith("\nAssistant:", requests[0].Prompt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MultiTurn_ConversationsDoNotFollowAFixedStride()
+    {
+        var options = new MultiTurnOptions(Turns: 10, SystemPromptTokens: 5, NumSystemPrompts: 1, UserTokens: 3, OutputTokens: 3, ActiveConversations: 4);
+        var requests = MultiTurnDataset.Generate(options, 40, seed: 9).ToList();
+
+        // A round-robin router over 4 instances sends request i to instance i mod 4: a conversation
+        // must not land on one instance every turn by construction.
+        var gaps = requests.Select((r, i) => (r, i)).Skip(4)
+            .Select(x => x.i - requests.FindLastIndex(x.i - 1, p => x.r.Prompt.StartsWith(p.Prompt + " ", StringComparison.Ordinal)))
+            .ToArray();
+        Assert.Contains(gaps, gap => gap % 4 != 0);
     }
 
     [Fact]
