@@ -18,7 +18,7 @@
 #
 # Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
 # POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 6",
-# requests/s), DURATION (20 s of arrivals per rate), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
+# requests/s), DURATION (30 s of arrivals per rate), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
 # SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
 # MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
 # KV_REPLAY_PORT (5580..5587); SKIP_BUILD, OUT.
@@ -33,7 +33,7 @@ fi
 POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware}"
 WORKLOADS="${WORKLOADS:-prefix multi}"
 RATES="${RATES:-2 4 6}"
-DURATION="${DURATION:-20}"
+DURATION="${DURATION:-30}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
 SLO_TTFT_MS="${SLO_TTFT_MS:-2000}"
 SLO_TPOT_MS="${SLO_TPOT_MS:-100}"
@@ -49,14 +49,14 @@ INSTANCES=4
 # The workloads (bench flags):
 #   prefix: 8 prefixes of 1536 tokens (96 blocks each; an instance's cache of 400 blocks holds
 #           about 3 with their suffixes), 128-token suffixes, 32 output tokens.
-#   multi:  16 conversations in flight over 4 system prompts of 512 tokens, 6 turns of 128-token
-#           messages and 64-token answers (up to ~1.6k tokens; a conversation's own history is up to
-#           ~70 blocks, so an instance that sees every conversation cannot keep them all, one that
+#   multi:  12 conversations in flight over 4 system prompts of 512 tokens, 8 turns of 192-token
+#           messages and 64-token answers (up to ~2.5k tokens; a conversation's own history is up to
+#           ~127 blocks, so an instance that sees every conversation cannot keep them all, one that
 #           sees a quarter of them can).
 workload_args() {
   case "$1" in
     prefix) echo "--dataset-name prefix_repetition --prefix-repetition-prefix-len 1536 --prefix-repetition-suffix-len 128 --prefix-repetition-num-prefixes 8 --prefix-repetition-output-len 32" ;;
-    multi) echo "--dataset-name multi_turn --multi-turn-turns 6 --multi-turn-system-prompt-len 512 --multi-turn-num-system-prompts 4 --multi-turn-user-len 128 --multi-turn-output-len 64 --multi-turn-active-conversations 16" ;;
+    multi) echo "--dataset-name multi_turn --multi-turn-turns 8 --multi-turn-system-prompt-len 512 --multi-turn-num-system-prompts 4 --multi-turn-user-len 192 --multi-turn-output-len 64 --multi-turn-active-conversations 12" ;;
     *) die "unknown workload $1" ;;
   esac
 }
@@ -157,5 +157,5 @@ for workload in $WORKLOADS; do
 done
 stop_started
 
-python3 "$BENCH_DIR/lib/kv_routing_report.py" "$OUT" --policies $POLICIES --workloads $WORKLOADS --rates $RATES | tee "$OUT/summary.md"
+python3 "$BENCH_DIR/lib/kv_routing_report.py" "$OUT" --policies $POLICIES --workloads $WORKLOADS --rates $RATES --duration "$DURATION" | tee "$OUT/summary.md"
 log "done: $OUT/summary.md, $OUT/kv-routing.svg"
