@@ -9,16 +9,17 @@
 # Policies: RoundRobin (both roles), PrefixAffinity (today's default: bounded-load hash of the
 # prompt's first 512 characters for prefill, least outstanding for decode), KvAware (both roles,
 # on the engines' KV events). The simulators start once; the proxy is restarted per workload and
-# policy; the rates run in ascending order, each for DURATION seconds of Poisson arrivals with a
-# seed of its own (every workload x policy x rate run has fresh prefixes and conversations, so no
-# run profits from an earlier run's cache entries, which only take LRU space; no warm-up requests,
-# which would repeat the first prompts). The cache hit rate is the prefill instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total
-# over each run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
+# policy with a seed of its own (fresh prefixes and system prompts: no policy profits from another's
+# cache entries, which only take LRU space); an unmeasured warm-up of WARMUP_SECONDS at the lowest
+# rate fills the caches as a running service's are, then the rates run in ascending order, each
+# for DURATION seconds of Poisson arrivals, each starting past the prompts sent so far
+# (--prompt-offset: same prefixes, no prompt ever repeated). The cache hit rate is the prefill
+# instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over each measured run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #
 # Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
 # POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 6",
-# requests/s), DURATION (30 s of arrivals per rate), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
+# requests/s), DURATION (30 s of arrivals per rate), WARMUP_SECONDS (10), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
 # SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
 # MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
 # KV_REPLAY_PORT (5580..5587); SKIP_BUILD, OUT.
@@ -29,11 +30,13 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   WORKLOADS="${WORKLOADS:-prefix}"
   RATES="${RATES:-4}"
   DURATION="${DURATION:-8}"
+  WARMUP_SECONDS="${WARMUP_SECONDS:-4}"
 fi
 POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware}"
 WORKLOADS="${WORKLOADS:-prefix multi}"
 RATES="${RATES:-2 4 6}"
 DURATION="${DURATION:-30}"
+WARMUP_SECONDS="${WARMUP_SECONDS:-10}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
 SLO_TTFT_MS="${SLO_TTFT_MS:-2000}"
 SLO_TPOT_MS="${SLO_TPOT_MS:-100}"
@@ -132,23 +135,37 @@ build_all
 { echo "policies: $POLICIES"; echo "workloads: $WORKLOADS"; echo "rates: $RATES"; echo "arrivals per rate: ${DURATION}s"
   echo "timing: prefill ${PREFILL_MS_PER_TOKEN} ms/token (contended), ttft ${TTFT_MS} ms, itl ${ITL_MS} ms, kv cache ${KV_CACHE_BLOCKS} blocks of 16, max-num-seqs ${MAX_NUM_SEQS}"; } >"$OUT/config.txt"
 
+# bench_run <name> <workload> <rate> <seconds> <seed> <offset> [extra bench flags]
+bench_run() {
+  local name="$1" workload="$2" rate="$3" seconds="$4" seed="$5" offset="$6"; shift 6
+  # shellcheck disable=SC2046 # the workload's flags are separate words
+  run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" $(workload_args "$workload") \
+    --ignore-eos --request-rate "$rate" --duration "${seconds}s" --num-warmups 0 --seed "$seed" --prompt-offset "$offset" \
+    --goodput "ttft:$SLO_TTFT_MS" "tpot:$SLO_TPOT_MS" --percentile-metrics ttft,tpot,e2el --metric-percentiles 50,90,99 \
+    --save-result --result-dir "$OUT" --result-filename "$name.json" "$@" >"$OUT/$name.txt"
+}
+
 start_simulators
 seed=0
 for workload in $WORKLOADS; do
   for policy in $POLICIES; do
     start_router "$policy"
     before_split="$(served_split)"
+    # One seed per workload and policy: fresh prefixes / system prompts (no run profits from another
+    # policy's cache entries, which only take LRU space). An unmeasured warm-up at the lowest rate
+    # fills the caches as a running service's are; each measured run then starts past the prompts
+    # sent so far (--prompt-offset), so no prompt is ever repeated.
+    seed=$(( seed + 1 ))
+    offset=0
+    bench_run "$workload-$policy-warmup" "$workload" "${RATES%% *}" "$WARMUP_SECONDS" "$seed" "$offset"
+    offset=$(( offset + $(jq '.completed + .failed' "$OUT/$workload-$policy-warmup.json") ))
     for rate in $RATES; do
-      seed=$(( seed + 1 ))
       name="$workload-$policy-$rate"
       read -r h0 q0 < <(prefix_cache_counters)
-      # shellcheck disable=SC2046 # the workload's flags are separate words
-      run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" $(workload_args "$workload") \
-        --ignore-eos --request-rate "$rate" --duration "${DURATION}s" --num-warmups 0 --seed "$seed" \
-        --goodput "ttft:$SLO_TTFT_MS" "tpot:$SLO_TPOT_MS" --percentile-metrics ttft,tpot,e2el --metric-percentiles 50,90,99 \
-        --save-result --result-dir "$OUT" --result-filename "$name.json" --metadata "policy=$policy" "workload=$workload" >"$OUT/$name.txt"
+      bench_run "$name" "$workload" "$rate" "$DURATION" "$seed" "$offset" --metadata "policy=$policy" "workload=$workload"
       read -r h1 q1 < <(prefix_cache_counters)
       echo "$(( h1 - h0 )) $(( q1 - q0 ))" >"$OUT/$name.cache"
+      offset=$(( offset + $(jq '.completed + .failed' "$OUT/$name.json") ))
     done
     echo "$before_split -> $(served_split)" >"$OUT/$workload-$policy.prefill-split"
     stop_pid "$PROXY_PID"

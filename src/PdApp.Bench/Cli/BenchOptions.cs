@@ -282,6 +282,14 @@ internal sealed class BenchOptions
         DefaultValueFactory = _ => 0,
     };
 
+    /// <summary><c>--prompt-offset</c> (PdApp's).</summary>
+    public Option<int> PromptOffset { get; } = new("--prompt-offset")
+    {
+        Description = "Skip this many prompts of the seeded dataset: runs with one --seed and growing offsets send fresh prompts " +
+            "after the same shared prefixes / system prompts (a warm cache without repeating a prompt).",
+        DefaultValueFactory = _ => 0,
+    };
+
     /// <summary><c>--seed</c>.</summary>
     public Option<int> Seed { get; } = new("--seed")
     {
@@ -396,7 +404,7 @@ internal sealed class BenchOptions
         RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
         PrefixRepetitionPrefixLen, PrefixRepetitionSuffixLen, PrefixRepetitionNumPrefixes, PrefixRepetitionOutputLen,
         MultiTurnTurns, MultiTurnSystemPromptLen, MultiTurnNumSystemPrompts, MultiTurnUserLen, MultiTurnOutputLen, MultiTurnActiveConversations,
-        RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed, ReadyCheckTimeoutSec,
+        RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed, PromptOffset, ReadyCheckTimeoutSec,
         ApiKey, Timeout, Goodput, SloTtftMs, SloTpotMs, PercentileMetrics, MetricPercentiles,
         SaveResult, ResultDir, ResultFilename, Metadata, OutputJson, Plot, NoProgress,
     ];

@@ -119,7 +119,8 @@ internal static class BenchSettingsBinder
                     parse.GetValue(options.MultiTurnNumSystemPrompts),
                     parse.GetValue(options.MultiTurnUserLen),
                     outputOverride ?? MultiTurnOptions.Default.OutputTokens,
-                    parse.GetValue(options.MultiTurnActiveConversations))),
+                    parse.GetValue(options.MultiTurnActiveConversations)),
+                Offset: parse.GetValue(options.PromptOffset)),
             ConcurrencyLevels = levels,
             Plan = new LoadPlan(
                 parse.GetValue(options.RequestRate),

@@ -26,6 +26,7 @@ internal static class BenchSettingsValidator
         OptionRules.AtLeast(options.PrefixLen, 0);
         OptionRules.AtLeast(options.PrefixGroups, 1);
         OptionRules.InRange(options.PrefixSkew, 0, double.PositiveInfinity);
+        OptionRules.AtLeast(options.PromptOffset, 0);
         OptionRules.AtLeast(options.PrefixRepetitionPrefixLen, 0);
         OptionRules.AtLeast(options.PrefixRepetitionSuffixLen, 1);
         OptionRules.AtLeast(options.PrefixRepetitionNumPrefixes, 1);

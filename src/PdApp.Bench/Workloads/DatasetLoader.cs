@@ -28,6 +28,7 @@ internal enum DatasetKind
 /// <param name="Seed">Seed of every random choice.</param>
 /// <param name="PrefixRepetition">The shape of the prefix-repetition dataset (null: vLLM's defaults).</param>
 /// <param name="MultiTurn">The shape of the multi-turn dataset (null: its defaults).</param>
+/// <param name="Offset">Prompts of the generated datasets skipped (generated, then dropped), so runs with one seed can send fresh prompts.</param>
 internal sealed record DatasetSpec(
     DatasetKind Kind,
     string? Path,
@@ -36,7 +37,8 @@ internal sealed record DatasetSpec(
     int Count,
     int Seed,
     PrefixRepetitionOptions? PrefixRepetition = null,
-    MultiTurnOptions? MultiTurn = null)
+    MultiTurnOptions? MultiTurn = null,
+    int Offset = 0)
 {
     /// <summary>The dataset's name as <c>--dataset-name</c> spells it (vLLM's names where vLLM has the dataset).</summary>
     public string Name => Kind switch
@@ -65,13 +67,16 @@ internal static class DatasetLoader
         ArgumentNullException.ThrowIfNull(spec);
         var requests = spec.Kind switch
         {
-            DatasetKind.Random => RandomDataset.Generate(spec.Random, spec.Count, spec.Seed),
+            DatasetKind.Random => Skip(RandomDataset.Generate(spec.Random, spec.Count + spec.Offset, spec.Seed), spec.Offset),
             DatasetKind.Jsonl => await JsonlDataset.LoadAsync(spec.Path!, spec.OutputTokensOverride ?? spec.Random.OutputTokens, spec.Count, cancellationToken).ConfigureAwait(false),
-            DatasetKind.PrefixRepetition => PrefixRepetitionDataset.Generate(spec.PrefixRepetition ?? PrefixRepetitionOptions.Default, spec.Count, spec.Seed),
-            DatasetKind.MultiTurn => MultiTurnDataset.Generate(spec.MultiTurn ?? MultiTurnOptions.Default, spec.Count, spec.Seed),
+            DatasetKind.PrefixRepetition => Skip(PrefixRepetitionDataset.Generate(spec.PrefixRepetition ?? PrefixRepetitionOptions.Default, spec.Count + spec.Offset, spec.Seed), spec.Offset),
+            DatasetKind.MultiTurn => Skip(MultiTurnDataset.Generate(spec.MultiTurn ?? MultiTurnOptions.Default, spec.Count + spec.Offset, spec.Seed), spec.Offset),
             DatasetKind.ShareGpt => await ShareGptDataset.LoadAsync(spec.Path!, spec.OutputTokensOverride, spec.Count, spec.Seed, cancellationToken).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "Unknown dataset kind."),
         };
         return new Workload(requests);
     }
+
+    private static IReadOnlyList<BenchRequest> Skip(IReadOnlyList<BenchRequest> requests, int offset) =>
+        offset == 0 ? requests : requests.Skip(offset).ToArray();
 }

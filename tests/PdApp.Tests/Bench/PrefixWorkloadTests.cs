@@ -92,6 +92,19 @@ public sealed class PrefixWorkloadTests
     }
 
     [Fact]
+    public async Task PromptOffset_SkipsPromptsOfTheSameSeededDataset()
+    {
+        var random = new RandomDatasetOptions(16, 8, 0);
+        var repetition = new PrefixRepetitionOptions(20, 4, 2, 8);
+        var all = await DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.PrefixRepetition, null, random, null, 30, 1, PrefixRepetition: repetition), CancellationToken.None);
+        var later = await DatasetLoader.LoadAsync(new DatasetSpec(DatasetKind.PrefixRepetition, null, random, null, 10, 1, PrefixRepetition: repetition, Offset: 20), CancellationToken.None);
+
+        Assert.Equal(10, later.Count);
+        Assert.Equal(all[20], later[0]);
+        Assert.Equal(all[29], later[9]);
+    }
+
+    [Fact]
     public async Task DatasetLoader_BuildsBothWorkloadsFromTheSpec()
     {
         var random = new RandomDatasetOptions(16, 8, 0);
