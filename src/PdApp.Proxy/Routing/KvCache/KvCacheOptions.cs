@@ -66,6 +66,15 @@ public sealed class KvCacheOptions
     /// </summary>
     public double StaleSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:PendingSeconds</c>: after the <c>KvAware</c> policy sends a prompt to an
+    /// instance, the prompt's blocks count as held there for this long, until its own KV events
+    /// (published only once the prefill is done) confirm them, as Dynamo's KV router predicts the
+    /// blocks of requests in flight. Without it a burst of requests sharing a new prefix is spread by
+    /// load over every instance, each recomputing the prefix (default 10; 0 = events only).
+    /// </summary>
+    public double PendingSeconds { get; set; } = 10;
+
     /// <summary><c>Pd:Proxy:KvCache:CacheWeight</c>: weight of the cached share of the prompt in the score (default 1).</summary>
     public double CacheWeight { get; set; } = 1.0;
 
@@ -186,6 +195,11 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
         if (options.MaxBlocksPerInstance < 1)
         {
             failures.Add($"{S}:MaxBlocksPerInstance must be at least 1 (was {options.MaxBlocksPerInstance}).");
+        }
+
+        if (!(options.PendingSeconds >= 0))
+        {
+            failures.Add($"{S}:PendingSeconds must be a non-negative number (was {options.PendingSeconds}).");
         }
 
         if (!(options.StaleSeconds > 0))
