@@ -75,7 +75,7 @@ internal sealed class BenchApplication
         var targets = CreateTargets(settings, exchange, shape);
         _output.Line(
             $"model {shape.Model}, {shape.Endpoint.ToString().ToLowerInvariant()} endpoint, {(shape.Stream ? "streaming" : "not streaming")}, " +
-            $"{settings.Dataset.Kind.ToString().ToLowerInvariant()} dataset ({workload.Count} prompts), targets: {string.Join(", ", targets.Select((t, i) => $"{settings.Labels.ElementAtOrDefault(i) ?? t.Name} ({t.Name})"))}");
+            $"{settings.Dataset.Name} dataset ({workload.Count} prompts), targets: {string.Join(", ", targets.Select((t, i) => $"{settings.Labels.ElementAtOrDefault(i) ?? t.Name} ({t.Name})"))}");
 
         try
         {

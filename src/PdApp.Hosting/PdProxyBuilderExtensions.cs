@@ -95,7 +95,9 @@ public static class PdProxyBuilderExtensions
     /// <c>Pd__Instances__{i}__Name|Role|Address|KvAddress</c>, <c>Pd__ChildConnectors__{i}</c>,
     /// <c>Pd__Registry__Port</c> with a <see cref="PdProxyResource.RegistryEndpointName"/> TCP endpoint for P2pNccl,
     /// <c>Pd__LMCache__NotificationPort</c> with a <see cref="PdProxyResource.KvReadyEndpointName"/> TCP endpoint for LMCache,
-    /// an LMCache receiver's <c>Pd__Instances__{i}__KvAllocPort|KvRanks</c>, <c>Pd__UpstreamApiKey</c>), and, when
+    /// an LMCache receiver's <c>Pd__Instances__{i}__KvAllocPort|KvRanks</c>, <c>Pd__UpstreamApiKey</c>, with <c>Pd:KvEvents</c>
+    /// on <c>Pd__Proxy__KvCache__Enabled</c> and each engine's <c>Pd__Proxy__KvCache__Endpoints__{name}__Endpoint|ReplayEndpoint</c>
+    /// from its <see cref="VllmResource.KvEventsEndpointName"/> / <see cref="VllmResource.KvEventsReplayEndpointName"/> endpoints), and, when
     /// <c>Pd:UseClientApiKey</c> / <c>Pd:UseAdminApiKey</c> are set, <c>Pd__ApiKey</c> / <c>Pd__AdminApiKey</c> from the
     /// secret parameters <see cref="PdTopologyBuilderExtensions.ClientApiKeyParameterName"/> /
     /// <see cref="PdTopologyBuilderExtensions.AdminApiKeyParameterName"/>.
@@ -139,11 +141,25 @@ public static class PdProxyBuilderExtensions
             if (instance.Service is { } service)
             {
                 proxy.WithReference(service);
+                if (plan.Options.KvEvents.IsEnabled)
+                {
+                    AddKvEventsEndpointSettings(proxy, instance.Name, service.Resource, plan.Options.KvEvents.Replay);
+                }
             }
             else if (instance.External is { } external)
             {
                 proxy.WithReference(external);
             }
+        }
+
+        if (plan.Options.KvEvents.IsEnabled && plan.Backend != PdBackend.External)
+        {
+            proxy.WithEnvironment(Env(PdProxySettings.KvCacheEnabled), "true");
+        }
+
+        if (plan.Options.KvEvents.BlockSize is { } blockSize)
+        {
+            proxy.WithEnvironment(Env(PdProxySettings.KvCacheBlockSize), blockSize.ToString(CultureInfo.InvariantCulture));
         }
 
         if (plan.NeedsRegistry)
@@ -208,6 +224,29 @@ public static class PdProxyBuilderExtensions
     }
 
     private static string Env(string key) => PdProxySettings.ToEnvironmentVariable(key);
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:Endpoints:{instance}:Endpoint</c> (and <c>:ReplayEndpoint</c>) from the engine's KV event
+    /// endpoints, as references: the dashboard's allocated address in run mode, the service name in compose.
+    /// </summary>
+    private static void AddKvEventsEndpointSettings(IResourceBuilder<PdProxyResource> proxy, string instance, IResource engine, bool replay)
+    {
+        if (engine is not IResourceWithEndpoints withEndpoints)
+        {
+            return;
+        }
+
+        var prefix = $"{PdProxySettings.KvCacheEndpoints}:{instance}:";
+        proxy.WithEnvironment(Env(prefix + PdProxySettings.KvCacheEndpoint), Tcp(new EndpointReference(withEndpoints, VllmResource.KvEventsEndpointName)));
+        if (replay)
+        {
+            proxy.WithEnvironment(Env(prefix + PdProxySettings.KvCacheReplayEndpoint), Tcp(new EndpointReference(withEndpoints, VllmResource.KvEventsReplayEndpointName)));
+        }
+
+        // NetMQ connects to an address; the IPv4 host avoids "localhost" resolving to ::1 while the engine binds IPv4.
+        static ReferenceExpression Tcp(EndpointReference endpoint) =>
+            ReferenceExpression.Create($"tcp://{endpoint.Property(EndpointProperty.IPV4Host)}:{endpoint.Property(EndpointProperty.Port)}");
+    }
 
     /// <summary>
     /// Every key with a value under <paramref name="section"/> (the app host's <c>Pd:Proxy</c>), with its full path, in

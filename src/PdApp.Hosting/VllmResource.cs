@@ -15,6 +15,14 @@ public class VllmResource(string name, PdRole role) : ContainerResource(name), I
     /// <summary>Name of the OpenAI-compatible HTTP endpoint (the server's <c>--port</c>).</summary>
     public const string HttpEndpointName = "http";
 
+    /// <summary>Name of the KV events PUB endpoint (<c>--kv-events-config</c> <c>endpoint</c>), declared when the engine publishes them.</summary>
+    public const string KvEventsEndpointName = "kv-events";
+
+    /// <summary>
+    /// Name of the KV events ROUTER replay endpoint (<c>replay_endpoint</c>); at most 15 characters, as Kubernetes port names must be.
+    /// </summary>
+    public const string KvEventsReplayEndpointName = "kv-replay";
+
     /// <summary>Path of vLLM's liveness endpoint: 200 once the model is loaded, 503 when the engine died.</summary>
     public const string HealthPath = "/health";
 
@@ -25,6 +33,7 @@ public class VllmResource(string name, PdRole role) : ContainerResource(name), I
     public const string HuggingFaceCachePath = "/root/.cache/huggingface";
 
     private EndpointReference? _primaryEndpoint;
+    private EndpointReference? _kvEventsEndpoint;
 
     /// <summary>The part the instance plays.</summary>
     public PdRole Role { get; } = role;
@@ -43,4 +52,7 @@ public class VllmResource(string name, PdRole role) : ContainerResource(name), I
 
     /// <summary>The OpenAI-compatible HTTP endpoint.</summary>
     public EndpointReference PrimaryEndpoint => _primaryEndpoint ??= new(this, HttpEndpointName);
+
+    /// <summary>The KV events PUB endpoint (exists once <c>WithKvEvents</c> declared it).</summary>
+    public EndpointReference KvEventsEndpoint => _kvEventsEndpoint ??= new(this, KvEventsEndpointName);
 }

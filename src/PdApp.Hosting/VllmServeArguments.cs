@@ -45,6 +45,12 @@ public sealed class VllmServeArguments
     /// </summary>
     public string? KvEventsConfigJson { get; set; }
 
+    /// <summary><c>--block-size</c>: tokens per KV block; the engine's default (16) when absent.</summary>
+    public int? BlockSize { get; set; }
+
+    /// <summary><c>--prefix-caching-hash-algo</c>: the prefix cache's block hash; the engine's default when absent.</summary>
+    public string? PrefixCachingHashAlgo { get; set; }
+
     /// <summary><c>--kv-transfer-config</c> JSON, from the instance's connector.</summary>
     public string? KvTransferConfigJson { get; set; }
 
@@ -115,6 +121,9 @@ public sealed class VllmServeArguments
             args.Add(VllmEngineArguments.EnablePrefixCaching.Name);
             args.AddRange([VllmEngineArguments.KvEventsConfig.Name, KvEventsConfigJson]);
         }
+
+        AddIfSet(args, VllmEngineArguments.PrefixCachingHashAlgo, PrefixCachingHashAlgo);
+        AddIfSet(args, VllmEngineArguments.BlockSize, BlockSize);
         if (ApiKey is not null)
         {
             args.AddRange([VllmEngineArguments.ApiKey.Name, ApiKey]);

@@ -93,6 +93,36 @@ public static class PdProxySettings
     /// </summary>
     public const string DnsDiscovery = "Pd:Discovery:Dns";
 
+    /// <summary>The KV event indexer's section (<c>Pd:Proxy:KvCache</c>).</summary>
+    public const string KvCache = "Pd:Proxy:KvCache";
+
+    /// <summary><c>Pd:Proxy:KvCache:Enabled</c>: run the KV event indexer.</summary>
+    public const string KvCacheEnabled = KvCache + ":Enabled";
+
+    /// <summary><c>Pd:Proxy:KvCache:BlockSize</c>: the engines' <c>--block-size</c>.</summary>
+    public const string KvCacheBlockSize = KvCache + ":BlockSize";
+
+    /// <summary>
+    /// Per-instance event endpoints: <c>{KvCacheEndpoints}:{instance name}:Endpoint</c> and <c>:ReplayEndpoint</c>
+    /// (<c>tcp://host:port</c>).
+    /// </summary>
+    public const string KvCacheEndpoints = KvCache + ":Endpoints";
+
+    /// <summary>The PUB endpoint key under an instance of <see cref="KvCacheEndpoints"/>.</summary>
+    public const string KvCacheEndpoint = "Endpoint";
+
+    /// <summary>The replay endpoint key under an instance of <see cref="KvCacheEndpoints"/>.</summary>
+    public const string KvCacheReplayEndpoint = "ReplayEndpoint";
+
+    /// <summary>
+    /// For instances not listed under <see cref="KvCacheEndpoints"/> (found by DNS or registration):
+    /// <c>{KvCache}:EventsPort</c> / <c>:ReplayPort</c>, or per role <c>{KvCache}:Prefill:EventsPort</c>, <c>:Decode:ReplayPort</c>, ...
+    /// </summary>
+    public const string KvCacheEventsPort = "EventsPort";
+
+    /// <summary>See <see cref="KvCacheEventsPort"/>.</summary>
+    public const string KvCacheReplayPort = "ReplayPort";
+
     /// <summary>Converts a configuration key to its environment-variable form.</summary>
     /// <param name="key">A key such as <c>Pd:Connector</c>.</param>
     /// <returns>The variable name, e.g. <c>Pd__Connector</c>.</returns>

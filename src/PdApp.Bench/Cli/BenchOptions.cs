@@ -13,12 +13,18 @@ namespace PdApp.Bench.Cli;
 /// </summary>
 internal sealed class BenchOptions
 {
+    /// <summary><c>--dataset-name</c> of the prefix-repetition dataset (vLLM's name).</summary>
+    public const string PrefixRepetitionName = "prefix_repetition";
+
+    /// <summary><c>--dataset-name</c> of the multi-turn conversation dataset.</summary>
+    public const string MultiTurnName = "multi_turn";
+
     /// <summary>Creates the options.</summary>
     public BenchOptions()
     {
         Endpoint.AcceptOnlyFromAmong("completions", "chat", CompletionsPath, ChatPath);
         Backend.AcceptOnlyFromAmong("openai", "vllm", "openai-chat");
-        Dataset.AcceptOnlyFromAmong("random", "sharegpt", "custom", "jsonl");
+        Dataset.AcceptOnlyFromAmong("random", "sharegpt", "custom", "jsonl", PrefixRepetitionName, MultiTurnName);
         CompareMode.AcceptOnlyFromAmong("interleaved", "sequential");
         PdDirect.Arity = new ArgumentArity(2, 2);
         PdDirect.AllowMultipleArgumentsPerToken = true;
@@ -103,7 +109,8 @@ internal sealed class BenchOptions
     /// <summary><c>--dataset-name</c> (alias <c>--dataset</c>).</summary>
     public Option<string> Dataset { get; } = new("--dataset-name", "--dataset")
     {
-        Description = "Prompts: random (synthetic), sharegpt (ShareGPT JSON), custom or jsonl ({\"prompt\":...} per line).",
+        Description = "Prompts: random (synthetic), sharegpt (ShareGPT JSON), custom or jsonl ({\"prompt\":...} per line), " +
+            "prefix_repetition (shared prefixes, vLLM's) or multi_turn (conversations, each turn extending the last).",
         DefaultValueFactory = _ => "random",
     };
 
@@ -169,6 +176,74 @@ internal sealed class BenchOptions
         DefaultValueFactory = _ => 0.0,
     };
 
+    /// <summary><c>--prefix-repetition-prefix-len</c> (vLLM's).</summary>
+    public Option<int> PrefixRepetitionPrefixLen { get; } = new("--prefix-repetition-prefix-len")
+    {
+        Description = "Prefix repetition dataset: tokens of each shared prefix.",
+        DefaultValueFactory = _ => PrefixRepetitionOptions.Default.PrefixTokens,
+    };
+
+    /// <summary><c>--prefix-repetition-suffix-len</c> (vLLM's).</summary>
+    public Option<int> PrefixRepetitionSuffixLen { get; } = new("--prefix-repetition-suffix-len")
+    {
+        Description = "Prefix repetition dataset: tokens of each request's own suffix (prompt = prefix + suffix).",
+        DefaultValueFactory = _ => PrefixRepetitionOptions.Default.SuffixTokens,
+    };
+
+    /// <summary><c>--prefix-repetition-num-prefixes</c> (vLLM's).</summary>
+    public Option<int> PrefixRepetitionNumPrefixes { get; } = new("--prefix-repetition-num-prefixes")
+    {
+        Description = "Prefix repetition dataset: distinct prefixes, requests spread evenly over them.",
+        DefaultValueFactory = _ => PrefixRepetitionOptions.Default.NumPrefixes,
+    };
+
+    /// <summary><c>--prefix-repetition-output-len</c> (vLLM's).</summary>
+    public Option<int?> PrefixRepetitionOutputLen { get; } = new("--prefix-repetition-output-len")
+    {
+        Description = "Prefix repetition dataset: output tokens per request (default 128); ignored for other datasets.",
+    };
+
+    /// <summary><c>--multi-turn-turns</c>.</summary>
+    public Option<int> MultiTurnTurns { get; } = new("--multi-turn-turns")
+    {
+        Description = "Multi-turn dataset: user turns per conversation.",
+        DefaultValueFactory = _ => MultiTurnOptions.Default.Turns,
+    };
+
+    /// <summary><c>--multi-turn-system-prompt-len</c>.</summary>
+    public Option<int> MultiTurnSystemPromptLen { get; } = new("--multi-turn-system-prompt-len")
+    {
+        Description = "Multi-turn dataset: tokens of the system prompt each conversation opens with.",
+        DefaultValueFactory = _ => MultiTurnOptions.Default.SystemPromptTokens,
+    };
+
+    /// <summary><c>--multi-turn-num-system-prompts</c>.</summary>
+    public Option<int> MultiTurnNumSystemPrompts { get; } = new("--multi-turn-num-system-prompts")
+    {
+        Description = "Multi-turn dataset: distinct system prompts shared by the conversations.",
+        DefaultValueFactory = _ => MultiTurnOptions.Default.NumSystemPrompts,
+    };
+
+    /// <summary><c>--multi-turn-user-len</c>.</summary>
+    public Option<int> MultiTurnUserLen { get; } = new("--multi-turn-user-len")
+    {
+        Description = "Multi-turn dataset: tokens of each user message.",
+        DefaultValueFactory = _ => MultiTurnOptions.Default.UserTokens,
+    };
+
+    /// <summary><c>--multi-turn-output-len</c>.</summary>
+    public Option<int?> MultiTurnOutputLen { get; } = new("--multi-turn-output-len")
+    {
+        Description = "Multi-turn dataset: output tokens per turn (default 64), also the length of the answer the next turn carries; ignored for other datasets.",
+    };
+
+    /// <summary><c>--multi-turn-active-conversations</c>.</summary>
+    public Option<int> MultiTurnActiveConversations { get; } = new("--multi-turn-active-conversations")
+    {
+        Description = "Multi-turn dataset: conversations in progress at once (their turns interleave).",
+        DefaultValueFactory = _ => MultiTurnOptions.Default.ActiveConversations,
+    };
+
     /// <summary><c>--request-rate</c>.</summary>
     public Option<double> RequestRate { get; } = new("--request-rate")
     {
@@ -204,6 +279,14 @@ internal sealed class BenchOptions
     public Option<int> Warmup { get; } = new("--num-warmups", "--warmup")
     {
         Description = "Unmeasured requests per target before each run.",
+        DefaultValueFactory = _ => 0,
+    };
+
+    /// <summary><c>--prompt-offset</c> (PdApp's).</summary>
+    public Option<int> PromptOffset { get; } = new("--prompt-offset")
+    {
+        Description = "Skip this many prompts of the seeded dataset: runs with one --seed and growing offsets send fresh prompts " +
+            "after the same shared prefixes / system prompts (a warm cache without repeating a prompt).",
         DefaultValueFactory = _ => 0,
     };
 
@@ -319,7 +402,9 @@ internal sealed class BenchOptions
         BaseUrl, PdDirect, Connector, Compare, CompareMode, Label, CompareLabel, Backend, Endpoint, Model, Stream, NoStream, IgnoreEos,
         Dataset, DatasetPath, InputLen, RandomOutputLen, OutputLen, ShareGptOutputLen, CustomOutputLen,
         RangeRatio, PrefixLen, PrefixGroups, PrefixSkew,
-        RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed, ReadyCheckTimeoutSec,
+        PrefixRepetitionPrefixLen, PrefixRepetitionSuffixLen, PrefixRepetitionNumPrefixes, PrefixRepetitionOutputLen,
+        MultiTurnTurns, MultiTurnSystemPromptLen, MultiTurnNumSystemPrompts, MultiTurnUserLen, MultiTurnOutputLen, MultiTurnActiveConversations,
+        RequestRate, Burstiness, MaxConcurrency, NumPrompts, Duration, Warmup, Seed, PromptOffset, ReadyCheckTimeoutSec,
         ApiKey, Timeout, Goodput, SloTtftMs, SloTpotMs, PercentileMetrics, MetricPercentiles,
         SaveResult, ResultDir, ResultFilename, Metadata, OutputJson, Plot, NoProgress,
     ];
@@ -335,6 +420,8 @@ internal sealed class BenchOptions
     {
         "jsonl" or "custom" => DatasetKind.Jsonl,
         "sharegpt" => DatasetKind.ShareGpt,
+        PrefixRepetitionName => DatasetKind.PrefixRepetition,
+        MultiTurnName => DatasetKind.MultiTurn,
         _ => DatasetKind.Random,
     };
 }

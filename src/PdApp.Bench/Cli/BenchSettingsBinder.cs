@@ -66,6 +66,8 @@ internal static class BenchSettingsBinder
         {
             DatasetKind.Random => parse.GetValue(options.RandomOutputLen),
             DatasetKind.ShareGpt => parse.GetValue(options.ShareGptOutputLen),
+            DatasetKind.PrefixRepetition => parse.GetValue(options.PrefixRepetitionOutputLen),
+            DatasetKind.MultiTurn => parse.GetValue(options.MultiTurnOutputLen),
             _ => parse.GetValue(options.CustomOutputLen),
         };
         var outputOverride = specificOutput ?? parse.GetValue(options.OutputLen);
@@ -105,7 +107,20 @@ internal static class BenchSettingsBinder
                     parse.GetValue(options.PrefixSkew)),
                 outputOverride,
                 Count: numPrompts ?? DefaultNumPrompts,
-                Seed: seed),
+                Seed: seed,
+                new PrefixRepetitionOptions(
+                    parse.GetValue(options.PrefixRepetitionPrefixLen),
+                    parse.GetValue(options.PrefixRepetitionSuffixLen),
+                    parse.GetValue(options.PrefixRepetitionNumPrefixes),
+                    outputOverride ?? PrefixRepetitionOptions.Default.OutputTokens),
+                new MultiTurnOptions(
+                    parse.GetValue(options.MultiTurnTurns),
+                    parse.GetValue(options.MultiTurnSystemPromptLen),
+                    parse.GetValue(options.MultiTurnNumSystemPrompts),
+                    parse.GetValue(options.MultiTurnUserLen),
+                    outputOverride ?? MultiTurnOptions.Default.OutputTokens,
+                    parse.GetValue(options.MultiTurnActiveConversations)),
+                Offset: parse.GetValue(options.PromptOffset)),
             ConcurrencyLevels = levels,
             Plan = new LoadPlan(
                 parse.GetValue(options.RequestRate),

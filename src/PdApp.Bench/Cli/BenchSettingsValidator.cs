@@ -26,6 +26,17 @@ internal static class BenchSettingsValidator
         OptionRules.AtLeast(options.PrefixLen, 0);
         OptionRules.AtLeast(options.PrefixGroups, 1);
         OptionRules.InRange(options.PrefixSkew, 0, double.PositiveInfinity);
+        OptionRules.AtLeast(options.PromptOffset, 0);
+        OptionRules.AtLeast(options.PrefixRepetitionPrefixLen, 0);
+        OptionRules.AtLeast(options.PrefixRepetitionSuffixLen, 1);
+        OptionRules.AtLeast(options.PrefixRepetitionNumPrefixes, 1);
+        OptionRules.AtLeast(options.PrefixRepetitionOutputLen, 1);
+        OptionRules.AtLeast(options.MultiTurnTurns, 1);
+        OptionRules.AtLeast(options.MultiTurnSystemPromptLen, 0);
+        OptionRules.AtLeast(options.MultiTurnNumSystemPrompts, 1);
+        OptionRules.AtLeast(options.MultiTurnUserLen, 1);
+        OptionRules.AtLeast(options.MultiTurnOutputLen, 1);
+        OptionRules.AtLeast(options.MultiTurnActiveConversations, 1);
         OptionRules.InRange(options.Burstiness, double.Epsilon, double.PositiveInfinity);
         OptionRules.AtLeast(options.MaxConcurrency, 1);
         OptionRules.AtLeast(options.NumPrompts, 1);
@@ -113,6 +124,8 @@ internal static class BenchSettingsValidator
         {
             "sharegpt" => options.ShareGptOutputLen,
             "jsonl" or "custom" => options.CustomOutputLen,
+            BenchOptions.PrefixRepetitionName => options.PrefixRepetitionOutputLen,
+            BenchOptions.MultiTurnName => options.MultiTurnOutputLen,
             _ => options.RandomOutputLen,
         };
         if (Given(result, specific) && Given(result, options.OutputLen))

@@ -80,7 +80,7 @@ internal static class VllmResultFile
             ["target"] = run.Target,
             ["endpoint"] = settings.Shape.Endpoint == Targets.EndpointKind.Chat ? BenchOptions.ChatPath : BenchOptions.CompletionsPath,
             ["stream"] = settings.Shape.Stream,
-            ["dataset_name"] = settings.Dataset.Kind.ToString().ToLowerInvariant(),
+            ["dataset_name"] = settings.Dataset.Name,
             ["compare_mode"] = settings.Compare is null ? null : settings.CompareMode.ToString().ToLowerInvariant(),
             ["aborted"] = aborted,
             ["error_counts"] = new JsonObject(run.Errors.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value))),

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace PdApp.Bench.Workloads;
 
 /// <summary>
@@ -20,4 +22,23 @@ internal static class PromptVocabulary
         "right", "big", "high", "small", "large", "next", "early", "young", "important", "few", "public",
         "same", "able", "water", "house", "light", "music", "model", "system", "data", "token", "cache",
     ];
+
+    /// <summary><paramref name="count"/> words drawn with <paramref name="random"/>, separated by single spaces (about one token each).</summary>
+    public static string RandomText(Random random, int count)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var words = Words;
+        var builder = new StringBuilder(count * 6);
+        for (var i = 0; i < count; i++)
+        {
+            if (i > 0)
+            {
+                builder.Append(' ');
+            }
+
+            builder.Append(words[random.Next(words.Count)]);
+        }
+
+        return builder.ToString();
+    }
 }

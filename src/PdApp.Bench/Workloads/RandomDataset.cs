@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace PdApp.Bench.Workloads;
 
 /// <summary>
@@ -18,7 +16,7 @@ internal static class RandomDataset
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         var random = new Random(seed);
         var prefixes = Enumerable.Range(0, options.PrefixGroups)
-            .Select(_ => options.PrefixTokens > 0 ? Words(random, options.PrefixTokens) : string.Empty)
+            .Select(_ => options.PrefixTokens > 0 ? PromptVocabulary.RandomText(random, options.PrefixTokens) : string.Empty)
             .ToArray();
         var prefixWeights = ZipfWeights(options.PrefixGroups, options.PrefixSkew);
 
@@ -28,7 +26,7 @@ internal static class RandomDataset
             var inputTokens = Sample(random, options.InputTokens, options.RangeRatio);
             var outputTokens = Math.Max(1, Sample(random, options.OutputTokens, options.RangeRatio));
             var prefix = prefixes[Pick(random, prefixWeights)];
-            var body = Words(random, inputTokens);
+            var body = PromptVocabulary.RandomText(random, inputTokens);
             var prompt = prefix.Length == 0 ? body : prefix + " " + body;
             requests[i] = new BenchRequest(prompt, options.PrefixTokens + inputTokens, outputTokens);
         }
@@ -42,23 +40,6 @@ internal static class RandomDataset
         var low = Math.Max(1, (int)Math.Floor(length * (1 - rangeRatio)));
         var high = Math.Max(low, (int)Math.Ceiling(length * (1 + rangeRatio)));
         return random.Next(low, high + 1);
-    }
-
-    private static string Words(Random random, int count)
-    {
-        var words = PromptVocabulary.Words;
-        var builder = new StringBuilder(count * 6);
-        for (var i = 0; i < count; i++)
-        {
-            if (i > 0)
-            {
-                builder.Append(' ');
-            }
-
-            builder.Append(words[random.Next(words.Count)]);
-        }
-
-        return builder.ToString();
     }
 
     private static double[] ZipfWeights(int groups, double skew)

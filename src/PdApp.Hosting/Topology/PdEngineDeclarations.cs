@@ -32,6 +32,10 @@ internal static class PdEngineDeclarations
         }
 
         vllm.WithKvConnector(instance.KvConnector!);
+        if (options.KvEvents.IsEnabled)
+        {
+            vllm.WithKvEvents(instance.Layout.KvEventsPort, ReplayPort(instance));
+        }
 
         if (options.Capabilities is { Length: > 0 } capabilities)
         {
@@ -82,6 +86,13 @@ internal static class PdEngineDeclarations
 
         var simulator = builder.AddProject<TSimulator>(instance.Name, launchProfileName: null)
             .WithHttpEndpoint(port: instance.Layout.Port, name: VllmResource.HttpEndpointName);
+        if (options.KvEvents.IsEnabled)
+        {
+            // The same flag and endpoints as a container: the simulator publishes its prefix cache's events as vLLM does.
+            arguments.KvEventsConfigJson = VllmBuilderExtensions.KvEventsConfigFor(instance.Layout.KvEventsPort, ReplayPort(instance)).ToJson();
+            simulator.WithKvEventsEndpoints(instance.Layout.KvEventsPort, ReplayPort(instance));
+        }
+
         var endpoint = simulator.GetEndpoint(VllmResource.HttpEndpointName);
         simulator
             .WithArgs(context =>
@@ -119,6 +130,9 @@ internal static class PdEngineDeclarations
         return PdInstance.ForService(instance, simulator);
     }
 
+    private static int? ReplayPort(PdInstancePlan instance) =>
+        instance.Layout.KvEventsReplayPort > 0 ? instance.Layout.KvEventsReplayPort : null;
+
     internal static void ApplyEngineArguments(VllmServeArguments arguments, PdOptions options, ParameterResource? apiKey)
     {
         arguments.Model = options.Model;
@@ -129,6 +143,8 @@ internal static class PdEngineDeclarations
         arguments.PipelineParallelSize = options.PipelineParallelSize > 1 ? options.PipelineParallelSize : null;
         arguments.TrustRemoteCode = options.TrustRemoteCode;
         arguments.ApiKey = apiKey;
+        arguments.BlockSize = options.KvEvents.BlockSize;
+        arguments.PrefixCachingHashAlgo = options.KvEvents.PrefixCachingHashAlgo;
         foreach (var arg in options.ExtraArgs)
         {
             arguments.ExtraArgs.Add(arg);

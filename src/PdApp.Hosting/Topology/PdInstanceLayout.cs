@@ -46,6 +46,12 @@ public sealed record PdInstanceLayout(
     /// </summary>
     public IReadOnlyDictionary<string, PdEngineVariable> Environment { get; init; } = new Dictionary<string, PdEngineVariable>();
 
+    /// <summary>KV events PUB port (<c>Pd:KvEvents:BasePort</c> onwards, by position).</summary>
+    public int KvEventsPort { get; init; }
+
+    /// <summary>KV events ROUTER replay port (the one after <see cref="KvEventsPort"/>), or 0 without replay.</summary>
+    public int KvEventsReplayPort { get; init; }
+
     /// <summary>LMCache receiver <c>pd_peer_init_port</c> of rank 0 (decode instances; 0 otherwise).</summary>
     public int LMCacheInitPort { get; init; }
 

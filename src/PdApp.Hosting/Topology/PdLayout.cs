@@ -42,6 +42,8 @@ public static class PdLayout
                     KvRank = overrides.KvRank ?? position,
                     KvPort = overrides.KvPort ?? defaultKvPort,
                     SideChannelPort = overrides.SideChannelPort ?? options.Nixl.SideChannelBasePort + (position * stride),
+                    KvEventsPort = options.KvEvents.BasePort + (position * options.KvEvents.PortsPerInstance),
+                    KvEventsReplayPort = options.KvEvents.Replay ? options.KvEvents.BasePort + (position * options.KvEvents.PortsPerInstance) + 1 : 0,
                     LMCacheInitPort = role == PdRole.Decode ? options.LMCache.InitBasePort + (i * stride) : 0,
                     LMCacheAllocPort = role == PdRole.Decode ? options.LMCache.AllocBasePort + (i * stride) : 0,
                     PortSetting = overrides.Port is null ? groupPath + ":BasePort" : path + ":Port",

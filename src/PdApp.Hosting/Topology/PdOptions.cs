@@ -155,6 +155,9 @@ public sealed class PdOptions
     /// <summary><c>Pd:Multi</c>.</summary>
     public PdMultiOptions Multi { get; set; } = new();
 
+    /// <summary><c>Pd:KvEvents</c>: the engines' KV cache events for the proxy's KV-cache-aware routing.</summary>
+    public PdKvEventsOptions KvEvents { get; set; } = new();
+
     /// <summary>
     /// The known connectors in use, as <see cref="ConnectorCatalog"/> describes them: <see cref="Connector"/>,
     /// or the MultiConnector's children. Unknown names are left out (the validator reports them).

@@ -21,6 +21,7 @@ public static class PdOptionsLoader
             section.Bind(options);
             BindInstancesByIndex(section, nameof(PdOptions.Prefill), options.Prefill);
             BindInstancesByIndex(section, nameof(PdOptions.Decode), options.Decode);
+            options.KvEvents.ProxyUsesKvCache = PdKvEventsOptions.ProxyRoutesOnKvCache(section);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {

@@ -19,6 +19,7 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
         var failures = new List<string>();
         ValidateScalars(options, failures);
         ValidateConnector(options, failures);
+        ValidateKvEvents(options, failures);
 
         IReadOnlyList<PdInstanceLayout>? layout = null;
         try
@@ -342,6 +343,29 @@ public sealed class PdOptionsValidator : IValidateOptions<PdOptions>
         if (target is null && download.Source == PdModelDownloadSource.HuggingFace && string.IsNullOrWhiteSpace(o.HuggingFaceCachePath))
         {
             failures.Add($"Pd:ModelDownload downloads {o.Model} into the Hugging Face cache: set Pd:HuggingFaceCachePath (a host folder) so the engines find it, or set Pd:Model to a path under /data.");
+        }
+    }
+
+    private static void ValidateKvEvents(PdOptions o, List<string> failures)
+    {
+        const string S = PdKvEventsOptions.SectionPath;
+        var events = o.KvEvents;
+        if (events.BlockSize is { } blockSize && blockSize is < 1 or > 1024)
+        {
+            failures.Add($"{S}:BlockSize must be between 1 and 1024 tokens (got {blockSize}); vLLM's CUDA default is 16.");
+        }
+
+        if (events.PrefixCachingHashAlgo is { } algo && string.IsNullOrWhiteSpace(algo))
+        {
+            failures.Add($"{S}:PrefixCachingHashAlgo must not be blank; leave it unset for the engine's default (e.g. sha256, sha256_cbor).");
+        }
+
+        if (events.Enabled == false && events.ProxyUsesKvCache && o.Backend != PdBackend.External)
+        {
+            failures.Add(
+                $"{S}:Enabled is false, but the proxy routes on the engines' KV caches (Pd:Proxy:Balancing:Prefill/Decode=KvAware, " +
+                "Pd:Proxy:KvCache:Enabled or Pd:Proxy:Disaggregation:SkipPrefillBelowUncachedTokens): without events it always falls back. " +
+                $"Remove {S}:Enabled, or choose another policy.");
         }
     }
 

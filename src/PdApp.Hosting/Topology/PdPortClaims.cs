@@ -33,6 +33,15 @@ public static class PdPortClaims
         foreach (var instance in layout)
         {
             claims.Add(new(instance.Port, instance.PortSetting, instance.Name + " (HTTP)", PublishedByContainers: true));
+            if (options.KvEvents.IsEnabled)
+            {
+                claims.Add(new(instance.KvEventsPort, PdKvEventsOptions.SectionPath + ":BasePort", instance.Name + " (KV events)", PublishedByContainers: true));
+                if (instance.KvEventsReplayPort > 0)
+                {
+                    claims.Add(new(instance.KvEventsReplayPort, PdKvEventsOptions.SectionPath + ":BasePort", instance.Name + " (KV events replay)", PublishedByContainers: true));
+                }
+            }
+
             for (var rank = 0; rank < stride; rank++)
             {
                 if (Uses(KvConnectorKind.P2pNccl))

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,14 @@ internal static class PdTopologyDiagnostics
             new ResourcePropertySnapshot("pd.gpus", plan.Backend == PdBackend.Vllm ? string.Join(',', instance.Plan.Layout.GpuIds) : "none") { DisplayName = "GPU ids", IsHighlighted = true },
             new ResourcePropertySnapshot("pd.backend", decision.Backend.ToString().ToLowerInvariant()) { DisplayName = "PD backend", IsHighlighted = true },
             new ResourcePropertySnapshot("pd.backend.reason", decision.Reason) { DisplayName = "PD backend reason" });
+        if (plan.Options.KvEvents.IsEnabled && plan.Backend != PdBackend.External)
+        {
+            var layout = instance.Plan.Layout;
+            var ports = layout.KvEventsReplayPort > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{layout.KvEventsPort} (replay {layout.KvEventsReplayPort})")
+                : layout.KvEventsPort.ToString(CultureInfo.InvariantCulture);
+            properties = properties.Add(new ResourcePropertySnapshot("pd.kv-events", ports) { DisplayName = "KV events port", IsHighlighted = true });
+        }
 
         builder.Eventing.Subscribe<BeforeResourceStartedEvent>(instance.Resource, (e, _) =>
             e.Services.GetRequiredService<ResourceNotificationService>().PublishUpdateAsync(

@@ -13,6 +13,9 @@ public sealed record KvEventsConfig
     /// <summary>The publisher that sends over ZeroMQ.</summary>
     public const string ZmqPublisher = "zmq";
 
+    /// <summary>vLLM's default PUB port.</summary>
+    public const int DefaultPort = 5557;
+
     /// <summary>vLLM's default PUB endpoint.</summary>
     public const string DefaultEndpoint = "tcp://*:5557";
 

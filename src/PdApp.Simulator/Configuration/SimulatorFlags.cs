@@ -26,6 +26,8 @@ internal static class SimulatorFlags
 
     public static VllmFlag KvCacheSize { get; } = new("--kv-cache-size", VllmFlagArity.One);
 
+    public static VllmFlag PrefillContention { get; } = new("--prefill-contention", VllmFlagArity.None);
+
     public static VllmFlag FailureInjectionRate { get; } = new("--failure-injection-rate", VllmFlagArity.One);
 
     public static VllmFlag FailureTypes { get; } = new("--failure-types", VllmFlagArity.Many);
@@ -44,7 +46,7 @@ internal static class SimulatorFlags
     public static IReadOnlyList<VllmFlag> All { get; } =
     [
         InstanceName, TimeToFirstToken, PrefillTimePerToken, InterTokenLatency, KvCacheTransferLatency,
-        KvCacheTransferTimePerToken, KvTransferWaitTimeout, TimeFactorUnderLoad, KvCacheSize,
+        KvCacheTransferTimePerToken, KvTransferWaitTimeout, TimeFactorUnderLoad, KvCacheSize, PrefillContention,
         FailureInjectionRate, FailureTypes, FaultAddedLatency, FaultAbortAfterTokens, FaultErrorAfterTokens,
         FaultSlowStart, FaultUnhealthy,
     ];

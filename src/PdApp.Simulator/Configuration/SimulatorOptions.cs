@@ -96,6 +96,12 @@ public sealed record TimingOptions
 
     /// <summary><c>--kv-transfer-wait-timeout</c> (ms): how long a consumer waits for KV pushed asynchronously.</summary>
     public double KvTransferWaitTimeoutMs { get; init; } = 500;
+
+    /// <summary>
+    /// <c>--prefill-contention</c>: concurrent prefills share the instance's compute, oldest first, as
+    /// vLLM's scheduler fills each step's token budget; off, each prefill takes its own time.
+    /// </summary>
+    public bool PrefillContention { get; init; }
 }
 
 /// <summary>Fault injection settings.</summary>

@@ -67,6 +67,7 @@ internal static class SimulatorOptionsParser
             MaxNumSeqs = Int(parsed, VllmEngineArguments.MaxNumSeqs.Name, timing.MaxNumSeqs, min: 1),
             TimeFactorUnderLoad = Double(parsed, SimulatorFlags.TimeFactorUnderLoad.Name, timing.TimeFactorUnderLoad, min: 1),
             KvCacheSizeBlocks = Int(parsed, SimulatorFlags.KvCacheSize.Name, timing.KvCacheSizeBlocks, min: 1),
+            PrefillContention = Switch(parsed, SimulatorFlags.PrefillContention.Name),
         };
 
         var faults = new FaultOptions

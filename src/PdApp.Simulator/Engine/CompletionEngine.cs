@@ -104,7 +104,7 @@ internal sealed partial class CompletionEngine(
         else if (uncached > 0)
         {
             // vLLM recomputes the tail the transferred blocks do not cover (at least the last token).
-            await Task.Delay(TimeSpan.FromMilliseconds(options.Timing.PrefillTimePerTokenMs * uncached), time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(timing.RecomputeTail(uncached), time, cancellationToken).ConfigureAwait(false);
         }
 
         // Computed or received, the prompt's full blocks are now in this instance's prefix cache

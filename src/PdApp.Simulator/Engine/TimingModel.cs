@@ -1,4 +1,5 @@
 using PdApp.Simulator.Configuration;
+using PdApp.Simulator.Scheduling;
 
 namespace PdApp.Simulator.Engine;
 
@@ -7,14 +8,20 @@ namespace PdApp.Simulator.Engine;
 /// of uncached prompt tokens; a KV hit replaces prefill by the transfer cost; each decode step costs
 /// the inter-token latency scaled by load, growing linearly from 1 with one running sequence to
 /// <c>--time-factor-under-load</c> at <c>--max-num-seqs</c> (batched decode slows as the batch grows).
+/// With <c>--prefill-contention</c> the per-token part queues behind the prefills already admitted
+/// (<see cref="PrefillCompute"/>), so an instance that receives more uncached tokens than it can
+/// compute saturates.
 /// </summary>
-internal sealed class TimingModel(SimulatorOptions options)
+internal sealed class TimingModel(SimulatorOptions options, PrefillCompute compute)
 {
     private readonly TimingOptions _timing = options.Timing;
 
-    /// <summary>Time to compute the prompt's KV locally.</summary>
-    public TimeSpan Prefill(int promptTokens) =>
-        TimeSpan.FromMilliseconds(_timing.TimeToFirstTokenMs + (_timing.PrefillTimePerTokenMs * promptTokens));
+    /// <summary>Time to compute <paramref name="uncachedTokens"/> prompt tokens locally, from now (reserves the compute).</summary>
+    public TimeSpan Prefill(int uncachedTokens) =>
+        TimeSpan.FromMilliseconds(_timing.TimeToFirstTokenMs) + compute.Reserve(uncachedTokens);
+
+    /// <summary>Time to recompute the tail that transferred KV does not cover (no fixed part; reserves the compute).</summary>
+    public TimeSpan RecomputeTail(int uncachedTokens) => compute.Reserve(uncachedTokens);
 
     /// <summary>Time to pull <paramref name="transferredTokens"/> tokens of KV from the producer.</summary>
     public TimeSpan Transfer(int transferredTokens) =>

@@ -37,6 +37,7 @@ internal static class SimulatorServiceCollectionExtensions
         {
             services.AddSingleton<IKvEventSink, NullKvEventSink>();
         }
+        services.AddSingleton<PrefillCompute>();
         services.AddSingleton<TimingModel>();
         services.AddSingleton<SimulatorMetrics>();
         services.AddSingleton<SimulatorMeter>();

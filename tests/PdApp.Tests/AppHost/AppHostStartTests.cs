@@ -101,6 +101,62 @@ public sealed class AppHostStartTests
     }
 
     [Fact]
+    public async Task SimulatorBackend_KvAwarePolicy_EnginesPublishKvEventsTheProxyIndexesAndRoutesOn()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+
+        // An unusual base port keeps clear of anything else on the machine that speaks vLLM's default 5557.
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
+            ["Pd:Backend=simulator", "Pd:Prefill:Count=2", "Pd:Proxy:Balancing:Prefill=KvAware", "Pd:KvEvents:BasePort=47557"], timeout.Token);
+        await using var app = await builder.BuildAsync(timeout.Token);
+        await app.StartAsync(timeout.Token);
+        foreach (var name in new[] { "proxy", "prefill-0", "prefill-1", "decode-0" })
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(name, timeout.Token);
+        }
+
+        // The dashboard shows each engine's event endpoints and ports.
+        var prefill1 = await app.ResourceNotifications.WaitForResourceAsync(
+            "prefill-1", e => e.Snapshot.Urls.Any(u => u.Name == PdApp.Hosting.VllmResource.KvEventsEndpointName), timeout.Token);
+        Assert.Contains(prefill1.Snapshot.Urls, u => u.Url.StartsWith("tcp://", StringComparison.Ordinal) && u.Url.EndsWith(":47559", StringComparison.Ordinal));
+        Assert.Equal("47559 (replay 47560)", prefill1.Snapshot.Properties.Single(p => p.Name == "pd.kv-events").Value?.ToString());
+
+        // A prompt of many KV blocks: its prefill stores blocks, whose events reach the proxy's index. The proxy's
+        // /metrics wants the admin key the dashboard's commands use.
+        using var proxy = app.CreateHttpClient("proxy", "http");
+        var adminKey = await builder.Resources.OfType<ParameterResource>()
+            .Single(p => p.Name == PdTopologyBuilderExtensions.AdminApiKeyParameterName)
+            .GetValueAsync(timeout.Token);
+        proxy.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
+        var prompt = string.Concat(Enumerable.Repeat("The harbour of Lisbon is wide and the trams climb the hills slowly. ", 12));
+        var first = await CompleteAsync(proxy, prompt, timeout.Token);
+        Assert.True(
+            await PdApp.Tests.Proxy.Routing.Eventually.TrueAsync(async () => Gauge(await proxy.GetStringAsync("/metrics", timeout.Token), "pdapp_proxy_kvcache_index_blocks") > 0, TimeSpan.FromSeconds(30)),
+            "The proxy's KV cache index received no blocks from the engines' events.");
+
+        // The same prompt again goes to the prefill instance holding it, decided on the cache.
+        var second = await CompleteAsync(proxy, prompt, timeout.Token);
+        Assert.Equal(first, second);
+        var hits = Samples(await proxy.GetStringAsync("/metrics", timeout.Token), "pdapp_proxy_kvcache_decisions_total")
+            .Where(sample => sample.Labels.Contains(new("role", "prefill")) && sample.Labels.Contains(new("outcome", "cache_hit")));
+        Assert.True(hits.Sum(sample => sample.Value) >= 1, "The second request was not routed on the KV cache.");
+
+        static async Task<string> CompleteAsync(HttpClient proxy, string prompt, CancellationToken cancellationToken)
+        {
+            using var content = new StringContent(
+                JsonSerializer.Serialize(new { model = "/data/dp7b/", prompt, max_tokens = 4 }), System.Text.Encoding.UTF8, "application/json");
+            using var answer = await proxy.PostAsync("/v1/completions", content, cancellationToken);
+            Assert.True(answer.StatusCode == HttpStatusCode.OK, await answer.Content.ReadAsStringAsync(cancellationToken));
+            return answer.Headers.GetValues(PdApp.Protocol.PdHeaders.ProxyPrefillInstance).Single();
+        }
+
+        static IEnumerable<PdApp.Proxy.Routing.Load.PrometheusSample> Samples(string metrics, string name) =>
+            PdApp.Proxy.Routing.Load.PrometheusTextParser.Parse(metrics).Samples.Where(sample => sample.Name == name);
+
+        static double Gauge(string metrics, string name) => Samples(metrics, name).Sum(sample => sample.Value);
+    }
+
+    [Fact]
     public async Task AutoBackend_WithoutGpuContainers_DeclaresSimulatorProjects()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -49,6 +49,10 @@ public sealed class CliParsingTests
     [InlineData("--base-url http://a --backend openai-chat --endpoint /v1/completions", "--backend")]
     [InlineData("--base-url http://a --compare-label b", "--compare-label")]
     [InlineData("--base-url http://a --ready-check-timeout-sec -1", "--ready-check-timeout-sec")]
+    [InlineData("--base-url http://a --dataset-name prefix_repetition --prefix-repetition-num-prefixes 0", "--prefix-repetition-num-prefixes")]
+    [InlineData("--base-url http://a --dataset-name prefix_repetition --prefix-repetition-output-len 5 --output-len 6", "--prefix-repetition-output-len")]
+    [InlineData("--base-url http://a --dataset-name multi_turn --multi-turn-turns 0", "--multi-turn-turns")]
+    [InlineData("--base-url http://a --dataset-name multi_turn --multi-turn-output-len 5 --output-len 6", "--multi-turn-output-len")]
     public void InvalidCommandLine_FailsWithAMessageNamingTheOption(string commandLine, string named)
     {
         var parse = Parse(commandLine);
@@ -193,6 +197,29 @@ public sealed class CliParsingTests
     {
         Assert.NotNull(Bind("--base-url http://a --result-dir out").SaveResult);
         Assert.Equal("x.json", Bind("--base-url http://a --result-filename x.json").SaveResult!.FileName);
+    }
+
+    [Fact]
+    public void PrefixRepetitionFlags_BindAsVllmNamesThem()
+    {
+        var dataset = Bind("--base-url http://a --dataset-name prefix_repetition --prefix-repetition-prefix-len 1000 " +
+            "--prefix-repetition-suffix-len 50 --prefix-repetition-num-prefixes 6 --prefix-repetition-output-len 32 --num-prompts 12").Dataset;
+
+        Assert.Equal(DatasetKind.PrefixRepetition, dataset.Kind);
+        Assert.Equal("prefix_repetition", dataset.Name);
+        Assert.Equal(new PrefixRepetitionOptions(1000, 50, 6, 32), dataset.PrefixRepetition);
+        Assert.Equal(32, dataset.FixedOutputTokens);
+    }
+
+    [Fact]
+    public void MultiTurnFlags_Bind_AndOutputLenAppliesToIt()
+    {
+        var dataset = Bind("--base-url http://a --dataset-name multi_turn --multi-turn-turns 3 --multi-turn-system-prompt-len 500 " +
+            "--multi-turn-num-system-prompts 2 --multi-turn-user-len 20 --multi-turn-active-conversations 8 --output-len 40").Dataset;
+
+        Assert.Equal(DatasetKind.MultiTurn, dataset.Kind);
+        Assert.Equal(new MultiTurnOptions(3, 500, 2, 20, 40, 8), dataset.MultiTurn);
+        Assert.Equal(40, dataset.FixedOutputTokens);
     }
 
     [Theory]

@@ -35,6 +35,30 @@ public sealed class SimulatorBenchTests
         Assert.Equal("m", result.Report!.RootElement.GetProperty("config").GetProperty("model").GetString());
     }
 
+    [Theory]
+    [InlineData("--dataset-name multi_turn --multi-turn-turns 3 --multi-turn-system-prompt-len 64 --multi-turn-num-system-prompts 1 --multi-turn-user-len 16 --multi-turn-output-len 4 --multi-turn-active-conversations 2")]
+    [InlineData("--dataset-name prefix_repetition --prefix-repetition-prefix-len 64 --prefix-repetition-suffix-len 16 --prefix-repetition-num-prefixes 2 --prefix-repetition-output-len 4")]
+    public async Task PrefixWorkloads_HitTheEnginesPrefixCache(string workload)
+    {
+        await using var simulator = await StartAsync(["serve", "m", "--host", "127.0.0.1", "--port", "0", "--time-to-first-token", "1", "--inter-token-latency", "1", "--block-size", "16"]);
+        var baseUrl = SimulatorApp.GetBaseAddress(simulator);
+
+        var result = await BenchHarness.RunAsync($"--base-url {baseUrl} {workload} --num-prompts 6 --max-concurrency 1 --ignore-eos --warmup 0");
+
+        Assert.True(result.ExitCode == BenchApplication.ExitSuccess, result.Output);
+        Assert.Equal(6, result.Run().GetProperty("completed").GetInt64());
+        using var http = new HttpClient { BaseAddress = baseUrl };
+        var metrics = await http.GetStringAsync("/metrics");
+        double Counter(string name) => metrics.Split('\n').Where(line => line.StartsWith(name, StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+        // The engine tokenizes the prompts itself: later prompts reuse the blocks of the shared
+        // system prompt / prefix and, for conversations, of the previous turn.
+        var queried = Counter("vllm:prefix_cache_queries_total");
+        var hits = Counter("vllm:prefix_cache_hits_total");
+        Assert.True(hits >= 0.4 * queried, $"{hits} of {queried} prompt tokens were cached");
+    }
+
     [Fact]
     public async Task PdDirectAgainstSharedStorageSimulators_DecodeFindsThePrefilledKv()
     {

@@ -30,6 +30,7 @@ public sealed class PdConfigurationFileTests
     [InlineData("lmcache.json", KvConnectorNames.LMCacheV1)]
     [InlineData("multi.json", KvConnectorNames.Multi)]
     [InlineData("external.json", KvConnectorNames.Nixl)]
+    [InlineData("kv-aware.json", KvConnectorNames.Nixl)]
     public void Example_IsAValidTopologyForItsConnector(string file, string connector)
     {
         var configuration = new ConfigurationBuilder().AddJsonFile(Path.Combine(ExamplesFolder, file)).Build();

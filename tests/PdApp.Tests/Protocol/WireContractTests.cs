@@ -55,8 +55,14 @@ public sealed class WireContractTests
             ReplayEndpoint = "tcp://*:5700",
             Topic = "kv@prefill-0@dp7b",
         };
-        var rendered = new VllmServeArguments { Model = "/data/dp7b/", Port = 8100, KvEventsConfigJson = config.ToJson() }
-            .Render(VllmEntrypoint.VllmServe, includeLauncher: false);
+        var rendered = new VllmServeArguments
+        {
+            Model = "/data/dp7b/",
+            Port = 8100,
+            KvEventsConfigJson = config.ToJson(),
+            BlockSize = 32,
+            PrefixCachingHashAlgo = "sha256_cbor",
+        }.Render(VllmEntrypoint.VllmServe, includeLauncher: false);
         var ignored = new List<string>();
 
         var options = SimulatorOptionsParser.Parse([.. rendered.Cast<string>()], ignored);
@@ -64,6 +70,8 @@ public sealed class WireContractTests
         Assert.Equal(config, options.KvEvents);
         Assert.True(options.KvEvents!.PublishesOverZmq);
         Assert.Contains(VllmEngineArguments.EnablePrefixCaching.Name, rendered.Cast<string>());
+        Assert.Equal(32, options.BlockSize);
+        Assert.Equal(["sha256_cbor"], rendered.Cast<string>().SkipWhile(a => a != VllmEngineArguments.PrefixCachingHashAlgo.Name).Skip(1).Take(1));
         Assert.DoesNotContain(ignored, line => line.Contains("unknown", StringComparison.Ordinal));
     }
 

@@ -10,6 +10,9 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// where load is this proxy's outstanding requests plus the engine's scraped waiting requests. The
 /// load term is relative to the mean, so a hot prefix spills to other instances once its holder is
 /// well above average, like bounded-load consistent hashing. Ties go to fewer outstanding requests.
+/// The chosen instance counts as holding the prompt's blocks for <c>PendingSeconds</c>
+/// (<see cref="KvBlockIndex.NotePending"/>), so requests sharing a prefix follow the first one
+/// before its prefill is done and its events arrive.
 /// Without block keys, or when no eligible instance has fresh events, it uses
 /// <paramref name="fallback"/> (least outstanding) and counts why.
 /// </summary>
@@ -90,6 +93,7 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, string role, IBalan
         if (best is not null)
         {
             kvCache.Index.NoteRouted(best.Name, request.Now);
+            kvCache.Index.NotePending(best.Name, keySpan, request.Now);
             kvCache.Meter.Decision(role, bestMatched > 0 ? "cache_hit" : "cache_miss");
         }
 

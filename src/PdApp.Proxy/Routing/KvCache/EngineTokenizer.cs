@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -14,31 +13,49 @@ namespace PdApp.Proxy.Routing.KvCache;
 /// endpoint: <c>{"model","prompt"}</c> or <c>{"model","messages","add_generation_prompt":true}</c> ->
 /// <c>{"tokens":[...]}</c>), then hashing full blocks with <see cref="KvBlockHasher"/>. The engine
 /// applies its own tokenizer and chat template, so the keys are exactly the ones its prefix cache
-/// uses, for any model, without tokenizer files or a template engine in the proxy. Results are
-/// cached by a SHA-256 of the prompt (bounded; cleared when full), so repeated prompts cost no call.
-/// A failed or slow call gives no keys: the policy falls back.
+/// uses, for any model, without tokenizer files or a template engine in the proxy.
+/// Two caches spare repeated calls: every answer is kept under a SHA-256 of the exact request
+/// (model, field, JSON), least recently used first out, bounded by entries and bytes; and chat
+/// requests that extend a known message prefix (a shared system prompt, a conversation's history)
+/// reuse that prefix's keys once the model's template is verified to keep prefixes
+/// (<see cref="ChatPrefixTokenizations"/>). A failed or slow call gives no keys: the policy falls back.
 /// </summary>
 internal sealed partial class EngineTokenizer : IDisposable
 {
     private readonly HttpClient _client;
-    private readonly ConcurrentDictionary<UInt128, TokenizedPrompt> _cache = new();
+    private readonly LruCache<TokenizedPrompt> _cache;
+    private readonly ChatPrefixTokenizations? _prefixes;
     private readonly KvCacheOptions _options;
     private readonly KvCacheMeter _meter;
     private readonly ILogger<EngineTokenizer> _logger;
 
     public EngineTokenizer(IOptions<KvCacheOptions> options, KvCacheMeter meter, ILogger<EngineTokenizer> logger)
+        : this(options, meter, logger, handler: null)
+    {
+    }
+
+    /// <summary>Creates the tokenizer over <paramref name="handler"/> (tests), or its own connection pool.</summary>
+    internal EngineTokenizer(IOptions<KvCacheOptions> options, KvCacheMeter meter, ILogger<EngineTokenizer> logger, HttpMessageHandler? handler)
     {
         _options = options.Value;
         _meter = meter;
         _logger = logger;
-        _client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) })
+        _client = new HttpClient(handler ?? new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) })
         {
             Timeout = TimeSpan.FromSeconds(_options.TokenizeTimeoutSeconds),
         };
+        _cache = new LruCache<TokenizedPrompt>(_options.TokenizationCacheSize, _options.TokenizationCacheBytes, prompt => 96 + (prompt.Keys.Length * sizeof(ulong)));
+        _prefixes = _options.ReusePrefixTokenizations && _options.TokenizationCacheSize > 0
+            ? new ChatPrefixTokenizations(_options.TokenizationCacheSize, _options.TokenizationCacheBytes)
+            : null;
+        _meter.ObserveTokenizationCache(_cache, _prefixes?.Entries);
     }
 
-    /// <summary>Cached tokenizations (tests).</summary>
+    /// <summary>Cached tokenizations of whole requests (tests).</summary>
     public int Cached => _cache.Count;
+
+    /// <summary>The chat prefix store, when prefix reuse is on (tests).</summary>
+    internal ChatPrefixTokenizations? Prefixes => _prefixes;
 
     /// <summary>The block keys and token count of a request's prompt, or null when it could not be tokenized.</summary>
     /// <param name="root">The request body.</param>
@@ -54,17 +71,26 @@ internal sealed partial class EngineTokenizer : IDisposable
             return null;
         }
 
-        var cacheKey = CacheKey(field, prompt);
-        if (_cache.TryGetValue(cacheKey, out var cached))
+        var model = root.TryGetProperty("model", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
+        var cacheKey = CacheKey(field, model, prompt);
+        if (_cache.TryGet(cacheKey, out var cached))
         {
             _meter.Tokenization("cache");
             return cached;
         }
 
-        var body = new JsonObject { [field] = JsonNode.Parse(prompt.GetRawText()) };
-        if (root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String)
+        var prefixHashes = chat && _prefixes is not null ? ChatPrefixTokenizations.PrefixHashes(model ?? string.Empty, prompt) : null;
+        if (prefixHashes is not null && _prefixes!.TryReuse(model ?? string.Empty, prefixHashes) is { } prefixKeys)
         {
-            body["model"] = model.GetString();
+            // Only the shared prefix's keys: enough to find who holds it, not the prompt's length (Tokens 0 = unknown).
+            _meter.Tokenization("prefix");
+            return new TokenizedPrompt(prefixKeys, 0);
+        }
+
+        var body = new JsonObject { [field] = JsonNode.Parse(prompt.GetRawText()) };
+        if (model is not null)
+        {
+            body["model"] = model;
         }
 
         if (chat)
@@ -99,14 +125,14 @@ internal sealed partial class EngineTokenizer : IDisposable
             }
 
             var keys = new TokenizedPrompt(KvBlockHasher.HashBlocks(ids, _options.BlockSize), ids.Length);
-            if (_options.TokenizationCacheSize > 0)
+            _cache.Set(cacheKey, keys);
+            if (prefixHashes is not null && _prefixes!.Observe(model ?? string.Empty, prefixHashes, keys.Keys) is { } matched)
             {
-                if (_cache.Count >= _options.TokenizationCacheSize)
+                _meter.PrefixCheck(matched);
+                if (!matched && _prefixes.IsRefuted(model ?? string.Empty))
                 {
-                    _cache.Clear();
+                    LogPrefixRefuted(model ?? "(none)");
                 }
-
-                _cache[cacheKey] = keys;
             }
 
             _meter.Tokenization("engine");
@@ -124,19 +150,25 @@ internal sealed partial class EngineTokenizer : IDisposable
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
 
-    private static UInt128 CacheKey(string field, JsonElement prompt)
+    private static UInt128 CacheKey(string field, string? model, JsonElement prompt)
     {
-        Span<byte> hash = stackalloc byte[32];
-        var text = field + "\n" + prompt.GetRawText();
-        SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text), hash);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(hash);
+        // The prompt's raw UTF-8 JSON as received, without copying it into a string.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(field + "\n" + model + "\n"));
+        hash.AppendData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(prompt));
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Tokenizing on {Instance} failed: {Reason}; the request is routed without KV cache information")]
     private partial void LogFailed(string instance, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The chat template of model {Model} does not keep earlier messages' tokens when a conversation grows; chat prefixes are no longer reused for it (every request is tokenized by the engine)")]
+    private partial void LogPrefixRefuted(string model);
 }
 
 /// <summary>A prompt as the engine tokenized it.</summary>
-/// <param name="Keys">Block keys of its full blocks.</param>
-/// <param name="Tokens">Its token count.</param>
+/// <param name="Keys">Block keys of its full blocks (for a reused chat prefix: the prefix's).</param>
+/// <param name="Tokens">Its token count; 0 when unknown (a reused prefix).</param>
 internal sealed record TokenizedPrompt(ulong[] Keys, int Tokens);

@@ -26,6 +26,9 @@ internal sealed class KvBlockIndex
     private readonly TimeProvider _time;
     private readonly KvCacheMeter? _meter;
     private readonly ConcurrentDictionary<string, long> _routedAt = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ulong, Pending> _pending = new();
+    private readonly ConcurrentQueue<(ulong Key, long ExpiresAt)> _pendingExpiry = new();
+    private readonly long _pendingTicks;
     private ulong _usedSlots;
 
     /// <summary>Creates an empty index.</summary>
@@ -35,6 +38,7 @@ internal sealed class KvBlockIndex
         _maxBlocksPerInstance = options.Value.MaxBlocksPerInstance;
         _time = time;
         _meter = meter;
+        _pendingTicks = (long)(options.Value.PendingSeconds * TimeSpan.TicksPerSecond);
         meter?.ObserveIndex(this);
     }
 
@@ -63,6 +67,45 @@ internal sealed class KvBlockIndex
     /// <summary>Notes that a request was routed to <paramref name="instance"/> (staleness: requests sent, no events back).</summary>
     public void NoteRouted(string instance, DateTimeOffset now) => _routedAt[instance] = now.UtcTicks;
 
+    /// <summary>Block keys counted as held on some instance because a request was just sent there.</summary>
+    public int PendingKeys => _pending.Count;
+
+    /// <summary>
+    /// Counts <paramref name="keys"/> as held by <paramref name="instance"/> for <c>PendingSeconds</c>
+    /// from <paramref name="now"/>: the request just sent there will compute or receive them, and
+    /// its KV events only arrive once it has. Only instances that have published events are
+    /// noted (the others are not routed on their caches at all). Expired notes are dropped here.
+    /// </summary>
+    public void NotePending(string instance, ReadOnlySpan<ulong> keys, DateTimeOffset now)
+    {
+        if (_pendingTicks <= 0 || !_tables.TryGetValue(instance, out var table))
+        {
+            return;
+        }
+
+        var nowTicks = now.UtcTicks;
+        while (_pendingExpiry.TryPeek(out var oldest) && oldest.ExpiresAt <= nowTicks && _pendingExpiry.TryDequeue(out oldest))
+        {
+            // Removed only when not refreshed since (the stored note's expiry is the dequeued one).
+            if (_pending.TryGetValue(oldest.Key, out var note) && note.ExpiresAt <= nowTicks)
+            {
+                _pending.TryRemove(KeyValuePair.Create(oldest.Key, note));
+            }
+        }
+
+        var bit = 1UL << table.Slot;
+        var expires = nowTicks + _pendingTicks;
+        foreach (var key in keys)
+        {
+            _pending.AddOrUpdate(
+                key,
+                static (_, state) => new Pending(state.Bit, state.Expires),
+                static (_, note, state) => new Pending((note.ExpiresAt > state.Now ? note.Holders : 0) | state.Bit, state.Expires),
+                (Bit: bit, Expires: expires, Now: nowTicks));
+            _pendingExpiry.Enqueue((key, expires));
+        }
+    }
+
     /// <summary>Applies a batch from <paramref name="instance"/>.</summary>
     public void Apply(string instance, KvEventBatch batch)
     {
@@ -87,6 +130,7 @@ internal sealed class KvBlockIndex
                             if (table.Remove(hash, out var key))
                             {
                                 ClearBit(key, table.Slot);
+                                ClearPending(key, table.Slot);
                             }
                         }
 
@@ -125,6 +169,8 @@ internal sealed class KvBlockIndex
             {
                 ClearTable(table);
                 _usedSlots &= ~(1UL << table.Slot);
+                // A later instance may take the slot: it must not inherit notes of requests sent to this one.
+                _pending.Clear();
             }
         }
     }
@@ -139,10 +185,17 @@ internal sealed class KvBlockIndex
         Span<int> bySlot = stackalloc int[MaxInstances];
         bySlot.Clear();
         var alive = Volatile.Read(ref _usedSlots);
+        var withPending = _pendingTicks > 0 && !_pending.IsEmpty;
+        var nowTicks = withPending ? _time.GetUtcNow().UtcTicks : 0;
         var depth = 0;
         for (; depth < keys.Length && alive != 0; depth++)
         {
             var holders = _holders.TryGetValue(keys[depth], out var mask) ? mask : 0;
+            if (withPending && _pending.TryGetValue(keys[depth], out var note) && note.ExpiresAt > nowTicks)
+            {
+                holders |= note.Holders;
+            }
+
             var dropped = alive & ~holders;
             while (dropped != 0)
             {
@@ -166,6 +219,9 @@ internal sealed class KvBlockIndex
             matched[i] = _tables.TryGetValue(instances[i].Name, out var table) ? bySlot[table.Slot] : 0;
         }
     }
+
+    /// <summary>Instances (bits) a request was just sent to with a block, until <see cref="ExpiresAt"/> (UTC ticks).</summary>
+    private readonly record struct Pending(ulong Holders, long ExpiresAt);
 
     private InstanceBlockTable? GetOrAddTable(string instance)
     {
@@ -229,11 +285,25 @@ internal sealed class KvBlockIndex
         }
     }
 
+    /// <summary>The instance's own events about <paramref name="key"/> supersede a note of a request sent there.</summary>
+    private void ClearPending(ulong key, int slot)
+    {
+        if (_pending.TryGetValue(key, out var note) && (note.Holders & (1UL << slot)) != 0)
+        {
+            _pending.TryUpdate(key, note with { Holders = note.Holders & ~(1UL << slot) }, note);
+        }
+    }
+
     private void ClearTable(InstanceBlockTable table)
     {
         foreach (var key in table.Keys)
         {
             ClearBit(key, table.Slot);
+        }
+
+        foreach (var (key, _) in _pending)
+        {
+            ClearPending(key, table.Slot);
         }
 
         table.Clear();

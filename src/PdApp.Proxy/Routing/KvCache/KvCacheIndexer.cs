@@ -121,19 +121,8 @@ internal sealed partial class KvCacheIndexer(
         }
     }
 
-    private (string? Endpoint, string? Replay) Endpoints(UpstreamInstance instance)
-    {
-        var settings = options.Value;
-        if (settings.Endpoints.TryGetValue(instance.Name, out var listed))
-        {
-            return (listed.Endpoint, listed.ReplayEndpoint);
-        }
-
-        var host = instance.BaseAddress.Host;
-        return settings.EventsPort == 0
-            ? (null, null)
-            : (KvEventsConfig.Tcp(host, settings.EventsPort), settings.ReplayPort == 0 ? null : KvEventsConfig.Tcp(host, settings.ReplayPort));
-    }
+    private (string? Endpoint, string? Replay) Endpoints(UpstreamInstance instance) =>
+        options.Value.EndpointsFor(instance.Name, instance.Role, instance.BaseAddress.Host);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped following KV events of {Instance}; its index entries were dropped")]
     private partial void LogUnfollowed(string instance);

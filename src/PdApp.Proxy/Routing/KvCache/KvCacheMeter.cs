@@ -26,7 +26,10 @@ public sealed class KvCacheMeter
     private readonly Counter<long> _decisions;
     private readonly Counter<long> _pdDecisions;
     private readonly Counter<long> _tokenizations;
+    private readonly Counter<long> _prefixChecks;
     private KvBlockIndex? _index;
+    private LruCache<TokenizedPrompt>? _tokenizationCache;
+    private LruCache<ChatPrefixTokenizations.PrefixEntry>? _prefixCache;
 
     /// <summary>Creates the instruments.</summary>
     /// <param name="meterFactory">The host's meter factory.</param>
@@ -48,7 +51,16 @@ public sealed class KvCacheMeter
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _decisions = Meter.CreateCounter<long>("pdapp.proxy.kvcache.decisions", "{decision}", "KvAware choices, by role and outcome (cache, or the fallback's reason).");
         _pdDecisions = Meter.CreateCounter<long>("pdapp.proxy.kvcache.pd_decisions", "{request}", "Cache-aware PD decisions, by reason.");
-        _tokenizations = Meter.CreateCounter<long>("pdapp.proxy.kvcache.tokenizations", "{request}", "Request tokenizations, by source (cache, engine, failed).");
+        _tokenizations = Meter.CreateCounter<long>(
+            "pdapp.proxy.kvcache.tokenizations", "{request}", "Request tokenizations, by source: cache (hit), prefix (a known chat prefix's keys), engine (miss), failed.");
+        _prefixChecks = Meter.CreateCounter<long>(
+            "pdapp.proxy.kvcache.prefix_checks", "{check}", "Known chat prefixes checked against the engine's tokenization, by outcome (match, mismatch).");
+        Meter.CreateObservableGauge(
+            "pdapp.proxy.kvcache.tokenization_cache.entries", () => (_tokenizationCache?.Count ?? 0) + (_prefixCache?.Count ?? 0), "{entry}", "Tokenizations and chat prefixes cached.");
+        Meter.CreateObservableGauge(
+            "pdapp.proxy.kvcache.tokenization_cache.bytes", () => (_tokenizationCache?.Bytes ?? 0) + (_prefixCache?.Bytes ?? 0), "By", "Estimated bytes the tokenization caches hold.");
+        Meter.CreateObservableCounter(
+            "pdapp.proxy.kvcache.tokenization_cache.evictions", () => (_tokenizationCache?.Evictions ?? 0) + (_prefixCache?.Evictions ?? 0), "{entry}", "Entries evicted from the tokenization caches (least recently used).");
         Meter.CreateObservableGauge("pdapp.proxy.kvcache.index.blocks", () => _index?.Blocks ?? 0, "{block}", "Blocks indexed, over all instances.");
         Meter.CreateObservableGauge("pdapp.proxy.kvcache.index.keys", () => _index?.Keys ?? 0, "{block}", "Distinct block keys indexed.");
         Meter.CreateObservableGauge("pdapp.proxy.kvcache.index.instances", () => _index?.Instances ?? 0, "{instance}", "Instances with indexed events.");
@@ -85,6 +97,14 @@ public sealed class KvCacheMeter
         _decisions.Add(1, new KeyValuePair<string, object?>("role", role), new KeyValuePair<string, object?>("outcome", outcome));
 
     internal void PdDecision(string reason) => _pdDecisions.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    internal void ObserveTokenizationCache(LruCache<TokenizedPrompt> cache, LruCache<ChatPrefixTokenizations.PrefixEntry>? prefixes)
+    {
+        _tokenizationCache = cache;
+        _prefixCache = prefixes;
+    }
+
+    internal void PrefixCheck(bool matched) => _prefixChecks.Add(1, new KeyValuePair<string, object?>("outcome", matched ? "match" : "mismatch"));
 
     internal void Tokenization(string source) => _tokenizations.Add(1, new KeyValuePair<string, object?>("source", source));
 }

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using PdApp.Protocol;
+using PdApp.Protocol.KvEvents;
 
 namespace PdApp.Proxy.Routing.KvCache;
 
@@ -10,7 +12,7 @@ namespace PdApp.Proxy.Routing.KvCache;
 public sealed class KvCacheOptions
 {
     /// <summary>The configuration section.</summary>
-    public const string SectionName = "Pd:Proxy:KvCache";
+    public const string SectionName = PdProxySettings.KvCache;
 
     /// <summary>
     /// <c>Pd:Proxy:KvCache:Enabled</c>: subscribe to the instances' KV events (default false; the
@@ -27,6 +29,18 @@ public sealed class KvCacheOptions
 
     /// <summary><c>Pd:Proxy:KvCache:ReplayPort</c>: the same for the replay endpoint (0, default: no replay unless listed).</summary>
     public int ReplayPort { get; set; }
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:Prefill:EventsPort|ReplayPort</c>: the prefill pods' ports when they differ from
+    /// <see cref="EventsPort"/> / <see cref="ReplayPort"/> (a cluster's role templates, as the Kubernetes writer sets them).
+    /// </summary>
+    public KvEventsRolePorts Prefill { get; set; } = new();
+
+    /// <summary><c>Pd:Proxy:KvCache:Decode:EventsPort|ReplayPort</c>: the same for decode.</summary>
+    public KvEventsRolePorts Decode { get; set; } = new();
+
+    /// <summary><c>Pd:Proxy:KvCache:Both:EventsPort|ReplayPort</c>: the same for instances serving both roles.</summary>
+    public KvEventsRolePorts Both { get; set; } = new();
 
     /// <summary>
     /// <c>Pd:Proxy:KvCache:Endpoints:{instance name}</c>: an instance's event endpoints, as the app
@@ -52,6 +66,15 @@ public sealed class KvCacheOptions
     /// </summary>
     public double StaleSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:PendingSeconds</c>: after the <c>KvAware</c> policy sends a prompt to an
+    /// instance, the prompt's blocks count as held there for this long, until its own KV events
+    /// (published only once the prefill is done) confirm them, as Dynamo's KV router predicts the
+    /// blocks of requests in flight. Without it a burst of requests sharing a new prefix is spread by
+    /// load over every instance, each recomputing the prefix (default 10; 0 = events only).
+    /// </summary>
+    public double PendingSeconds { get; set; } = 10;
+
     /// <summary><c>Pd:Proxy:KvCache:CacheWeight</c>: weight of the cached share of the prompt in the score (default 1).</summary>
     public double CacheWeight { get; set; } = 1.0;
 
@@ -64,11 +87,65 @@ public sealed class KvCacheOptions
     /// <summary><c>Pd:Proxy:KvCache:KvUsageWeight</c>: weight of the engine's <c>vllm:kv_cache_usage_perc</c> (default 0.1).</summary>
     public double KvUsageWeight { get; set; } = 0.1;
 
-    /// <summary><c>Pd:Proxy:KvCache:TokenizationCacheSize</c>: prompts whose token ids are kept (default 4096).</summary>
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:TokenizationCacheSize</c>: tokenized requests whose block keys are kept, least recently
+    /// used out first (default 4096; the chat prefix store has the same bound; 0 = no caching).
+    /// </summary>
     public int TokenizationCacheSize { get; set; } = 4096;
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:TokenizationCacheBytes</c>: the same caches' bound in bytes of keys held (default 64 MiB each;
+    /// a 32k-token prompt at block size 16 is 16 KiB).
+    /// </summary>
+    public long TokenizationCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:ReusePrefixTokenizations</c>: route a chat request that extends a known message prefix
+    /// (shared system prompt, conversation history) on that prefix's keys without a <c>/tokenize</c> call, once the
+    /// model's template has been verified to keep prefixes (default true).
+    /// </summary>
+    public bool ReusePrefixTokenizations { get; set; } = true;
 
     /// <summary><c>Pd:Proxy:KvCache:TokenizeTimeoutSeconds</c>: bound on one <c>/tokenize</c> call (default 2).</summary>
     public double TokenizeTimeoutSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Where an instance's events are read: its <see cref="Endpoints"/> entry, else <c>tcp://host:port</c> on its role's
+    /// ports (<see cref="Prefill"/>, <see cref="Decode"/>, <see cref="Both"/>), else on <see cref="EventsPort"/> / <see cref="ReplayPort"/>.
+    /// </summary>
+    /// <param name="name">The instance's name.</param>
+    /// <param name="role">Its role.</param>
+    /// <param name="host">Its host, as the proxy reaches it.</param>
+    /// <returns>The PUB endpoint (null: none) and the replay endpoint (null: none).</returns>
+    public (string? Endpoint, string? Replay) EndpointsFor(string name, PdRole role, string host)
+    {
+        if (Endpoints.TryGetValue(name, out var listed))
+        {
+            return (listed.Endpoint, listed.ReplayEndpoint);
+        }
+
+        var rolePorts = role switch
+        {
+            PdRole.Prefill => Prefill,
+            PdRole.Decode => Decode,
+            _ => Both,
+        };
+        var events = rolePorts.EventsPort ?? EventsPort;
+        var replay = rolePorts.ReplayPort ?? ReplayPort;
+        return events == 0
+            ? (null, null)
+            : (KvEventsConfig.Tcp(host, events), replay == 0 ? null : KvEventsConfig.Tcp(host, replay));
+    }
+}
+
+/// <summary>One role's KV event ports (unset: the section's <c>EventsPort</c> / <c>ReplayPort</c>).</summary>
+public sealed class KvEventsRolePorts
+{
+    /// <summary><c>EventsPort</c>: the role's PUB port (0: none).</summary>
+    public int? EventsPort { get; set; }
+
+    /// <summary><c>ReplayPort</c>: the role's replay port (0: none).</summary>
+    public int? ReplayPort { get; set; }
 }
 
 /// <summary>One instance's KV event endpoints.</summary>
@@ -99,6 +176,17 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
             failures.Add($"{S}:ReplayPort must be between 0 and 65535 (was {options.ReplayPort}).");
         }
 
+        foreach (var (role, ports) in new[] { ("Prefill", options.Prefill), ("Decode", options.Decode), ("Both", options.Both) })
+        {
+            foreach (var (label, port) in new[] { ("EventsPort", ports.EventsPort), ("ReplayPort", ports.ReplayPort) })
+            {
+                if (port is < 0 or > 65535)
+                {
+                    failures.Add($"{S}:{role}:{label} must be between 0 and 65535 (was {port}).");
+                }
+            }
+        }
+
         if (options.BlockSize < 1)
         {
             failures.Add($"{S}:BlockSize must be at least 1 (was {options.BlockSize}).");
@@ -107,6 +195,11 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
         if (options.MaxBlocksPerInstance < 1)
         {
             failures.Add($"{S}:MaxBlocksPerInstance must be at least 1 (was {options.MaxBlocksPerInstance}).");
+        }
+
+        if (!(options.PendingSeconds >= 0))
+        {
+            failures.Add($"{S}:PendingSeconds must be a non-negative number (was {options.PendingSeconds}).");
         }
 
         if (!(options.StaleSeconds > 0))
@@ -125,6 +218,11 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
         if (options.TokenizationCacheSize < 0)
         {
             failures.Add($"{S}:TokenizationCacheSize must not be negative (was {options.TokenizationCacheSize}).");
+        }
+
+        if (options.TokenizationCacheBytes < 0)
+        {
+            failures.Add($"{S}:TokenizationCacheBytes must not be negative (was {options.TokenizationCacheBytes}).");
         }
 
         if (!(options.TokenizeTimeoutSeconds > 0))

@@ -105,6 +105,13 @@ public sealed class KvCacheRouting
             return false;
         }
 
+        if (routing.KvPromptTokens <= 0)
+        {
+            // Keys of a reused chat prefix only: how much of the prompt remains uncached is not known.
+            _kvCache.Meter.PdDecision("prompt_length_unknown");
+            return false;
+        }
+
         var uncached = routing.KvPromptTokens - (best * _kvCache.Index.BlockSize);
         if (holder is null || best == 0 || uncached >= belowUncachedTokens)
         {

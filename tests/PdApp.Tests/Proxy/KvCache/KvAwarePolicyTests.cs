@@ -50,6 +50,51 @@ public sealed class KvAwarePolicyTests
     }
 
     [Fact]
+    public void RequestsSharingANewPrefix_FollowTheFirstBeforeItsEventsArrive_UntilPendingSecondsPass()
+    {
+        var (policy, index) = Create(o => o.PendingSeconds = 5);
+        foreach (var instance in _instances)
+        {
+            index.Apply(instance.Name, Stored(Prompt(1, first: instance.Name.Length * 100 + instance.Name[1])));
+        }
+
+        var prefix = Prompt(6, first: 5000);
+        var first = Choose(policy, prefix.Concat(Prompt(1, first: 8000)).ToArray());
+        Lease(first!); // its prefill is running: the least loaded instance would be another one
+
+        Assert.Same(first, Choose(policy, prefix.Concat(Prompt(1, first: 8100)).ToArray()));
+
+        // No event came back in time: the note expires and load decides again.
+        _clock.Advance(TimeSpan.FromSeconds(6));
+        Assert.NotSame(first, Choose(policy, prefix.Concat(Prompt(1, first: 8200)).ToArray()));
+    }
+
+    [Fact]
+    public void PendingNote_IsDroppedByTheInstancesOwnRemoval_AndOffWithZeroSeconds()
+    {
+        var (policy, index) = Create();
+        var prompt = Prompt(3);
+        index.Apply("p0", Stored(Prompt(1, first: 40)));
+        index.Apply("p1", Stored(prompt));
+        index.Apply("p2", Stored(Prompt(1, first: 60)));
+        Assert.Same(_instances[1], Choose(policy, prompt));
+
+        index.Apply("p1", Removed(prompt, block: 0));
+        Span<int> matched = stackalloc int[3];
+        index.Match(Keys(prompt), _instances, matched);
+        Assert.Equal(0, matched[1]);
+
+        var (withoutNotes, plainIndex) = Create(o => o.PendingSeconds = 0);
+        foreach (var instance in _instances)
+        {
+            plainIndex.Apply(instance.Name, Stored(Prompt(1, first: 70 + instance.Name[1])));
+        }
+
+        withoutNotes.Choose(new SelectionRequest(_instances, new RoutingContext("r", null) { KvBlockKeys = Keys(prompt), KvPromptTokens = prompt.Length }, _clock.GetUtcNow()));
+        Assert.Equal(0, plainIndex.PendingKeys);
+    }
+
+    [Fact]
     public void NoEvents_FallsBackToLeastOutstanding()
     {
         var (policy, _) = Create();

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Table and chart of bench/kv-routing.sh (standard library only, so the script runs anywhere).
+
+Reads <out>/<workload>-<policy>-<rate>.json (vLLM result files written by PdApp.Bench) and
+<out>/<workload>-<policy>-<rate>.cache ("<hit tokens> <queried tokens>" of the prefill instances),
+prints the Markdown summary with issue 13's targets checked at the rate where round robin
+saturates, and writes <out>/kv-routing.svg.
+"""
+import argparse
+import json
+import math
+import os
+
+TARGETS = {"vs_round_robin_ttft_p90": 5.0, "vs_prefix_hash_ttft_p90": 1.5, "vs_round_robin_output": 1.5}
+COLORS = {"RoundRobin": "#d62728", "PrefixAffinity": "#1f77b4", "KvAware": "#2ca02c"}
+WORKLOAD_TITLES = {"prefix": "shared prefixes (prefix_repetition)", "multi": "multi-turn conversations"}
+
+
+def load(out, workload, policy, rate):
+    name = f"{workload}-{policy}-{rate}"
+    path = os.path.join(out, name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        run = json.load(f)
+    hit_rate = None
+    cache = os.path.join(out, name + ".cache")
+    if os.path.exists(cache):
+        hits, queries = (int(x) for x in open(cache).read().split())
+        hit_rate = hits / queries if queries else None
+    return {
+        "p50": run.get("median_ttft_ms", 0.0), "p90": run.get("p90_ttft_ms", 0.0), "p99": run.get("p99_ttft_ms", 0.0),
+        "tpot": run.get("median_tpot_ms", 0.0), "output": run.get("output_throughput", 0.0),
+        "goodput": run.get("request_goodput") or 0.0, "rps": run.get("request_throughput", 0.0),
+        "completed": run.get("completed", 0), "failed": run.get("failed", 0), "hit": hit_rate,
+        "aborted": (run.get("pdapp") or {}).get("aborted", False), "duration": run.get("duration", 0.0),
+    }
+
+
+def saturation_rate(results, rates, duration):
+    """The lowest rate where round robin no longer keeps up: its run (arrivals over `duration` s, then
+    the drain) lasts more than duration / 0.9, i.e. it completes under 90% of the offered rate; else
+    the highest rate."""
+    rr = results.get("RoundRobin", {})
+    for rate in rates:
+        r = rr.get(rate)
+        if r and r["duration"] > duration / 0.9:
+            return rate
+    return rates[-1] if rates else None
+
+
+def fmt(value, digits=0):
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def table(workload, results, policies, rates, duration):
+    lines = [f"#### {WORKLOAD_TITLES.get(workload, workload)}", "",
+             "| rate (req/s) | policy | TTFT p50 (ms) | TTFT p90 (ms) | TTFT p99 (ms) | TPOT p50 (ms) | output (tok/s) | goodput (req/s) | prefix cache hit rate | failed |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for rate in rates:
+        for policy in policies:
+            r = results.get(policy, {}).get(rate)
+            if r is None:
+                continue
+            hit = "-" if r["hit"] is None else f"{100 * r['hit']:.0f}%"
+            lines.append(f"| {rate} | {policy} | {fmt(r['p50'])} | {fmt(r['p90'])} | {fmt(r['p99'])} | {fmt(r['tpot'], 1)} | "
+                         f"{fmt(r['output'])} | {fmt(r['goodput'], 2)} | {hit} | {r['failed']}{' (aborted)' if r['aborted'] else ''} |")
+    lines.append("")
+    kv_all, rr_all, pa_all = (results.get(p, {}) for p in ("KvAware", "RoundRobin", "PrefixAffinity"))
+    ratios = []
+    for rate in rates:
+        kv, rr, pa = kv_all.get(rate), rr_all.get(rate), pa_all.get(rate)
+        if kv and rr and kv["p90"]:
+            ratios.append(f"| {rate} | {fmt(rr['p90'] / kv['p90'], 1)}x | {fmt(pa['p90'] / kv['p90'], 1) + 'x' if pa else '-'} | "
+                          f"{fmt(kv['output'] / rr['output'], 2) + 'x' if rr['output'] else '-'} | {fmt(rr['duration'], 1)} s |")
+    if ratios:
+        lines += ["| rate | TTFT p90 RR / KV (>= 5x) | TTFT p90 prefix hash / KV (>= 1.5x) | output KV / RR (>= 1.5x) | RR run length |",
+                  "|---:|---:|---:|---:|---:|"] + ratios + [""]
+    rate = saturation_rate(results, rates, duration)
+    kv, rr, pa = kv_all.get(rate), rr_all.get(rate), pa_all.get(rate)
+    if kv and rr:
+        lines.append(f"Targets at {rate} req/s (the lowest rate where round robin completes under 90% of the offered rate, else the highest):")
+        lines.append("")
+
+        def check(name, ratio, target):
+            met = ratio is not None and ratio >= target
+            return f"- {name}: {fmt(ratio, 2)}x (target >= {target}x): {'met' if met else 'NOT met'}"
+
+        lines.append(check("TTFT p90, round robin / kv-aware", rr["p90"] / kv["p90"] if kv["p90"] else None, TARGETS["vs_round_robin_ttft_p90"]))
+        if pa:
+            lines.append(check("TTFT p90, prefix hash / kv-aware", pa["p90"] / kv["p90"] if kv["p90"] else None, TARGETS["vs_prefix_hash_ttft_p90"]))
+        lines.append(check("output throughput, kv-aware / round robin", kv["output"] / rr["output"] if rr["output"] else None, TARGETS["vs_round_robin_output"]))
+        lines.append("")
+    return lines
+
+
+def svg(path, all_results, policies, workloads, rates):
+    panel_w, panel_h, margin = 420, 260, 60
+    width, height = margin + len(workloads) * (panel_w + margin), 2 * (panel_h + margin) + 40
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+             f'<rect width="{width}" height="{height}" fill="white"/>']
+    metrics = [("p90", "TTFT p90 (ms, log scale)", True), ("output", "output throughput (tok/s)", False)]
+    xs = [float(r) for r in rates]
+    x_lo, x_hi = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    for col, workload in enumerate(workloads):
+        results = all_results[workload]
+        for row, (key, label, log) in enumerate(metrics):
+            ox, oy = margin + col * (panel_w + margin), 30 + row * (panel_h + margin)
+            values = [r[key] for p in policies for r in results.get(p, {}).values() if r and r[key] > 0]
+            if not values:
+                continue
+            lo, hi = min(values), max(values)
+            if log:
+                lo, hi = 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi))
+                scale = lambda v: (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+                ticks = [10 ** e for e in range(int(math.log10(lo)), int(math.log10(hi)) + 1)]
+            else:
+                lo, hi = 0.0, hi * 1.1
+                scale = lambda v: (v - lo) / (hi - lo)
+                ticks = [hi * i / 4 for i in range(5)]
+            px = lambda x: ox + (x - x_lo) / (x_hi - x_lo) * panel_w
+            py = lambda v: oy + panel_h - scale(v) * panel_h
+            parts.append(f'<rect x="{ox}" y="{oy}" width="{panel_w}" height="{panel_h}" fill="none" stroke="#888"/>')
+            parts.append(f'<text x="{ox + panel_w / 2}" y="{oy - 8}" text-anchor="middle" font-weight="bold">{WORKLOAD_TITLES.get(workload, workload)}: {label}</text>')
+            for t in ticks:
+                parts.append(f'<line x1="{ox}" x2="{ox + panel_w}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#eee"/>')
+                parts.append(f'<text x="{ox - 4}" y="{py(t) + 4:.1f}" text-anchor="end">{t:,.0f}</text>')
+            for x in xs:
+                parts.append(f'<text x="{px(x):.1f}" y="{oy + panel_h + 14}" text-anchor="middle">{x:g}</text>')
+            parts.append(f'<text x="{ox + panel_w / 2}" y="{oy + panel_h + 30}" text-anchor="middle">request rate (req/s)</text>')
+            for policy in policies:
+                points = [(float(rate), results[policy][rate][key]) for rate in rates
+                          if results.get(policy, {}).get(rate) and results[policy][rate][key] > 0]
+                if not points:
+                    continue
+                color = COLORS.get(policy, "#555")
+                parts.append('<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
+                    color, " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in points)))
+                for x, v in points:
+                    parts.append(f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="3" fill="{color}"/>')
+    for i, policy in enumerate(policies):
+        x = margin + i * 140
+        parts.append(f'<rect x="{x}" y="{height - 22}" width="12" height="12" fill="{COLORS.get(policy, "#555")}"/>')
+        parts.append(f'<text x="{x + 16}" y="{height - 12}">{policy}</text>')
+    parts.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out")
+    parser.add_argument("--policies", nargs="+", required=True)
+    parser.add_argument("--workloads", nargs="+", required=True)
+    parser.add_argument("--rates", nargs="+", required=True)
+    parser.add_argument("--duration", type=float, required=True, help="seconds of arrivals per run")
+    args = parser.parse_args()
+    rates = sorted(args.rates, key=float)
+    all_results = {}
+    lines = []
+    for workload in args.workloads:
+        results = {p: {r: load(args.out, workload, p, r) for r in rates} for p in args.policies}
+        results = {p: {r: v for r, v in rs.items() if v} for p, rs in results.items()}
+        all_results[workload] = results
+        lines += table(workload, results, args.policies, rates, args.duration)
+    svg(os.path.join(args.out, "kv-routing.svg"), all_results, args.policies, args.workloads, rates)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
