@@ -182,6 +182,8 @@ public sealed class ProxyTelemetryTests
             "pdapp_proxy_request_duration_seconds_bucket",
             "pdapp_instance_requests_outstanding",
             "pdapp_instance_available",
+            "http_server_request_duration_seconds_count",
+            "http_client_request_duration_seconds_count",
         ];
         IReadOnlyList<PrometheusSample> samples = [];
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
@@ -197,6 +199,11 @@ public sealed class ProxyTelemetryTests
         }
 
         Assert.All(expected, name => Assert.Contains(samples, s => s.Name == name));
+
+        // Framework instruments updated per buffer or connection state change are not exported.
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("aspnetcore_memory_pool", StringComparison.Ordinal));
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("http_client_open_connections", StringComparison.Ordinal));
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("http_client_request_time_in_queue", StringComparison.Ordinal));
         Assert.Contains(samples, s => s.Name == "pdapp_proxy_prefill_duration_seconds_count" && s.Label("outcome") == "succeeded" && s.Label("connector") == KvConnectorNames.SharedStorage);
         Assert.Contains(samples, s => s.Name == "pdapp_proxy_decode_time_to_first_byte_seconds_count" && s.Label("instance") == "decode-0");
         Assert.Contains(samples, s => s.Name == "pdapp_instance_requests_outstanding" && s.Label("instance") == "decode-0" && s.Label("role") == "decode");
