@@ -10,7 +10,8 @@ namespace PdApp.Proxy.Routing.KvCache;
 
 /// <summary>
 /// Turns a request's prompt into block keys by asking an engine's <c>POST /tokenize</c> (vLLM's
-/// endpoint: <c>{"model","prompt"}</c> or <c>{"model","messages","add_generation_prompt":true}</c> ->
+/// endpoint: <c>{"model","prompt"}</c> or <c>{"model","messages","add_generation_prompt":true}</c> plus the
+/// request's own template fields (<see cref="ChatTemplateFields"/>) ->
 /// <c>{"tokens":[...]}</c>), then hashing full blocks with <see cref="KvBlockHasher"/>. The engine
 /// applies its own tokenizer and chat template, so the keys are exactly the ones its prefix cache
 /// uses, for any model, without tokenizer files or a template engine in the proxy.
@@ -72,14 +73,17 @@ internal sealed partial class EngineTokenizer : IDisposable
         }
 
         var model = root.TryGetProperty("model", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
-        var cacheKey = CacheKey(field, model, prompt);
+        var templated = chat && HasTemplateFields(root);
+        var cacheKey = CacheKey(field, model, prompt, templated ? root : null);
         if (_cache.TryGet(cacheKey, out var cached))
         {
             _meter.Tokenization("cache");
             return cached;
         }
 
-        var prefixHashes = chat && _prefixes is not null ? ChatPrefixTokenizations.PrefixHashes(model ?? string.Empty, prompt) : null;
+        // Prefix reuse assumes vLLM's default rendering (a generation prompt after the last message):
+        // a request that renders otherwise (a continued final message, its own template) asks the engine.
+        var prefixHashes = chat && !templated && _prefixes is not null ? ChatPrefixTokenizations.PrefixHashes(model ?? string.Empty, prompt) : null;
         if (prefixHashes is not null && _prefixes!.TryReuse(model ?? string.Empty, prefixHashes) is { } prefixKeys)
         {
             // Only the shared prefix's keys: enough to find who holds it, not the prompt's length (Tokens 0 = unknown).
@@ -95,7 +99,15 @@ internal sealed partial class EngineTokenizer : IDisposable
 
         if (chat)
         {
+            // Rendered as the engine will render the request itself: vLLM's defaults, then the request's own choices.
             body["add_generation_prompt"] = true;
+            foreach (var option in ChatTemplateFields)
+            {
+                if (root.TryGetProperty(option, out var value))
+                {
+                    body[option] = JsonNode.Parse(value.GetRawText());
+                }
+            }
         }
 
         try
@@ -150,12 +162,45 @@ internal sealed partial class EngineTokenizer : IDisposable
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
 
-    private static UInt128 CacheKey(string field, string? model, JsonElement prompt)
+    /// <summary>
+    /// The chat request fields that change how vLLM's <c>/tokenize</c> renders messages (the same
+    /// names in both APIs, vllm/entrypoints/openai/protocol.py <c>TokenizeChatRequest</c>): a migrated
+    /// stream's continuation, for one, sets <c>continue_final_message</c> and no generation prompt.
+    /// </summary>
+    internal static readonly string[] ChatTemplateFields =
+        ["add_generation_prompt", "continue_final_message", "add_special_tokens", "chat_template", "chat_template_kwargs", "tools"];
+
+    private static bool HasTemplateFields(JsonElement root)
+    {
+        foreach (var field in ChatTemplateFields)
+        {
+            if (root.TryGetProperty(field, out _))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static UInt128 CacheKey(string field, string? model, JsonElement prompt, JsonElement? templated)
     {
         // The prompt's raw UTF-8 JSON as received, without copying it into a string.
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(field + "\n" + model + "\n"));
         hash.AppendData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(prompt));
+        if (templated is { } root)
+        {
+            foreach (var name in ChatTemplateFields)
+            {
+                if (root.TryGetProperty(name, out var value))
+                {
+                    hash.AppendData(System.Text.Encoding.UTF8.GetBytes("\n" + name + "="));
+                    hash.AppendData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value));
+                }
+            }
+        }
+
         Span<byte> digest = stackalloc byte[32];
         hash.GetHashAndReset(digest);
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);

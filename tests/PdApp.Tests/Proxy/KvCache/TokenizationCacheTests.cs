@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -181,6 +182,38 @@ public sealed class TokenizationCacheTests
             previous = tokenized;
             messages.Add(new { role = "assistant", content = Words("go to porto " + turn, 10) });
         }
+    }
+
+    [Fact]
+    public async Task EngineTokenizer_ContinuedFinalMessage_IsTokenizedAsTheEngineRendersIt()
+    {
+        await using var simulator = await SimulatorInstance.StartAsync("decode-0");
+        using var counting = new CountingHandler(new SocketsHttpHandler());
+        var options = new KvCacheOptions { BlockSize = BlockSize, TokenizeTimeoutSeconds = 60 };
+        using var meterFactory = new DetachedMeterFactory();
+        using var tokenizer = new EngineTokenizer(
+            Microsoft.Extensions.Options.Options.Create(options), new KvCacheMeter(meterFactory), NullLogger<EngineTokenizer>.Instance, counting);
+        var engine = new UpstreamInstance("decode-0", PdRole.Decode, simulator.BaseAddress, InstanceSource.Configuration);
+        object[] messages =
+        [
+            new { role = "user", content = Words("tell me about the tagus river", 40) },
+            new { role = "assistant", content = Words("the tagus rises in spain and", 30) },
+        ];
+
+        // A migrated chat stream's continuation: the final assistant message is continued, no generation prompt.
+        var plain = await tokenizer.TokenizeAsync(Body(new { model = "/data/dp7b/", messages }), chat: true, engine, CancellationToken.None);
+        var continued = await tokenizer.TokenizeAsync(
+            Body(new { model = "/data/dp7b/", messages, continue_final_message = true, add_generation_prompt = false }), chat: true, engine, CancellationToken.None);
+
+        Assert.Equal(2, counting.Calls);
+        Assert.NotNull(plain);
+        Assert.NotNull(continued);
+        using var client = new HttpClient { BaseAddress = simulator.BaseAddress };
+        using var engineAnswer = await client.PostAsJsonAsync(
+            "/tokenize", new { model = "/data/dp7b/", messages, continue_final_message = true, add_generation_prompt = false });
+        var engineTokens = (await engineAnswer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("tokens").GetArrayLength();
+        Assert.Equal(engineTokens, continued.Tokens);
+        Assert.NotEqual(plain.Tokens, continued.Tokens);
     }
 
     private static JsonElement Body(object body) => JsonSerializer.SerializeToElement(body);
