@@ -25,7 +25,7 @@
 # scavenging interval (the migration probe's ~200 connections to decode-1 were still open 68 s
 # after it and closed by 75 s).
 # Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (90),
-# MIGRATION_STREAMS (200), OUTPUT_LEN (150), KILL_AFTER (0.5), MAX_ATTEMPTS (1), ONLY (all), SKIP_BUILD,
+# MIGRATION_STREAMS (200), OUTPUT_LEN (150), KILL_AFTER (0.5), MAX_ATTEMPTS (1), PREFILL_MS_PER_TOKEN (1), ONLY (all), SKIP_BUILD,
 # OUT. Ports: PROXY_PORT (18000; the slow-upload proxy uses +1), PREFILL_PORT (18100), DECODE_PORT (18200).
 PROXY_PORT="${PROXY_PORT:-18000}"
 PREFILL_PORT="${PREFILL_PORT:-18100}"
@@ -41,7 +41,7 @@ command -v python3 >/dev/null || die "python3 is required"
 init_run reliability
 build_all
 
-SIM_FLAGS=(--time-to-first-token 20 --inter-token-latency 20 --prefill-time-per-token 1
+SIM_FLAGS=(--time-to-first-token 20 --inter-token-latency 20 --prefill-time-per-token "${PREFILL_MS_PER_TOKEN:-1}"
   --time-factor-under-load 1 --max-num-seqs 4096 --kv-cache-size 1000000 --max-model-len 8192)
 start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"; P0=$!
 start_simulator prefill-1 "$((PREFILL_PORT + 1))" kv_producer "${SIM_FLAGS[@]}"; P1=$!
