@@ -137,9 +137,19 @@ public sealed class AppHostStartTests
         // The same prompt again goes to the prefill instance holding it, decided on the cache.
         var second = await CompleteAsync(proxy, prompt, timeout.Token);
         Assert.Equal(first, second);
-        var hits = Samples(await proxy.GetStringAsync("/metrics", timeout.Token), "pdapp_proxy_kvcache_decisions_total")
-            .Where(sample => sample.Labels.Contains(new("role", "prefill")) && sample.Labels.Contains(new("outcome", "cache_hit")));
-        Assert.True(hits.Sum(sample => sample.Value) >= 1, "The second request was not routed on the KV cache.");
+        // The Prometheus exporter may answer a scrape from its short response cache: read until the decision shows.
+        List<PdApp.Proxy.Routing.Load.PrometheusSample> decisions = [];
+        var routedOnCache = await PdApp.Tests.Proxy.Routing.Eventually.TrueAsync(
+            async () =>
+            {
+                decisions = [.. Samples(await proxy.GetStringAsync("/metrics", timeout.Token), "pdapp_proxy_kvcache_decisions_total")];
+                return decisions.Any(sample => sample.Labels.Contains(new("role", "prefill")) && sample.Labels.Contains(new("outcome", "cache_hit")) && sample.Value >= 1);
+            },
+            TimeSpan.FromSeconds(10));
+        Assert.True(
+            routedOnCache,
+            "The second request was not routed on the KV cache; decisions: "
+            + string.Join("; ", decisions.Select(sample => string.Join(",", sample.Labels.Select(l => $"{l.Key}={l.Value}")) + " " + sample.Value)));
 
         static async Task<string> CompleteAsync(HttpClient proxy, string prompt, CancellationToken cancellationToken)
         {
