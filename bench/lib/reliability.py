@@ -320,6 +320,7 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
             "ttft": content[0] - begin if content else float("nan"),
             "max_gap": max(gaps) if gaps else float("nan"),
             "added": (max(gaps) - statistics.median(gaps)) if gaps else float("nan"),
+            "content": content,
         }
 
     def killer():
@@ -361,6 +362,14 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
         "own_ratio": max((r["added"] / r["ttft"] for r in migrated if r["ttft"] > 0), default=float("nan")),
         "new_wait": max((r[3] for r in new), default=float("nan")), "new_errors": sum(1 for r in new if r[0] != 200),
         "killed": "at" in killed,
+        # From the kill to the first token after it, and from the last token before it: where the stall lies.
+        "resume": [min(t for t in r["content"] if t > killed["at"]) - killed["at"] for r in migrated
+                   if "at" in killed and any(t > killed["at"] for t in r["content"])],
+        "before": [killed["at"] - max(t for t in r["content"] if t <= killed["at"]) for r in migrated
+                   if "at" in killed and any(t <= killed["at"] for t in r["content"])],
+        # Where each migrated stream's longest gap starts, relative to the kill.
+        "gap_at": [max(zip(r["content"], r["content"][1:]), key=lambda g: g[1] - g[0])[0] - killed["at"] for r in migrated
+                   if "at" in killed and len(r["content"]) > 1],
     }
 
 
@@ -447,6 +456,10 @@ def main():
     rows.append(("added stall at the migration point (longest gap - median gap), p50 / max; TTFT p50 of all streams; max stall / own TTFT",
                  f"{stall_p50 * 1000:.0f} / {stall_max * 1000:.0f} ms; {kill['ttft_p50'] * 1000:.0f} ms; {kill['own_ratio']:.2f}",
                  "max <= 2 x TTFT p50", bool(stalls) and stall_max <= 2 * kill["ttft_p50"]))
+    rows.append(("migrated streams: last token before the kill -> kill, kill -> first token after it (min / median / max)",
+                 f"{mmm([v * 1000 for v in kill['before']])}; {mmm([v * 1000 for v in kill['resume']])}", "", True))
+    rows.append(("migrated streams: where the longest gap starts, relative to the kill (min / median / max)",
+                 mmm([v * 1000 for v in kill['gap_at']]), "", True))
     rows.append(("pdapp_proxy_migrations_total", "; ".join(
         re.sub(r"^pdapp_proxy_migrations_total", "", line) for line in migrations if line.startswith("pdapp_proxy_migrations_total")) or "none",
         "", True))
