@@ -183,19 +183,31 @@ internal sealed partial class EngineTokenizer : IDisposable
         return false;
     }
 
+    // Hashes text and a line break without building a string per request.
+    private static void AppendLine(IncrementalHash hash, string? text)
+    {
+        text ??= string.Empty;
+        var most = System.Text.Encoding.UTF8.GetMaxByteCount(text.Length);
+        Span<byte> bytes = most <= 256 ? stackalloc byte[256] : new byte[most];
+        hash.AppendData(bytes[..System.Text.Encoding.UTF8.GetBytes(text, bytes)]);
+        hash.AppendData("\n"u8);
+    }
+
     private static UInt128 CacheKey(string field, string? model, JsonElement prompt, JsonElement? templated)
     {
         // The prompt's raw UTF-8 JSON as received, without copying it into a string.
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(field + "\n" + model + "\n"));
+        AppendLine(hash, field);
+        AppendLine(hash, model);
         hash.AppendData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(prompt));
         if (templated is { } root)
         {
-            foreach (var name in ChatTemplateFields)
+            for (var i = 0; i < ChatTemplateFields.Length; i++)
             {
-                if (root.TryGetProperty(name, out var value))
+                if (root.TryGetProperty(ChatTemplateFields[i], out var value))
                 {
-                    hash.AppendData(System.Text.Encoding.UTF8.GetBytes("\n" + name + "="));
+                    // A field is named by its position in ChatTemplateFields.
+                    hash.AppendData([(byte)'\n', (byte)i]);
                     hash.AppendData(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value));
                 }
             }
