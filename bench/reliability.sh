@@ -41,6 +41,15 @@ command -v python3 >/dev/null || die "python3 is required"
 init_run reliability
 build_all
 
+# Timing logs for the migration probe's step table (TIMING_LOGS=0 turns them off): each simulator's
+# per-request engine timing and the proxy's per-move migration timing, at Debug, read by reliability.py.
+if [[ "${TIMING_LOGS:-1}" == 1 ]]; then
+  SIMULATOR_ENV="Logging__LogLevel__PdApp.Simulator.Engine.CompletionEngine=Debug"
+  TIMING_ARGS=(--Logging:LogLevel:PdApp.Proxy.Pipeline.Migration.MigrationTimeline=Debug)
+else
+  TIMING_ARGS=()
+fi
+
 SIM_FLAGS=(--time-to-first-token 20 --inter-token-latency 20 --prefill-time-per-token "${PREFILL_MS_PER_TOKEN:-1}"
   --time-factor-under-load 1 --max-num-seqs 4096 --kv-cache-size 1000000 --max-model-len 8192)
 start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"; P0=$!
@@ -62,7 +71,7 @@ start_proxy "$((PROXY_PORT + 1))" "$PREFILL_PORT,$((PREFILL_PORT + 1))" "$DECODE
 mv "$OUT/logs/proxy.log" "$OUT/logs/proxy-slow.log" 2>/dev/null || true
 SLOW_PROXY_PID=$PROXY_PID
 start_proxy "$PROXY_PORT" "$PREFILL_PORT,$((PREFILL_PORT + 1))" "$DECODE_PORT,$((DECODE_PORT + 1))" "${COMMON[@]}" \
-  --Pd:Proxy:Admission:MaxConcurrentRequests=4096 --Pd:Proxy:Admission:MaxQueueLength=4096
+  --Pd:Proxy:Admission:MaxConcurrentRequests=4096 --Pd:Proxy:Admission:MaxQueueLength=4096 "${TIMING_ARGS[@]}"
 wait_ready "http://$HOST:$PROXY_PORT/health"
 wait_ready "http://$HOST:$((PROXY_PORT + 1))/health"
 log "slow-upload proxy pid $SLOW_PROXY_PID"
@@ -71,7 +80,7 @@ timeout --signal=INT --kill-after=10 "${RUN_TIMEOUT:-900}" python3 "$BENCH_DIR/l
   --proxy-port "$PROXY_PORT" --slow-proxy-port "$((PROXY_PORT + 1))" --proxy-pid "$PROXY_PID" \
   --prefill "$PREFILL_PORT:$P0,$((PREFILL_PORT + 1)):$P1" --decode "$DECODE_PORT:$D0,$((DECODE_PORT + 1)):$D1" \
   --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-$([[ "${ONLY:-all}" == all ]] && echo 90 || echo 0)}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
-  --migration-streams "${MIGRATION_STREAMS:-200}" --output-len "${OUTPUT_LEN:-150}" --kill-after "${KILL_AFTER:-0.5}" --only "${ONLY:-all}" \
+  --logs "$OUT/logs" --migration-streams "${MIGRATION_STREAMS:-200}" --output-len "${OUTPUT_LEN:-150}" --kill-after "${KILL_AFTER:-0.5}" --only "${ONLY:-all}" \
   | tee "$OUT/summary.md"
 # A frozen instance must not stay stopped whatever happened above (cleanup then ends it).
 kill -CONT "$P0" 2>/dev/null || true

@@ -113,7 +113,9 @@ start_simulator() {
   local config
   config=$(printf '{"kv_connector":"SharedStorageConnector","kv_role":"%s","kv_connector_extra_config":{"shared_storage_path":"%s"}}' "$role" "$KV_DIR")
   pin_prefix "$WORKLOAD_CPUS"
-  "${PIN[@]}" dotnet "$SIM_DLL" serve "$MODEL" --host "$HOST" --port "$port" --instance-name "$name" \
+  # SIMULATOR_ENV: extra NAME=value words for the simulators' environment (e.g. log levels of a category).
+  # shellcheck disable=SC2086
+  "${PIN[@]}" env ${SIMULATOR_ENV:-} dotnet "$SIM_DLL" serve "$MODEL" --host "$HOST" --port "$port" --instance-name "$name" \
     --kv-transfer-config "$config" "$@" >"$OUT/logs/$name.log" 2>&1 &
   STARTED_PIDS+=("$!")
   log "started $name on $HOST:$port (pid $!)"

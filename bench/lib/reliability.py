@@ -330,6 +330,7 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
                 break
         time.sleep(kill_after)
         killed["at"] = time.monotonic()
+        killed["wall"] = time.time()
         os.kill(victim_pid, signal.SIGKILL)
         with ThreadPoolExecutor(max_workers=new_requests) as pool:
             killed["new"] = list(pool.map(lambda _: post(port, body(max_tokens=4), timeout=120), range(new_requests)))
@@ -362,6 +363,10 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
         "own_ratio": max((r["added"] / r["ttft"] for r in migrated if r["ttft"] > 0), default=float("nan")),
         "new_wait": max((r[3] for r in new), default=float("nan")), "new_errors": sum(1 for r in new if r[0] != 200),
         "killed": "at" in killed,
+        "kill_wall": killed.get("wall"),
+        # The client's view for the phase table: first token after the kill, per migrated stream, ms after the kill.
+        "resume_ms": [(min(t for t in r["content"] if t > killed["at"]) - killed["at"]) * 1000 for r in migrated
+                      if "at" in killed and any(t > killed["at"] for t in r["content"])],
         # From the kill to the first token after it, and from the last token before it: where the stall lies.
         "resume": [min(t for t in r["content"] if t > killed["at"]) - killed["at"] for r in migrated
                    if "at" in killed and any(t > killed["at"] for t in r["content"])],
@@ -371,6 +376,137 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
         "gap_at": [max(zip(r["content"], r["content"][1:]), key=lambda g: g[1] - g[0])[0] - killed["at"] for r in migrated
                    if "at" in killed and len(r["content"]) > 1],
     }
+
+
+def fresh_burst_under_load(port, streams, output_len, burst, kill_after, filler_words):
+    """The TTFT reference for the stall (issue 14): the same `streams` seeded streams as the migration probe
+    run on both decodes; `kill_after` s after every one has its first token (the moment decode-0 is killed
+    there), `burst` fresh streams are released at once (threads started beforehand, held on an event), with
+    prompts as long as a continuation's (the stream's prompt plus `filler_words` words, about the tokens
+    relayed before the kill). Nothing is killed. Returns the background streams' TTFTs and the burst's."""
+    started = threading.Semaphore(0)
+    go = threading.Event()
+    background, fresh = [], []
+
+    def ttft_of(payload, sink):
+        arrivals = []
+        begin = time.monotonic()
+
+        def on_event(n, _):
+            if n == 1 and sink is background:
+                started.release()
+            return False
+
+        status, _, events, _, error = stream(port, payload, timeout=120, on_event=on_event, arrivals=arrivals)
+        firsts = [at for data, at in zip(events, arrivals) if data != "[DONE]" and '"choices":[{' in data.replace(" ", "")]
+        if sink is background and not events:
+            started.release()
+        sink.append((firsts[0] - begin) if status == 200 and not error and firsts else float("nan"))
+
+    def one_background(i):
+        ttft_of(body(prompt=f"Reference {i}: tell a long story about rivers", max_tokens=output_len, stream=True, seed=i), background)
+
+    def one_fresh(i):
+        go.wait(150)
+        prompt = f"Reference {streams + i}: tell a long story about rivers" + " word" * filler_words
+        ttft_of(body(prompt=prompt, max_tokens=output_len, stream=True, seed=streams + i), fresh)
+
+    fresh_threads = [threading.Thread(target=one_fresh, args=(i,), daemon=True) for i in range(burst)]
+    for t in fresh_threads:
+        t.start()
+    threads = [threading.Thread(target=one_background, args=(i,), daemon=True) for i in range(streams)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 120
+    for _ in range(streams):
+        if not started.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            break
+    time.sleep(kill_after)
+    go.set()
+    for t in threads + fresh_threads:
+        t.join(180)
+    ok = lambda values: [v for v in values if v == v]
+    return ok(background), ok(fresh), burst - len(ok(fresh))
+
+
+TIMING_NUMBER = r"(-?[0-9.]+|NaN)"
+
+
+def parse_timing_lines(path, marker, fields):
+    """The Debug timing lines of one log (console formatter: the message is on the line after the category):
+    {request id: [dict of the named numbers, in the order the line gives them]}."""
+    found = {}
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return found
+    for line in text.splitlines():
+        if marker not in line:
+            continue
+        request = re.search(r"Request (\S+) ", line)
+        numbers = re.findall(r"(?:at|token|handled|built|sent|answered|leased|headers|admitted|loaded|done|written) " + TIMING_NUMBER, line)
+        counts = re.findall(r"([0-9]+) (?:threads|queued|running|thread-pool)", line)
+        if not request or len(numbers) < len(fields):
+            continue
+        values = {name: float(v) for name, v in zip(fields, numbers)}
+        values["counts"] = [int(c) for c in counts]
+        upstream = re.search(r"upstream (\S+),", line)
+        if upstream:
+            values["upstream"] = upstream.group(1)
+        found.setdefault(request.group(1), []).append(values)
+    return found
+
+
+PROXY_FIELDS = ["failed", "last", "handled", "built", "prefill_sent", "prefill_answered", "decode_leased", "decode_sent", "decode_headers", "first_token"]
+ENGINE_FIELDS = ["arrived", "admitted", "kv_loaded", "prompt_done", "first_token"]
+
+
+def migration_phases(logs, kill_wall, resume_ms, decode_names, prefill_names):
+    """Per-step distributions (ms after the kill) of the migrated streams, from the proxy's migration timing
+    lines, the surviving decode's and the prefills' engine timing lines, and the client's first token."""
+    if not logs or kill_wall is None:
+        return []
+    kill_ms = kill_wall * 1000
+    proxy = parse_timing_lines(os.path.join(logs, "proxy.log"), "migration timing:", PROXY_FIELDS)
+    moves = [v[-1] for v in proxy.values()]
+    rows = []
+
+    def add(name, values):
+        values = sorted(v for v in values if v == v)
+        if values:
+            q = lambda p: values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
+            rows.append((name, len(values), values[0], q(0.5), q(0.9), values[-1]))
+
+    add("proxy: last token relayed before the failure", [m["failed"] + m["last"] - kill_ms for m in moves])
+    add("proxy: failure detected (relay read fails)", [m["failed"] - kill_ms for m in moves])
+    for key, label in [("handled", "migration taken up by the pipeline"), ("built", "continuation built"),
+                       ("prefill_sent", "continuation prefill sent"), ("prefill_answered", "continuation prefill answered"),
+                       ("decode_leased", "surviving decode leased"), ("decode_sent", "continuation sent to decode"),
+                       ("decode_headers", "decode response headers"), ("first_token", "first continuation token written to the client")]:
+        add("proxy: " + label, [m["failed"] + m[key] - kill_ms for m in moves])
+    upstream = {m.get("upstream") for m in moves}
+    for role, names in (("prefill", prefill_names), ("decode", decode_names)):
+        lines = []
+        for name in names:
+            for request, entries in parse_timing_lines(os.path.join(logs, f"{name}.log"), "engine timing:", ENGINE_FIELDS).items():
+                if request in upstream:
+                    lines += [e for e in entries if e["arrived"] >= kill_ms - 50]
+        add(f"{role} engine: continuation arrived", [e["arrived"] - kill_ms for e in lines])
+        add(f"{role} engine: admitted", [e["arrived"] + e["admitted"] - kill_ms for e in lines])
+        if role == "decode":
+            add("decode engine: KV loaded (connector read)", [e["arrived"] + e["kv_loaded"] - kill_ms for e in lines])
+        add(f"{role} engine: prompt done", [e["arrived"] + e["prompt_done"] - kill_ms for e in lines])
+        if role == "decode":
+            add("decode engine: first token written", [e["arrived"] + e["first_token"] - kill_ms for e in lines])
+        add(f"{role} engine: sequences running at entry (count)", [e["counts"][0] for e in lines if e["counts"]])
+        add(f"{role} engine: thread-pool items queued at entry (count)", [e["counts"][1] for e in lines if len(e["counts"]) > 1])
+    add("client: first token after the kill", resume_ms)
+    add("proxy: thread-pool threads at the failure (count)", [m["counts"][0] for m in moves if len(m["counts"]) > 3])
+    add("proxy: thread-pool items queued at the failure (count)", [m["counts"][1] for m in moves if len(m["counts"]) > 3])
+    add("proxy: thread-pool threads at the first token (count)", [m["counts"][2] for m in moves if len(m["counts"]) > 3])
+    add("proxy: thread-pool items queued at the first token (count)", [m["counts"][3] for m in moves if len(m["counts"]) > 3])
+    return rows
 
 
 def main():
@@ -389,6 +525,9 @@ def main():
     parser.add_argument("--output-len", type=int, default=150)
     parser.add_argument("--kill-after", type=float, default=0.5)
     parser.add_argument("--only", choices=["all", "migration"], default="all")
+    parser.add_argument("--logs", default=None, help="the run's log folder (timing lines of the proxy and the simulators)")
+    parser.add_argument("--burst-filler-words", type=int, default=30,
+                        help="words added to a fresh burst request's prompt: about the tokens a stream relayed before the kill")
     args = parser.parse_args()
     prefill = [tuple(map(int, p.split(":"))) for p in args.prefill.split(",")]
     decode = [tuple(map(int, p.split(":"))) for p in args.decode.split(",")]
@@ -429,6 +568,14 @@ def main():
         time.sleep(3)
 
         log(f"prefill freeze: longest {freeze_wait:.2f} s, errors {freeze_errors}")
+    burst = args.migration_streams // 2
+    log(f"TTFT reference: a burst of {burst} fresh streams under {args.migration_streams} running streams, nothing killed")
+    background_ttfts, burst_ttfts, burst_failed = fresh_burst_under_load(
+        port, args.migration_streams, args.output_len, burst, args.kill_after, args.burst_filler_words)
+    log(f"fresh burst TTFT p50 {statistics.median(burst_ttfts) * 1000 if burst_ttfts else float('nan'):.0f} ms, "
+        f"max {max(burst_ttfts, default=float('nan')) * 1000:.0f} ms ({burst_failed} failed); background TTFT p50 "
+        f"{statistics.median(background_ttfts) * 1000 if background_ttfts else float('nan'):.0f} ms")
+    time.sleep(2)
     log(f"decode kill (SIGKILL decode-0) under {args.migration_streams} streams of {args.output_len} tokens")
     kill = migration_under_kill(port, args.migration_streams, args.output_len, decode[0][1], args.kill_after, 20)
     migrations = proxy_metric_lines(port, "pdapp_proxy_migrations")
@@ -456,6 +603,14 @@ def main():
     rows.append(("added stall at the migration point (longest gap - median gap), p50 / max; TTFT p50 of all streams; max stall / own TTFT",
                  f"{stall_p50 * 1000:.0f} / {stall_max * 1000:.0f} ms; {kill['ttft_p50'] * 1000:.0f} ms; {kill['own_ratio']:.2f}",
                  "max <= 2 x TTFT p50", bool(stalls) and stall_max <= 2 * kill["ttft_p50"]))
+    burst_p50 = statistics.median(burst_ttfts) if burst_ttfts else float("nan")
+    rows.append((f"TTFT reference (a): the {kill['streams']} streams' own TTFT, p50 (staggered starts, before the kill); max stall / it",
+                 f"{kill['ttft_p50'] * 1000:.0f} ms; {stall_max / kill['ttft_p50']:.2f}", "max stall <= 2 x (a)",
+                 bool(stalls) and stall_max <= 2 * kill["ttft_p50"]))
+    rows.append((f"TTFT reference (b): a burst of {burst} fresh streams released at once under {args.migration_streams} running streams "
+                 f"(prompt + {args.burst_filler_words} words, nothing killed), p50 / max ({burst_failed} failed); max stall / p50; stall p50 / p50",
+                 f"{burst_p50 * 1000:.0f} / {max(burst_ttfts, default=float('nan')) * 1000:.0f} ms; {stall_max / burst_p50:.2f}; {stall_p50 / burst_p50:.2f}",
+                 "max stall <= 2 x (b)", bool(stalls) and bool(burst_ttfts) and stall_max <= 2 * burst_p50))
     rows.append(("migrated streams: last token before the kill -> kill, kill -> first token after it (min / median / max)",
                  f"{mmm([v * 1000 for v in kill['before']])}; {mmm([v * 1000 for v in kill['resume']])}", "", True))
     rows.append(("migrated streams: where the longest gap starts, relative to the kill (min / median / max)",
@@ -482,6 +637,16 @@ def main():
     print("|---|---|---|---|")
     for name, value, target, met in rows:
         print(f"| {name} | {value} | {target} | {('yes' if met else 'NO') if target else ''} |")
+
+    phases = migration_phases(args.logs, kill["kill_wall"], kill["resume_ms"], ["decode-1"], [f"prefill-{i}" for i in range(len(prefill))])
+    if phases:
+        print()
+        print("Migrated streams, step by step (ms after the kill; proxy and engine timing logs, client clock):")
+        print()
+        print("| step | n | min | p50 | p90 | max |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, n, lo, p50, p90, hi in phases:
+            print(f"| {name} | {n} | {lo:.1f} | {p50:.1f} | {p90:.1f} | {hi:.1f} |")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Migration;
@@ -43,7 +44,8 @@ public sealed partial class PdRequestPipeline
 
             migration.CountAttempt();
             migration.FailedDecodes.Add(call.Instance);
-            var leg = await PrepareContinuationAsync(run, progress!);
+            var timeline = new MigrationTimeline(progress!.FailedAt, progress.LastContentAt);
+            var leg = await PrepareContinuationAsync(run, progress, timeline);
             if (leg.Failure is { } failure)
             {
                 if (failure == Canceled)
@@ -67,7 +69,7 @@ public sealed partial class PdRequestPipeline
                 if (started)
                 {
                     var rewriter = new ContinuationEventRewriter(tokens, migration.OriginalPromptTokens);
-                    outcome = await decodeForwarder.ForwardContinuationAsync(context, next, rewriter, observer);
+                    outcome = await decodeForwarder.ForwardContinuationAsync(context, next, rewriter, observer, timeline);
                     if (outcome.Kind is DecodeOutcomeKind.FailedBeforeResponse or DecodeOutcomeKind.ConnectFailed)
                     {
                         // The client's stream is under way: the continuation's failure is a stream failure.
@@ -80,6 +82,7 @@ public sealed partial class PdRequestPipeline
                 }
 
                 Report(leg.Lease!, next, outcome);
+                MigrationTimingLog.Write(timingLogger ?? NullLogger<MigrationTimeline>.Instance, requestId, next.UpstreamRequestId, call.Instance.Name, next.Instance.Name, timeline);
                 call = next;
             }
         }
@@ -140,7 +143,7 @@ public sealed partial class PdRequestPipeline
         }
     }
 
-    private async Task<ContinuationLeg> PrepareContinuationAsync(Run run, StreamProgress progress)
+    private async Task<ContinuationLeg> PrepareContinuationAsync(Run run, StreamProgress progress, MigrationTimeline timeline)
     {
         var (context, request, requestId, routing, exchange, _, migration) = run;
         var body = ContinuationBody.Create(request, progress);
@@ -148,6 +151,8 @@ public sealed partial class PdRequestPipeline
         {
             return ContinuationLeg.Failed(MigrationReasons.ContinuationFailed);
         }
+
+        timeline.MarkBuilt();
 
         // The original prompt's block keys do not describe the continuation's: the decision takes its own.
         var decodeRouting = routing with { Exclude = migration.FailedDecodes, KvBlockKeys = null, KvPromptTokens = 0 };
@@ -172,7 +177,9 @@ public sealed partial class PdRequestPipeline
 
             if (!alone)
             {
+                timeline.MarkPrefillSent();
                 prefill = await PrefillAsync(run with { Request = continuation!, Routing = decodeRouting }, decode?.Instance);
+                timeline.MarkPrefillAnswered();
                 switch (prefill.Attempt)
                 {
                     case { Kind: PrefillAttemptKind.Canceled }:
@@ -190,6 +197,8 @@ public sealed partial class PdRequestPipeline
             {
                 return ContinuationLeg.Failed(MigrationReasons.NoDecodeInstance, continuation);
             }
+
+            timeline.MarkDecodeLeased();
 
             if (!alone && await WaitForKvAsync(run, prefill!.Handoff, decode.Instance) is null)
             {

@@ -27,7 +27,8 @@ public sealed partial class PdRequestPipeline(
     IInstanceRegistry registry,
     TimeProvider time,
     ILogger<PdRequestPipeline> logger,
-    KvCacheRouting? kvCache = null)
+    KvCacheRouting? kvCache = null,
+    ILogger<MigrationTimeline>? timingLogger = null)
 {
     /// <summary>Serves <paramref name="request"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request.</param>

@@ -30,8 +30,10 @@ internal sealed partial class CompletionEngine(
     public async Task<CompletionResult> RunAsync(CompletionJob job, ICompletionSink sink, CancellationToken cancellationToken)
     {
         var promptTokens = job.Kv.PromptTokenIds.Length;
+        var timeline = new EngineTimeline { RunningAtEntry = scheduler.Running, QueuedAtEntry = ThreadPool.PendingWorkItemCount };
         using var sequence = await scheduler.AdmitAsync(promptTokens, cancellationToken).ConfigureAwait(false);
         var admitted = time.GetTimestamp();
+        timeline.Admitted = admitted;
         metrics.QueueTime.Observe(time.GetElapsedTime(job.ArrivalTimestamp, admitted).TotalSeconds);
         using var prefix = prefixCache.Acquire(job.Kv.PromptTokenIds);
         metrics.PrefixCacheQueried(promptTokens, prefix.CachedTokens);
@@ -39,14 +41,15 @@ internal sealed partial class CompletionEngine(
         var finishedReason = "abort";
         try
         {
-            var (kvOutcome, kvParams) = await PrefillAsync(job, prefix, cancellationToken).ConfigureAwait(false);
+            var (kvOutcome, kvParams) = await PrefillAsync(job, prefix, timeline, cancellationToken).ConfigureAwait(false);
             metrics.AddPromptTokens(promptTokens);
             var firstToken = time.GetTimestamp();
+            timeline.PromptDone = firstToken;
             metrics.PrefillTime.Observe(time.GetElapsedTime(admitted, firstToken).TotalSeconds);
             metrics.TimeToFirstToken.Observe(time.GetElapsedTime(job.ArrivalTimestamp, firstToken).TotalSeconds);
             await sink.BeginAsync(kvOutcome, cancellationToken).ConfigureAwait(false);
 
-            var (finish, stopReason, generated) = await DecodeAsync(job, sequence, sink, firstToken, cancellationToken).ConfigureAwait(false);
+            var (finish, stopReason, generated) = await DecodeAsync(job, sequence, sink, firstToken, timeline, cancellationToken).ConfigureAwait(false);
             finishedReason = finish;
 
             var end = time.GetTimestamp();
@@ -58,6 +61,7 @@ internal sealed partial class CompletionEngine(
             }
 
             metrics.E2eLatency.Observe(time.GetElapsedTime(job.ArrivalTimestamp, end).TotalSeconds);
+            LogTimeline(job, timeline);
             return new CompletionResult(finish, stopReason, promptTokens, generated, kvOutcome, kvParams);
         }
         finally
@@ -66,7 +70,8 @@ internal sealed partial class CompletionEngine(
         }
     }
 
-    private async Task<(string Outcome, System.Text.Json.Nodes.JsonObject? Params)> PrefillAsync(CompletionJob job, PrefixHold prefix, CancellationToken cancellationToken)
+    private async Task<(string Outcome, System.Text.Json.Nodes.JsonObject? Params)> PrefillAsync(
+        CompletionJob job, PrefixHold prefix, EngineTimeline timeline, CancellationToken cancellationToken)
     {
         var promptTokens = job.Kv.PromptTokenIds.Length;
         if (options.Faults.AddedLatencyMs > 0)
@@ -81,6 +86,7 @@ internal sealed partial class CompletionEngine(
         if (connector.ShouldConsume(job.Kv))
         {
             var consumed = await connector.TryConsumeAsync(job.Kv, cancellationToken).ConfigureAwait(false);
+            timeline.KvLoaded = time.GetTimestamp();
             if (consumed.Hit)
             {
                 outcome = KvTransferOutcomes.Hit;
@@ -139,7 +145,7 @@ internal sealed partial class CompletionEngine(
     }
 
     private async Task<(string Finish, string? StopReason, int Generated)> DecodeAsync(
-        CompletionJob job, RunningSequence sequence, ICompletionSink sink, long firstToken, CancellationToken cancellationToken)
+        CompletionJob job, RunningSequence sequence, ICompletionSink sink, long firstToken, EngineTimeline timeline, CancellationToken cancellationToken)
     {
         var generator = new TextGenerator(job.ContextText, job.Seed);
         var limit = job.MaxTokens ?? Math.Max(1, job.ContextRoom);
@@ -199,10 +205,33 @@ internal sealed partial class CompletionEngine(
             }
 
             await sink.WriteTokenAsync(delta, isLast ? finishOnLimit : null, null, cancellationToken).ConfigureAwait(false);
+            if (index == 0)
+            {
+                timeline.FirstTokenWritten = time.GetTimestamp();
+            }
         }
 
         return (finishOnLimit, null, limit);
     }
+
+    private void LogTimeline(CompletionJob job, EngineTimeline timeline)
+    {
+        if (!logger.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        double Since(long timestamp) => timestamp == 0 ? double.NaN : time.GetElapsedTime(job.ArrivalTimestamp, timestamp).TotalMilliseconds;
+        var arrivedUnixMs = time.GetUtcNow().ToUnixTimeMilliseconds() - time.GetElapsedTime(job.ArrivalTimestamp).TotalMilliseconds;
+        LogRequestTimeline(
+            job.Kv.RequestId, arrivedUnixMs, Since(timeline.Admitted), Since(timeline.KvLoaded), Since(timeline.PromptDone), Since(timeline.FirstTokenWritten),
+            timeline.RunningAtEntry, timeline.QueuedAtEntry);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug,
+        Message = "Request {RequestId} engine timing: arrived at {ArrivedUnixMs:0.0}; ms after arrival: admitted {AdmittedMs:0.0}, KV loaded {KvLoadedMs:0.0}, prompt done {PromptDoneMs:0.0}, first token written {FirstTokenMs:0.0}; {Running} running and {Queued} thread-pool work items queued at entry")]
+    private partial void LogRequestTimeline(
+        string requestId, double arrivedUnixMs, double admittedMs, double kvLoadedMs, double promptDoneMs, double firstTokenMs, int running, long queued);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "KV hit for {RequestId}: {Tokens} tokens from {Producer}")]
     private partial void LogKvHit(string requestId, int tokens, string? producer);

@@ -27,8 +27,10 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
     /// <param name="call">The continuation's decode call (its <see cref="DecodeCall.Progress"/> set).</param>
     /// <param name="rewriter">Rewrites the continuation's events.</param>
     /// <param name="observer">The request's observer.</param>
+    /// <param name="timeline">The move's timeline (sent, headers, first token), if kept.</param>
     /// <returns>How it ended: <see cref="DecodeOutcomeKind.Relayed"/> also when the stream failed mid-way (see the progress).</returns>
-    public async Task<DecodeOutcome> ForwardAsync(HttpContext context, DecodeCall call, ContinuationEventRewriter rewriter, IRequestObserver observer)
+    public async Task<DecodeOutcome> ForwardAsync(
+        HttpContext context, DecodeCall call, ContinuationEventRewriter rewriter, IRequestObserver observer, MigrationTimeline? timeline = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(call);
@@ -48,10 +50,12 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
         request.Options.Set(UpstreamDeadlineHandler.WatchdogKey, watchdog);
 
         observer.DecodeStarted(call);
+        timeline?.MarkDecodeSent();
         HttpResponseMessage response;
         try
         {
             response = await channel.Invoker.SendAsync(request, aborted);
+            timeline?.MarkDecodeHeaders();
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
@@ -81,7 +85,7 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
                 response.Content,
                 stream => new SseEventRelayStream(new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream: true, observer, aborted), progress, rewriter));
             observer.DecodeResponded(response);
-            var error = await CopyAsync(response.Content, context.Response.Body, aborted);
+            var error = await CopyAsync(response.Content, context.Response.Body, timeline, aborted);
             observer.DecodeEnded(error, aborted.IsCancellationRequested);
             return error == ForwarderError.None
                 ? new DecodeOutcome(DecodeOutcomeKind.Relayed)
@@ -89,7 +93,7 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
         }
     }
 
-    private static async Task<ForwarderError> CopyAsync(HttpContent content, Stream client, CancellationToken aborted)
+    private static async Task<ForwarderError> CopyAsync(HttpContent content, Stream client, MigrationTimeline? timeline, CancellationToken aborted)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -116,6 +120,7 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
                 {
                     await client.WriteAsync(buffer.AsMemory(0, read), aborted);
                     await client.FlushAsync(aborted);
+                    timeline?.MarkFirstTokenRelayed();
                 }
                 catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
                 {

@@ -32,9 +32,11 @@ public sealed class DecodeForwarder(
     /// <param name="call">The continuation (its <see cref="DecodeCall.Progress"/> set).</param>
     /// <param name="rewriter">Rewrites its events into the client's stream.</param>
     /// <param name="observer">The request's observer.</param>
+    /// <param name="timeline">The move's timeline (sent, headers, first token), if kept.</param>
     /// <returns>How it ended.</returns>
-    public Task<DecodeOutcome> ForwardContinuationAsync(HttpContext context, DecodeCall call, ContinuationEventRewriter rewriter, IRequestObserver observer) =>
-        _continuations.ForwardAsync(context, call, rewriter, observer);
+    public Task<DecodeOutcome> ForwardContinuationAsync(
+        HttpContext context, DecodeCall call, ContinuationEventRewriter rewriter, IRequestObserver observer, MigrationTimeline? timeline = null) =>
+        _continuations.ForwardAsync(context, call, rewriter, observer, timeline);
 
     /// <summary>Relays <paramref name="call"/> as the response to <paramref name="context"/>.</summary>
     /// <param name="context">The client's request; its response must not have started.</param>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 
 namespace PdApp.Proxy.Pipeline.Migration;
@@ -50,6 +51,12 @@ public sealed class StreamProgress
     /// <summary>The event D sent for an in-band error, held back while a move is possible.</summary>
     public ReadOnlyMemory<byte> WithheldEvent { get; private set; }
 
+    /// <summary>When the current failure was recorded (<see cref="Stopwatch"/> ticks), or 0: where a move's timeline starts.</summary>
+    public long FailedAt { get; private set; }
+
+    /// <summary>When the last content event was relayed (<see cref="Stopwatch"/> ticks), or 0.</summary>
+    public long LastContentAt { get; private set; }
+
     /// <summary>Records a decode failure and clears it from the stream (the relay ends cleanly).</summary>
     /// <param name="reason">The cause.</param>
     /// <param name="status">The status for the in-band error.</param>
@@ -57,6 +64,11 @@ public sealed class StreamProgress
     /// <param name="withheldEvent">D's own error event, if it sent one.</param>
     public void Fail(string reason, int status, string message, ReadOnlyMemory<byte> withheldEvent = default)
     {
+        if (FailureReason is null)
+        {
+            FailedAt = Stopwatch.GetTimestamp();
+        }
+
         FailureReason ??= reason;
         FailureStatus = FailureStatus == 0 ? status : FailureStatus;
         FailureMessage ??= message;
@@ -70,6 +82,7 @@ public sealed class StreamProgress
         FailureMessage = null;
         FailureStatus = 0;
         WithheldEvent = default;
+        FailedAt = 0;
     }
 
     internal void Identify(string? id, long? created)
@@ -81,6 +94,7 @@ public sealed class StreamProgress
     internal void AddContent(ReadOnlySpan<byte> utf8Text, bool isRole, bool finished)
     {
         RoleSent |= isRole;
+        LastContentAt = Stopwatch.GetTimestamp();
         _text.Write(utf8Text);
         if (!isRole && (!utf8Text.IsEmpty || !finished))
         {
