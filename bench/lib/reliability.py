@@ -259,6 +259,22 @@ def proxy_metric_lines(port, prefix):
     return [line for line in text.splitlines() if line.startswith(prefix)]
 
 
+def watch_exit(pid, into):
+    """Polls the killed process until it is a zombie or gone (its threads exited, its memory and sockets
+    released: from then on its peers see the connections closed) and records the monotonic time."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone"
+        if state in ("Z", "X", "gone"):
+            into["gone"] = time.monotonic()
+            return
+        time.sleep(0.001)
+
+
 def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_requests):
     """Request migration (issue 14): `streams` seeded streams of `output_len` tokens run at once; once each
     has its first token, decode-0 is killed (SIGKILL) `kill_after` s later and `new_requests` requests are
@@ -317,6 +333,7 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
         gaps = [b - a for a, b in zip(content, content[1:])]
         results[i] = {
             "served": headers.get("X-PdApp-Decode-Instance", "-"), "outcome": outcome, "end": end,
+            "request_id": headers.get("X-Request-Id"),
             "ttft": content[0] - begin if content else float("nan"),
             "max_gap": max(gaps) if gaps else float("nan"),
             "added": (max(gaps) - statistics.median(gaps)) if gaps else float("nan"),
@@ -332,6 +349,7 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
         killed["at"] = time.monotonic()
         killed["wall"] = time.time()
         os.kill(victim_pid, signal.SIGKILL)
+        threading.Thread(target=watch_exit, args=(victim_pid, killed), daemon=True).start()
         with ThreadPoolExecutor(max_workers=new_requests) as pool:
             killed["new"] = list(pool.map(lambda _: post(port, body(max_tokens=4), timeout=120), range(new_requests)))
 
@@ -365,8 +383,9 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
         "killed": "at" in killed,
         "kill_wall": killed.get("wall"),
         # The client's view for the phase table: first token after the kill, per migrated stream, ms after the kill.
-        "resume_ms": [(min(t for t in r["content"] if t > killed["at"]) - killed["at"]) * 1000 for r in migrated
-                      if "at" in killed and any(t > killed["at"] for t in r["content"])],
+        "resume_ms": {r["request_id"]: (min(t for t in r["content"] if t > killed["at"]) - killed["at"]) * 1000 for r in migrated
+                      if "at" in killed and any(t > killed["at"] for t in r["content"])},
+        "victim_gone_ms": (killed["gone"] - killed["at"]) * 1000 if "gone" in killed else float("nan"),
         # From the kill to the first token after it, and from the last token before it: where the stall lies.
         "resume": [min(t for t in r["content"] if t > killed["at"]) - killed["at"] for r in migrated
                    if "at" in killed and any(t > killed["at"] for t in r["content"])],
@@ -462,50 +481,74 @@ PROXY_FIELDS = ["failed", "last", "handled", "built", "prefill_sent", "prefill_a
 ENGINE_FIELDS = ["arrived", "admitted", "kv_loaded", "prompt_done", "first_token"]
 
 
-def migration_phases(logs, kill_wall, resume_ms, decode_names, prefill_names):
-    """Per-step distributions (ms after the kill) of the migrated streams, from the proxy's migration timing
-    lines, the surviving decode's and the prefills' engine timing lines, and the client's first token."""
+def migration_phases(logs, kill_wall, resume_ms, victim_gone_ms, decode_names, prefill_names):
+    """Where the stall of the migrated streams goes, per stream then summarised (ms): the proxy's migration
+    timing line of each move joined, by the continuation's upstream request id, with the engine timing lines
+    of its prefill and of the surviving decode, and, by the client's request id, with the client's first
+    token after the kill. Steps are consecutive, so per stream they add up to kill -> client's first token."""
     if not logs or kill_wall is None:
         return []
     kill_ms = kill_wall * 1000
-    proxy = parse_timing_lines(os.path.join(logs, "proxy.log"), "migration timing:", PROXY_FIELDS)
-    moves = [v[-1] for v in proxy.values()]
-    rows = []
+    moves = {request: entries[-1] for request, entries in
+             parse_timing_lines(os.path.join(logs, "proxy.log"), "migration timing:", PROXY_FIELDS).items()}
 
-    def add(name, values):
-        values = sorted(v for v in values if v == v)
-        if values:
-            q = lambda p: values[min(len(values) - 1, int(round(p * (len(values) - 1))))]
-            rows.append((name, len(values), values[0], q(0.5), q(0.9), values[-1]))
-
-    add("proxy: last token relayed before the failure", [m["failed"] + m["last"] - kill_ms for m in moves])
-    add("proxy: failure detected (relay read fails)", [m["failed"] - kill_ms for m in moves])
-    for key, label in [("handled", "migration taken up by the pipeline"), ("built", "continuation built"),
-                       ("prefill_sent", "continuation prefill sent"), ("prefill_answered", "continuation prefill answered"),
-                       ("decode_leased", "surviving decode leased"), ("decode_sent", "continuation sent to decode"),
-                       ("decode_headers", "decode response headers"), ("first_token", "first continuation token written to the client")]:
-        add("proxy: " + label, [m["failed"] + m[key] - kill_ms for m in moves])
-    upstream = {m.get("upstream") for m in moves}
-    for role, names in (("prefill", prefill_names), ("decode", decode_names)):
-        lines = []
+    def engine_lines(names):
+        found = {}
         for name in names:
             for request, entries in parse_timing_lines(os.path.join(logs, f"{name}.log"), "engine timing:", ENGINE_FIELDS).items():
-                if request in upstream:
-                    lines += [e for e in entries if e["arrived"] >= kill_ms - 50]
-        add(f"{role} engine: continuation arrived", [e["arrived"] - kill_ms for e in lines])
-        add(f"{role} engine: admitted", [e["arrived"] + e["admitted"] - kill_ms for e in lines])
-        if role == "decode":
-            add("decode engine: KV loaded (connector read)", [e["arrived"] + e["kv_loaded"] - kill_ms for e in lines])
-        add(f"{role} engine: prompt done", [e["arrived"] + e["prompt_done"] - kill_ms for e in lines])
-        if role == "decode":
-            add("decode engine: first token written", [e["arrived"] + e["first_token"] - kill_ms for e in lines])
-        add(f"{role} engine: sequences running at entry (count)", [e["counts"][0] for e in lines if e["counts"]])
-        add(f"{role} engine: thread-pool items queued at entry (count)", [e["counts"][1] for e in lines if len(e["counts"]) > 1])
-    add("client: first token after the kill", resume_ms)
-    add("proxy: thread-pool threads at the failure (count)", [m["counts"][0] for m in moves if len(m["counts"]) > 3])
-    add("proxy: thread-pool items queued at the failure (count)", [m["counts"][1] for m in moves if len(m["counts"]) > 3])
-    add("proxy: thread-pool threads at the first token (count)", [m["counts"][2] for m in moves if len(m["counts"]) > 3])
-    add("proxy: thread-pool items queued at the first token (count)", [m["counts"][3] for m in moves if len(m["counts"]) > 3])
+                after = [e for e in entries if e["arrived"] >= kill_ms - 50]
+                if after:
+                    found[request] = after[-1]
+        return found
+
+    prefills, decodes = engine_lines(prefill_names), engine_lines(decode_names)
+    steps = {}
+
+    def add(name, value):
+        steps.setdefault(name, []).append(value)
+
+    for request, m in moves.items():
+        at = lambda key: m["failed"] + m[key] - kill_ms  # noqa: E731 - ms after the kill
+        p, d = prefills.get(m.get("upstream")), decodes.get(m.get("upstream"))
+        add("kill -> proxy: last token relayed before the failure (negative: before the kill)", at("last"))
+        add("kill -> proxy sees the decode's stream fail (process exit + read)", m["failed"] - kill_ms)
+        add("failure -> continuation built (pipeline takes it up, JSON rewrite, parse)", m["built"])
+        add("built -> continuation prefill sent (PD decision, P leased)", m["prefill_sent"] - m["built"])
+        if p:
+            add("prefill sent -> P receives it (connection, headers, body)", p["arrived"] - at("prefill_sent"))
+            add("P: queued for a slot", p["admitted"])
+            add("P: prompt computed (TTFT + per-token + KV written)", p["prompt_done"] - p["admitted"])
+            add("P prompt done -> proxy has P's answer (P's first token and JSON, read)", at("prefill_answered") - (p["arrived"] + p["prompt_done"]))
+        add("prefill answered -> continuation sent to D (D leased, decode body)", m["decode_sent"] - m["prefill_answered"])
+        if d:
+            add("sent to D -> D receives it (connection, headers, body)", d["arrived"] - at("decode_sent"))
+            add("D: queued for a slot", d["admitted"])
+            add("D: KV looked up and read (connector)", d["kv_loaded"] - d["admitted"])
+            add("D: KV transfer cost, tail and first step (simulated time)", d["prompt_done"] - d["kv_loaded"])
+            add("D: first token written (flushed to Kestrel)", d["first_token"] - d["prompt_done"])
+            add("D first token written -> proxy has D's headers", at("decode_headers") - (d["arrived"] + d["first_token"]))
+        add("D's headers -> first continuation token written to the client", m["first_token"] - m["decode_headers"])
+        if request in resume_ms:
+            add("proxy wrote it -> client reads it", resume_ms[request] - at("first_token"))
+            add("total: kill -> client's first token after it", resume_ms[request])
+        if len(m["counts"]) > 3:
+            add("proxy thread pool at the failure: threads (count)", m["counts"][0])
+            add("proxy thread pool at the failure: queued items (count)", m["counts"][1])
+            add("proxy thread pool at the first token: threads (count)", m["counts"][2])
+            add("proxy thread pool at the first token: queued items (count)", m["counts"][3])
+        for role, e in (("P", p), ("D", d)):
+            if e and len(e["counts"]) > 2:
+                add(f"{role} at entry: sequences running (count)", e["counts"][0])
+                add(f"{role} at entry: thread-pool queued items (count)", e["counts"][1])
+                add(f"{role} at entry: thread-pool threads (count)", e["counts"][2])
+
+    rows = [("kill -> killed decode's process exited (its sockets closed)", 1, victim_gone_ms, victim_gone_ms, victim_gone_ms, victim_gone_ms)] \
+        if victim_gone_ms == victim_gone_ms else []
+    for name, values in steps.items():
+        values = sorted(v for v in values if v == v)
+        if values:
+            q = lambda f: values[min(len(values) - 1, int(round(f * (len(values) - 1))))]  # noqa: E731
+            rows.append((name, len(values), values[0], q(0.5), q(0.9), values[-1]))
     return rows
 
 
@@ -638,10 +681,11 @@ def main():
     for name, value, target, met in rows:
         print(f"| {name} | {value} | {target} | {('yes' if met else 'NO') if target else ''} |")
 
-    phases = migration_phases(args.logs, kill["kill_wall"], kill["resume_ms"], ["decode-1"], [f"prefill-{i}" for i in range(len(prefill))])
+    phases = migration_phases(args.logs, kill["kill_wall"], kill["resume_ms"], kill["victim_gone_ms"], ["decode-1"],
+                              [f"prefill-{i}" for i in range(len(prefill))])
     if phases:
         print()
-        print("Migrated streams, step by step (ms after the kill; proxy and engine timing logs, client clock):")
+        print("Migrated streams, step by step (ms; per stream, consecutive steps from the proxy's migration timing and the engines' timing logs, joined by request id):")
         print()
         print("| step | n | min | p50 | p90 | max |")
         print("|---|---:|---:|---:|---:|---:|")

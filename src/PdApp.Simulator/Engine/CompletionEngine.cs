@@ -30,7 +30,10 @@ internal sealed partial class CompletionEngine(
     public async Task<CompletionResult> RunAsync(CompletionJob job, ICompletionSink sink, CancellationToken cancellationToken)
     {
         var promptTokens = job.Kv.PromptTokenIds.Length;
-        var timeline = new EngineTimeline { RunningAtEntry = scheduler.Running, QueuedAtEntry = ThreadPool.PendingWorkItemCount };
+        var timeline = new EngineTimeline
+        {
+            RunningAtEntry = scheduler.Running, QueuedAtEntry = ThreadPool.PendingWorkItemCount, ThreadsAtEntry = ThreadPool.ThreadCount,
+        };
         using var sequence = await scheduler.AdmitAsync(promptTokens, cancellationToken).ConfigureAwait(false);
         var admitted = time.GetTimestamp();
         timeline.Admitted = admitted;
@@ -225,13 +228,13 @@ internal sealed partial class CompletionEngine(
         var arrivedUnixMs = time.GetUtcNow().ToUnixTimeMilliseconds() - time.GetElapsedTime(job.ArrivalTimestamp).TotalMilliseconds;
         LogRequestTimeline(
             job.Kv.RequestId, arrivedUnixMs, Since(timeline.Admitted), Since(timeline.KvLoaded), Since(timeline.PromptDone), Since(timeline.FirstTokenWritten),
-            timeline.RunningAtEntry, timeline.QueuedAtEntry);
+            timeline.RunningAtEntry, timeline.QueuedAtEntry, timeline.ThreadsAtEntry);
     }
 
     [LoggerMessage(Level = LogLevel.Debug,
-        Message = "Request {RequestId} engine timing: arrived at {ArrivedUnixMs:0.0}; ms after arrival: admitted {AdmittedMs:0.0}, KV loaded {KvLoadedMs:0.0}, prompt done {PromptDoneMs:0.0}, first token written {FirstTokenMs:0.0}; {Running} running and {Queued} thread-pool work items queued at entry")]
+        Message = "Request {RequestId} engine timing: arrived at {ArrivedUnixMs:0.0}; ms after arrival: admitted {AdmittedMs:0.0}, KV loaded {KvLoadedMs:0.0}, prompt done {PromptDoneMs:0.0}, first token written {FirstTokenMs:0.0}; {Running} running, {Queued} thread-pool work items queued and {Threads} thread-pool threads at entry")]
     private partial void LogRequestTimeline(
-        string requestId, double arrivedUnixMs, double admittedMs, double kvLoadedMs, double promptDoneMs, double firstTokenMs, int running, long queued);
+        string requestId, double arrivedUnixMs, double admittedMs, double kvLoadedMs, double promptDoneMs, double firstTokenMs, int running, long queued, int threads);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "KV hit for {RequestId}: {Tokens} tokens from {Producer}")]
     private partial void LogKvHit(string requestId, int tokens, string? producer);

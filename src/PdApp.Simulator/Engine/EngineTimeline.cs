@@ -27,4 +27,7 @@ internal sealed class EngineTimeline
 
     /// <summary>Thread-pool work items queued when the request entered the engine.</summary>
     public long QueuedAtEntry { get; init; }
+
+    /// <summary>Thread-pool threads when the request entered the engine.</summary>
+    public int ThreadsAtEntry { get; init; }
 }
