@@ -259,23 +259,23 @@ def proxy_metric_lines(port, prefix):
     return [line for line in text.splitlines() if line.startswith(prefix)]
 
 
-def watch_exit(pid, into):
-    """Polls the killed process until it is a zombie or gone (its threads exited, its memory and sockets
-    released: from then on its peers see the connections closed) and records the monotonic time."""
+def watch_exit(port, into):
+    """Polls the killed instance's listening port until it refuses connections: its sockets are closed
+    (the kernel closes them once every thread of the process has exited), so from then on its peers see
+    their connections end. Records the monotonic time."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            state = "gone"
-        if state in ("Z", "X", "gone"):
+            socket.create_connection((HOST, port), timeout=0.05).close()
+        except ConnectionRefusedError:
             into["gone"] = time.monotonic()
             return
+        except OSError:
+            pass
         time.sleep(0.001)
 
 
-def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_requests):
+def migration_under_kill(port, streams, output_len, victim_pid, victim_port, kill_after, new_requests):
     """Request migration (issue 14): `streams` seeded streams of `output_len` tokens run at once; once each
     has its first token, decode-0 is killed (SIGKILL) `kill_after` s later and `new_requests` requests are
     sent. Per stream: the decode that served it first (X-PdApp-Decode-Instance, sent before the failure),
@@ -349,7 +349,7 @@ def migration_under_kill(port, streams, output_len, victim_pid, kill_after, new_
         killed["at"] = time.monotonic()
         killed["wall"] = time.time()
         os.kill(victim_pid, signal.SIGKILL)
-        threading.Thread(target=watch_exit, args=(victim_pid, killed), daemon=True).start()
+        threading.Thread(target=watch_exit, args=(victim_port, killed), daemon=True).start()
         with ThreadPoolExecutor(max_workers=new_requests) as pool:
             killed["new"] = list(pool.map(lambda _: post(port, body(max_tokens=4), timeout=120), range(new_requests)))
 
@@ -515,18 +515,18 @@ def migration_phases(logs, kill_wall, resume_ms, victim_gone_ms, decode_names, p
         add("failure -> continuation built (pipeline takes it up, JSON rewrite, parse)", m["built"])
         add("built -> continuation prefill sent (PD decision, P leased)", m["prefill_sent"] - m["built"])
         if p:
-            add("prefill sent -> P receives it (connection, headers, body)", p["arrived"] - at("prefill_sent"))
+            add("prefill sent -> P receives it (connection, headers, body)", p["arrived"] - kill_ms - at("prefill_sent"))
             add("P: queued for a slot", p["admitted"])
             add("P: prompt computed (TTFT + per-token + KV written)", p["prompt_done"] - p["admitted"])
-            add("P prompt done -> proxy has P's answer (P's first token and JSON, read)", at("prefill_answered") - (p["arrived"] + p["prompt_done"]))
+            add("P prompt done -> proxy has P's answer (P's first token and JSON, read)", at("prefill_answered") - (p["arrived"] - kill_ms + p["prompt_done"]))
         add("prefill answered -> continuation sent to D (D leased, decode body)", m["decode_sent"] - m["prefill_answered"])
         if d:
-            add("sent to D -> D receives it (connection, headers, body)", d["arrived"] - at("decode_sent"))
+            add("sent to D -> D receives it (connection, headers, body)", d["arrived"] - kill_ms - at("decode_sent"))
             add("D: queued for a slot", d["admitted"])
             add("D: KV looked up and read (connector)", d["kv_loaded"] - d["admitted"])
             add("D: KV transfer cost, tail and first step (simulated time)", d["prompt_done"] - d["kv_loaded"])
             add("D: first token written (flushed to Kestrel)", d["first_token"] - d["prompt_done"])
-            add("D first token written -> proxy has D's headers", at("decode_headers") - (d["arrived"] + d["first_token"]))
+            add("D first token written -> proxy has D's headers", at("decode_headers") - (d["arrived"] - kill_ms + d["first_token"]))
         add("D's headers -> first continuation token written to the client", m["first_token"] - m["decode_headers"])
         if request in resume_ms:
             add("proxy wrote it -> client reads it", resume_ms[request] - at("first_token"))
@@ -542,7 +542,7 @@ def migration_phases(logs, kill_wall, resume_ms, victim_gone_ms, decode_names, p
                 add(f"{role} at entry: thread-pool queued items (count)", e["counts"][1])
                 add(f"{role} at entry: thread-pool threads (count)", e["counts"][2])
 
-    rows = [("kill -> killed decode's process exited (its sockets closed)", 1, victim_gone_ms, victim_gone_ms, victim_gone_ms, victim_gone_ms)] \
+    rows = [("kill -> killed decode's port refuses connections (its sockets closed)", 1, victim_gone_ms, victim_gone_ms, victim_gone_ms, victim_gone_ms)] \
         if victim_gone_ms == victim_gone_ms else []
     for name, values in steps.items():
         values = sorted(v for v in values if v == v)
@@ -620,7 +620,7 @@ def main():
         f"{statistics.median(background_ttfts) * 1000 if background_ttfts else float('nan'):.0f} ms")
     time.sleep(2)
     log(f"decode kill (SIGKILL decode-0) under {args.migration_streams} streams of {args.output_len} tokens")
-    kill = migration_under_kill(port, args.migration_streams, args.output_len, decode[0][1], args.kill_after, 20)
+    kill = migration_under_kill(port, args.migration_streams, args.output_len, decode[0][1], decode[0][0], args.kill_after, 20)
     migrations = proxy_metric_lines(port, "pdapp_proxy_migrations")
     log(f"decode kill: {kill['ok']} served to the end, {kill['cut']} cut; on decode-0 {kill['victims']}, migrated {kill['migrated']}; "
         f"new requests longest {kill['new_wait']:.2f} s, errors {kill['new_errors']}")
