@@ -383,6 +383,7 @@ def migration_under_kill(port, streams, output_len, victim_pid, victim_port, kil
         "killed": "at" in killed,
         "kill_wall": killed.get("wall"),
         # The client's view for the phase table: first token after the kill, per migrated stream, ms after the kill.
+        "content_ms": {r["request_id"]: [(t - killed["at"]) * 1000 for t in r["content"]] for r in migrated if "at" in killed},
         "resume_ms": {r["request_id"]: (min(t for t in r["content"] if t > killed["at"]) - killed["at"]) * 1000 for r in migrated
                       if "at" in killed and any(t > killed["at"] for t in r["content"])},
         "victim_gone_ms": (killed["gone"] - killed["at"]) * 1000 if "gone" in killed else float("nan"),
@@ -473,6 +474,9 @@ def parse_timing_lines(path, marker, fields):
         upstream = re.search(r"upstream (\S+),", line)
         if upstream:
             values["upstream"] = upstream.group(1)
+        before = re.search(r"([0-9]+) tokens before", line)
+        if before:
+            values["tokens_before"] = int(before.group(1))
         found.setdefault(request.group(1), []).append(values)
     return found
 
@@ -481,7 +485,7 @@ PROXY_FIELDS = ["failed", "last", "handled", "built", "prefill_sent", "prefill_a
 ENGINE_FIELDS = ["arrived", "admitted", "kv_loaded", "prompt_done", "first_token"]
 
 
-def migration_phases(logs, kill_wall, resume_ms, victim_gone_ms, decode_names, prefill_names):
+def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, decode_names, prefill_names):
     """Where the stall of the migrated streams goes, per stream then summarised (ms): the proxy's migration
     timing line of each move joined, by the continuation's upstream request id, with the engine timing lines
     of its prefill and of the surviving decode, and, by the client's request id, with the client's first
@@ -528,9 +532,13 @@ def migration_phases(logs, kill_wall, resume_ms, victim_gone_ms, decode_names, p
             add("D: first token written (flushed to Kestrel)", d["first_token"] - d["prompt_done"])
             add("D first token written -> proxy has D's headers", at("decode_headers") - (d["arrived"] - kill_ms + d["first_token"]))
         add("D's headers -> first continuation token written to the client", m["first_token"] - m["decode_headers"])
-        if request in resume_ms:
-            add("proxy wrote it -> client reads it", resume_ms[request] - at("first_token"))
-            add("total: kill -> client's first token after it", resume_ms[request])
+        content = content_ms.get(request, [])
+        before = m.get("tokens_before")
+        if before is not None and 0 < before < len(content):
+            # The continuation's first token is the client's content event number `before` (0-based).
+            add("proxy wrote it -> client reads it", content[before] - at("first_token"))
+            add("client: kill -> first continuation token", content[before])
+            add("client: stall = gap before the first continuation token", content[before] - content[before - 1])
         if len(m["counts"]) > 3:
             add("proxy thread pool at the failure: threads (count)", m["counts"][0])
             add("proxy thread pool at the failure: queued items (count)", m["counts"][1])
@@ -681,7 +689,7 @@ def main():
     for name, value, target, met in rows:
         print(f"| {name} | {value} | {target} | {('yes' if met else 'NO') if target else ''} |")
 
-    phases = migration_phases(args.logs, kill["kill_wall"], kill["resume_ms"], kill["victim_gone_ms"], ["decode-1"],
+    phases = migration_phases(args.logs, kill["kill_wall"], kill["content_ms"], kill["victim_gone_ms"], ["decode-1"],
                               [f"prefill-{i}" for i in range(len(prefill))])
     if phases:
         print()

@@ -44,7 +44,7 @@ public sealed partial class PdRequestPipeline
 
             migration.CountAttempt();
             migration.FailedDecodes.Add(call.Instance);
-            var timeline = new MigrationTimeline(progress!.FailedAt, progress.LastContentAt);
+            var timeline = new MigrationTimeline(progress!.FailedAt, progress.LastContentAt, tokens);
             var leg = await PrepareContinuationAsync(run, progress, timeline);
             if (leg.Failure is { } failure)
             {

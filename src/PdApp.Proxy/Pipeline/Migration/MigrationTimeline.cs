@@ -20,13 +20,18 @@ public sealed class MigrationTimeline
     /// <summary>Creates the timeline of a move whose decode failed at <paramref name="failedAt"/>.</summary>
     /// <param name="failedAt">When the relay recorded the failure (<see cref="StreamProgress.FailedAt"/>), or 0 for now.</param>
     /// <param name="lastTokenAt">When the last token before the failure was relayed, or 0.</param>
-    public MigrationTimeline(long failedAt, long lastTokenAt)
+    /// <param name="tokensBefore">Tokens the client had received before the move.</param>
+    public MigrationTimeline(long failedAt, long lastTokenAt, int tokensBefore)
     {
+        TokensBefore = tokensBefore;
         FailedAt = failedAt == 0 ? _created : failedAt;
         LastTokenAt = lastTokenAt;
         Handled = _created;
         (ThreadsAtFailure, QueuedAtFailure) = (ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount);
     }
+
+    /// <summary>Tokens the client had received before the move (the continuation's first is the next).</summary>
+    public int TokensBefore { get; }
 
     /// <summary>The failure, as the relay recorded it.</summary>
     public long FailedAt { get; }

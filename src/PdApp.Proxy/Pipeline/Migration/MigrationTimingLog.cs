@@ -31,6 +31,7 @@ public static partial class MigrationTimingLog
             upstreamRequestId,
             from,
             to,
+            timeline.TokensBefore,
             timeline.FailedAtUnixMilliseconds,
             timeline.SinceFailure(timeline.LastTokenAt),
             timeline.SinceFailure(timeline.Handled),
@@ -48,13 +49,14 @@ public static partial class MigrationTimingLog
     }
 
     [LoggerMessage(EventId = 143, Level = LogLevel.Debug,
-        Message = "Request {RequestId} migration timing: upstream {UpstreamRequestId}, {From} -> {To}, failed at {FailedAtUnixMs:0.0}; ms after the failure: last token {LastTokenMs:0.0}, handled {HandledMs:0.0}, built {BuiltMs:0.0}, prefill sent {PrefillSentMs:0.0}, prefill answered {PrefillAnsweredMs:0.0}, decode leased {DecodeLeasedMs:0.0}, decode sent {DecodeSentMs:0.0}, decode headers {DecodeHeadersMs:0.0}, first token {FirstTokenMs:0.0}; thread pool at failure {ThreadsAtFailure} threads {QueuedAtFailure} queued, at first token {ThreadsAtFirstToken} threads {QueuedAtFirstToken} queued")]
+        Message = "Request {RequestId} migration timing: upstream {UpstreamRequestId}, {From} -> {To}, {TokensBefore} tokens before, failed at {FailedAtUnixMs:0.0}; ms after the failure: last token {LastTokenMs:0.0}, handled {HandledMs:0.0}, built {BuiltMs:0.0}, prefill sent {PrefillSentMs:0.0}, prefill answered {PrefillAnsweredMs:0.0}, decode leased {DecodeLeasedMs:0.0}, decode sent {DecodeSentMs:0.0}, decode headers {DecodeHeadersMs:0.0}, first token {FirstTokenMs:0.0}; thread pool at failure {ThreadsAtFailure} threads {QueuedAtFailure} queued, at first token {ThreadsAtFirstToken} threads {QueuedAtFirstToken} queued")]
     private static partial void Timing(
         ILogger logger,
         string requestId,
         string upstreamRequestId,
         string from,
         string to,
+        int tokensBefore,
         double failedAtUnixMs,
         double lastTokenMs,
         double handledMs,
