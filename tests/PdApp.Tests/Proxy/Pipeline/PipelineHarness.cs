@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
@@ -8,6 +9,7 @@ using PdApp.Proxy.Pipeline;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Flows.LMCache;
 using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
@@ -29,7 +31,12 @@ internal sealed class PipelineHarness : IDisposable
     private readonly SelectorFixture _routing = new(BalancingPolicyKind.RoundRobin, BalancingPolicyKind.RoundRobin);
 
     public PipelineHarness(
-        string connector, Action<ProxyOptions>? configure = null, bool decodeOnlyFallback = false, TimeProvider? kvClock = null, params string[] children)
+        string connector,
+        Action<ProxyOptions>? configure = null,
+        bool decodeOnlyFallback = false,
+        TimeProvider? kvClock = null,
+        ILogger<MigrationTimeline>? timingLogger = null,
+        params string[] children)
     {
         var deployment = new DeploymentOptions { Connector = connector, ChildConnectors = [.. children] };
         var proxy = new ProxyOptions();
@@ -47,7 +54,8 @@ internal sealed class PipelineHarness : IDisposable
             Options.Create(new ReadinessOptions { DecodeOnlyFallback = decodeOnlyFallback }),
             _routing.Registry,
             _routing.Clock,
-            NullLogger<PdRequestPipeline>.Instance);
+            NullLogger<PdRequestPipeline>.Instance,
+            timingLogger: timingLogger);
     }
 
     public ScriptedUpstream Upstream { get; } = new();

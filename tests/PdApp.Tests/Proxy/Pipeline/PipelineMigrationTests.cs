@@ -1,7 +1,11 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Tests.Simulator;
 using PdApp.Tests.Proxy.Infrastructure;
 
 namespace PdApp.Tests.Proxy.Pipeline;
@@ -78,6 +82,38 @@ public sealed class PipelineMigrationTests
         Assert.Equal(1, CountOccurrences(result.Body, "\"role\""));
         Assert.Contains("\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}", result.Body);
         Assert.DoesNotContain("\"c2\"", result.Body);
+    }
+
+    [Fact]
+    public async Task MigratedStream_LogsOneTimingLineWithEveryStepInOrder()
+    {
+        using var logs = new CapturingLoggerProvider();
+        using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        using var harness = new PipelineHarness(KvConnectorNames.SharedStorage, o => o.Timeouts.DecodeIdleSeconds = 0.2, timingLogger: factory.CreateLogger<MigrationTimeline>())
+            .With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
+        var decodes = 0;
+        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
+            ? ScriptedUpstream.Json("""{"id":"p","usage":{"prompt_tokens":9}}""")
+            : Interlocked.Increment(ref decodes) == 1
+                ? ScriptedUpstream.EventStream(new StallingStream(FirstEvents))
+                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(Continuation))));
+
+        var result = await harness.RunAsync(Bodies.Completion(maxTokens: 4, stream: true));
+
+        Assert.Equal(200, result.Status);
+        var line = Assert.Single(logs.Logger.Lines, l => l.Message.Contains("migration timing", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Debug, line.Level);
+        Assert.Contains("decode-0 -> decode-1, 2 tokens before", line.Message);
+        Assert.DoesNotContain("NaN", line.Message);
+
+        // Milliseconds after the failure: the last token before it, then each step of the move in order.
+        var steps = new[] { "last token", "handled", "built", "prefill sent", "prefill answered", "decode leased", "decode sent", "decode headers", "first token" }
+            .Select(step => double.Parse(
+                Regex.Match(line.Message, Regex.Escape(step) + " (-?[0-9.]+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+        Assert.True(steps[0] <= 0, line.Message);
+        Assert.Equal(steps.Skip(1).Order(), steps.Skip(1));
+        Assert.True(steps[^1] >= 0, line.Message);
     }
 
     private static int CountOccurrences(string text, string value)
