@@ -44,7 +44,7 @@ build_all
 # Timing logs for the migration probe's step table (TIMING_LOGS=0 turns them off): each simulator's
 # per-request engine timing and the proxy's per-move migration timing, at Debug, read by reliability.py.
 if [[ "${TIMING_LOGS:-1}" == 1 ]]; then
-  SIMULATOR_ENV="Logging__LogLevel__PdApp.Simulator.Engine.CompletionEngine=Debug"
+  SIMULATOR_ENV="${SIMULATOR_ENV:-} Logging__LogLevel__PdApp.Simulator.Engine.CompletionEngine=Debug"
   TIMING_ARGS=(--Logging:LogLevel:PdApp.Proxy.Pipeline.Migration.MigrationTimeline=Debug)
 else
   TIMING_ARGS=()
