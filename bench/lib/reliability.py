@@ -259,20 +259,46 @@ def proxy_metric_lines(port, prefix):
     return [line for line in text.splitlines() if line.startswith(prefix)]
 
 
+def close_wait_count(port):
+    """Loopback TCP sockets whose peer is `port` and that received the peer's FIN (CLOSE_WAIT, state 08 in
+    /proc/net/tcp): the proxy's connections to a dead instance, until the proxy reads the end and closes them."""
+    peer = f":{port:04X}"
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            return sum(1 for fields in map(str.split, f) if fields[2].endswith(peer) and fields[3] == "08")
+    except OSError:
+        return 0
+
+
 def watch_exit(port, into):
     """Polls the killed instance's listening port until it refuses connections: its sockets are closed
     (the kernel closes them once every thread of the process has exited), so from then on its peers see
-    their connections end. Records the monotonic time."""
+    their connections end. Records the monotonic time; then follows the proxy's connections to it in
+    /proc/net/tcp: when the first and the most had the FIN (CLOSE_WAIT) and when the proxy had closed them all."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             socket.create_connection((HOST, port), timeout=0.05).close()
         except ConnectionRefusedError:
             into["gone"] = time.monotonic()
-            return
+            break
         except OSError:
             pass
         time.sleep(0.001)
+    peak, seen = 0, False
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        count = close_wait_count(port)
+        now = time.monotonic()
+        if count and not seen:
+            seen, into["fin_first"] = True, now
+        if count > peak:
+            peak, into["fin_peak"], into["fin_peak_count"] = count, now, count
+        if seen and count == 0:
+            into["fin_closed"] = now
+            return
+        time.sleep(0.002)
 
 
 def migration_under_kill(port, streams, output_len, victim_pid, victim_port, kill_after, new_requests):
@@ -387,6 +413,8 @@ def migration_under_kill(port, streams, output_len, victim_pid, victim_port, kil
         "resume_ms": {r["request_id"]: (min(t for t in r["content"] if t > killed["at"]) - killed["at"]) * 1000 for r in migrated
                       if "at" in killed and any(t > killed["at"] for t in r["content"])},
         "victim_gone_ms": (killed["gone"] - killed["at"]) * 1000 if "gone" in killed else float("nan"),
+        "fin_ms": {key: (killed[key] - killed["at"]) * 1000 for key in ("fin_first", "fin_peak", "fin_closed") if key in killed},
+        "fin_peak_count": killed.get("fin_peak_count", 0),
         # From the kill to the first token after it, and from the last token before it: where the stall lies.
         "resume": [min(t for t in r["content"] if t > killed["at"]) - killed["at"] for r in migrated
                    if "at" in killed and any(t > killed["at"] for t in r["content"])],
@@ -485,7 +513,7 @@ PROXY_FIELDS = ["failed", "last", "handled", "built", "prefill_sent", "prefill_a
 ENGINE_FIELDS = ["arrived", "admitted", "kv_loaded", "prompt_done", "first_token"]
 
 
-def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, decode_names, prefill_names):
+def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, fin_ms, fin_peak_count, decode_names, prefill_names):
     """Where the stall of the migrated streams goes, per stream then summarised (ms): the proxy's migration
     timing line of each move joined, by the continuation's upstream request id, with the engine timing lines
     of its prefill and of the surviving decode, and, by the client's request id, with the client's first
@@ -552,6 +580,10 @@ def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, decode_names, 
 
     rows = [("kill -> killed decode's port refuses connections (its sockets closed)", 1, victim_gone_ms, victim_gone_ms, victim_gone_ms, victim_gone_ms)] \
         if victim_gone_ms == victim_gone_ms else []
+    for key, label in (("fin_first", "first"), ("fin_peak", f"most ({fin_peak_count})"), ("fin_closed", "all closed by the proxy: none")):
+        if key in fin_ms:
+            rows.append((f"kill -> proxy's connections to it in CLOSE_WAIT (FIN received, /proc/net/tcp): {label}", 1,
+                         fin_ms[key], fin_ms[key], fin_ms[key], fin_ms[key]))
     for name, values in steps.items():
         values = sorted(v for v in values if v == v)
         if values:
@@ -689,7 +721,7 @@ def main():
     for name, value, target, met in rows:
         print(f"| {name} | {value} | {target} | {('yes' if met else 'NO') if target else ''} |")
 
-    phases = migration_phases(args.logs, kill["kill_wall"], kill["content_ms"], kill["victim_gone_ms"], ["decode-1"],
+    phases = migration_phases(args.logs, kill["kill_wall"], kill["content_ms"], kill["victim_gone_ms"], kill["fin_ms"], kill["fin_peak_count"], ["decode-1"],
                               [f"prefill-{i}" for i in range(len(prefill))])
     if phases:
         print()
