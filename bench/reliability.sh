@@ -7,7 +7,11 @@
 #   - request migration (issue 14): decode-0 killed (SIGKILL) while MIGRATION_STREAMS seeded streams of
 #     OUTPUT_LEN tokens run, KILL_AFTER s after every one has its first token: streams served to the
 #     end vs cut, the killed decode's streams migrated vs cut, the added stall at the migration point
-#     against TTFT, pdapp_proxy_migrations_total; then the longest wait of 20 new requests
+#     against TTFT, pdapp_proxy_migrations_total; then the longest wait of 20 new requests. Two TTFT
+#     references: (a) the streams' own TTFT (staggered starts) and (b) a burst of MIGRATION_STREAMS/2 fresh
+#     streams released at once under the same MIGRATION_STREAMS running streams, nothing killed (measured
+#     first). With TIMING_LOGS (1) the proxy logs each move's steps and the simulators each request's engine
+#     steps (Debug lines in $OUT/logs); a second table splits the migrated streams' stall into those steps.
 #   - longest client wait after a prefill freezes (SIGSTOP)
 #   - cancel latency on P and on D: min/median/max over CANCELS client disconnects, until the
 #     instance holds no request (polled on its /metrics every 5 ms, so an upper bound)
@@ -17,7 +21,7 @@
 #   - the proxy's RSS and open file descriptors at idle and after everything
 # Targets: 0 cut streams with 2 decodes and the added stall <= 2 x TTFT (issue 14); every wait <=
 # FIRST_BYTE_SECONDS + 1 s; cancel <= 100 ms; 0 lost; RSS and fds within 10% (issue 12).
-# ONLY=migration runs the warm-up and the migration probe alone (about 1 min; SETTLE_SECONDS 0, so no
+# ONLY=migration runs the warm-up, the fresh-burst reference and the migration probe alone (about 1.5 min; SETTLE_SECONDS 0, so no
 # RSS/fds rows unless it is set).
 #
 # The "after" RSS and fds are read SETTLE_SECONDS (90) after the load: idle pooled connections to
@@ -26,6 +30,7 @@
 # after it and closed by 75 s).
 # Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (90),
 # MIGRATION_STREAMS (200), OUTPUT_LEN (150), KILL_AFTER (0.5), MAX_ATTEMPTS (1), PREFILL_MS_PER_TOKEN (1), ONLY (all), SKIP_BUILD,
+# TIMING_LOGS (1), SIMULATOR_ENV (extra NAME=value words for the simulators, e.g. DOTNET_gcServer=0),
 # OUT. Ports: PROXY_PORT (18000; the slow-upload proxy uses +1), PREFILL_PORT (18100), DECODE_PORT (18200).
 PROXY_PORT="${PROXY_PORT:-18000}"
 PREFILL_PORT="${PREFILL_PORT:-18100}"
