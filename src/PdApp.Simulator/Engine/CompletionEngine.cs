@@ -30,9 +30,13 @@ internal sealed partial class CompletionEngine(
     public async Task<CompletionResult> RunAsync(CompletionJob job, ICompletionSink sink, CancellationToken cancellationToken)
     {
         var promptTokens = job.Kv.PromptTokenIds.Length;
+        // The thread pool's counters are read only for the timing log (PendingWorkItemCount walks every thread's queue).
+        var timed = logger.IsEnabled(LogLevel.Debug);
         var timeline = new EngineTimeline
         {
-            RunningAtEntry = scheduler.Running, QueuedAtEntry = ThreadPool.PendingWorkItemCount, ThreadsAtEntry = ThreadPool.ThreadCount,
+            RunningAtEntry = scheduler.Running,
+            QueuedAtEntry = timed ? ThreadPool.PendingWorkItemCount : 0,
+            ThreadsAtEntry = timed ? ThreadPool.ThreadCount : 0,
         };
         using var sequence = await scheduler.AdmitAsync(promptTokens, cancellationToken).ConfigureAwait(false);
         var admitted = time.GetTimestamp();
