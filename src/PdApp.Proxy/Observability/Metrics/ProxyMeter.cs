@@ -85,7 +85,9 @@ public sealed class ProxyMeter
         _timeToFirstToken = Meter.CreateHistogram("pdapp.proxy.time_to_first_token", "s",
             "From the client's request reaching the proxy to the first streamed chunk relayed back (prefill, transfer and D's first step included).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TtftBuckets });
-        _interChunkLatency = Meter.CreateHistogram("pdapp.proxy.inter_chunk_latency", "s", "Time between consecutive streamed chunks relayed to the client.", advice: tpot);
+        _interChunkLatency = Meter.CreateHistogram("pdapp.proxy.inter_chunk_latency", "s",
+            "Per streamed request: the longest time between two consecutive chunks relayed to the client (a stall shows here; the typical gap is time_per_output_token).",
+            advice: tpot);
         _timePerOutputToken = Meter.CreateHistogram("pdapp.proxy.time_per_output_token", "s", "Per streamed request: (last chunk - first chunk) / (chunks - 1).", advice: tpot);
         _chunks = Meter.CreateCounter<long>("pdapp.proxy.stream.chunks", "{chunk}", "Streamed chunks relayed to clients.");
     }
@@ -140,13 +142,9 @@ public sealed class ProxyMeter
     internal void DecodeCompleted(string instance, string connector, string outcome, double seconds) =>
         _decodeDuration.Record(seconds, new TagList { { "instance", instance }, { "connector", connector }, { "outcome", outcome } });
 
-    internal void ChunkGap(string route, string connector, double gapSeconds)
-    {
-        if (_interChunkLatency.Enabled)
-        {
-            _interChunkLatency.Record(gapSeconds, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("connector", connector));
-        }
-    }
+    // Once per stream, not per chunk: a histogram update per token cost more than the relay itself.
+    internal void LongestChunkGap(string route, string connector, double gapSeconds) =>
+        _interChunkLatency.Record(gapSeconds, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("connector", connector));
 
     internal void ChunksRelayed(string route, string connector, int chunks) =>
         _chunks.Add(chunks, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("connector", connector));

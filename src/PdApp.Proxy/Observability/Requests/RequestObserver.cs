@@ -26,8 +26,8 @@ public sealed class RequestObserver : IRequestObserver
     private readonly ProxyObserver _owner;
     private readonly HttpContext _context;
     private readonly long _started = Stopwatch.GetTimestamp();
-    private readonly SseChunkScanner _scanner = new();
     private readonly Action<SseDataKind> _onData;
+    private SseChunkScanner? _scanner;
     private AdmissionSpan? _admission;
     private PrefillSpan? _prefill;
     private long _prefillStarted;
@@ -35,6 +35,7 @@ public sealed class RequestObserver : IRequestObserver
     private DecodeSpan? _failedDecode;
     private long _firstChunk;
     private long _lastChunk;
+    private long _longestGap;
     private int _chunksRecorded;
     private bool _scanning;
 
@@ -235,7 +236,32 @@ public sealed class RequestObserver : IRequestObserver
     {
         if (_scanning)
         {
-            _scanner.Scan(bytes, _onData);
+            (_scanner ??= new SseChunkScanner()).Scan(bytes, _onData);
+        }
+    }
+
+    /// <summary>
+    /// One event of D's stream, classified by the decode event relay (which frames and reads every
+    /// event anyway): timed and counted like a scanned one, without a second pass over its bytes.
+    /// </summary>
+    /// <param name="kind">What the event carried.</param>
+    /// <param name="completionTokens">A final usage chunk's <c>completion_tokens</c>.</param>
+    public void DecodeEventRelayed(SseDataKind kind, int? completionTokens)
+    {
+        if (!_scanning)
+        {
+            return;
+        }
+
+        if (kind == SseDataKind.Usage)
+        {
+            UsageCompletionTokens = completionTokens;
+            return;
+        }
+
+        if (kind == SseDataKind.Chunk)
+        {
+            OnChunk();
         }
     }
 
@@ -258,6 +284,11 @@ public sealed class RequestObserver : IRequestObserver
             _chunksRecorded = Chunks;
             var ttft = Stopwatch.GetElapsedTime(_started, _firstChunk).TotalSeconds;
             double? tpot = Chunks > 1 ? Stopwatch.GetElapsedTime(_firstChunk, _lastChunk).TotalSeconds / (Chunks - 1) : null;
+            if (Chunks > 1)
+            {
+                _owner.Meter.LongestChunkGap(Route, Connector, Stopwatch.GetElapsedTime(0, _longestGap).TotalSeconds);
+            }
+
             _owner.Meter.StreamCompleted(Route, Connector, mode, ttft, tpot);
         }
 
@@ -312,31 +343,30 @@ public sealed class RequestObserver : IRequestObserver
     {
         if (kind == SseDataKind.Usage)
         {
-            UsageCompletionTokens = _scanner.CompletionTokens;
+            UsageCompletionTokens = _scanner!.CompletionTokens;
             return;
         }
 
-        if (kind != SseDataKind.Chunk)
+        if (kind == SseDataKind.Chunk)
         {
-            return;
+            OnChunk();
         }
+    }
 
+    private void OnChunk()
+    {
+        // Per chunk only timestamps: the gap histogram gets one value per stream (its longest gap).
         var now = Stopwatch.GetTimestamp();
-        double? gap = null;
         if (Chunks == 0)
         {
             _firstChunk = now;
         }
-        else
+        else if (now - _lastChunk > _longestGap)
         {
-            gap = Stopwatch.GetElapsedTime(_lastChunk, now).TotalSeconds;
+            _longestGap = now - _lastChunk;
         }
 
         _lastChunk = now;
         Chunks++;
-        if (gap is { } seconds)
-        {
-            _owner.Meter.ChunkGap(Route, Connector, seconds);
-        }
     }
 }

@@ -79,7 +79,8 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
 
             response.Content = new WrappedStreamContent(
                 response.Content,
-                stream => new SseEventRelayStream(new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream: true, observer, aborted), progress, rewriter));
+                stream => new SseEventRelayStream(
+                    new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream: true, observer: null, aborted), progress, rewriter, observer));
             observer.DecodeResponded(response);
             var error = await CopyAsync(response.Content, context.Response.Body, aborted);
             observer.DecodeEnded(error, aborted.IsCancellationRequested);

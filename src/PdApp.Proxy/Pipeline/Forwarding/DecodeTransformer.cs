@@ -58,11 +58,10 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         var progress = eventStream ? call.Progress : null;
         proxyResponse.Content = new WrappedStreamContent(
             proxyResponse.Content,
-            stream =>
-            {
-                Stream guarded = new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer, httpContext.RequestAborted);
-                return progress is null ? guarded : new SseEventRelayStream(guarded, progress);
-            });
+            stream => progress is null
+                ? new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer, httpContext.RequestAborted)
+                : new SseEventRelayStream(
+                    new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer: null, httpContext.RequestAborted), progress, observer: observer));
 
         observer.DecodeResponded(proxyResponse);
         return copyBody;

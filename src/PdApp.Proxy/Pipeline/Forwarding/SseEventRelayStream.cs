@@ -16,7 +16,10 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// in-band error meaning the engine died (a 5xx code, or vLLM's engine-dead messages, which it
 /// sends with code 400) is held back while the request may still move. With a
 /// <see cref="ContinuationEventRewriter"/>, each event of a continuation is rewritten to belong to
-/// the client's original stream. Not buffering: at most one partial event is held.
+/// the client's original stream. Not buffering: at most one partial event is held. This is the one
+/// pass over the stream's bytes: each event's facts also go to the request's observer
+/// (<see cref="IRequestObserver.DecodeEventRelayed"/>: chunk timing, final usage), so neither the
+/// body guard below nor the observer scans the bytes again.
 /// </summary>
 internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 {
@@ -24,6 +27,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     private readonly Stream _inner;
     private readonly StreamProgress _progress;
     private readonly ContinuationEventRewriter? _rewriter;
+    private readonly IRequestObserver? _observer;
     private readonly PooledByteBuffer _pending = new(4096);
     private readonly PooledByteBuffer _ready = new(4096);
     private readonly PooledByteBuffer _text = new(256);
@@ -34,13 +38,15 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     /// <param name="inner">D's event stream (already guarded by the idle timeout).</param>
     /// <param name="progress">The request's progress, updated per event.</param>
     /// <param name="rewriter">Rewrites a continuation's events, or null for the first decode.</param>
-    public SseEventRelayStream(Stream inner, StreamProgress progress, ContinuationEventRewriter? rewriter = null)
+    /// <param name="observer">Told of each event D sent (before any rewriting), or null.</param>
+    public SseEventRelayStream(Stream inner, StreamProgress progress, ContinuationEventRewriter? rewriter = null, IRequestObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(progress);
         _inner = inner;
         _progress = progress;
         _rewriter = rewriter;
+        _observer = observer;
     }
 
     /// <inheritdoc />
@@ -146,6 +152,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
         var prefix = SseFormat.DataPrefix.Span;
         if (!sse.StartsWith(prefix))
         {
+            ShowBytes(sse);
             Emit(sse);
             return;
         }
@@ -153,6 +160,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
         var payload = memory[prefix.Length..].TrimEnd((byte)'\n').TrimEnd((byte)'\r');
         if (payload.Span.SequenceEqual("[DONE]"u8))
         {
+            _observer?.DecodeEventRelayed(SseDataKind.Done, null);
             _progress.MarkDone();
             Emit(sse);
             return;
@@ -166,16 +174,19 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
         }
         catch (JsonException)
         {
+            ShowBytes(sse);
             Emit(sse);
             return;
         }
 
         if (facts is not { } chunk)
         {
+            ShowBytes(sse);
             Emit(sse);
             return;
         }
 
+        Show(chunk, payload.Span, sse);
         if (chunk.IsError)
         {
             ProcessError(payload.Span, sse);
@@ -196,6 +207,36 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
             Emit(rewritten);
         }
     }
+
+    // What the observer's own scan of the bytes would have found: one data line holding one JSON
+    // object is classified from its facts; anything else (comments, other fields, several data
+    // lines, not JSON) is shown as bytes for the observer to scan.
+    private void Show(ChunkFacts chunk, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> sse)
+    {
+        if (_observer is null)
+        {
+            return;
+        }
+
+        if (payload.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+        {
+            _observer.DecodeBytesRelayed(sse);
+        }
+        else if (chunk.IsError && payload.StartsWith("{\"error\""u8))
+        {
+            _observer.DecodeEventRelayed(SseDataKind.Error, null);
+        }
+        else if (chunk.FinalUsageTokens is { } tokens)
+        {
+            _observer.DecodeEventRelayed(SseDataKind.Usage, tokens);
+        }
+        else
+        {
+            _observer.DecodeEventRelayed(SseDataKind.Chunk, null);
+        }
+    }
+
+    private void ShowBytes(ReadOnlySpan<byte> sse) => _observer?.DecodeBytesRelayed(sse);
 
     // An in-band error is rare: read it whole.
     private void ProcessError(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> sse)
