@@ -22,6 +22,11 @@ public sealed class ProxyMeter
     /// <summary>The name of the migrations counter (outcome, reason).</summary>
     public const string MigrationsInstrument = "pdapp.proxy.migrations";
 
+    private const int FirstStatus = 100;
+
+    // A tag value is an object: HTTP status codes are boxed once here, not on every record.
+    private static readonly object[] BoxedStatuses = [.. Enumerable.Range(FirstStatus, 500).Select(static status => (object)status)];
+
     private static readonly double[] LatencyBuckets =
         [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0];
 
@@ -97,7 +102,7 @@ public sealed class ProxyMeter
 
     internal void RequestCompleted(string route, int statusCode, string connector, double seconds)
     {
-        var tags = new TagList { { "route", route }, { "status", statusCode }, { "connector", connector } };
+        var tags = new TagList { { "route", route }, { "status", StatusTag(statusCode) }, { "connector", connector } };
         _requests.Add(1, tags);
         _duration.Record(seconds, tags);
     }
@@ -137,7 +142,7 @@ public sealed class ProxyMeter
     }
 
     internal void DecodeResponded(string instance, string connector, int statusCode, double seconds) =>
-        _decodeTimeToFirstByte.Record(seconds, new TagList { { "instance", instance }, { "connector", connector }, { "status", statusCode } });
+        _decodeTimeToFirstByte.Record(seconds, new TagList { { "instance", instance }, { "connector", connector }, { "status", StatusTag(statusCode) } });
 
     internal void DecodeCompleted(string instance, string connector, string outcome, double seconds) =>
         _decodeDuration.Record(seconds, new TagList { { "instance", instance }, { "connector", connector }, { "outcome", outcome } });
@@ -160,4 +165,7 @@ public sealed class ProxyMeter
     }
 
     private static KeyValuePair<string, object?> Connector(string connector) => new("connector", connector);
+
+    private static object StatusTag(int statusCode) =>
+        (uint)(statusCode - FirstStatus) < (uint)BoxedStatuses.Length ? BoxedStatuses[statusCode - FirstStatus] : statusCode;
 }

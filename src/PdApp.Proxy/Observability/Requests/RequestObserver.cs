@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
 using PdApp.Protocol;
 using PdApp.Proxy.Observability.Streaming;
@@ -211,20 +210,18 @@ public sealed class RequestObserver : IRequestObserver
     public void CancelledAfterPrefill() => _owner.Meter.CancelledAfterPrefill(Connector);
 
     /// <summary>
-    /// D's response headers arrived (called from the decode transformer): records D's time to first
-    /// byte and, for an event stream, wraps its content so each chunk is timed as it is relayed.
+    /// D's response headers arrived (called by the relay before it wraps D's body): records D's time
+    /// to first byte and whether the body is an event stream whose chunks are to be timed.
     /// </summary>
-    /// <param name="response">D's response; its content may be replaced.</param>
+    /// <param name="response">D's response, its content still D's own.</param>
     public void DecodeResponded(HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
         _decode?.OnResponse((int)response.StatusCode);
 
-        // The client's response already carries D's headers (an SSE guard may have replaced the
-        // content, and its headers, on the upstream response).
+        // Told before the relay replaces the content: its headers are D's, already parsed.
         _scanning = response.IsSuccessStatusCode
-            && MediaTypeHeaderValue.TryParse(_context.Response.ContentType, out var mediaType)
-            && mediaType.MediaType == SseFormat.ContentType;
+            && response.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// </summary>
 internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, IRequestObserver observer) : HttpTransformer
 {
+    private bool _eventStream;
+    private CancellationToken _clientAborted;
+
     public override async ValueTask TransformRequestAsync(
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -39,10 +42,7 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
 
         call.Responded = true;
         call.StatusCode = (int)proxyResponse.StatusCode;
-        if (proxyResponse.Headers.TryGetValues(PdHeaders.SimulatorKvTransfer, out var outcome))
-        {
-            call.KvTransferOutcome = outcome.FirstOrDefault();
-        }
+        call.KvTransferOutcome = KvTransferOutcomeOf(proxyResponse);
 
         var headers = httpContext.Response.Headers;
         headers[PdHeaders.RequestId] = call.RequestId;
@@ -55,15 +55,32 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         // Every body is read under the idle deadline; only a successful event stream can end with an in-band error.
         var eventStream = proxyResponse.IsSuccessStatusCode
             && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
-        var progress = eventStream ? call.Progress : null;
-        proxyResponse.Content = new WrappedStreamContent(
-            proxyResponse.Content,
-            stream => progress is null
-                ? new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer, httpContext.RequestAborted)
-                : new SseEventRelayStream(
-                    new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer: null, httpContext.RequestAborted), progress, observer: observer));
-
+        _eventStream = eventStream;
+        _clientAborted = httpContext.RequestAborted;
         observer.DecodeResponded(proxyResponse);
+        proxyResponse.Content = new WrappedStreamContent(proxyResponse.Content, WrapBody);
         return copyBody;
     }
+
+    /// <summary>The simulator's <c>X-PdSim-Kv-Transfer</c> answer (read without validating or copying the header).</summary>
+    /// <param name="response">D's response.</param>
+    /// <returns>Its value, or null.</returns>
+    internal static string? KvTransferOutcomeOf(HttpResponseMessage response)
+    {
+        if (response.Headers.NonValidated.TryGetValues(PdHeaders.SimulatorKvTransfer, out var values))
+        {
+            foreach (var value in values)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    // An event stream that may migrate is framed by the event relay (which shows its events to the
+    // observer); any other body is only guarded (and shown to the observer read by read).
+    private Stream WrapBody(Stream body) => _eventStream && call.Progress is { } progress
+        ? new SseEventRelayStream(new DecodeBodyGuardStream(body, call, watchdog, timeouts, eventStream: true, observer: null, _clientAborted), progress, observer: observer)
+        : new DecodeBodyGuardStream(body, call, watchdog, timeouts, _eventStream, observer, _clientAborted);
 }

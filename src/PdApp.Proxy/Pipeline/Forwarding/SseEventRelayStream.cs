@@ -16,7 +16,9 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// in-band error meaning the engine died (a 5xx code, or vLLM's engine-dead messages, which it
 /// sends with code 400) is held back while the request may still move. With a
 /// <see cref="ContinuationEventRewriter"/>, each event of a continuation is rewritten to belong to
-/// the client's original stream. Not buffering: at most one partial event is held. This is the one
+/// the client's original stream. Not buffering: at most one partial event is held. D's own events
+/// are relayed in place: read into the caller's buffer and handed out from there, so the relay
+/// copies only a partial event's bytes (rewritten events go through a buffer of their own). This is the one
 /// pass over the stream's bytes: each event's facts also go to the request's observer
 /// (<see cref="IRequestObserver.DecodeEventRelayed"/>: chunk timing, final usage), so neither the
 /// body guard below nor the observer scans the bytes again.
@@ -28,11 +30,17 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     private readonly StreamProgress _progress;
     private readonly ContinuationEventRewriter? _rewriter;
     private readonly IRequestObserver? _observer;
-    private readonly PooledByteBuffer _pending = new(4096);
-    private readonly PooledByteBuffer _ready = new(4096);
     private readonly PooledByteBuffer _text = new(256);
+
+    // A partial event held back (and, when relaying through buffers, D's reads).
+    private PooledByteBuffer? _pending;
+
+    // Events waiting to be handed out when they are not relayed in place (rewritten ones).
+    private PooledByteBuffer? _ready;
     private int _readyOffset;
     private bool _ended;
+    private bool _inPlace;
+    private bool _emitted;
 
     /// <summary>Creates the relay.</summary>
     /// <param name="inner">D's event stream (already guarded by the idle timeout).</param>
@@ -55,7 +63,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     {
         while (true)
         {
-            if (_readyOffset < _ready.WrittenCount)
+            if (_ready is not null && _readyOffset < _ready.WrittenCount)
             {
                 return Drain(buffer.Span);
             }
@@ -71,6 +79,36 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
                 return await _inner.ReadAsync(buffer, cancellationToken);
             }
 
+            var held = _pending?.WrittenCount ?? 0;
+            if (_rewriter is null && held < buffer.Length)
+            {
+                // In place: D's bytes land in the caller's buffer (after the partial event held back)
+                // and its whole events are handed out from there, unchanged, without another copy.
+                if (held > 0)
+                {
+                    _pending!.WrittenSpan.CopyTo(buffer.Span);
+                    _pending.Clear();
+                }
+
+                var count = await _inner.ReadAsync(buffer[held..], cancellationToken);
+                if (count == 0)
+                {
+                    // A cut event is dropped when the decode failed; otherwise D simply omitted the last terminator.
+                    _ended = true;
+                    return _progress.FailureReason is null && held > 0 ? RelayInPlace(buffer[..held], final: true) : 0;
+                }
+
+                var relayed = RelayInPlace(buffer[..(held + count)], final: false);
+                if (relayed > 0 || _ended)
+                {
+                    return relayed;
+                }
+
+                continue;
+            }
+
+            // Through buffers: a continuation's events are rewritten, or a partial event outgrew the caller's buffer.
+            _pending ??= new PooledByteBuffer(4096);
             var read = await _inner.ReadAsync(_pending.GetMemory(4096), cancellationToken);
             if (read == 0)
             {
@@ -88,6 +126,54 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
             _pending.Advance(read);
             ProcessCompleteEvents();
+        }
+    }
+
+    // Processes the whole events at the start of data where they lie; keeps a trailing partial one
+    // (all of data when final). Returns how many bytes of data go to the client.
+    private int RelayInPlace(Memory<byte> data, bool final)
+    {
+        _inPlace = true;
+        try
+        {
+            if (final)
+            {
+                _emitted = false;
+                ProcessEvent(data);
+                return _emitted ? data.Length : 0;
+            }
+
+            var relayed = 0;
+            while (true)
+            {
+                var end = data.Span[relayed..].IndexOf(Terminator);
+                if (end < 0)
+                {
+                    break;
+                }
+
+                var length = end + Terminator.Length;
+                _emitted = false;
+                ProcessEvent(data.Slice(relayed, length));
+                if (!_emitted)
+                {
+                    // Held back (the engine died): the relay ends before this event.
+                    return relayed;
+                }
+
+                relayed += length;
+            }
+
+            if (relayed < data.Length)
+            {
+                (_pending ??= new PooledByteBuffer(4096)).Write(data.Span[relayed..]);
+            }
+
+            return relayed;
+        }
+        finally
+        {
+            _inPlace = false;
         }
     }
 
@@ -115,14 +201,15 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     {
         _ended = true;
         _readyOffset = 0;
-        _pending.Dispose();
-        _ready.Dispose();
+        _pending?.Dispose();
+        _ready?.Dispose();
         _text.Dispose();
     }
 
     private void ProcessCompleteEvents()
     {
-        var data = _pending.WrittenMemory;
+        var pending = _pending!;
+        var data = pending.WrittenMemory;
         var consumed = 0;
         while (!_ended)
         {
@@ -138,12 +225,12 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
         if (_ended)
         {
-            _pending.Clear();
+            pending.Clear();
             return;
         }
 
         // Keep the partial event at the start of the buffer.
-        _pending.DiscardFront(consumed);
+        pending.DiscardFront(consumed);
     }
 
     private void ProcessEvent(ReadOnlyMemory<byte> memory)
@@ -276,6 +363,14 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
     private void Emit(ReadOnlySpan<byte> bytes)
     {
+        if (_inPlace)
+        {
+            // The event is already where the client's bytes are read from (only D's own bytes relay in place).
+            _emitted = true;
+            return;
+        }
+
+        _ready ??= new PooledByteBuffer(4096);
         if (_readyOffset == _ready.WrittenCount)
         {
             _ready.Clear();
@@ -287,7 +382,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
     private int Drain(Span<byte> destination)
     {
-        var available = _ready.WrittenSpan[_readyOffset..];
+        var available = _ready!.WrittenSpan[_readyOffset..];
         var count = Math.Min(destination.Length, available.Length);
         available[..count].CopyTo(destination);
         _readyOffset += count;

@@ -68,8 +68,10 @@ public sealed class SseEventRelayStreamTests
     public void ChunkFacts_Error_IsFlagged() =>
         Assert.True(ChunkFacts.Read("""{"error":{"message":"boom","code":500}}"""u8, new ArrayBufferWriter<byte>())!.Value.IsError);
 
-    [Fact]
-    public async Task Relay_PassesEveryByte_AndRecordsTheTextAcrossSplitReads()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(65536)]
+    public async Task Relay_PassesEveryByte_AndRecordsTheTextAcrossSplitReads(int readSize)
     {
         var events = string.Concat(
             Event("""{"id":"chatcmpl-1","created":5,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"""),
@@ -84,7 +86,7 @@ public sealed class SseEventRelayStreamTests
 
         // D's bytes arrive 7 at a time, so events and UTF-8 sequences are cut mid-way.
         await using var relay = new SseEventRelayStream(new TrickleStream(bytes, 7), progress);
-        var relayed = await ReadAllAsync(relay);
+        var relayed = await ReadAllAsync(relay, readSize);
 
         Assert.Equal(bytes, relayed);
         Assert.Equal("Bonjour à tous", progress.Text);
@@ -96,15 +98,18 @@ public sealed class SseEventRelayStreamTests
         Assert.Null(progress.FailureReason);
     }
 
-    [Fact]
-    public async Task Relay_EngineDeathError_IsHeldBack()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(65536)]
+    public async Task Relay_EngineDeathError_IsHeldBack(int readSize)
     {
         var events = Event("""{"id":"cmpl-1","created":5,"choices":[{"text":"one"}]}""")
-            + Event("""{"error":{"object":"error","message":"EngineCore encountered an issue. See stack trace","type":"BadRequestError","code":400}}""");
+            + Event("""{"error":{"object":"error","message":"EngineCore encountered an issue. See stack trace","type":"BadRequestError","code":400}}""")
+            + Event("""{"id":"cmpl-1","created":5,"choices":[{"text":"never"}]}""");
         var progress = new StreamProgress();
 
         await using var relay = new SseEventRelayStream(new MemoryStream(Encoding.UTF8.GetBytes(events)), progress);
-        var relayed = Encoding.UTF8.GetString(await ReadAllAsync(relay));
+        var relayed = Encoding.UTF8.GetString(await ReadAllAsync(relay, readSize));
 
         Assert.Equal(Event("""{"id":"cmpl-1","created":5,"choices":[{"text":"one"}]}"""), relayed);
         Assert.Equal(MigrationReasons.EngineError, progress.FailureReason);
@@ -248,10 +253,24 @@ public sealed class SseEventRelayStreamTests
         }
     }
 
-    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    [Theory]
+    [InlineData(64)]
+    [InlineData(65536)]
+    public async Task Relay_LastEventWithoutTerminator_IsRelayed(int readSize)
+    {
+        var events = Event("""{"choices":[{"text":"a"}]}""") + """data: {"choices":[{"text":"b"}]}""";
+        var progress = new StreamProgress();
+
+        await using var relay = new SseEventRelayStream(new TrickleStream(Encoding.UTF8.GetBytes(events), 5), progress);
+
+        Assert.Equal(events, Encoding.UTF8.GetString(await ReadAllAsync(relay, readSize)));
+        Assert.Equal(("ab", 2), (progress.Text, progress.Tokens));
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream, int readSize = 64)
     {
         using var output = new MemoryStream();
-        var buffer = new byte[64];
+        var buffer = new byte[readSize];
         int read;
         while ((read = await stream.ReadAsync(buffer)) > 0)
         {
