@@ -9,10 +9,11 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 
 /// <summary>
 /// Shapes the decode relay: D's path, the upstream key and request id instead of the client's;
-/// on the way back, the proxy's own headers, the client's request id, and an SSE guard that turns
-/// a broken or silent stream into OpenAI's in-band error event and shows each read to the observer
-/// (one wrapper around D's body, not one per concern). The relay's watchdog travels with
-/// the request (its header deadline) and guards the body (its idle deadline).
+/// on the way back, the proxy's own headers, the client's request id, and a body guard that turns
+/// a broken or silent stream into OpenAI's in-band error event. An event stream that may migrate is
+/// also framed by the <see cref="SseEventRelayStream"/>, which shows each event to the observer; any
+/// other body is shown to it read by read by the guard (either way the bytes are scanned once). The
+/// relay's watchdog travels with the request (its header deadline) and guards the body (its idle deadline).
 /// </summary>
 internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, IRequestObserver observer) : HttpTransformer
 {
