@@ -64,6 +64,18 @@ public interface IRequestObserver
     {
     }
 
+    /// <summary>
+    /// One whole event of D's event stream, as the decode event relay framed and read it (a relayed
+    /// stream's bytes then do not come through <see cref="DecodeBytesRelayed"/>, except events the
+    /// relay does not classify: comments, other fields, several data lines, non-JSON data). Called
+    /// on the relay's hot path: implementations must not block or allocate per call.
+    /// </summary>
+    /// <param name="kind">What the event's data line carried.</param>
+    /// <param name="completionTokens">A final usage chunk's <c>usage.completion_tokens</c>; null otherwise.</param>
+    void DecodeEventRelayed(SseDataKind kind, int? completionTokens)
+    {
+    }
+
     /// <summary>The decode relay returned.</summary>
     /// <param name="error">YARP's result.</param>
     /// <param name="clientAborted">Whether the client had gone.</param>

@@ -1,5 +1,6 @@
 using System.Text;
 using PdApp.Proxy.Observability.Streaming;
+using PdApp.Proxy.Pipeline.Forwarding;
 
 namespace PdApp.Tests.Observability;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
 using PdApp.Protocol;
 using PdApp.Proxy.Observability.Streaming;
@@ -26,8 +25,8 @@ public sealed class RequestObserver : IRequestObserver
     private readonly ProxyObserver _owner;
     private readonly HttpContext _context;
     private readonly long _started = Stopwatch.GetTimestamp();
-    private readonly SseChunkScanner _scanner = new();
     private readonly Action<SseDataKind> _onData;
+    private SseChunkScanner? _scanner;
     private AdmissionSpan? _admission;
     private PrefillSpan? _prefill;
     private long _prefillStarted;
@@ -35,6 +34,7 @@ public sealed class RequestObserver : IRequestObserver
     private DecodeSpan? _failedDecode;
     private long _firstChunk;
     private long _lastChunk;
+    private long _longestGap;
     private int _chunksRecorded;
     private bool _scanning;
 
@@ -210,20 +210,18 @@ public sealed class RequestObserver : IRequestObserver
     public void CancelledAfterPrefill() => _owner.Meter.CancelledAfterPrefill(Connector);
 
     /// <summary>
-    /// D's response headers arrived (called from the decode transformer): records D's time to first
-    /// byte and, for an event stream, wraps its content so each chunk is timed as it is relayed.
+    /// D's response headers arrived (called by the relay before it wraps D's body): records D's time
+    /// to first byte and whether the body is an event stream whose chunks are to be timed.
     /// </summary>
-    /// <param name="response">D's response; its content may be replaced.</param>
+    /// <param name="response">D's response, its content still D's own.</param>
     public void DecodeResponded(HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
         _decode?.OnResponse((int)response.StatusCode);
 
-        // The client's response already carries D's headers (an SSE guard may have replaced the
-        // content, and its headers, on the upstream response).
+        // Told before the relay replaces the content: its headers are D's, already parsed.
         _scanning = response.IsSuccessStatusCode
-            && MediaTypeHeaderValue.TryParse(_context.Response.ContentType, out var mediaType)
-            && mediaType.MediaType == SseFormat.ContentType;
+            && response.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
     }
 
     /// <summary>
@@ -235,7 +233,32 @@ public sealed class RequestObserver : IRequestObserver
     {
         if (_scanning)
         {
-            _scanner.Scan(bytes, _onData);
+            (_scanner ??= new SseChunkScanner()).Scan(bytes, _onData);
+        }
+    }
+
+    /// <summary>
+    /// One event of D's stream, classified by the decode event relay (which frames and reads every
+    /// event anyway): timed and counted like a scanned one, without a second pass over its bytes.
+    /// </summary>
+    /// <param name="kind">What the event carried.</param>
+    /// <param name="completionTokens">A final usage chunk's <c>completion_tokens</c>.</param>
+    public void DecodeEventRelayed(SseDataKind kind, int? completionTokens)
+    {
+        if (!_scanning)
+        {
+            return;
+        }
+
+        if (kind == SseDataKind.Usage)
+        {
+            UsageCompletionTokens = completionTokens;
+            return;
+        }
+
+        if (kind == SseDataKind.Chunk)
+        {
+            OnChunk();
         }
     }
 
@@ -258,6 +281,11 @@ public sealed class RequestObserver : IRequestObserver
             _chunksRecorded = Chunks;
             var ttft = Stopwatch.GetElapsedTime(_started, _firstChunk).TotalSeconds;
             double? tpot = Chunks > 1 ? Stopwatch.GetElapsedTime(_firstChunk, _lastChunk).TotalSeconds / (Chunks - 1) : null;
+            if (Chunks > 1)
+            {
+                _owner.Meter.LongestChunkGap(Route, Connector, Stopwatch.GetElapsedTime(0, _longestGap).TotalSeconds);
+            }
+
             _owner.Meter.StreamCompleted(Route, Connector, mode, ttft, tpot);
         }
 
@@ -312,31 +340,30 @@ public sealed class RequestObserver : IRequestObserver
     {
         if (kind == SseDataKind.Usage)
         {
-            UsageCompletionTokens = _scanner.CompletionTokens;
+            UsageCompletionTokens = _scanner!.CompletionTokens;
             return;
         }
 
-        if (kind != SseDataKind.Chunk)
+        if (kind == SseDataKind.Chunk)
         {
-            return;
+            OnChunk();
         }
+    }
 
+    private void OnChunk()
+    {
+        // Per chunk only timestamps: the gap histogram gets one value per stream (its longest gap).
         var now = Stopwatch.GetTimestamp();
-        double? gap = null;
         if (Chunks == 0)
         {
             _firstChunk = now;
         }
-        else
+        else if (now - _lastChunk > _longestGap)
         {
-            gap = Stopwatch.GetElapsedTime(_lastChunk, now).TotalSeconds;
+            _longestGap = now - _lastChunk;
         }
 
         _lastChunk = now;
         Chunks++;
-        if (gap is { } seconds)
-        {
-            _owner.Meter.ChunkGap(Route, Connector, seconds);
-        }
     }
 }

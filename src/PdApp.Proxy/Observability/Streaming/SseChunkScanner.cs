@@ -1,32 +1,16 @@
 using System.Text.Json;
+using PdApp.Proxy.Pipeline.Forwarding;
 
 namespace PdApp.Proxy.Observability.Streaming;
-
-/// <summary>What a <c>data:</c> line of an event stream carried.</summary>
-public enum SseDataKind
-{
-    /// <summary>A completion chunk (one token with vLLM's default streaming).</summary>
-    Chunk,
-
-    /// <summary><c>data: [DONE]</c>.</summary>
-    Done,
-
-    /// <summary>An in-band error event, <c>data: {"error": ...}</c>.</summary>
-    Error,
-
-    /// <summary>
-    /// The final usage chunk of <c>stream_options.include_usage</c>: empty <c>choices</c> and a
-    /// <c>usage</c> object. It carries no token; <see cref="SseChunkScanner.CompletionTokens"/> holds its count.
-    /// </summary>
-    Usage,
-}
 
 /// <summary>
 /// Finds <c>data:</c> lines in an event stream as its bytes pass by, without buffering the stream:
 /// each line is kept only up to <see cref="MaxInspectedLineLength"/> bytes (a usage chunk is a few
 /// hundred) and classified when it ends (<c>[DONE]</c>, <c>{"error"</c>, a usage chunk, anything
 /// else is a chunk), as OpenAI-style streams put one JSON object on one <c>data:</c> line. A longer
-/// line is a chunk, reported once its limit is reached.
+/// line is a chunk, reported once its limit is reached. A stream relayed with migration progress is
+/// framed and read by its event relay, which classifies the events itself; this scanner sees the
+/// other event streams, and the odd events that relay leaves to it.
 /// </summary>
 public sealed class SseChunkScanner
 {

@@ -69,10 +69,7 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
         {
             call.Responded = true;
             call.StatusCode = (int)response.StatusCode;
-            if (response.Headers.TryGetValues(PdHeaders.SimulatorKvTransfer, out var kv))
-            {
-                call.KvTransferOutcome = kv.FirstOrDefault();
-            }
+            call.KvTransferOutcome = DecodeTransformer.KvTransferOutcomeOf(response);
 
             if (!response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != SseFormat.ContentType)
             {
@@ -81,10 +78,11 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
                 return new DecodeOutcome(DecodeOutcomeKind.FailedBeforeResponse, Detail: $"The continuation was answered {call.StatusCode}.");
             }
 
+            observer.DecodeResponded(response);
             response.Content = new WrappedStreamContent(
                 response.Content,
-                stream => new SseEventRelayStream(new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream: true, observer, aborted), progress, rewriter));
-            observer.DecodeResponded(response);
+                stream => new SseEventRelayStream(
+                    new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream: true, observer: null, aborted), progress, rewriter, observer));
             var error = await CopyAsync(response.Content, context.Response.Body, timeline, aborted);
             observer.DecodeEnded(error, aborted.IsCancellationRequested);
             return error == ForwarderError.None

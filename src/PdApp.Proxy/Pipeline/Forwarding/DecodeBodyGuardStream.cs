@@ -11,7 +11,8 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// cleanly ended response instead of a reset connection. Other bodies cannot carry an error, so a
 /// silence there fails the read and the relay resets the client's response. A client disconnect
 /// still cancels the read at once. Every read's bytes are shown to the request's observer (it times
-/// the stream's chunks), so D's body is wrapped once.
+/// the stream's chunks) unless an <see cref="SseEventRelayStream"/> above frames the events and tells
+/// the observer itself (one pass over the bytes, not two).
 /// </summary>
 internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
 {
@@ -20,7 +21,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     private readonly DecodeWatchdog _watchdog;
     private readonly UpstreamTimeouts _timeouts;
     private readonly bool _eventStream;
-    private readonly IRequestObserver _observer;
+    private readonly IRequestObserver? _observer;
     private readonly CancellationToken _clientAborted;
     private CancellationTokenRegistration _relayRegistration;
     private CancellationToken _registeredToken;
@@ -30,7 +31,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     private byte _beforeLast = (byte)'\n';
 
     public DecodeBodyGuardStream(
-        Stream inner, DecodeCall call, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, bool eventStream, IRequestObserver observer, CancellationToken clientAborted)
+        Stream inner, DecodeCall call, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, bool eventStream, IRequestObserver? observer, CancellationToken clientAborted)
     {
         _inner = inner;
         _call = call;
@@ -71,7 +72,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
                 var span = buffer.Span[..read];
                 _beforeLast = read >= 2 ? span[^2] : _last;
                 _last = span[^1];
-                _observer.DecodeBytesRelayed(span);
+                _observer?.DecodeBytesRelayed(span);
             }
 
             return read;
@@ -160,7 +161,7 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         var count = Math.Min(destination.Length, _trailer.Length);
         _trailer.Span[..count].CopyTo(destination);
         _trailer = _trailer[count..];
-        _observer.DecodeBytesRelayed(destination[..count]);
+        _observer?.DecodeBytesRelayed(destination[..count]);
         return count;
     }
 }

@@ -9,13 +9,17 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 
 /// <summary>
 /// Shapes the decode relay: D's path, the upstream key and request id instead of the client's;
-/// on the way back, the proxy's own headers, the client's request id, and an SSE guard that turns
-/// a broken or silent stream into OpenAI's in-band error event and shows each read to the observer
-/// (one wrapper around D's body, not one per concern). The relay's watchdog travels with
-/// the request (its header deadline) and guards the body (its idle deadline).
+/// on the way back, the proxy's own headers, the client's request id, and a body guard that turns
+/// a broken or silent stream into OpenAI's in-band error event. An event stream that may migrate is
+/// also framed by the <see cref="SseEventRelayStream"/>, which shows each event to the observer; any
+/// other body is shown to it read by read by the guard (either way the bytes are scanned once). The
+/// relay's watchdog travels with the request (its header deadline) and guards the body (its idle deadline).
 /// </summary>
 internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey, DecodeWatchdog watchdog, UpstreamTimeouts timeouts, IRequestObserver observer) : HttpTransformer
 {
+    private bool _eventStream;
+    private CancellationToken _clientAborted;
+
     public override async ValueTask TransformRequestAsync(
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -39,10 +43,7 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
 
         call.Responded = true;
         call.StatusCode = (int)proxyResponse.StatusCode;
-        if (proxyResponse.Headers.TryGetValues(PdHeaders.SimulatorKvTransfer, out var outcome))
-        {
-            call.KvTransferOutcome = outcome.FirstOrDefault();
-        }
+        call.KvTransferOutcome = KvTransferOutcomeOf(proxyResponse);
 
         var headers = httpContext.Response.Headers;
         headers[PdHeaders.RequestId] = call.RequestId;
@@ -55,16 +56,32 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         // Every body is read under the idle deadline; only a successful event stream can end with an in-band error.
         var eventStream = proxyResponse.IsSuccessStatusCode
             && proxyResponse.Content.Headers.ContentType?.MediaType == SseFormat.ContentType;
-        var progress = eventStream ? call.Progress : null;
-        proxyResponse.Content = new WrappedStreamContent(
-            proxyResponse.Content,
-            stream =>
-            {
-                Stream guarded = new DecodeBodyGuardStream(stream, call, watchdog, timeouts, eventStream, observer, httpContext.RequestAborted);
-                return progress is null ? guarded : new SseEventRelayStream(guarded, progress);
-            });
-
+        _eventStream = eventStream;
+        _clientAborted = httpContext.RequestAborted;
         observer.DecodeResponded(proxyResponse);
+        proxyResponse.Content = new WrappedStreamContent(proxyResponse.Content, WrapBody);
         return copyBody;
     }
+
+    /// <summary>The simulator's <c>X-PdSim-Kv-Transfer</c> answer (read without validating or copying the header).</summary>
+    /// <param name="response">D's response.</param>
+    /// <returns>Its value, or null.</returns>
+    internal static string? KvTransferOutcomeOf(HttpResponseMessage response)
+    {
+        if (response.Headers.NonValidated.TryGetValues(PdHeaders.SimulatorKvTransfer, out var values))
+        {
+            foreach (var value in values)
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    // An event stream that may migrate is framed by the event relay (which shows its events to the
+    // observer); any other body is only guarded (and shown to the observer read by read).
+    private Stream WrapBody(Stream body) => _eventStream && call.Progress is { } progress
+        ? new SseEventRelayStream(new DecodeBodyGuardStream(body, call, watchdog, timeouts, eventStream: true, observer: null, _clientAborted), progress, observer: observer)
+        : new DecodeBodyGuardStream(body, call, watchdog, timeouts, _eventStream, observer, _clientAborted);
 }

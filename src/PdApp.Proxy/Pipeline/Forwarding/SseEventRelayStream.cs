@@ -16,7 +16,12 @@ namespace PdApp.Proxy.Pipeline.Forwarding;
 /// in-band error meaning the engine died (a 5xx code, or vLLM's engine-dead messages, which it
 /// sends with code 400) is held back while the request may still move. With a
 /// <see cref="ContinuationEventRewriter"/>, each event of a continuation is rewritten to belong to
-/// the client's original stream. Not buffering: at most one partial event is held.
+/// the client's original stream. Not buffering: at most one partial event is held. D's own events
+/// are relayed in place: read into the caller's buffer and handed out from there, so the relay
+/// copies only a partial event's bytes (rewritten events go through a buffer of their own). This is the one
+/// pass over the stream's bytes: each event's facts also go to the request's observer
+/// (<see cref="IRequestObserver.DecodeEventRelayed"/>: chunk timing, final usage), so neither the
+/// body guard below nor the observer scans the bytes again.
 /// </summary>
 internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 {
@@ -24,23 +29,32 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     private readonly Stream _inner;
     private readonly StreamProgress _progress;
     private readonly ContinuationEventRewriter? _rewriter;
-    private readonly PooledByteBuffer _pending = new(4096);
-    private readonly PooledByteBuffer _ready = new(4096);
+    private readonly IRequestObserver? _observer;
     private readonly PooledByteBuffer _text = new(256);
+
+    // A partial event held back (and, when relaying through buffers, D's reads).
+    private PooledByteBuffer? _pending;
+
+    // Events waiting to be handed out when they are not relayed in place (rewritten ones).
+    private PooledByteBuffer? _ready;
     private int _readyOffset;
     private bool _ended;
+    private bool _inPlace;
+    private bool _emitted;
 
     /// <summary>Creates the relay.</summary>
     /// <param name="inner">D's event stream (already guarded by the idle timeout).</param>
     /// <param name="progress">The request's progress, updated per event.</param>
     /// <param name="rewriter">Rewrites a continuation's events, or null for the first decode.</param>
-    public SseEventRelayStream(Stream inner, StreamProgress progress, ContinuationEventRewriter? rewriter = null)
+    /// <param name="observer">Told of each event D sent (before any rewriting), or null.</param>
+    public SseEventRelayStream(Stream inner, StreamProgress progress, ContinuationEventRewriter? rewriter = null, IRequestObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(progress);
         _inner = inner;
         _progress = progress;
         _rewriter = rewriter;
+        _observer = observer;
     }
 
     /// <inheritdoc />
@@ -49,7 +63,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     {
         while (true)
         {
-            if (_readyOffset < _ready.WrittenCount)
+            if (_ready is not null && _readyOffset < _ready.WrittenCount)
             {
                 return Drain(buffer.Span);
             }
@@ -65,6 +79,36 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
                 return await _inner.ReadAsync(buffer, cancellationToken);
             }
 
+            var held = _pending?.WrittenCount ?? 0;
+            if (_rewriter is null && held < buffer.Length)
+            {
+                // In place: D's bytes land in the caller's buffer (after the partial event held back)
+                // and its whole events are handed out from there, unchanged, without another copy.
+                if (held > 0)
+                {
+                    _pending!.WrittenSpan.CopyTo(buffer.Span);
+                    _pending.Clear();
+                }
+
+                var count = await _inner.ReadAsync(buffer[held..], cancellationToken);
+                if (count == 0)
+                {
+                    // A cut event is dropped when the decode failed; otherwise D simply omitted the last terminator.
+                    _ended = true;
+                    return _progress.FailureReason is null && held > 0 ? RelayInPlace(buffer[..held], final: true) : 0;
+                }
+
+                var relayed = RelayInPlace(buffer[..(held + count)], final: false);
+                if (relayed > 0 || _ended)
+                {
+                    return relayed;
+                }
+
+                continue;
+            }
+
+            // Through buffers: a continuation's events are rewritten, or a partial event outgrew the caller's buffer.
+            _pending ??= new PooledByteBuffer(4096);
             var read = await _inner.ReadAsync(_pending.GetMemory(4096), cancellationToken);
             if (read == 0)
             {
@@ -82,6 +126,54 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
             _pending.Advance(read);
             ProcessCompleteEvents();
+        }
+    }
+
+    // Processes the whole events at the start of data where they lie; keeps a trailing partial one
+    // (all of data when final). Returns how many bytes of data go to the client.
+    private int RelayInPlace(Memory<byte> data, bool final)
+    {
+        _inPlace = true;
+        try
+        {
+            if (final)
+            {
+                _emitted = false;
+                ProcessEvent(data);
+                return _emitted ? data.Length : 0;
+            }
+
+            var relayed = 0;
+            while (true)
+            {
+                var end = data.Span[relayed..].IndexOf(Terminator);
+                if (end < 0)
+                {
+                    break;
+                }
+
+                var length = end + Terminator.Length;
+                _emitted = false;
+                ProcessEvent(data.Slice(relayed, length));
+                if (!_emitted)
+                {
+                    // Held back (the engine died): the relay ends before this event.
+                    return relayed;
+                }
+
+                relayed += length;
+            }
+
+            if (relayed < data.Length)
+            {
+                (_pending ??= new PooledByteBuffer(4096)).Write(data.Span[relayed..]);
+            }
+
+            return relayed;
+        }
+        finally
+        {
+            _inPlace = false;
         }
     }
 
@@ -109,14 +201,15 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     {
         _ended = true;
         _readyOffset = 0;
-        _pending.Dispose();
-        _ready.Dispose();
+        _pending?.Dispose();
+        _ready?.Dispose();
         _text.Dispose();
     }
 
     private void ProcessCompleteEvents()
     {
-        var data = _pending.WrittenMemory;
+        var pending = _pending!;
+        var data = pending.WrittenMemory;
         var consumed = 0;
         while (!_ended)
         {
@@ -132,12 +225,12 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
         if (_ended)
         {
-            _pending.Clear();
+            pending.Clear();
             return;
         }
 
         // Keep the partial event at the start of the buffer.
-        _pending.DiscardFront(consumed);
+        pending.DiscardFront(consumed);
     }
 
     private void ProcessEvent(ReadOnlyMemory<byte> memory)
@@ -146,6 +239,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
         var prefix = SseFormat.DataPrefix.Span;
         if (!sse.StartsWith(prefix))
         {
+            ShowBytes(sse);
             Emit(sse);
             return;
         }
@@ -153,6 +247,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
         var payload = memory[prefix.Length..].TrimEnd((byte)'\n').TrimEnd((byte)'\r');
         if (payload.Span.SequenceEqual("[DONE]"u8))
         {
+            _observer?.DecodeEventRelayed(SseDataKind.Done, null);
             _progress.MarkDone();
             Emit(sse);
             return;
@@ -166,16 +261,19 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
         }
         catch (JsonException)
         {
+            ShowBytes(sse);
             Emit(sse);
             return;
         }
 
         if (facts is not { } chunk)
         {
+            ShowBytes(sse);
             Emit(sse);
             return;
         }
 
+        Show(chunk, payload.Span, sse);
         if (chunk.IsError)
         {
             ProcessError(payload.Span, sse);
@@ -196,6 +294,36 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
             Emit(rewritten);
         }
     }
+
+    // What the observer's own scan of the bytes would have found: one data line holding one JSON
+    // object is classified from its facts; anything else (comments, other fields, several data
+    // lines, not JSON) is shown as bytes for the observer to scan.
+    private void Show(ChunkFacts chunk, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> sse)
+    {
+        if (_observer is null)
+        {
+            return;
+        }
+
+        if (payload.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+        {
+            _observer.DecodeBytesRelayed(sse);
+        }
+        else if (chunk.IsError && payload.StartsWith("{\"error\""u8))
+        {
+            _observer.DecodeEventRelayed(SseDataKind.Error, null);
+        }
+        else if (chunk.FinalUsageTokens is { } tokens)
+        {
+            _observer.DecodeEventRelayed(SseDataKind.Usage, tokens);
+        }
+        else
+        {
+            _observer.DecodeEventRelayed(SseDataKind.Chunk, null);
+        }
+    }
+
+    private void ShowBytes(ReadOnlySpan<byte> sse) => _observer?.DecodeBytesRelayed(sse);
 
     // An in-band error is rare: read it whole.
     private void ProcessError(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> sse)
@@ -235,6 +363,14 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
     private void Emit(ReadOnlySpan<byte> bytes)
     {
+        if (_inPlace)
+        {
+            // The event is already where the client's bytes are read from (only D's own bytes relay in place).
+            _emitted = true;
+            return;
+        }
+
+        _ready ??= new PooledByteBuffer(4096);
         if (_readyOffset == _ready.WrittenCount)
         {
             _ready.Clear();
@@ -246,7 +382,7 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
 
     private int Drain(Span<byte> destination)
     {
-        var available = _ready.WrittenSpan[_readyOffset..];
+        var available = _ready!.WrittenSpan[_readyOffset..];
         var count = Math.Min(destination.Length, available.Length);
         available[..count].CopyTo(destination);
         _readyOffset += count;

@@ -14,13 +14,14 @@ internal sealed class UpstreamDeadlineHandler(HttpMessageHandler inner) : Delega
     /// <summary>The instance's <see cref="Routing.UpstreamInstance.OutageToken"/>: followed until D's headers arrive.</summary>
     public static readonly HttpRequestOptionsKey<CancellationToken> OutageKey = new("PdApp.InstanceOutage");
 
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-    {
-        if (!request.Options.TryGetValue(WatchdogKey, out var watchdog))
-        {
-            return await base.SendAsync(request, cancellationToken);
-        }
+    // Without a watchdog (prefill, /v1/models) the call passes straight through: no state machine of its own.
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        request.Options.TryGetValue(WatchdogKey, out var watchdog)
+            ? SendWithDeadlineAsync(request, watchdog, cancellationToken)
+            : base.SendAsync(request, cancellationToken);
 
+    private async Task<HttpResponseMessage> SendWithDeadlineAsync(HttpRequestMessage request, DecodeWatchdog watchdog, CancellationToken cancellationToken)
+    {
         var outage = request.Options.TryGetValue(OutageKey, out var token) ? token : CancellationToken.None;
         using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, watchdog.ArmForHeaders(), outage);
         try

@@ -69,7 +69,8 @@ internal static class UpstreamHeaders
     {
         List<string>? remove = null;
         var keepTraceContext = Activity.Current is null;
-        foreach (var header in request.Headers)
+        // NonValidated: enumerating the headers themselves would parse and copy every value.
+        foreach (var header in request.Headers.NonValidated)
         {
             if (!ForwardedClientHeaders.Contains(header.Key) && !(keepTraceContext && IsTraceContext(header.Key)))
             {
@@ -85,7 +86,7 @@ internal static class UpstreamHeaders
         if (request.Content is { } content)
         {
             remove = null;
-            foreach (var header in content.Headers)
+            foreach (var header in content.Headers.NonValidated)
             {
                 if (!KeptContentHeaders.Contains(header.Key))
                 {

@@ -15,6 +15,12 @@ namespace PdApp.Proxy.Pipeline.Migration;
 public readonly record struct ChunkFacts(string? Id, long? Created, bool HasText, bool IsRole, bool Finished, bool HasChoice, bool HasUsage, bool IsError)
 {
     /// <summary>
+    /// The <c>usage.completion_tokens</c> of a final usage chunk (<c>stream_options.include_usage</c>:
+    /// an empty <c>choices</c> array and a numeric count), or null for any other chunk.
+    /// </summary>
+    public int? FinalUsageTokens { get; init; }
+
+    /// <summary>
     /// Reads the facts of one chunk with a forward-only scan of its UTF-8 JSON: no document is
     /// built and no string is made for the text, which is unescaped into <paramref name="text"/>.
     /// This runs for every event of every stream that may migrate, so it must cost little more
@@ -36,7 +42,8 @@ public readonly record struct ChunkFacts(string? Id, long? Created, bool HasText
 
         string? id = null;
         long? created = null;
-        bool hasText = false, isRole = false, finished = false, hasChoice = false, hasUsage = false;
+        bool hasText = false, isRole = false, finished = false, hasChoice = false, hasUsage = false, noChoices = false;
+        int? usageTokens = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("choices"u8))
@@ -50,6 +57,7 @@ public readonly record struct ChunkFacts(string? Id, long? Created, bool HasText
                 }
                 else
                 {
+                    noChoices = reader.TokenType == JsonTokenType.EndArray;
                     reader.Skip();
                 }
             }
@@ -71,7 +79,14 @@ public readonly record struct ChunkFacts(string? Id, long? Created, bool HasText
             {
                 reader.Read();
                 hasUsage = reader.TokenType == JsonTokenType.StartObject;
-                reader.Skip();
+                if (hasUsage)
+                {
+                    usageTokens = ReadCompletionTokens(ref reader);
+                }
+                else
+                {
+                    reader.Skip();
+                }
             }
             else
             {
@@ -80,7 +95,31 @@ public readonly record struct ChunkFacts(string? Id, long? Created, bool HasText
             }
         }
 
-        return new ChunkFacts(id, created, hasText, isRole, finished, hasChoice, hasUsage, IsError: false);
+        return new ChunkFacts(id, created, hasText, isRole, finished, hasChoice, hasUsage, IsError: false)
+        {
+            FinalUsageTokens = noChoices ? usageTokens : null,
+        };
+    }
+
+    // The reader stands on the usage object's StartObject; leaves it on its EndObject.
+    private static int? ReadCompletionTokens(ref Utf8JsonReader reader)
+    {
+        int? tokens = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isCount = reader.ValueTextEquals("completion_tokens"u8);
+            reader.Read();
+            if (isCount && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var count))
+            {
+                tokens = count;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return tokens;
     }
 
     // The reader stands on the first choice's StartObject; leaves it on that object's EndObject.

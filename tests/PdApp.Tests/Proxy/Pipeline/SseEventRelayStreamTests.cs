@@ -1,8 +1,14 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using PdApp.Proxy.Observability.Streaming;
+using PdApp.Proxy.Pipeline;
+using PdApp.Proxy.Pipeline.Admission;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Migration;
+using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Proxy.Routing;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace PdApp.Tests.Proxy.Pipeline;
 
@@ -32,6 +38,7 @@ public sealed class SseEventRelayStreamTests
         Assert.Equal(finished, facts.Finished);
         Assert.Equal(hasChoice, facts.HasChoice);
         Assert.Equal(hasUsage, facts.HasUsage);
+        Assert.Equal(hasUsage ? 2 : (int?)null, facts.FinalUsageTokens);
         Assert.False(facts.IsError);
     }
 
@@ -61,8 +68,10 @@ public sealed class SseEventRelayStreamTests
     public void ChunkFacts_Error_IsFlagged() =>
         Assert.True(ChunkFacts.Read("""{"error":{"message":"boom","code":500}}"""u8, new ArrayBufferWriter<byte>())!.Value.IsError);
 
-    [Fact]
-    public async Task Relay_PassesEveryByte_AndRecordsTheTextAcrossSplitReads()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(65536)]
+    public async Task Relay_PassesEveryByte_AndRecordsTheTextAcrossSplitReads(int readSize)
     {
         var events = string.Concat(
             Event("""{"id":"chatcmpl-1","created":5,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"""),
@@ -77,7 +86,7 @@ public sealed class SseEventRelayStreamTests
 
         // D's bytes arrive 7 at a time, so events and UTF-8 sequences are cut mid-way.
         await using var relay = new SseEventRelayStream(new TrickleStream(bytes, 7), progress);
-        var relayed = await ReadAllAsync(relay);
+        var relayed = await ReadAllAsync(relay, readSize);
 
         Assert.Equal(bytes, relayed);
         Assert.Equal("Bonjour à tous", progress.Text);
@@ -89,15 +98,18 @@ public sealed class SseEventRelayStreamTests
         Assert.Null(progress.FailureReason);
     }
 
-    [Fact]
-    public async Task Relay_EngineDeathError_IsHeldBack()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(65536)]
+    public async Task Relay_EngineDeathError_IsHeldBack(int readSize)
     {
         var events = Event("""{"id":"cmpl-1","created":5,"choices":[{"text":"one"}]}""")
-            + Event("""{"error":{"object":"error","message":"EngineCore encountered an issue. See stack trace","type":"BadRequestError","code":400}}""");
+            + Event("""{"error":{"object":"error","message":"EngineCore encountered an issue. See stack trace","type":"BadRequestError","code":400}}""")
+            + Event("""{"id":"cmpl-1","created":5,"choices":[{"text":"never"}]}""");
         var progress = new StreamProgress();
 
         await using var relay = new SseEventRelayStream(new MemoryStream(Encoding.UTF8.GetBytes(events)), progress);
-        var relayed = Encoding.UTF8.GetString(await ReadAllAsync(relay));
+        var relayed = Encoding.UTF8.GetString(await ReadAllAsync(relay, readSize));
 
         Assert.Equal(Event("""{"id":"cmpl-1","created":5,"choices":[{"text":"one"}]}"""), relayed);
         Assert.Equal(MigrationReasons.EngineError, progress.FailureReason);
@@ -117,12 +129,148 @@ public sealed class SseEventRelayStreamTests
         Assert.Null(progress.FailureReason);
     }
 
+    [Fact]
+    public async Task Relay_TellsTheObserverWhatAScanOfTheBytesWouldFind_WithoutShowingItTheBytes()
+    {
+        var events = string.Concat(
+            Event("""{"id":"c","created":5,"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"""),
+            Event("""{"id":"c","created":5,"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"""),
+            ": a comment\n\n",
+            "event: message\ndata: {\"choices\":[{\"delta\":{\"content\":\"!\"}}]}\n\n",
+            "data: not json\n\n",
+            Event("""{"error":{"message":"bad","code":400}}"""),
+            Event("""{"id":"c","created":5,"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"""),
+            Event("""{"id":"c","created":5,"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":3,"total_tokens":7}}"""),
+            "data: [DONE]\n\n");
+        var bytes = Encoding.UTF8.GetBytes(events);
+        var scanned = new List<SseDataKind>();
+        var scanner = new SseChunkScanner();
+        scanner.Scan(bytes, scanned.Add);
+        var observer = new EventObserver();
+
+        await using var relay = new SseEventRelayStream(new TrickleStream(bytes, 7), new StreamProgress(), observer: observer);
+        await ReadAllAsync(relay);
+
+        Assert.Equal(scanned, observer.Kinds);
+        Assert.Equal([SseDataKind.Chunk, SseDataKind.Chunk, SseDataKind.Chunk, SseDataKind.Chunk, SseDataKind.Error, SseDataKind.Chunk, SseDataKind.Usage, SseDataKind.Done], observer.Kinds);
+        Assert.Equal(3, observer.CompletionTokens);
+
+        // Only the events the relay does not read itself (comment, other fields, not JSON) are shown as bytes.
+        Assert.Equal(3, observer.ByteShows);
+    }
+
     private static string Event(string json) => $"data: {json}\n\n";
 
-    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    // The observer's view of a relayed stream: classified events, and a scan of any bytes shown.
+    private sealed class EventObserver : IRequestObserver
+    {
+        private readonly SseChunkScanner _scanner = new();
+
+        public List<SseDataKind> Kinds { get; } = [];
+
+        public int? CompletionTokens { get; private set; }
+
+        public int ByteShows { get; private set; }
+
+        public void DecodeEventRelayed(SseDataKind kind, int? completionTokens)
+        {
+            Kinds.Add(kind);
+            CompletionTokens = completionTokens ?? CompletionTokens;
+        }
+
+        public void DecodeBytesRelayed(ReadOnlySpan<byte> bytes)
+        {
+            ByteShows++;
+            _scanner.Scan(bytes, Kinds.Add);
+        }
+
+        public void AdmissionStarted()
+        {
+        }
+
+        public void AdmissionEnded(AdmissionResult result)
+        {
+        }
+
+        public void RequestParsed(CompletionRequest request)
+        {
+        }
+
+        public void PrefillSkipped()
+        {
+        }
+
+        public void PrefillStarted(UpstreamInstance instance, string upstreamRequestId)
+        {
+        }
+
+        public void PrefillEnded(PrefillAttempt attempt)
+        {
+        }
+
+        public void PrefillRetried(PrefillAttemptKind previous)
+        {
+        }
+
+        public void DecodeOnlyFallback(string reason)
+        {
+        }
+
+        public void KvTransferExpected()
+        {
+        }
+
+        public void DecodeStarted(DecodeCall call)
+        {
+        }
+
+        public void DecodeResponded(HttpResponseMessage response)
+        {
+        }
+
+        public void DecodeEnded(ForwarderError error, bool clientAborted)
+        {
+        }
+
+        public void DecodeRetried()
+        {
+        }
+
+        public void DecodeMigration(string outcome, string reason, int tokensRelayed)
+        {
+        }
+
+        public void KvTransferObserved(bool found)
+        {
+        }
+
+        public void CancelledAfterPrefill()
+        {
+        }
+
+        public void RequestCompleted(int statusCode, PdExchange exchange)
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(65536)]
+    public async Task Relay_LastEventWithoutTerminator_IsRelayed(int readSize)
+    {
+        var events = Event("""{"choices":[{"text":"a"}]}""") + """data: {"choices":[{"text":"b"}]}""";
+        var progress = new StreamProgress();
+
+        await using var relay = new SseEventRelayStream(new TrickleStream(Encoding.UTF8.GetBytes(events), 5), progress);
+
+        Assert.Equal(events, Encoding.UTF8.GetString(await ReadAllAsync(relay, readSize)));
+        Assert.Equal(("ab", 2), (progress.Text, progress.Tokens));
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream, int readSize = 64)
     {
         using var output = new MemoryStream();
-        var buffer = new byte[64];
+        var buffer = new byte[readSize];
         int read;
         while ((read = await stream.ReadAsync(buffer)) > 0)
         {
