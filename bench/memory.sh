@@ -7,8 +7,11 @@
 #
 # Target (issue 7): proxy RSS <= 200 MB with 1000 concurrent streams.
 #
+# Also reports the RSS cold (before any request) and, with SETTLE_SECONDS > 0, that long after the
+# streams end (what the proxy gives back once idle, e.g. through Pd:Proxy:Memory's idle trim).
+#
 # Environment: CONCURRENCY (1000), OUTPUT_LEN (200), ITL_MS (50), INPUT_LEN (128),
-# RUN_TIMEOUT (240 s), SKIP_BUILD, OUT. Ports: PROXY_PORT (8000), PREFILL_PORT (8100), DECODE_PORT (8200).
+# RUN_TIMEOUT (240 s), SETTLE_SECONDS (0), PROXY_ENV (see lib/common.sh), SKIP_BUILD, OUT. Ports: PROXY_PORT (8000), PREFILL_PORT (8100), DECODE_PORT (8200).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 CONCURRENCY="${CONCURRENCY:-1000}"
@@ -16,6 +19,7 @@ OUTPUT_LEN="${OUTPUT_LEN:-200}"
 ITL_MS="${ITL_MS:-50}"
 INPUT_LEN="${INPUT_LEN:-128}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-240}"
+SETTLE_SECONDS="${SETTLE_SECONDS:-0}"
 
 init_run memory
 build_all
@@ -37,6 +41,9 @@ allocated_bytes() {
   awk '/^dotnet_gc_heap_total_allocated_bytes(_total)?[ {]/ { print $NF; exit }
        /^process_runtime_dotnet_gc_allocations_size_bytes(_total)?[ {]/ { print $NF; exit }' "$1"
 }
+
+sleep 2
+cold_rss=$(status_kb "$PROXY_PID" VmRSS)
 
 # Warm the proxy (JIT, connection pools) so the measured allocations are the steady state.
 run_bench 120 --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --random-input-len "$INPUT_LEN" --random-output-len 8 --ignore-eos \
@@ -60,6 +67,12 @@ runtime_metrics >"$OUT/metrics-after.txt"
 kill "$SAMPLER" 2>/dev/null || true
 hwm=$(status_kb "$PROXY_PID" VmHWM)
 peak=$(cut -f2 "$OUT/rss.tsv" | sort -n | tail -1)
+settled="-"
+if (( SETTLE_SECONDS > 0 )); then
+  log "waiting ${SETTLE_SECONDS}s for the settled RSS"
+  sleep "$SETTLE_SECONDS"
+  settled=$(awk -v k="$(status_kb "$PROXY_PID" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
+fi
 completed=$(jq '.runs[0].completed' "$OUT/streams.json")
 failed=$(jq '.runs[0].failed' "$OUT/streams.json")
 before=$(allocated_bytes "$OUT/metrics-before.txt"); after=$(allocated_bytes "$OUT/metrics-after.txt")
@@ -69,9 +82,9 @@ if [[ -n "$before" && -n "$after" && "$completed" -gt 0 ]]; then
 fi
 
 {
-  echo "| streams | completed | failed | tokens/stream | proxy RSS idle (MB) | proxy RSS peak sampled (MB) | proxy VmHWM (MB) | managed allocations per request |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-  awk -v c="$CONCURRENCY" -v ok="$completed" -v f="$failed" -v t="$OUTPUT_LEN" -v i="$idle_rss" -v p="$peak" -v h="$hwm" -v a="$per_request" \
-    'BEGIN { printf "| %d | %d | %d | %d | %.1f | %.1f | %.1f | %s |\n", c, ok, f, t, i/1024, p/1024, h/1024, a }'
+  echo "| streams | completed | failed | tokens/stream | proxy RSS cold (MB) | proxy RSS idle after warm-up (MB) | proxy RSS peak sampled (MB) | proxy VmHWM (MB) | proxy RSS ${SETTLE_SECONDS} s after (MB) | managed allocations per request |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk -v c="$CONCURRENCY" -v ok="$completed" -v f="$failed" -v t="$OUTPUT_LEN" -v k="$cold_rss" -v i="$idle_rss" -v p="$peak" -v h="$hwm" -v s="$settled" -v a="$per_request" \
+    'BEGIN { printf "| %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %s | %s |\n", c, ok, f, t, k/1024, i/1024, p/1024, h/1024, s, a }'
 } | tee "$OUT/summary.md"
 log "done: $OUT/summary.md"

@@ -122,6 +122,8 @@ start_simulator() {
 }
 
 # start_proxy <port> <prefill ports (comma-separated)> <decode ports (comma-separated)> [extra --Key=Value...]
+# PROXY_ENV: extra environment for the proxy process alone, "NAME=value NAME=value" (runtime knobs such as
+# MALLOC_ARENA_MAX=2 or DOTNET_GCConserveMemory=5, without changing the simulators or the bench client).
 start_proxy() {
   local port="$1" prefills="$2" decodes="$3"; shift 3
   port_free "$port" || die "port $port is in use"
@@ -137,8 +139,10 @@ start_proxy() {
   for p in "${D[@]}"; do
     args+=("--Pd:Instances:$i:Name=decode-$d" "--Pd:Instances:$i:Role=Decode" "--Pd:Instances:$i:Address=http://$HOST:$p"); i=$((i + 1)); d=$((d + 1))
   done
+  local envs=()
+  [[ -z "${PROXY_ENV:-}" ]] || read -ra envs <<<"$PROXY_ENV"
   pin_prefix "$PROXY_CPUS"
-  "${PIN[@]}" dotnet "$PROXY_DLL" "${args[@]}" "$@" >"$OUT/logs/proxy.log" 2>&1 &
+  "${PIN[@]}" env "${envs[@]}" dotnet "$PROXY_DLL" "${args[@]}" "$@" >"$OUT/logs/proxy.log" 2>&1 &
   PROXY_PID=$!
   STARTED_PIDS+=("$PROXY_PID")
   log "started proxy on $HOST:$port (pid $PROXY_PID)"

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PdApp.Proxy.Endpoints;
+using PdApp.Proxy.Memory;
 using PdApp.Proxy.Security;
 
 namespace PdApp.Proxy;
@@ -23,6 +24,7 @@ public static class ProxyApp
         builder.Services.AddPdRouting(builder.Configuration);
         builder.Services.AddPdObservability(builder.Configuration);
         builder.Services.AddPdSecurity(builder.Configuration);
+        builder.Services.AddPdMemory(builder.Configuration);
 
         // Our own limit (Pd:Proxy:MaxRequestBodyBytes) is applied per request, with an OpenAI 413.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = null);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Proxy.Memory;
 using PdApp.Proxy.Pipeline;
 using PdApp.Proxy.Pipeline.Admission;
 using PdApp.Proxy.Pipeline.Flows;
@@ -21,6 +22,7 @@ public sealed class CompletionHandler(
     IProxyObserver observability,
     IOptions<ProxyOptions> proxyOptions,
     IOptions<DeploymentOptions> pdOptions,
+    InFlightRequests inFlight,
     ILogger<CompletionHandler> logger)
 {
     // 499 (nginx's "client closed request") marks clients that left before a response was sent.
@@ -33,6 +35,7 @@ public sealed class CompletionHandler(
     public async Task HandleAsync(HttpContext context, OpenAiRoute route)
     {
         ArgumentNullException.ThrowIfNull(context);
+        using var inFlightScope = inFlight.Enter();
         var requestId = context.GetRequestId();
         var exchange = new PdExchange();
         var started = Stopwatch.GetTimestamp();
