@@ -17,10 +17,14 @@ internal sealed class IdleMemoryTrimService(
     ILogger<IdleMemoryTrimService> logger) : BackgroundService
 {
     private const double BytesPerMegabyte = 1024 * 1024;
+    private readonly TaskCompletionSource _watching = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _checks;
 
     /// <summary>Observations made so far (lets tests wait for the loop without sleeping).</summary>
     internal int Checks => Volatile.Read(ref _checks);
+
+    /// <summary>Completes once the loop's timer runs (ExecuteAsync starts on a thread-pool thread).</summary>
+    internal Task Watching => _watching.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -34,6 +38,7 @@ internal sealed class IdleMemoryTrimService(
         MemoryLog.Enabled(logger, settings.IdleSeconds, settings.MinIntervalSeconds, nativeHeap);
         var policy = new IdleTrimPolicy(settings, time);
         using var timer = new PeriodicTimer(policy.CheckPeriod, time);
+        _watching.TrySetResult();
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

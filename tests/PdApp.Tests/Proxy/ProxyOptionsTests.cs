@@ -50,6 +50,8 @@ public sealed class ProxyOptionsTests
     [InlineData("Pd:Proxy:Admission:RateLimitMaxWaitSeconds=0", "Pd:Proxy:Admission:RateLimitMaxWaitSeconds")]
     [InlineData("Pd:Proxy:Migration:MaxAttempts=-1", "Pd:Proxy:Migration:MaxAttempts")]
     [InlineData("Pd:Proxy:Migration:MaxNonStreamingTokens=-1", "Pd:Proxy:Migration:MaxNonStreamingTokens")]
+    [InlineData("Pd:Proxy:Memory:IdleSeconds=0", "Pd:Proxy:Memory:IdleSeconds")]
+    [InlineData("Pd:Proxy:Memory:MinIntervalSeconds=-1", "Pd:Proxy:Memory:MinIntervalSeconds")]
     public async Task OutOfRangeSetting_FailsNamingIt(string setting, string key) =>
         Assert.Contains(key, await StartFailureAsync($"{PdProxySettings.Connector}={KvConnectorNames.Nixl}", setting));
 
