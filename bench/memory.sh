@@ -35,6 +35,9 @@ start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" \
 wait_ready "http://$HOST:$PROXY_PORT/health"
 
 status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
+# phase <name>: the proxy's resident memory split (anonymous vs file-backed pages) and thread count, to phases.tsv.
+phase() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$(status_kb "$PROXY_PID" VmRSS)" "$(status_kb "$PROXY_PID" RssAnon)" \
+  "$(status_kb "$PROXY_PID" RssFile)" "$(status_kb "$PROXY_PID" Threads)" >>"$OUT/phases.tsv"; }
 runtime_metrics() { curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" | grep -E '^(dotnet|process_runtime_dotnet)_' || true; }
 allocated_bytes() {
   # .NET 9+ runtime meter name first, then the older OpenTelemetry instrumentation's.
@@ -44,17 +47,21 @@ allocated_bytes() {
 
 sleep 2
 cold_rss=$(status_kb "$PROXY_PID" VmRSS)
+printf 'phase\trss_kb\tanon_kb\tfile_kb\tthreads\n' >"$OUT/phases.tsv"
+phase cold
 
 # Warm the proxy (JIT, connection pools) so the measured allocations are the steady state.
 run_bench 120 --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" --random-input-len "$INPUT_LEN" --random-output-len 8 --ignore-eos \
   --max-concurrency 64 --num-prompts 200 >"$OUT/warmup.txt"
 sleep 2
 idle_rss=$(status_kb "$PROXY_PID" VmRSS)
+phase warm
 runtime_metrics >"$OUT/metrics-before.txt"
 
 # Sample the proxy's RSS while the streams run.
 ( while kill -0 "$PROXY_PID" 2>/dev/null; do
-    printf '%s\t%s\n' "$(date -u +%s.%N | cut -c1-14)" "$(status_kb "$PROXY_PID" VmRSS)"; sleep 0.5
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%s.%N | cut -c1-14)" "$(status_kb "$PROXY_PID" VmRSS)" "$(status_kb "$PROXY_PID" RssAnon)" \
+      "$(status_kb "$PROXY_PID" RssFile)" "$(status_kb "$PROXY_PID" Threads)"; sleep 0.5
   done ) >"$OUT/rss.tsv" &
 SAMPLER=$!
 STARTED_PIDS+=("$SAMPLER")
@@ -65,12 +72,15 @@ run_bench "$RUN_TIMEOUT" --base-url "http://$HOST:$PROXY_PORT" --model "$MODEL" 
 
 runtime_metrics >"$OUT/metrics-after.txt"
 kill "$SAMPLER" 2>/dev/null || true
+phase end
+sort -t$'\t' -k2,2n "$OUT/rss.tsv" | tail -1 | awk -F'\t' '{ printf "peak\t%s\t%s\t%s\t%s\n", $2, $3, $4, $5 }' >>"$OUT/phases.tsv"
 hwm=$(status_kb "$PROXY_PID" VmHWM)
 peak=$(cut -f2 "$OUT/rss.tsv" | sort -n | tail -1)
 settled="-"
 if (( SETTLE_SECONDS > 0 )); then
   log "waiting ${SETTLE_SECONDS}s for the settled RSS"
   sleep "$SETTLE_SECONDS"
+  phase "settled-${SETTLE_SECONDS}s"
   settled=$(awk -v k="$(status_kb "$PROXY_PID" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
 fi
 completed=$(jq '.runs[0].completed' "$OUT/streams.json")

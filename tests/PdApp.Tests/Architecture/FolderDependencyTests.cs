@@ -45,6 +45,6 @@ public sealed class FolderDependencyTests
             .Where(name => name is not ("bin" or "obj" or "Properties"))
             .Order(StringComparer.Ordinal);
 
-        Assert.Equal(["Buffers", "Endpoints", "Messaging", "Observability", "Pipeline", "Routing", "Security"], folders);
+        Assert.Equal(["Buffers", "Endpoints", "Memory", "Messaging", "Observability", "Pipeline", "Routing", "Security"], folders);
     }
 }
