@@ -49,7 +49,7 @@ public static class ServiceDefaultsExtensions
     /// Data points kept per metric stream (distinct tag sets per instrument; later ones are counted
     /// under <c>otel.metric.overflow</c>). The SDK allocates every stream's points up front: its
     /// default of 2000 costs ~144 KB per stream, ~13 MB of the proxy's ~90 streams, idle or not
-    /// (a heap dump's largest item, bench/RESULTS.md 4.10); 512 holds the route, status and
+    /// (a heap dump's largest item, bench/RESULTS.md 4.11); 512 holds the route, status and
     /// instance combinations of a large deployment.
     /// </summary>
     public const int MaxMetricPointsPerStream = 512;

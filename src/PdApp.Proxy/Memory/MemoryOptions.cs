@@ -34,7 +34,7 @@ public sealed class MemoryOptions
     /// flight before a trim (default 80). Health probes and scrapes do not count as requests. The default
     /// outlasts the upstream connection pool's idle timeout (SocketsHttpHandler's 60 s, plus its 15 s
     /// scavenging interval): a burst's pooled connections hold buffers until they close, and a trim
-    /// before that gives back ~20 MB less after 1000 streams (bench/RESULTS.md 4.10).
+    /// before that gives back ~20 MB less after 1000 streams (bench/RESULTS.md 4.11).
     /// </summary>
     public double IdleSeconds { get; set; } = 80;
 
