@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.ServiceDiscovery.Http;
 using PdApp.Protocol;
 using PdApp.Proxy.Endpoints;
+using PdApp.Proxy.Memory;
 using PdApp.Proxy.Pipeline;
 using PdApp.Proxy.Pipeline.Admission;
 using PdApp.Proxy.Pipeline.Flows;
@@ -53,6 +54,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<DecodeForwarder>();
         services.AddSingleton<PdRequestPipeline>();
         services.AddSingleton<CompletionHandler>();
+        services.TryAddSingleton<InFlightRequests>();
         services.AddSingleton<RequestBodyGate>();
         services.AddSingleton<ShutdownDeadline>();
         services.AddHostedService<ShutdownDrainDelay>();
