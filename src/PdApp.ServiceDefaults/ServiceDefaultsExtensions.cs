@@ -45,15 +45,6 @@ public static class ServiceDefaultsExtensions
     public static IReadOnlyList<string> PerOperationInstruments { get; } =
         ["aspnetcore.memory_pool.*", "http.client.open_connections", "http.client.request.time_in_queue"];
 
-    /// <summary>
-    /// Data points kept per metric stream (distinct tag sets per instrument; later ones are counted
-    /// under <c>otel.metric.overflow</c>). The SDK allocates every stream's points up front: its
-    /// default of 2000 costs ~144 KB per stream, ~13 MB of the proxy's ~90 streams, idle or not
-    /// (a heap dump's largest item, bench/RESULTS.md 4.11); 512 holds the route, status and
-    /// instance combinations of a large deployment.
-    /// </summary>
-    public const int MaxMetricPointsPerStream = 512;
-
     /// <summary>Configures logging, metrics and tracing through OpenTelemetry.</summary>
     /// <typeparam name="TBuilder">The host application builder.</typeparam>
     /// <param name="builder">The builder.</param>
@@ -78,13 +69,6 @@ public static class ServiceDefaultsExtensions
                     .AddRuntimeInstrumentation()
                     .AddMeter(meterNames)
                     .AddPrometheusExporter();
-
-                // The default limit for every stream. Its replacement, a view's CardinalityLimit, is per
-                // view, and an instrument matching two views (a catch-all one and, say, the proxy's
-                // bucket view) is exported twice; until the SDK has a provider-wide setting again, this one.
-#pragma warning disable CS0618
-                metrics.SetMaxMetricPointsPerMetricStream(MaxMetricPointsPerStream);
-#pragma warning restore CS0618
 
                 // Instruments updated on every buffer rent or connection state change rather than
                 // per request; each update is a tag-set lookup in the SDK (bench/RESULTS.md 4.9).
