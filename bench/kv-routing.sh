@@ -18,7 +18,7 @@
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #
 # Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
-# POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 6",
+# POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 5 6",
 # requests/s), DURATION (30 s of arrivals per rate), WARMUP_SECONDS (10), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
 # SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
 # MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
@@ -34,7 +34,7 @@ if [[ "${QUICK:-0}" == 1 ]]; then
 fi
 POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware}"
 WORKLOADS="${WORKLOADS:-prefix multi}"
-RATES="${RATES:-2 4 6}"
+RATES="${RATES:-2 3 4 5 6}"
 DURATION="${DURATION:-30}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-10}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
