@@ -10,12 +10,15 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// <c>score = CacheWeight x cached share - LoadWeight x work - WaitingWeight x waiting - KvUsageWeight x KV usage</c>.
 /// The work is what the engine must still compute for this proxy's calls in flight, counted from
 /// this policy's own decisions (<see cref="InstanceWork"/>, charged by the call's lease until it
-/// ends): for prefill, their uncached prompt tokens in units of this prompt's tokens, so with both
-/// weights 1 the score is minus the estimated time to first token in units of this prompt's full
-/// prefill (Dynamo's cost: the prompt's uncached blocks plus the worker's active prefill blocks; the
-/// default <c>LoadWeight</c> 0.5 values the cache hits of later requests that a move would lose);
-/// for decode, the KV blocks of the sequences running there, relative to the mean of the eligible
-/// instances plus this prompt's blocks. A call without an estimate (sent by the fallback) counts as
+/// ends): for prefill, their uncached prompt tokens (Dynamo's cost: the prompt's uncached blocks plus
+/// the worker's active prefill blocks), for decode the KV blocks of the sequences running there,
+/// each relative to the mean of the eligible instances plus this prompt's tokens (blocks). With
+/// idle instances and both weights 1 a prefill instance's score is minus its estimated time to
+/// first token in units of this prompt's full prefill; the default <c>LoadWeight</c> 0.5 values the
+/// cache hits of later requests that a move would lose, and the mean keeps prefixes in place when
+/// every instance is loaded (a move recomputes the prefix, adding load where it goes: the first
+/// version, without the mean, spiralled into recomputation at 6 req/s in <c>bench/kv-routing.sh</c>).
+/// A call without an estimate (sent by the fallback) counts as
 /// one prompt like this one, uncached. A long conversation thus stays with the instance holding it
 /// while the work queued there costs less than recomputing it elsewhere, and many short tails do
 /// not push it away, while a few long uncached prompts do. Waiting is the engine's scraped
@@ -94,8 +97,10 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
         var options = kvCache.Options;
         var staleAfter = TimeSpan.FromSeconds(options.StaleSeconds);
 
-        // Prefill: queued uncached tokens in units of this prompt's; decode: blocks relative to the mean.
-        var workUnit = decode ? (totalWork / eligible) + promptBlocks : promptTokens;
+        // Relative to the mean plus this prompt: with idle instances, work in units of this prompt (the
+        // estimated time to first token); when every instance is loaded the differences weigh less, so
+        // prefixes stay where they are cached (moving one recomputes it, which adds load: a spiral).
+        var workUnit = (totalWork / eligible) + (decode ? promptBlocks : promptTokens);
         UpstreamInstance? best = null;
         var bestScore = double.NegativeInfinity;
         var bestCached = 0;

@@ -84,15 +84,14 @@ public sealed class KvCacheOptions
     /// <summary>
     /// <c>Pd:Proxy:KvCache:LoadWeight</c>: weight of the work this proxy has in flight on the instance
     /// (default 0.5), counted from its own routing decisions: for prefill, the uncached prompt tokens of
-    /// the requests it sent there that have not finished prefilling, in units of this prompt's tokens (a
-    /// long uncached prompt weighs what it costs, a short conversation tail almost nothing); for
-    /// decode, the KV blocks of the sequences it runs there, over the mean of the eligible instances
-    /// plus this prompt's blocks. With <see cref="CacheWeight"/> and this weight both 1, a prefill
-    /// instance's score is minus its estimated time to first token in units of this prompt's full
-    /// prefill (greedy); below 1 a prefix stays where it is cached until the work queued there is
-    /// worth more than recomputing it elsewhere (1 / weight times as much), since every move also
-    /// costs later requests their cache hits (a burst of a new prefix would otherwise be spread
-    /// over every instance).
+    /// the requests it sent there that have not finished prefilling (a long uncached prompt weighs what
+    /// it costs, a short conversation tail almost nothing); for decode, the KV blocks of the sequences
+    /// it runs there; either over the mean of the eligible instances plus this prompt's tokens (blocks).
+    /// With idle instances and <see cref="CacheWeight"/> and this weight both 1, a prefill instance's
+    /// score is minus its estimated time to first token in units of this prompt's full prefill
+    /// (greedy); below 1 a prefix stays where it is cached until the work queued there is worth more
+    /// than recomputing it elsewhere (1 / weight times as much), since a move also costs later
+    /// requests their cache hits; the mean keeps prefixes in place when every instance is loaded.
     /// </summary>
     public double LoadWeight { get; set; } = 0.5;
 

@@ -152,12 +152,12 @@ public sealed class KvAwarePolicyTests
         index.Apply("p2", Stored(Prompt(1, first: 60)));
         var nextTurn = history.Concat(Prompt(1, first: 9000)).ToArray(); // 8 of 9 blocks held by p0
 
-        // A 40-block prompt nobody holds: p0 (first of equals) must compute all 160 tokens.
-        var longPrompt = Select(selector, Prompt(40, first: 20_000));
+        // An 80-block prompt nobody holds: p0 (first of equals) must compute all 320 tokens.
+        var longPrompt = Select(selector, Prompt(80, first: 20_000));
         Assert.Same(_instances[0], longPrompt.Instance);
-        Assert.Equal(160, _instances[0].PendingPrefillTokens);
+        Assert.Equal(320, _instances[0].PendingPrefillTokens);
 
-        // Waiting behind 160 tokens costs more than computing the 36-token turn elsewhere.
+        // Waiting behind 320 tokens costs more than computing the 36-token turn elsewhere.
         using (var moved = Select(selector, nextTurn))
         {
             Assert.NotSame(_instances[0], moved.Instance);
