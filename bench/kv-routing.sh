@@ -13,7 +13,7 @@
 # cache entries, which only take LRU space); an unmeasured warm-up of WARMUP_SECONDS at the lowest
 # rate fills the caches as a running service's are, then the rates run in ascending order, each
 # for DURATION seconds of Poisson arrivals, each starting past the prompts sent so far
-# (--prompt-offset: same prefixes, no prompt ever repeated). The cache hit rate is the prefill
+# (--prompt-offset: same prefixes, no prompt ever repeated); a full run takes ~21 min (5 rates), QUICK=1 ~2 min. The cache hit rate is the prefill
 # instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over each measured run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #
