@@ -16,8 +16,8 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// idle instances and both weights 1 a prefill instance's score is minus its estimated time to
 /// first token in units of this prompt's full prefill; the default <c>LoadWeight</c> 0.5 values the
 /// cache hits of later requests that a move would lose, and the mean keeps prefixes in place when
-/// every instance is loaded (a move recomputes the prefix, adding load where it goes: the first
-/// version, without the mean, spiralled into recomputation at 6 req/s in <c>bench/kv-routing.sh</c>).
+/// every instance is loaded (a move recomputes the prefix, adding load where it goes). It balances
+/// compute, not cache footprint: see <c>bench/RESULTS.md</c> §7.5 for where that falls short.
 /// A call without an estimate (sent by the fallback) counts as
 /// one prompt like this one, uncached. A long conversation thus stays with the instance holding it
 /// while the work queued there costs less than recomputing it elsewhere, and many short tails do
