@@ -13,12 +13,12 @@
 # cache entries, which only take LRU space); an unmeasured warm-up of WARMUP_SECONDS at the lowest
 # rate fills the caches as a running service's are, then the rates run in ascending order, each
 # for DURATION seconds of Poisson arrivals, each starting past the prompts sent so far
-# (--prompt-offset: same prefixes, no prompt ever repeated). The cache hit rate is the prefill
+# (--prompt-offset: same prefixes, no prompt ever repeated); a full run takes ~21 min (5 rates), QUICK=1 ~2 min. The cache hit rate is the prefill
 # instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over each measured run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #
 # Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
-# POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 6",
+# POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 5 6",
 # requests/s), DURATION (30 s of arrivals per rate), WARMUP_SECONDS (10), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
 # SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
 # MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
@@ -34,7 +34,7 @@ if [[ "${QUICK:-0}" == 1 ]]; then
 fi
 POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware}"
 WORKLOADS="${WORKLOADS:-prefix multi}"
-RATES="${RATES:-2 4 6}"
+RATES="${RATES:-2 3 4 5 6}"
 DURATION="${DURATION:-30}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-10}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-120}"

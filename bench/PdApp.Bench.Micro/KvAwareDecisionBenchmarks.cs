@@ -47,7 +47,7 @@ public class KvAwareDecisionBenchmarks
         }
 
         var services = new KvAwareServices(index, Microsoft.Extensions.Options.Options.Create(options), new KvCacheMeter(new NoMeterFactory()));
-        _policy = new KvAwarePolicy(services, "prefill", new LeastOutstandingPolicy());
+        _policy = new KvAwarePolicy(services, PdRole.Prefill, new LeastOutstandingPolicy());
         _keys = KvBlockHasher.HashBlocks(_prompt, BlockSize);
     }
 

@@ -2,18 +2,22 @@ namespace PdApp.Proxy.Routing;
 
 /// <summary>
 /// An instance chosen for one upstream call. Disposing it ends the call's claim on the
-/// instance (outstanding count); report the outcome first so passive health checking sees it.
+/// instance (outstanding count, and the work the policy charged: <see cref="UpstreamInstance.PendingPrefillTokens"/>,
+/// <see cref="UpstreamInstance.PendingBlocks"/>); report the outcome first so passive health checking sees it.
+/// Every path of a call (success, failure, cancellation) disposes its lease, so nothing stays charged.
 /// </summary>
 public sealed class InstanceLease : IDisposable
 {
     private readonly IInstanceOutcomeSink _sink;
+    private readonly InstanceWork? _work;
     private int _disposed;
 
-    internal InstanceLease(UpstreamInstance instance, IInstanceOutcomeSink sink)
+    internal InstanceLease(UpstreamInstance instance, IInstanceOutcomeSink sink, InstanceWork? work = null)
     {
         Instance = instance;
         _sink = sink;
-        instance.Acquire();
+        _work = work;
+        instance.Acquire(work);
     }
 
     /// <summary>The chosen instance.</summary>
@@ -30,7 +34,7 @@ public sealed class InstanceLease : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            Instance.Release();
+            Instance.Release(_work);
         }
     }
 }

@@ -9,6 +9,9 @@ namespace PdApp.Proxy.Routing;
 public sealed class UpstreamInstance
 {
     private int _outstanding;
+    private long _pendingPrefillTokens;
+    private long _pendingBlocks;
+    private int _estimatedCalls;
     private volatile bool _isHealthy = true;
     private volatile bool _isVerified;
     private volatile bool _isDraining;
@@ -62,6 +65,22 @@ public sealed class UpstreamInstance
 
     /// <summary>Requests currently in flight on this instance.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>
+    /// Uncached prompt tokens of this proxy's calls in flight here, as the <c>KvAware</c> policy
+    /// estimated them when it chose the instance: what the engine must still prefill for them
+    /// (released when each call's lease ends; 0 under other policies).
+    /// </summary>
+    public long PendingPrefillTokens => Volatile.Read(ref _pendingPrefillTokens);
+
+    /// <summary>
+    /// KV blocks of the sequences this proxy is running here (their prompts' blocks), as the
+    /// <c>KvAware</c> decode policy charged them (released when each call's lease ends; 0 under other policies).
+    /// </summary>
+    public long PendingBlocks => Volatile.Read(ref _pendingBlocks);
+
+    /// <summary>Calls in flight here whose work a policy estimated (<see cref="PendingPrefillTokens"/>, <see cref="PendingBlocks"/>); the rest of <see cref="Outstanding"/> is of unknown size.</summary>
+    internal int EstimatedCalls => Volatile.Read(ref _estimatedCalls);
 
     /// <summary>Result of the last active health check (true until the first check says otherwise).</summary>
     public bool IsHealthy
@@ -141,9 +160,36 @@ public sealed class UpstreamInstance
     /// <summary>Fails the calls in flight that follow <see cref="OutageToken"/>; later calls get a fresh token.</summary>
     internal void SignalOutage() => Interlocked.Exchange(ref _outage, new CancellationTokenSource()).Cancel();
 
-    internal void Acquire() => Interlocked.Increment(ref _outstanding);
+    internal void Acquire(InstanceWork? work = null)
+    {
+        Interlocked.Increment(ref _outstanding);
+        AddWork(work, 1);
+    }
 
-    internal void Release() => Interlocked.Decrement(ref _outstanding);
+    internal void Release(InstanceWork? work = null)
+    {
+        AddWork(work, -1);
+        Interlocked.Decrement(ref _outstanding);
+    }
+
+    private void AddWork(InstanceWork? estimate, int sign)
+    {
+        if (estimate is not { } work)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _estimatedCalls, sign);
+        if (work.PrefillTokens != 0)
+        {
+            Interlocked.Add(ref _pendingPrefillTokens, sign * (long)work.PrefillTokens);
+        }
+
+        if (work.Blocks != 0)
+        {
+            Interlocked.Add(ref _pendingBlocks, sign * (long)work.Blocks);
+        }
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({Role}, {BaseAddress})";

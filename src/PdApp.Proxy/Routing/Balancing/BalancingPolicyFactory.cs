@@ -1,3 +1,4 @@
+using PdApp.Protocol;
 using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Options;
 
@@ -7,10 +8,10 @@ namespace PdApp.Proxy.Routing.Balancing;
 internal static class BalancingPolicyFactory
 {
     public static IBalancingPolicy Create(BalancingPolicyKind kind, BalancingOptions options, Random random) =>
-        Create(kind, options, random, kvCache: null, role: "any");
+        Create(kind, options, random, kvCache: null, role: PdRole.Both);
 
     /// <summary>Builds a policy; <paramref name="kvCache"/> serves <see cref="BalancingPolicyKind.KvAware"/>.</summary>
-    public static IBalancingPolicy Create(BalancingPolicyKind kind, BalancingOptions options, Random random, KvAwareServices? kvCache, string role) => kind switch
+    public static IBalancingPolicy Create(BalancingPolicyKind kind, BalancingOptions options, Random random, KvAwareServices? kvCache, PdRole role) => kind switch
     {
         BalancingPolicyKind.KvAware => new KvAwarePolicy(
             // Without the registered index (a policy built on its own) it has no events and falls back.

@@ -5,4 +5,14 @@ internal interface IBalancingPolicy
 {
     /// <summary>Chooses an eligible instance, or null when none is.</summary>
     UpstreamInstance? Choose(in SelectionRequest request);
+
+    /// <summary>
+    /// Chooses an eligible instance, or null, and the work the call puts on it, which the call's
+    /// lease charges to the instance while it lasts (default null: none is estimated, the call counts only as outstanding).
+    /// </summary>
+    UpstreamInstance? Choose(in SelectionRequest request, out InstanceWork? work)
+    {
+        work = null;
+        return Choose(request);
+    }
 }

@@ -43,8 +43,8 @@ public sealed class InstanceSelector : IInstanceSelector
         _outcomes = outcomes;
         _time = time;
         var settings = options.Value;
-        _prefill = BalancingPolicyFactory.Create(settings.Prefill, settings, random, kvCache, "prefill");
-        _decode = BalancingPolicyFactory.Create(settings.Decode, settings, random, kvCache, "decode");
+        _prefill = BalancingPolicyFactory.Create(settings.Prefill, settings, random, kvCache, PdRole.Prefill);
+        _decode = BalancingPolicyFactory.Create(settings.Decode, settings, random, kvCache, PdRole.Decode);
         _both = BalancingPolicyFactory.Create(BalancingPolicyKind.LeastOutstanding, settings, random);
     }
 
@@ -58,8 +58,8 @@ public sealed class InstanceSelector : IInstanceSelector
             PdRole.Decode => _decode,
             _ => _both,
         };
-        var chosen = policy.Choose(new SelectionRequest(_registry.GetInstances(role), context, _time.GetUtcNow()));
-        return chosen is null ? null : new InstanceLease(chosen, _outcomes);
+        var chosen = policy.Choose(new SelectionRequest(_registry.GetInstances(role), context, _time.GetUtcNow()), out var work);
+        return chosen is null ? null : new InstanceLease(chosen, _outcomes, work);
     }
 
     /// <inheritdoc />

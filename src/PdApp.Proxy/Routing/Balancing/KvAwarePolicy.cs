@@ -1,32 +1,55 @@
+using PdApp.Protocol;
 using PdApp.Proxy.Routing.KvCache;
 
 namespace PdApp.Proxy.Routing.Balancing;
 
 /// <summary>
 /// Routes on the engines' real prefix caches (llm-d's precise prefix-cache scorer, Dynamo's KV
-/// router): for each eligible instance, the share of the prompt's blocks it holds as a leading run
-/// (<see cref="KvBlockIndex.Match"/>), weighed against its load:
-/// <c>score = CacheWeight x cached share - LoadWeight x load / (mean load + 1) - KvUsageWeight x KV usage</c>,
-/// where load is this proxy's outstanding requests plus the engine's scraped waiting requests. The
-/// load term is relative to the mean, so a hot prefix spills to other instances once its holder is
-/// well above average, like bounded-load consistent hashing. Ties go to fewer outstanding requests.
+/// router): for each eligible instance, the share of the prompt's tokens it holds as a leading run
+/// of blocks (<see cref="KvBlockIndex.Match"/>), weighed against the work already sent there:
+/// <c>score = CacheWeight x cached share - LoadWeight x work - WaitingWeight x waiting - KvUsageWeight x KV usage</c>.
+/// The work is what the engine must still compute for this proxy's calls in flight, counted from
+/// this policy's own decisions (<see cref="InstanceWork"/>, charged by the call's lease until it
+/// ends): for prefill, their uncached prompt tokens (Dynamo's cost: the prompt's uncached blocks plus
+/// the worker's active prefill blocks), for decode the KV blocks of the sequences running there,
+/// each relative to the mean of the eligible instances plus this prompt's tokens (blocks). With
+/// idle instances and both weights 1 a prefill instance's score is minus its estimated time to
+/// first token in units of this prompt's full prefill; the default <c>LoadWeight</c> 0.5 values the
+/// cache hits of later requests that a move would lose, and the mean keeps prefixes in place when
+/// every instance is loaded (a move recomputes the prefix, adding load where it goes). It balances
+/// compute, not cache footprint: see <c>bench/RESULTS.md</c> §7.5 for where that falls short.
+/// A call without an estimate (sent by the fallback) counts as
+/// one prompt like this one, uncached. A long conversation thus stays with the instance holding it
+/// while the work queued there costs less than recomputing it elsewhere, and many short tails do
+/// not push it away, while a few long uncached prompts do. Waiting is the engine's scraped
+/// <c>vllm:num_requests_waiting</c> (other proxies' requests too); KV usage its
+/// <c>vllm:kv_cache_usage_perc</c>. Ties go to fewer outstanding requests.
 /// The chosen instance counts as holding the prompt's blocks for <c>PendingSeconds</c>
 /// (<see cref="KvBlockIndex.NotePending"/>), so requests sharing a prefix follow the first one
 /// before its prefill is done and its events arrive.
 /// Without block keys, or when no eligible instance has fresh events, it uses
 /// <paramref name="fallback"/> (least outstanding) and counts why.
 /// </summary>
-internal sealed class KvAwarePolicy(KvAwareServices kvCache, string role, IBalancingPolicy fallback) : IBalancingPolicy
+internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalancingPolicy fallback) : IBalancingPolicy
 {
     private const int StackLimit = 128;
-
-    public UpstreamInstance? Choose(in SelectionRequest request)
+    private readonly string _roleLabel = role switch
     {
+        PdRole.Prefill => "prefill",
+        PdRole.Decode => "decode",
+        _ => "any",
+    };
+
+    public UpstreamInstance? Choose(in SelectionRequest request) => Choose(request, out _);
+
+    public UpstreamInstance? Choose(in SelectionRequest request, out InstanceWork? work)
+    {
+        work = null;
         var keys = request.Context.KvBlockKeys;
         var instances = request.Instances;
         if (keys is null || keys.Count == 0 || instances.Count == 0)
         {
-            kvCache.Meter.Decision(role, "no_keys");
+            kvCache.Meter.Decision(_roleLabel, "no_keys");
             return fallback.Choose(request);
         }
 
@@ -34,9 +57,15 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, string role, IBalan
         ulong[] keySpan = keys as ulong[] ?? [.. keys];
         kvCache.Index.Match(keySpan, instances, matched);
 
+        // A reused chat prefix carries its keys only: the prompt is at least that long.
+        var blockSize = kvCache.Index.BlockSize;
+        var promptTokens = Math.Max(request.Context.KvPromptTokens, keySpan.Length * blockSize);
+        var promptBlocks = (promptTokens + blockSize - 1) / blockSize;
+        var decode = role == PdRole.Decode;
+
         var eligible = 0;
         var fresh = 0;
-        long totalLoad = 0;
+        double totalWork = 0;
         var why = "events_absent";
         for (var i = 0; i < instances.Count; i++)
         {
@@ -47,7 +76,7 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, string role, IBalan
             }
 
             eligible++;
-            totalLoad += Load(instance, request.Now);
+            totalWork += Work(instance, decode, promptTokens, promptBlocks);
             if (kvCache.IsFresh(instance, request.Now, out var reason))
             {
                 fresh++;
@@ -61,15 +90,20 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, string role, IBalan
 
         if (fresh == 0)
         {
-            kvCache.Meter.Decision(role, eligible == 0 ? "no_instance" : why);
+            kvCache.Meter.Decision(_roleLabel, eligible == 0 ? "no_instance" : why);
             return fallback.Choose(request);
         }
 
         var options = kvCache.Options;
-        var meanLoad = (double)totalLoad / eligible;
+        var staleAfter = TimeSpan.FromSeconds(options.StaleSeconds);
+
+        // Relative to the mean plus this prompt: with idle instances, work in units of this prompt (the
+        // estimated time to first token); when every instance is loaded the differences weigh less, so
+        // prefixes stay where they are cached (moving one recomputes it, which adds load: a spiral).
+        var workUnit = (totalWork / eligible) + (decode ? promptBlocks : promptTokens);
         UpstreamInstance? best = null;
         var bestScore = double.NegativeInfinity;
-        var bestMatched = 0;
+        var bestCached = 0;
         for (var i = 0; i < instances.Count; i++)
         {
             var candidate = instances[i];
@@ -78,29 +112,37 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, string role, IBalan
                 continue;
             }
 
-            var usage = candidate.Load is { } load && request.Now - load.ObservedAt < TimeSpan.FromSeconds(options.StaleSeconds) ? load.KvCacheUsage : 0;
-            var score = (options.CacheWeight * matched[i] / keySpan.Length)
-                - (options.LoadWeight * Load(candidate, request.Now) / (meanLoad + 1))
+            var cached = Math.Min(promptTokens, matched[i] * blockSize);
+            var (waiting, usage) = candidate.Load is { } load && request.Now - load.ObservedAt < staleAfter ? (load.Waiting, load.KvCacheUsage) : (0, 0.0);
+            var score = (options.CacheWeight * cached / promptTokens)
+                - (options.LoadWeight * Work(candidate, decode, promptTokens, promptBlocks) / workUnit)
+                - (options.WaitingWeight * waiting)
                 - (options.KvUsageWeight * usage);
             if (best is null || score > bestScore || (score == bestScore && candidate.Outstanding < best.Outstanding))
             {
                 best = candidate;
                 bestScore = score;
-                bestMatched = matched[i];
+                bestCached = cached;
             }
         }
 
         if (best is not null)
         {
+            work = decode ? new InstanceWork(0, promptBlocks) : new InstanceWork(promptTokens - bestCached, 0);
             kvCache.Index.NoteRouted(best.Name, request.Now);
             kvCache.Index.NotePending(best.Name, keySpan, request.Now);
-            kvCache.Meter.Decision(role, bestMatched > 0 ? "cache_hit" : "cache_miss");
+            kvCache.Meter.Decision(_roleLabel, bestCached > 0 ? "cache_hit" : "cache_miss");
         }
 
         return best;
     }
 
-    private long Load(UpstreamInstance instance, DateTimeOffset now) =>
-        instance.Outstanding
-        + (instance.Load is { } load && now - load.ObservedAt < TimeSpan.FromSeconds(kvCache.Options.StaleSeconds) ? load.Waiting : 0);
+    // The work in flight on the instance, in the role's measure; calls without an estimate count as one such prompt.
+    private static double Work(UpstreamInstance instance, bool decode, int promptTokens, int promptBlocks)
+    {
+        var unestimated = Math.Max(0, instance.Outstanding - instance.EstimatedCalls);
+        return decode
+            ? instance.PendingBlocks + ((double)unestimated * promptBlocks)
+            : instance.PendingPrefillTokens + ((double)unestimated * promptTokens);
+    }
 }

@@ -75,16 +75,34 @@ public sealed class KvCacheOptions
     /// </summary>
     public double PendingSeconds { get; set; } = 10;
 
-    /// <summary><c>Pd:Proxy:KvCache:CacheWeight</c>: weight of the cached share of the prompt in the score (default 1).</summary>
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:CacheWeight</c>: weight of the share of the prompt's tokens the instance
+    /// holds as a leading run of cached blocks (default 1).
+    /// </summary>
     public double CacheWeight { get; set; } = 1.0;
 
     /// <summary>
-    /// <c>Pd:Proxy:KvCache:LoadWeight</c>: weight of the instance's load (outstanding requests plus the
-    /// engine's waiting requests, over the busiest eligible instance's) in the score (default 0.5).
+    /// <c>Pd:Proxy:KvCache:LoadWeight</c>: weight of the work this proxy has in flight on the instance
+    /// (default 0.5), counted from its own routing decisions: for prefill, the uncached prompt tokens of
+    /// the requests it sent there that have not finished prefilling (a long uncached prompt weighs what
+    /// it costs, a short conversation tail almost nothing); for decode, the KV blocks of the sequences
+    /// it runs there; either over the mean of the eligible instances plus this prompt's tokens (blocks).
+    /// With idle instances and <see cref="CacheWeight"/> and this weight both 1, a prefill instance's
+    /// score is minus its estimated time to first token in units of this prompt's full prefill
+    /// (greedy); below 1 a prefix stays where it is cached until the work queued there is worth more
+    /// than recomputing it elsewhere (1 / weight times as much), since a move also costs later
+    /// requests their cache hits; the mean keeps prefixes in place when every instance is loaded.
     /// </summary>
     public double LoadWeight { get; set; } = 0.5;
 
-    /// <summary><c>Pd:Proxy:KvCache:KvUsageWeight</c>: weight of the engine's <c>vllm:kv_cache_usage_perc</c> (default 0.1).</summary>
+    /// <summary>
+    /// <c>Pd:Proxy:KvCache:WaitingWeight</c>: weight of each request queued in the engine's scheduler
+    /// (scraped <c>vllm:num_requests_waiting</c>; it also counts other proxies' requests, which
+    /// <see cref="LoadWeight"/> does not see) in the same units (default 0.25).
+    /// </summary>
+    public double WaitingWeight { get; set; } = 0.25;
+
+    /// <summary><c>Pd:Proxy:KvCache:KvUsageWeight</c>: weight of the engine's scraped <c>vllm:kv_cache_usage_perc</c>, 0 to 1 (default 0.1).</summary>
     public double KvUsageWeight { get; set; } = 0.1;
 
     /// <summary>
@@ -207,7 +225,11 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
             failures.Add($"{S}:StaleSeconds must be positive (was {options.StaleSeconds}).");
         }
 
-        foreach (var (label, weight) in new[] { ("CacheWeight", options.CacheWeight), ("LoadWeight", options.LoadWeight), ("KvUsageWeight", options.KvUsageWeight) })
+        foreach (var (label, weight) in new[]
+        {
+            ("CacheWeight", options.CacheWeight), ("LoadWeight", options.LoadWeight), ("WaitingWeight", options.WaitingWeight),
+            ("KvUsageWeight", options.KvUsageWeight),
+        })
         {
             if (!(weight >= 0) || double.IsInfinity(weight))
             {

@@ -11,6 +11,7 @@ public sealed class KvAwarePolicyTests
 {
     private readonly ManualClock _clock = new();
     private readonly UpstreamInstance[] _instances = [Instance("p0"), Instance("p1"), Instance("p2")];
+    private readonly UpstreamInstance[] _decodes = [Instance("d0", PdApp.Protocol.PdRole.Decode), Instance("d1", PdApp.Protocol.PdRole.Decode)];
 
     [Fact]
     public void PromptSharingThreeBlocks_GoesToTheHolder_AndMovesAfterEviction()
@@ -140,15 +141,141 @@ public sealed class KvAwarePolicyTests
         Assert.Same(_instances[0], chosen);
     }
 
+    [Fact]
+    public void LongUncachedPromptInFlight_MovesTheNextTurnElsewhere_UntilItsPrefillEnds()
+    {
+        // No pending notes: the moved turn must not count as held where it went.
+        var (selector, index) = CreateSelector(o => o.PendingSeconds = 0);
+        var history = Prompt(8);
+        index.Apply("p0", Stored(history));
+        index.Apply("p1", Stored(Prompt(1, first: 40)));
+        index.Apply("p2", Stored(Prompt(1, first: 60)));
+        var nextTurn = history.Concat(Prompt(1, first: 9000)).ToArray(); // 8 of 9 blocks held by p0
+
+        // An 80-block prompt nobody holds: p0 (first of equals) must compute all 320 tokens.
+        var longPrompt = Select(selector, Prompt(80, first: 20_000));
+        Assert.Same(_instances[0], longPrompt.Instance);
+        Assert.Equal(320, _instances[0].PendingPrefillTokens);
+
+        // Waiting behind 320 tokens costs more than computing the 36-token turn elsewhere.
+        using (var moved = Select(selector, nextTurn))
+        {
+            Assert.NotSame(_instances[0], moved.Instance);
+            Assert.Equal(36, moved.Instance.PendingPrefillTokens);
+        }
+
+        longPrompt.Dispose(); // the prefill answered: its tokens are computed
+        Assert.Equal(0, _instances[0].PendingPrefillTokens);
+        using var back = Select(selector, nextTurn);
+        Assert.Same(_instances[0], back.Instance);
+        Assert.Equal(4, _instances[0].PendingPrefillTokens); // only the uncached last block
+    }
+
+    [Fact]
+    public void ManyShortTailsInFlight_DoNotMoveAConversationFromTheInstanceHoldingIt()
+    {
+        var (selector, index) = CreateSelector();
+        var history = Prompt(8);
+        index.Apply("p0", Stored(history));
+        index.Apply("p1", Stored(Prompt(1, first: 40)));
+        index.Apply("p2", Stored(Prompt(1, first: 60)));
+
+        // Seven turns extending the conversation by one block each: seven requests in flight on p0, but
+        // only 4 uncached tokens each; the last still waits behind 24, less than the 36 it would compute elsewhere.
+        var leases = Enumerable.Range(0, 7).Select(i => Select(selector, history.Concat(Prompt(1, first: 9000 + (100 * i))).ToArray())).ToList();
+
+        Assert.All(leases, lease => Assert.Same(_instances[0], lease.Instance));
+        Assert.Equal(7, _instances[0].Outstanding);
+        Assert.Equal(28, _instances[0].PendingPrefillTokens);
+        leases.ForEach(lease => lease.Dispose());
+    }
+
+    [Fact]
+    public void ChargedWork_IsReleasedOnce_WhenTheCallFailsOrIsCancelled()
+    {
+        var (selector, index) = CreateSelector();
+        foreach (var instance in _instances.Concat(_decodes))
+        {
+            index.Apply(instance.Name, Stored(Prompt(1, first: 70 + instance.Name[1])));
+        }
+
+        var failed = Select(selector, Prompt(5, first: 3000));
+        var cancelled = Select(selector, Prompt(3, first: 4000));
+        var decode = selector.Select(PdApp.Protocol.PdRole.Decode, Context(Prompt(6, first: 5000)))!;
+        var withoutKeys = selector.Select(PdApp.Protocol.PdRole.Prefill, new RoutingContext("r", "text"))!; // the fallback estimates nothing
+        Assert.Equal(32, _instances.Sum(i => i.PendingPrefillTokens));
+        Assert.Equal(6, _decodes.Sum(i => i.PendingBlocks));
+
+        failed.ReportFailure();
+        failed.Dispose();
+        failed.Dispose();
+        cancelled.Dispose(); // the client went away: no outcome reported
+        decode.Dispose();
+        withoutKeys.Dispose();
+
+        Assert.All(_instances.Concat(_decodes), instance =>
+        {
+            Assert.Equal(0, instance.Outstanding);
+            Assert.Equal(0, instance.PendingPrefillTokens);
+            Assert.Equal(0, instance.PendingBlocks);
+        });
+    }
+
+    [Fact]
+    public void DecodeKvAware_SpreadsBySequenceBlocks_NotRequestCount()
+    {
+        var (selector, index) = CreateSelector();
+        foreach (var instance in _decodes)
+        {
+            index.Apply(instance.Name, Stored(Prompt(1, first: 80 + instance.Name[1])));
+        }
+
+        // d0 runs one long sequence, d1 three short ones: a new sequence goes to d1 (fewer blocks held).
+        using var longSequence = selector.Select(PdApp.Protocol.PdRole.Decode, Context(Prompt(30, first: 1000)))!;
+        Assert.Same(_decodes[0], longSequence.Instance);
+        var shorts = Enumerable.Range(0, 3).Select(i => selector.Select(PdApp.Protocol.PdRole.Decode, Context(Prompt(1, first: 2000 + (10 * i))))!).ToList();
+        Assert.All(shorts, lease => Assert.Same(_decodes[1], lease.Instance));
+
+        using var next = selector.Select(PdApp.Protocol.PdRole.Decode, Context(Prompt(2, first: 3000)))!;
+        Assert.Same(_decodes[1], next.Instance);
+        shorts.ForEach(lease => lease.Dispose());
+    }
+
     private static void Lease(UpstreamInstance instance) => instance.Acquire();
 
     private UpstreamInstance? Choose(IBalancingPolicy policy, int[] prompt) =>
         policy.Choose(new SelectionRequest(_instances, new RoutingContext("r", null) { KvBlockKeys = Keys(prompt), KvPromptTokens = prompt.Length }, _clock.GetUtcNow()));
 
+    private static RoutingContext Context(int[] prompt) => new("r", null) { KvBlockKeys = Keys(prompt), KvPromptTokens = prompt.Length };
+
+    private InstanceLease Select(InstanceSelector selector, int[] prompt) => selector.Select(PdApp.Protocol.PdRole.Prefill, Context(prompt))!;
+
+    // The selector as the proxy builds it (KvAware for both roles), over p0-p2 and d0-d1.
+    private (InstanceSelector Selector, KvBlockIndex Index) CreateSelector(Action<PdApp.Proxy.Routing.KvCache.KvCacheOptions>? configure = null)
+    {
+        var options = Options(configure);
+        var index = new KvBlockIndex(Microsoft.Extensions.Options.Options.Create(options), _clock);
+        var registry = new InstanceRegistry(Microsoft.Extensions.Logging.Abstractions.NullLogger<InstanceRegistry>.Instance);
+        foreach (var instance in _instances.Concat(_decodes))
+        {
+            registry.AddOrUpdate(instance);
+        }
+
+        var balancing = new PdApp.Proxy.Routing.Options.BalancingOptions
+        {
+            Prefill = PdApp.Proxy.Routing.Options.BalancingPolicyKind.KvAware,
+            Decode = PdApp.Proxy.Routing.Options.BalancingPolicyKind.KvAware,
+        };
+        var tracker = new PdApp.Proxy.Routing.Health.PassiveHealthTracker(
+            Microsoft.Extensions.Options.Options.Create(new PdApp.Proxy.Routing.Options.EjectionOptions()), _clock,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<PdApp.Proxy.Routing.Health.PassiveHealthTracker>.Instance);
+        return (new InstanceSelector(registry, tracker, Microsoft.Extensions.Options.Options.Create(balancing), _clock, new Random(1), Services(index, options)), index);
+    }
+
     private (IBalancingPolicy Policy, KvBlockIndex Index) Create(Action<PdApp.Proxy.Routing.KvCache.KvCacheOptions>? configure = null)
     {
         var options = Options(configure);
         var index = new KvBlockIndex(Microsoft.Extensions.Options.Options.Create(options), _clock);
-        return (new KvAwarePolicy(Services(index, options), "prefill", new LeastOutstandingPolicy()), index);
+        return (new KvAwarePolicy(Services(index, options), PdApp.Protocol.PdRole.Prefill, new LeastOutstandingPolicy()), index);
     }
 }

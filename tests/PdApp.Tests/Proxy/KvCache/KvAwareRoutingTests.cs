@@ -136,6 +136,44 @@ public sealed class KvAwareRoutingTests
         Assert.Fail("No request was served by decode-0.");
     }
 
+    [Fact]
+    public async Task FailedPrefillsAndBrokenStreams_LeaveNoWorkChargedOnAnyInstance()
+    {
+        var failing = await SimulatorInstance.StartAsync("prefill-0", [.. SimulatorArgs, "--failure-injection-rate", "100", "--failure-types", "server_error"]);
+        var prefill = await SimulatorInstance.StartAsync("prefill-1", SimulatorArgs);
+        var aborting = await SimulatorInstance.StartAsync("decode-0", [.. SimulatorArgs, "--fault-abort-after-tokens", "3"]);
+        var decode = await SimulatorInstance.StartAsync("decode-1", SimulatorArgs);
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage,
+            [Upstream.Of(failing), Upstream.Of(prefill)],
+            [Upstream.Of(aborting), Upstream.Of(decode)],
+            ["Pd:Proxy:Balancing:Prefill=KvAware", "Pd:Proxy:Balancing:Decode=KvAware", .. EndpointSettings(failing, prefill, aborting, decode)]);
+        await WaitIndexedAsync(proxy, prefill, aborting, decode); // prefill-0 fails everything, its warm-ups too
+        var registry = proxy.Services.GetRequiredService<PdApp.Proxy.Routing.IInstanceRegistry>();
+        PdApp.Proxy.Routing.UpstreamInstance[] all = [.. registry.GetInstances(PdRole.Prefill), .. registry.GetInstances(PdRole.Decode)];
+
+        // Prefills that fail on prefill-0 and are retried on prefill-1, streams that decode-0 breaks off
+        // (and migration continues elsewhere), a client that goes away mid-stream: each charged work.
+        for (var i = 0; i < 6; i++)
+        {
+            var body = new JsonObject
+            {
+                ["model"] = ProxyFixture.Model, ["prompt"] = $"request {i}: " + LongText("tell me about the rivers of Europe", 6), ["max_tokens"] = 8, ["stream"] = true,
+            }.ToJsonString();
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            using var response = await proxy.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            if (i % 3 != 2)
+            {
+                await response.Content.ReadAsStringAsync();
+            }
+        }
+
+        Assert.True(await proxy.Metrics.WaitForAsync("pdapp.proxy.prefill.retries", 1) >= 1);
+        var released = await PdApp.Tests.Proxy.Routing.Eventually.TrueAsync(
+            () => all.All(i => i.Outstanding == 0 && i.PendingPrefillTokens == 0 && i.PendingBlocks == 0), TimeSpan.FromSeconds(20));
+        Assert.True(released, string.Join(", ", all.Select(i => $"{i.Name}: {i.Outstanding} outstanding, {i.PendingPrefillTokens} tokens, {i.PendingBlocks} blocks")));
+    }
+
     private static KvBlockIndex Index(ProxyFixture proxy) => proxy.Services.GetRequiredService<KvBlockIndex>();
 
     private static IEnumerable<string> EndpointSettings(params SimulatorInstance[] simulators)
