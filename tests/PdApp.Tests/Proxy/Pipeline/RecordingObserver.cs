@@ -8,7 +8,7 @@ using Yarp.ReverseProxy.Forwarder;
 namespace PdApp.Tests.Proxy.Pipeline;
 
 /// <summary>Records the events the pipeline reports, one name per call.</summary>
-internal sealed class RecordingObserver : IRequestObserver
+internal class RecordingObserver : IRequestObserver
 {
     public List<string> Events { get; } = [];
 

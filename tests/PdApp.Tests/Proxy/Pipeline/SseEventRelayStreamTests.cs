@@ -3,12 +3,8 @@ using System.Text;
 using System.Text.Json;
 using PdApp.Proxy.Observability.Streaming;
 using PdApp.Proxy.Pipeline;
-using PdApp.Proxy.Pipeline.Admission;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Migration;
-using PdApp.Proxy.Pipeline.Requests;
-using PdApp.Proxy.Routing;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace PdApp.Tests.Proxy.Pipeline;
 
@@ -161,8 +157,9 @@ public sealed class SseEventRelayStreamTests
 
     private static string Event(string json) => $"data: {json}\n\n";
 
-    // The observer's view of a relayed stream: classified events, and a scan of any bytes shown.
-    private sealed class EventObserver : IRequestObserver
+    // The observer's view of a relayed stream: classified events, and a scan of any bytes shown
+    // (the other notifications are recorded by the base class).
+    private sealed class EventObserver : RecordingObserver, IRequestObserver
     {
         private readonly SseChunkScanner _scanner = new();
 
@@ -182,74 +179,6 @@ public sealed class SseEventRelayStreamTests
         {
             ByteShows++;
             _scanner.Scan(bytes, Kinds.Add);
-        }
-
-        public void AdmissionStarted()
-        {
-        }
-
-        public void AdmissionEnded(AdmissionResult result)
-        {
-        }
-
-        public void RequestParsed(CompletionRequest request)
-        {
-        }
-
-        public void PrefillSkipped()
-        {
-        }
-
-        public void PrefillStarted(UpstreamInstance instance, string upstreamRequestId)
-        {
-        }
-
-        public void PrefillEnded(PrefillAttempt attempt)
-        {
-        }
-
-        public void PrefillRetried(PrefillAttemptKind previous)
-        {
-        }
-
-        public void DecodeOnlyFallback(string reason)
-        {
-        }
-
-        public void KvTransferExpected()
-        {
-        }
-
-        public void DecodeStarted(DecodeCall call)
-        {
-        }
-
-        public void DecodeResponded(HttpResponseMessage response)
-        {
-        }
-
-        public void DecodeEnded(ForwarderError error, bool clientAborted)
-        {
-        }
-
-        public void DecodeRetried()
-        {
-        }
-
-        public void DecodeMigration(string outcome, string reason, int tokensRelayed)
-        {
-        }
-
-        public void KvTransferObserved(bool found)
-        {
-        }
-
-        public void CancelledAfterPrefill()
-        {
-        }
-
-        public void RequestCompleted(int statusCode, PdExchange exchange)
-        {
         }
     }
 
