@@ -19,8 +19,8 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// every instance is loaded (a move recomputes the prefix, adding load where it goes). It balances
 /// compute, not cache footprint: see <c>bench/RESULTS.md</c> §7.5 for where that falls short. The
 /// requests are this proxy's outstanding calls on the instance relative to the mean of the eligible
-/// instances plus one: they spread sequences, and so conversations and their cache footprint, evenly
-/// (<c>bench/RESULTS.md</c> §7.6).
+/// instances plus one: they spread sequences, and so conversations, which the work term alone lets
+/// pile up where their tails are short (<c>bench/RESULTS.md</c> §7.6).
 /// A call without an estimate (sent by the fallback) counts as
 /// one prompt like this one, uncached. A long conversation thus stays with the instance holding it
 /// while the work queued there costs less than recomputing it elsewhere, and many short tails do
@@ -108,7 +108,7 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
         var workUnit = (totalWork / eligible) + (decode ? promptBlocks : promptTokens);
 
         // Requests relative to the mean plus one (the previous load term): spreads sequences, and so the
-        // cache footprint of the conversations they belong to, which the work term alone lets pile up.
+        // conversations they belong to, which the work term alone lets pile up where their tails are short.
         var requestUnit = ((double)totalOutstanding / eligible) + 1;
         UpstreamInstance? best = null;
         var bestScore = double.NegativeInfinity;

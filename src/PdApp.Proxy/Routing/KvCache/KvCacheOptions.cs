@@ -99,9 +99,9 @@ public sealed class KvCacheOptions
     /// <c>Pd:Proxy:KvCache:RequestWeight</c>: weight of the number of requests this proxy has in flight on the
     /// instance, over the mean of the eligible instances plus one (default 0.5). Beside
     /// <see cref="LoadWeight"/>, which weighs what those requests cost to compute, it spreads sequences, and so
-    /// the conversations they belong to and their KV cache footprint: on work alone, conversations whose
-    /// queued tails are short pile up on one instance past what its cache keeps, and its evictions turn
-    /// into recomputation (<c>bench/RESULTS.md</c> §7.5-7.6); 0 = work only.
+    /// the conversations they belong to: on work alone, conversations whose queued tails are short can pile up
+    /// on one instance (the suspected cause of <c>bench/RESULTS.md</c> §7.5's collapse at 6 req/s; with it, §7.6
+    /// measured somewhat lower TTFT at 4-6 req/s, not a higher hit rate); 0 = work only.
     /// </summary>
     public double RequestWeight { get; set; } = 0.5;
 
