@@ -100,8 +100,8 @@ public sealed class KvCacheOptions
     /// instance, over the mean of the eligible instances plus one (default 0.5). Beside
     /// <see cref="LoadWeight"/>, which weighs what those requests cost to compute, it spreads sequences, and so
     /// the conversations they belong to: on work alone, conversations whose queued tails are short can pile up
-    /// on one instance (the suspected cause of <c>bench/RESULTS.md</c> §7.5's collapse at 6 req/s; with it, §7.6
-    /// measured somewhat lower TTFT at 4-6 req/s, not a higher hit rate); 0 = work only.
+    /// on one instance (<c>bench/RESULTS.md</c> §7.5-7.6: with it, lower TTFT at 4 req/s on the multi-turn bench;
+    /// at 6 req/s no better, in some runs worse, with fewer cache hits); 0 = work only.
     /// </summary>
     public double RequestWeight { get; set; } = 0.5;
 
