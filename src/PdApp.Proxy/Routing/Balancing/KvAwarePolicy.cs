@@ -7,7 +7,7 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// Routes on the engines' real prefix caches (llm-d's precise prefix-cache scorer, Dynamo's KV
 /// router): for each eligible instance, the share of the prompt's tokens it holds as a leading run
 /// of blocks (<see cref="KvBlockIndex.Match"/>), weighed against the work already sent there:
-/// <c>score = CacheWeight x cached share - LoadWeight x work - WaitingWeight x waiting - KvUsageWeight x KV usage</c>.
+/// <c>score = CacheWeight x cached share - LoadWeight x work - RequestWeight x requests - WaitingWeight x waiting - KvUsageWeight x KV usage</c>.
 /// The work is what the engine must still compute for this proxy's calls in flight, counted from
 /// this policy's own decisions (<see cref="InstanceWork"/>, charged by the call's lease until it
 /// ends): for prefill, their uncached prompt tokens (Dynamo's cost: the prompt's uncached blocks plus
@@ -17,7 +17,10 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// first token in units of this prompt's full prefill; the default <c>LoadWeight</c> 0.5 values the
 /// cache hits of later requests that a move would lose, and the mean keeps prefixes in place when
 /// every instance is loaded (a move recomputes the prefix, adding load where it goes). It balances
-/// compute, not cache footprint: see <c>bench/RESULTS.md</c> §7.5 for where that falls short.
+/// compute, not cache footprint: see <c>bench/RESULTS.md</c> §7.5 for where that falls short. The
+/// requests are this proxy's outstanding calls on the instance relative to the mean of the eligible
+/// instances plus one: they spread sequences, and so conversations, which the work term alone lets
+/// pile up where their tails are short (<c>bench/RESULTS.md</c> §7.6).
 /// A call without an estimate (sent by the fallback) counts as
 /// one prompt like this one, uncached. A long conversation thus stays with the instance holding it
 /// while the work queued there costs less than recomputing it elsewhere, and many short tails do
@@ -66,6 +69,7 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
         var eligible = 0;
         var fresh = 0;
         double totalWork = 0;
+        long totalOutstanding = 0;
         var why = "events_absent";
         for (var i = 0; i < instances.Count; i++)
         {
@@ -77,6 +81,7 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
 
             eligible++;
             totalWork += Work(instance, decode, promptTokens, promptBlocks);
+            totalOutstanding += instance.Outstanding;
             if (kvCache.IsFresh(instance, request.Now, out var reason))
             {
                 fresh++;
@@ -101,6 +106,10 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
         // estimated time to first token); when every instance is loaded the differences weigh less, so
         // prefixes stay where they are cached (moving one recomputes it, which adds load: a spiral).
         var workUnit = (totalWork / eligible) + (decode ? promptBlocks : promptTokens);
+
+        // Requests relative to the mean plus one (the previous load term): spreads sequences, and so the
+        // conversations they belong to, which the work term alone lets pile up where their tails are short.
+        var requestUnit = ((double)totalOutstanding / eligible) + 1;
         UpstreamInstance? best = null;
         var bestScore = double.NegativeInfinity;
         var bestCached = 0;
@@ -116,6 +125,7 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
             var (waiting, usage) = candidate.Load is { } load && request.Now - load.ObservedAt < staleAfter ? (load.Waiting, load.KvCacheUsage) : (0, 0.0);
             var score = (options.CacheWeight * cached / promptTokens)
                 - (options.LoadWeight * Work(candidate, decode, promptTokens, promptBlocks) / workUnit)
+                - (options.RequestWeight * candidate.Outstanding / requestUnit)
                 - (options.WaitingWeight * waiting)
                 - (options.KvUsageWeight * usage);
             if (best is null || score > bestScore || (score == bestScore && candidate.Outstanding < best.Outstanding))

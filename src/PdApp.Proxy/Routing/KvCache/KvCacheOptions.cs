@@ -96,6 +96,16 @@ public sealed class KvCacheOptions
     public double LoadWeight { get; set; } = 0.5;
 
     /// <summary>
+    /// <c>Pd:Proxy:KvCache:RequestWeight</c>: weight of the number of requests this proxy has in flight on the
+    /// instance, over the mean of the eligible instances plus one (default 0.5). Beside
+    /// <see cref="LoadWeight"/>, which weighs what those requests cost to compute, it spreads sequences, and so
+    /// the conversations they belong to: on work alone, conversations whose queued tails are short can pile up
+    /// on one instance (<c>bench/RESULTS.md</c> §7.5-7.6: with it, lower TTFT at 4 req/s on the multi-turn bench;
+    /// at 6 req/s no better, in some runs worse, with fewer cache hits); 0 = work only.
+    /// </summary>
+    public double RequestWeight { get; set; } = 0.5;
+
+    /// <summary>
     /// <c>Pd:Proxy:KvCache:WaitingWeight</c>: weight of each request queued in the engine's scheduler
     /// (scraped <c>vllm:num_requests_waiting</c>; it also counts other proxies' requests, which
     /// <see cref="LoadWeight"/> does not see) in the same units (default 0.25).
@@ -227,7 +237,8 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
 
         foreach (var (label, weight) in new[]
         {
-            ("CacheWeight", options.CacheWeight), ("LoadWeight", options.LoadWeight), ("WaitingWeight", options.WaitingWeight),
+            ("CacheWeight", options.CacheWeight), ("LoadWeight", options.LoadWeight), ("RequestWeight", options.RequestWeight),
+            ("WaitingWeight", options.WaitingWeight),
             ("KvUsageWeight", options.KvUsageWeight),
         })
         {

@@ -174,7 +174,8 @@ public sealed class KvAwarePolicyTests
     [Fact]
     public void ManyShortTailsInFlight_DoNotMoveAConversationFromTheInstanceHoldingIt()
     {
-        var (selector, index) = CreateSelector();
+        // The work term alone (the request term would spread the seven requests, as the next test shows).
+        var (selector, index) = CreateSelector(o => o.RequestWeight = 0);
         var history = Prompt(8);
         index.Apply("p0", Stored(history));
         index.Apply("p1", Stored(Prompt(1, first: 40)));
@@ -188,6 +189,34 @@ public sealed class KvAwarePolicyTests
         Assert.Equal(7, _instances[0].Outstanding);
         Assert.Equal(28, _instances[0].PendingPrefillTokens);
         leases.ForEach(lease => lease.Dispose());
+    }
+
+    [Theory]
+    [InlineData(null, false)] // the default RequestWeight
+    [InlineData(0.0, true)] // work only: the conversations pile up where the system prompt is cached
+    public void ConversationsWithShortTailsInFlight_AreSpreadByRequestCount_NotPiledOnTheCacheHolder(double? requestWeight, bool piledUp)
+    {
+        var systemPrompt = Prompt(8);
+        var (placer, placerIndex) = CreateSelector(o => o.RequestWeight = 0);
+        var (selector, index) = CreateSelector(o => o.RequestWeight = requestWeight ?? o.RequestWeight);
+        foreach (var i in new[] { placerIndex, index })
+        {
+            i.Apply("p0", Stored(systemPrompt));
+            i.Apply("p1", Stored(Prompt(1, first: 40)));
+            i.Apply("p2", Stored(Prompt(1, first: 60)));
+        }
+
+        // Seven conversations run on p0, each with a short uncached tail in flight (4 tokens): little work,
+        // but seven histories for p0's cache to keep.
+        var running = Enumerable.Range(0, 7).Select(i => Select(placer, systemPrompt.Concat(Prompt(1, first: 9000 + (100 * i))).ToArray())).ToList();
+        Assert.All(running, lease => Assert.Same(_instances[0], lease.Instance));
+        Assert.Equal(28, _instances[0].PendingPrefillTokens);
+
+        // An eighth conversation over the same system prompt (half its prompt cached on p0).
+        using var eighth = Select(selector, systemPrompt.Concat(Prompt(8, first: 30_000)).ToArray());
+
+        Assert.Equal(piledUp, ReferenceEquals(_instances[0], eighth.Instance));
+        running.ForEach(lease => lease.Dispose());
     }
 
     [Fact]

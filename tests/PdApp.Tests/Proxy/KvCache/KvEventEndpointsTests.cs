@@ -39,4 +39,14 @@ public sealed class KvEventEndpointsTests
 
         Assert.Contains("Pd:Proxy:KvCache:Prefill:ReplayPort", result.FailureMessage, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(-0.5)]
+    [InlineData(double.NaN)]
+    public void InvalidRequestWeight_IsRefusedNamingTheSetting(double weight)
+    {
+        var result = new KvCacheOptionsValidator().Validate(null, new KvCacheOptions { RequestWeight = weight });
+
+        Assert.Contains("Pd:Proxy:KvCache:RequestWeight", result.FailureMessage, StringComparison.Ordinal);
+    }
 }
