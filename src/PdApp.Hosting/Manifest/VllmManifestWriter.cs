@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
-using Aspire.Hosting;
 using Aspire.Hosting.Publishing;
+using Aspire.Hosting;
+using PdApp.Protocol;
 
 namespace PdApp.Hosting.Manifest;
 

@@ -1,9 +1,10 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using PdApp.Protocol;
 
 namespace PdApp.Hosting.Topology;
 

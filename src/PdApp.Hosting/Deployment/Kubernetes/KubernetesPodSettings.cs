@@ -2,6 +2,7 @@ using System.Globalization;
 using k8s.Models;
 using PdApp.Hosting.Containers;
 using PdApp.Hosting.Deployment.Model;
+using PdApp.Protocol;
 
 namespace PdApp.Hosting.Deployment.Kubernetes;
 

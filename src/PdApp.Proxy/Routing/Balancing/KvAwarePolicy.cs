@@ -36,12 +36,7 @@ namespace PdApp.Proxy.Routing.Balancing;
 internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalancingPolicy fallback) : IBalancingPolicy
 {
     private const int StackLimit = 128;
-    private readonly string _roleLabel = role switch
-    {
-        PdRole.Prefill => "prefill",
-        PdRole.Decode => "decode",
-        _ => "any",
-    };
+    private readonly string _roleLabel = role.ToConfigName();
 
     public UpstreamInstance? Choose(in SelectionRequest request) => Choose(request, out _);
 
