@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Migration;
@@ -44,8 +43,11 @@ public sealed partial class PdRequestPipeline
 
             migration.CountAttempt();
             migration.FailedDecodes.Add(call.Instance);
-            var timeline = new MigrationTimeline(progress!.FailedAt, progress.LastContentAt, tokens);
-            var leg = await PrepareContinuationAsync(run, progress, timeline);
+            // Kept only when the timing log is on: it reads the thread pool's counters at the failure and the first token.
+            var timeline = timingLogger is { } timing && timing.IsEnabled(LogLevel.Debug)
+                ? new MigrationTimeline(progress!.FailedAt, progress.LastContentAt, tokens)
+                : null;
+            var leg = await PrepareContinuationAsync(run, progress!, timeline);
             if (leg.Failure is { } failure)
             {
                 if (failure == Canceled)
@@ -82,7 +84,10 @@ public sealed partial class PdRequestPipeline
                 }
 
                 Report(leg.Lease!, next, outcome);
-                MigrationTimingLog.Write(timingLogger ?? NullLogger<MigrationTimeline>.Instance, requestId, next.UpstreamRequestId, call.Instance.Name, next.Instance.Name, timeline);
+                if (timeline is not null)
+                {
+                    MigrationTimingLog.Write(timingLogger!, requestId, next.UpstreamRequestId, call.Instance.Name, next.Instance.Name, timeline);
+                }
                 call = next;
             }
         }
@@ -143,7 +148,7 @@ public sealed partial class PdRequestPipeline
         }
     }
 
-    private async Task<ContinuationLeg> PrepareContinuationAsync(Run run, StreamProgress progress, MigrationTimeline timeline)
+    private async Task<ContinuationLeg> PrepareContinuationAsync(Run run, StreamProgress progress, MigrationTimeline? timeline)
     {
         var (context, request, requestId, routing, exchange, _, migration) = run;
         var body = ContinuationBody.Create(request, progress);
@@ -152,7 +157,7 @@ public sealed partial class PdRequestPipeline
             return ContinuationLeg.Failed(MigrationReasons.ContinuationFailed);
         }
 
-        timeline.MarkBuilt();
+        timeline?.MarkBuilt();
 
         // The original prompt's block keys do not describe the continuation's: the decision takes its own.
         var decodeRouting = routing with { Exclude = migration.FailedDecodes, KvBlockKeys = null, KvPromptTokens = 0 };
@@ -177,9 +182,9 @@ public sealed partial class PdRequestPipeline
 
             if (!alone)
             {
-                timeline.MarkPrefillSent();
+                timeline?.MarkPrefillSent();
                 prefill = await PrefillAsync(run with { Request = continuation!, Routing = decodeRouting }, decode?.Instance);
-                timeline.MarkPrefillAnswered();
+                timeline?.MarkPrefillAnswered();
                 switch (prefill.Attempt)
                 {
                     case { Kind: PrefillAttemptKind.Canceled }:
@@ -198,7 +203,7 @@ public sealed partial class PdRequestPipeline
                 return ContinuationLeg.Failed(MigrationReasons.NoDecodeInstance, continuation);
             }
 
-            timeline.MarkDecodeLeased();
+            timeline?.MarkDecodeLeased();
 
             if (!alone && await WaitForKvAsync(run, prefill!.Handoff, decode.Instance) is null)
             {
