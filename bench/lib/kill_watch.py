@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Kills an instance and watches its end, in a process of its own (issue 14's migration probe).
+
+Started by reliability.py before the kill and idle until then, so neither the kill's timestamp nor the probes
+wait for the bench client's own work. Usage: kill_watch.py PID PORT. On a line on stdin it sends SIGKILL to
+PID and prints one JSON line {"at", "wall", "sent"} (monotonic and wall clock just before the kill, monotonic
+just after); then it polls until PORT refuses connections (the process's sockets are closed: the kernel
+closes them once every thread has exited) and follows the loopback connections to PORT in /proc/net/tcp:
+when the first and the most were in CLOSE_WAIT (their peer's FIN received) and when none was left (the
+proxy read the end and closed them). It prints a second JSON line with those monotonic times and exits.
+"""
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+HOST = "127.0.0.1"
+
+
+def close_wait_count(port):
+    """Loopback TCP sockets whose peer is `port` and that received the peer's FIN (CLOSE_WAIT, state 08)."""
+    peer = f":{port:04X}"
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            return sum(1 for fields in map(str.split, f) if fields[2].endswith(peer) and fields[3] == "08")
+    except OSError:
+        return 0
+
+
+def main():
+    pid, port = int(sys.argv[1]), int(sys.argv[2])
+    sys.stdin.readline()
+    at, wall = time.monotonic(), time.time()
+    os.kill(pid, signal.SIGKILL)
+    sent = time.monotonic()
+    print(json.dumps({"at": at, "wall": wall, "sent": sent}), flush=True)
+    found = {}
+    deadline = time.monotonic() + 10
+    peak, seen = 0, False
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        if "gone" not in found:
+            try:
+                socket.create_connection((HOST, port), timeout=0.05).close()
+            except ConnectionRefusedError:
+                found["gone"] = time.monotonic()
+            except OSError:
+                pass
+        count = close_wait_count(port)
+        if count and not seen:
+            seen, found["fin_first"] = True, now
+        if count > peak:
+            peak, found["fin_peak"], found["fin_peak_count"] = count, now, count
+        if seen and count == 0:
+            found["fin_closed"] = now
+            break
+        time.sleep(0.001)
+    print(json.dumps(found), flush=True)
+
+
+if __name__ == "__main__":
+    main()
