@@ -13,7 +13,8 @@ namespace PdApp.Proxy.Pipeline;
 /// way as the request's own (prefill again on P, fresh NIXL parameters, a new P2pNccl request id),
 /// or from D alone where the request was served by D alone or where the PD decision for the
 /// extended prompt says so (the same one a new request takes: a decode instance's prefix cache holds
-/// all but <c>SkipPrefillBelowUncachedTokens</c> of it, or it is under <c>SkipPrefillBelowTokens</c>).
+/// all but <c>SkipPrefillBelowUncachedTokens</c> of it, or it is under <c>SkipPrefillBelowTokens</c>),
+/// or where the extended prompt is under <c>Pd:Proxy:Migration:DecodeAloneBelowTokens</c>.
 /// Where it cannot move, it ends as before: in-band error and <c>[DONE]</c>, or a 502/504.
 /// </summary>
 public sealed partial class PdRequestPipeline
@@ -172,7 +173,7 @@ public sealed partial class PdRequestPipeline
             if (!alone)
             {
                 var decision = await DecideAsync(continuation!, decodeRouting, context.RequestAborted);
-                (decodeRouting, alone) = (decision.Routing, decision.DecodeAlone);
+                (decodeRouting, alone) = (decision.Routing, decision.DecodeAlone || ContinuesOnDecodeAlone(continuation!));
             }
 
             if (flow.SelectsDecodeBeforePrefill && (decode = selector.Select(PdRole.Decode, decodeRouting)) is null)
@@ -244,6 +245,12 @@ public sealed partial class PdRequestPipeline
             continuation?.Dispose();
         }
     }
+
+    // Pd:Proxy:Migration:DecodeAloneBelowTokens: a short continuation skips the prefill instance and the KV hand-off.
+    private bool ContinuesOnDecodeAlone(CompletionRequest continuation) =>
+        options.Value.Migration.DecodeAloneBelowTokens is var below and > 0
+        && continuation.EstimatedPromptTokens < below
+        && flow.CanSkipPrefill;
 
     private const string Canceled = "canceled";
 

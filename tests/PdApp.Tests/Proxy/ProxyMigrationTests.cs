@@ -54,6 +54,39 @@ public sealed class ProxyMigrationTests
         Assert.Equal((int)usage["prompt_tokens"]! + (int)usage["completion_tokens"]!, (int)usage["total_tokens"]!);
     }
 
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(4096, 0)]
+    public async Task ContinuationUnderDecodeAloneBelowTokens_SkipsThePrefillInstance_StreamStillContinuesExactly(int decodeAloneBelowTokens, int continuationPrefills)
+    {
+        var (proxy, healthy, prefill) = await StartWithPrefillAsync(
+            faultyArgs: ["--fault-abort-after-tokens", "5"], settings: $"Pd:Proxy:Migration:DecodeAloneBelowTokens={decodeAloneBelowTokens}");
+        await using var fixture = proxy;
+        var body = Completion(maxTokens: 16);
+        var reference = await ReferenceAsync(healthy, "/v1/completions", body);
+        var promptTokens = (int)reference.Usage!["prompt_tokens"]!;
+        var prefillTokensBefore = await prefill.ReadMetricAsync("vllm:prompt_tokens_total");
+
+        var stream = await StreamServedByAsync(proxy, "/v1/completions", body, Faulty);
+
+        Assert.Equal(reference.Text, stream.Text);
+        Assert.Equal(16, stream.ContentChunks);
+        AssertOneContinuousStream(stream);
+        Assert.Equal(reference.Usage!.ToJsonString(), stream.Usage!.ToJsonString());
+        Assert.Equal(1, proxy.Metrics.Sum(ProxyMeter.MigrationsInstrument, "outcome", "migrated"));
+
+        // P prefilled each request sent once; the continuation's extended prompt only when it took the prefill path.
+        var continuationTokens = await prefill.ReadMetricAsync("vllm:prompt_tokens_total") - prefillTokensBefore - stream.Sent * promptTokens;
+        if (continuationPrefills == 0)
+        {
+            Assert.Equal(0, continuationTokens);
+        }
+        else
+        {
+            Assert.True(continuationTokens > promptTokens, $"The continuation's prefill counted {continuationTokens} tokens.");
+        }
+    }
+
     [Fact]
     public async Task InBandEngineError_MidStream_Migrates()
     {
@@ -222,11 +255,18 @@ public sealed class ProxyMigrationTests
 
     private static async Task<(ProxyFixture Proxy, Uri Healthy)> StartAsync(string[] faultyArgs, string[]? healthyArgs = null, params string[] settings)
     {
+        var (proxy, healthy, _) = await StartWithPrefillAsync(faultyArgs, healthyArgs, settings);
+        return (proxy, healthy);
+    }
+
+    private static async Task<(ProxyFixture Proxy, Uri Healthy, SimulatorInstance Prefill)> StartWithPrefillAsync(
+        string[] faultyArgs, string[]? healthyArgs = null, params string[] settings)
+    {
         var prefill = await SimulatorInstance.StartAsync("prefill-0");
         var faulty = await SimulatorInstance.StartAsync(Faulty, faultyArgs);
         var healthy = await SimulatorInstance.StartAsync(Healthy, healthyArgs);
         var proxy = await ProxyFixture.StartAsync(KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(faulty), Upstream.Of(healthy)], settings);
-        return (proxy, healthy.BaseAddress);
+        return (proxy, healthy.BaseAddress, prefill);
     }
 
     private static JsonObject Completion(int maxTokens, bool stream = true)
@@ -285,6 +325,7 @@ public sealed class ProxyMigrationTests
             if (response.Headers.GetValues(PdHeaders.ProxyDecodeInstance).Single() == instance)
             {
                 result.RequestId = response.Headers.GetValues(PdHeaders.RequestId).Single();
+                result.Sent = attempt + 1;
                 return result;
             }
         }
@@ -377,6 +418,9 @@ public sealed class ProxyMigrationTests
         public int? ErrorCode { get; set; }
 
         public string? RequestId { get; set; }
+
+        // Requests sent until one was served by the wanted instance (this one included).
+        public int Sent { get; set; }
 
         public void Append(string? text) => _text.Append(text);
 

@@ -50,6 +50,7 @@ public sealed class ProxyOptionsTests
     [InlineData("Pd:Proxy:Admission:RateLimitMaxWaitSeconds=0", "Pd:Proxy:Admission:RateLimitMaxWaitSeconds")]
     [InlineData("Pd:Proxy:Migration:MaxAttempts=-1", "Pd:Proxy:Migration:MaxAttempts")]
     [InlineData("Pd:Proxy:Migration:MaxNonStreamingTokens=-1", "Pd:Proxy:Migration:MaxNonStreamingTokens")]
+    [InlineData("Pd:Proxy:Migration:DecodeAloneBelowTokens=-1", "Pd:Proxy:Migration:DecodeAloneBelowTokens")]
     [InlineData("Pd:Proxy:Memory:IdleSeconds=0", "Pd:Proxy:Memory:IdleSeconds")]
     [InlineData("Pd:Proxy:Memory:MinIntervalSeconds=-1", "Pd:Proxy:Memory:MinIntervalSeconds")]
     public async Task OutOfRangeSetting_FailsNamingIt(string setting, string key) =>
@@ -58,6 +59,7 @@ public sealed class ProxyOptionsTests
     [Theory]
     [InlineData(KvConnectorNames.P2pNccl, "Pd:Proxy:DecodeOnlyFallback=true", "Pd:Proxy:DecodeOnlyFallback")]
     [InlineData(KvConnectorNames.PyNccl, "Pd:Proxy:Disaggregation:SkipPrefillBelowTokens=100", "Pd:Proxy:Disaggregation:SkipPrefillBelowTokens")]
+    [InlineData(KvConnectorNames.PyNccl, "Pd:Proxy:Migration:DecodeAloneBelowTokens=100", "Pd:Proxy:Migration:DecodeAloneBelowTokens")]
     public async Task DecodeAloneWithPeerBoundConnector_FailsNamingTheSetting(string connector, string setting, string key) =>
         Assert.Contains(key, await StartFailureAsync($"{PdProxySettings.Connector}={connector}", "Pd:Registry:Port=0", setting));
 }

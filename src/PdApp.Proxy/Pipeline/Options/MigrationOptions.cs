@@ -38,4 +38,21 @@ public sealed class MigrationOptions
     /// Streaming requests have no such limit: their move carries the text already relayed.
     /// </summary>
     public int MaxNonStreamingTokens { get; set; } = 4096;
+
+    /// <summary>The key of <see cref="DecodeAloneBelowTokens"/>.</summary>
+    public const string DecodeAloneBelowTokensKey = Section + ":" + nameof(DecodeAloneBelowTokens);
+
+    /// <summary>
+    /// <c>Pd:Proxy:Migration:DecodeAloneBelowTokens</c>: a disaggregated request's continuation whose
+    /// extended prompt (the original prompt plus the text already relayed) is estimated shorter than
+    /// this goes to the surviving decode instance alone, which computes that prompt itself, instead of
+    /// through a prefill instance and a KV hand-off (0, the default, turns it off: the continuation
+    /// takes the same PD decision as a new request). A decode instance's death turns all its streams
+    /// into continuations at once; on the prefill path each one waits for a prefill slot among the
+    /// others, a second HTTP call and a KV transfer, while the decode instance would fold a short
+    /// prompt into its running batch (vLLM's chunked prefill). Measured in <c>bench/RESULTS.md</c> 5.3.
+    /// The estimate is <see cref="DisaggregationOptions.SkipPrefillBelowTokens"/>'s. Only for
+    /// connectors where D can prefill alone (not PyNccl, P2pNccl).
+    /// </summary>
+    public int DecodeAloneBelowTokens { get; set; }
 }

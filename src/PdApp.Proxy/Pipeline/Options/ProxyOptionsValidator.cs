@@ -59,6 +59,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
         NonNegative(options.Migration.MaxAttempts, MigrationOptions.MaxAttemptsKey);
         NonNegative(options.Migration.MaxNonStreamingTokens, MigrationOptions.MaxNonStreamingTokensKey);
+        NonNegative(options.Migration.DecodeAloneBelowTokens, MigrationOptions.DecodeAloneBelowTokensKey);
 
         var body = options.RequestBody;
         Positive(body.TimeoutSeconds, $"{RequestBodyOptions.Section}:TimeoutSeconds");
@@ -83,6 +84,11 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
             if (options.Disaggregation.SkipPrefillBelowTokens > 0 && !connector.DecodeCanSkipPrefill)
             {
                 failures.Add($"{S}:Disaggregation:SkipPrefillBelowTokens must be 0 with {pd.Connector}: its decode instance waits for KV from a prefill instance.");
+            }
+
+            if (options.Migration.DecodeAloneBelowTokens > 0 && !connector.DecodeCanSkipPrefill)
+            {
+                failures.Add($"{MigrationOptions.DecodeAloneBelowTokensKey} must be 0 with {pd.Connector}: its decode instance waits for KV from a prefill instance.");
             }
         }
 
