@@ -33,7 +33,7 @@
 # CLIENT (loop: the migration probe and its TTFT reference on one asyncio event loop that timestamps each read on
 # arrival, the kill sent and followed by lib/kill_watch.py in a process of its own; threads: the old client, one
 # thread per stream), RAMP_MS (2.5: ms between the loop client's stream starts), TIMING_LOGS (1), SIMULATOR_ENV (extra NAME=value words for the simulators, e.g. DOTNET_gcServer=0),
-# OUT. Ports: PROXY_PORT (18000; the slow-upload proxy uses +1), PREFILL_PORT (18100), DECODE_PORT (18200).
+# PROXY_ARGS (extra --Key=Value words for the measured proxy, e.g. --Pd:Proxy:Migration:DecodeAloneBelowTokens=512), OUT. Ports: PROXY_PORT (18000; the slow-upload proxy uses +1), PREFILL_PORT (18100), DECODE_PORT (18200).
 PROXY_PORT="${PROXY_PORT:-18000}"
 PREFILL_PORT="${PREFILL_PORT:-18100}"
 DECODE_PORT="${DECODE_PORT:-18200}"
@@ -78,7 +78,7 @@ start_proxy "$((PROXY_PORT + 1))" "$PREFILL_PORT,$((PREFILL_PORT + 1))" "$DECODE
 mv "$OUT/logs/proxy.log" "$OUT/logs/proxy-slow.log" 2>/dev/null || true
 SLOW_PROXY_PID=$PROXY_PID
 start_proxy "$PROXY_PORT" "$PREFILL_PORT,$((PREFILL_PORT + 1))" "$DECODE_PORT,$((DECODE_PORT + 1))" "${COMMON[@]}" \
-  --Pd:Proxy:Admission:MaxConcurrentRequests=4096 --Pd:Proxy:Admission:MaxQueueLength=4096 "${TIMING_ARGS[@]}"
+  --Pd:Proxy:Admission:MaxConcurrentRequests=4096 --Pd:Proxy:Admission:MaxQueueLength=4096 "${TIMING_ARGS[@]}" ${PROXY_ARGS:-}
 wait_ready "http://$HOST:$PROXY_PORT/health"
 wait_ready "http://$HOST:$((PROXY_PORT + 1))/health"
 log "slow-upload proxy pid $SLOW_PROXY_PID"

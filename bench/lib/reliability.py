@@ -618,6 +618,9 @@ def parse_timing_lines(path, marker, fields):
         upstream = re.search(r"upstream (\S+),", line)
         if upstream:
             values["upstream"] = upstream.group(1)
+        gc = re.search(r"GC at failure ([0-9.]+) ms paused in all, ([0-9]+) collections", line)
+        if gc:
+            values["gc_pause"], values["gc_count"] = float(gc.group(1)), int(gc.group(2))
         before = re.search(r"([0-9]+) tokens before", line)
         if before:
             values["tokens_before"] = int(before.group(1))
@@ -696,6 +699,15 @@ def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, fin_ms, fin_pe
 
     rows = [("kill -> killed decode's port refuses connections (its sockets closed)", 1, victim_gone_ms, victim_gone_ms, victim_gone_ms, victim_gone_ms)] \
         if victim_gone_ms == victim_gone_ms else []
+    # The proxy's GC across the failures: the pause time and collections between the first failure taken up
+    # and the last (a stop-the-world pause holds back every relay's read of its ended connection).
+    gced = sorted((m["failed"] + m["handled"], m["gc_pause"], m["gc_count"]) for m in moves.values() if "gc_pause" in m)
+    if len(gced) > 1:
+        spread = gced[-1][0] - gced[0][0]
+        pause, collections = gced[-1][1] - gced[0][1], float(gced[-1][2] - gced[0][2])
+        rows.append(("proxy: first -> last failure taken up by the pipeline (spread)", len(gced), spread, spread, spread, spread))
+        rows.append(("proxy: GC pause between those two (ms)", 1, pause, pause, pause, pause))
+        rows.append(("proxy: GC collections between those two (count)", 1, collections, collections, collections, collections))
     for key, label in (("fin_first", "first"), ("fin_peak", f"most ({fin_peak_count})"), ("fin_closed", "all closed by the proxy: none")):
         if key in fin_ms:
             rows.append((f"kill -> proxy's connections to it in CLOSE_WAIT (FIN received, /proc/net/tcp): {label}", 1,

@@ -28,6 +28,7 @@ public sealed class MigrationTimeline
         LastTokenAt = lastTokenAt;
         Handled = _created;
         (ThreadsAtFailure, QueuedAtFailure) = (ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount);
+        (GcPauseAtFailure, GcCountAtFailure) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
     }
 
     /// <summary>Tokens the client had received before the move (the continuation's first is the next).</summary>
@@ -75,9 +76,18 @@ public sealed class MigrationTimeline
     /// <summary>Thread-pool work items queued then.</summary>
     public long QueuedAtFirstToken { get; private set; }
 
-    /// <summary>The failure in Unix milliseconds (for lining up with other processes' clocks).</summary>
+    /// <summary>
+    /// The process's total GC pause time when the pipeline took the failure up: across the moves of one
+    /// decode's death, a pause that held back the relays' reads shows as a step between their values.
+    /// </summary>
+    public TimeSpan GcPauseAtFailure { get; }
+
+    /// <summary>Gen-0 (i.e. all) collections so far, then.</summary>
+    public int GcCountAtFailure { get; }
+
+    /// <summary>The failure in Unix milliseconds, to the tick (for lining up with other processes' clocks).</summary>
     public double FailedAtUnixMilliseconds =>
-        _createdWall.ToUnixTimeMilliseconds() - Stopwatch.GetElapsedTime(FailedAt, _created).TotalMilliseconds;
+        (_createdWall - DateTimeOffset.UnixEpoch).TotalMilliseconds - Stopwatch.GetElapsedTime(FailedAt, _created).TotalMilliseconds;
 
     /// <summary>Records that the continuation was built.</summary>
     public void MarkBuilt() => Built = Stopwatch.GetTimestamp();

@@ -45,11 +45,13 @@ public static partial class MigrationTimingLog
             timeline.ThreadsAtFailure,
             timeline.QueuedAtFailure,
             timeline.ThreadsAtFirstToken,
-            timeline.QueuedAtFirstToken);
+            timeline.QueuedAtFirstToken,
+            timeline.GcPauseAtFailure.TotalMilliseconds,
+            timeline.GcCountAtFailure);
     }
 
     [LoggerMessage(EventId = 143, Level = LogLevel.Debug,
-        Message = "Request {RequestId} migration timing: upstream {UpstreamRequestId}, {From} -> {To}, {TokensBefore} tokens before, failed at {FailedAtUnixMs:0.0}; ms after the failure: last token {LastTokenMs:0.0}, handled {HandledMs:0.0}, built {BuiltMs:0.0}, prefill sent {PrefillSentMs:0.0}, prefill answered {PrefillAnsweredMs:0.0}, decode leased {DecodeLeasedMs:0.0}, decode sent {DecodeSentMs:0.0}, decode headers {DecodeHeadersMs:0.0}, first token {FirstTokenMs:0.0}; thread pool at failure {ThreadsAtFailure} threads {QueuedAtFailure} queued, at first token {ThreadsAtFirstToken} threads {QueuedAtFirstToken} queued")]
+        Message = "Request {RequestId} migration timing: upstream {UpstreamRequestId}, {From} -> {To}, {TokensBefore} tokens before, failed at {FailedAtUnixMs:0.0}; ms after the failure: last token {LastTokenMs:0.0}, handled {HandledMs:0.0}, built {BuiltMs:0.0}, prefill sent {PrefillSentMs:0.0}, prefill answered {PrefillAnsweredMs:0.0}, decode leased {DecodeLeasedMs:0.0}, decode sent {DecodeSentMs:0.0}, decode headers {DecodeHeadersMs:0.0}, first token {FirstTokenMs:0.0}; thread pool at failure {ThreadsAtFailure} threads {QueuedAtFailure} queued, at first token {ThreadsAtFirstToken} threads {QueuedAtFirstToken} queued; GC at failure {GcPauseMs:0.0} ms paused in all, {GcCollections} collections")]
     private static partial void Timing(
         ILogger logger,
         string requestId,
@@ -70,5 +72,7 @@ public static partial class MigrationTimingLog
         int threadsAtFailure,
         long queuedAtFailure,
         int threadsAtFirstToken,
-        long queuedAtFirstToken);
+        long queuedAtFirstToken,
+        double gcPauseMs,
+        int gcCollections);
 }
