@@ -6,8 +6,9 @@ wait for the bench client's own work. Usage: kill_watch.py PID PORT. On a line o
 PID and prints one JSON line {"at", "wall", "sent"} (monotonic and wall clock just before the kill, monotonic
 just after); then it polls until PORT refuses connections (the process's sockets are closed: the kernel
 closes them once every thread has exited) and follows the loopback connections to PORT in /proc/net/tcp:
-when the first and the most were in CLOSE_WAIT (their peer's FIN received) and when none was left (the
-proxy read the end and closed them). It prints a second JSON line with those monotonic times and exits.
+when the first and the most were in CLOSE_WAIT (their peer's FIN received), when none was left (the
+proxy read the end and closed them), and each change of their count ("series": [monotonic, count]; idle pooled
+connections stay in CLOSE_WAIT until the proxy's pool drops them). It prints a second JSON line with those monotonic times and exits.
 """
 import json
 import os
@@ -20,14 +21,18 @@ HOST = "127.0.0.1"
 
 
 def close_wait_count(port):
-    """Loopback TCP sockets whose peer is `port` and that received the peer's FIN (CLOSE_WAIT, state 08)."""
+    """Loopback TCP sockets whose peer is `port` and that received the peer's FIN (CLOSE_WAIT, state 08), in
+    /proc/net/tcp and /proc/net/tcp6 (.NET connects with dual-mode IPv6 sockets: ::ffff:127.0.0.1 is listed there)."""
     peer = f":{port:04X}"
-    try:
-        with open("/proc/net/tcp") as f:
-            next(f)
-            return sum(1 for fields in map(str.split, f) if fields[2].endswith(peer) and fields[3] == "08")
-    except OSError:
-        return 0
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                count += sum(1 for fields in map(str.split, f) if fields[2].endswith(peer) and fields[3] == "08")
+        except OSError:
+            pass
+    return count
 
 
 def main():
@@ -50,12 +55,16 @@ def main():
             except OSError:
                 pass
         count = close_wait_count(port)
+        if not found.get("series") or found["series"][-1][1] != count:
+            found.setdefault("series", []).append((now, count))
         if count and not seen:
             seen, found["fin_first"] = True, now
         if count > peak:
             peak, found["fin_peak"], found["fin_peak_count"] = count, now, count
         if seen and count == 0:
             found["fin_closed"] = now
+            break
+        if seen and now - found["fin_first"] > 2:
             break
         time.sleep(0.001)
     print(json.dumps(found), flush=True)

@@ -264,14 +264,18 @@ def proxy_metric_lines(port, prefix):
 
 def close_wait_count(port):
     """Loopback TCP sockets whose peer is `port` and that received the peer's FIN (CLOSE_WAIT, state 08 in
-    /proc/net/tcp): the proxy's connections to a dead instance, until the proxy reads the end and closes them."""
+    /proc/net/tcp and /proc/net/tcp6, where .NET's dual-mode sockets are listed): the proxy's connections to a
+    dead instance, until the proxy reads the end and closes them."""
     peer = f":{port:04X}"
-    try:
-        with open("/proc/net/tcp") as f:
-            next(f)
-            return sum(1 for fields in map(str.split, f) if fields[2].endswith(peer) and fields[3] == "08")
-    except OSError:
-        return 0
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                count += sum(1 for fields in map(str.split, f) if fields[2].endswith(peer) and fields[3] == "08")
+        except OSError:
+            pass
+    return count
 
 
 def watch_exit(port, into):
@@ -435,6 +439,10 @@ def summarise_kill(results, killed, streams):
         "victim_gone_ms": (killed["gone"] - killed["at"]) * 1000 if "gone" in killed else float("nan"),
         "fin_ms": {key: (killed[key] - killed["at"]) * 1000 for key in ("fin_first", "fin_peak", "fin_closed") if key in killed},
         "fin_peak_count": killed.get("fin_peak_count", 0),
+        # The CLOSE_WAIT count's changes (event-loop client): when the proxy had closed as many as the killed decode's streams.
+        "fin_streams_closed_ms": next(((t - killed["at"]) * 1000 for t, c in killed.get("series", [])
+                                       if killed.get("fin_peak_count") and c <= killed["fin_peak_count"] - len(victims)
+                                       and t >= killed.get("fin_peak", float("inf"))), float("nan")),
         # From the kill to the first token after it, and from the last token before it: where the stall lies.
         "resume": [min(t for t in r["content"] if t > killed["at"]) - killed["at"] for r in migrated
                    if "at" in killed and any(t > killed["at"] for t in r["content"])],
@@ -621,6 +629,9 @@ def parse_timing_lines(path, marker, fields):
         gc = re.search(r"GC at failure ([0-9.]+) ms paused in all, ([0-9]+) collections", line)
         if gc:
             values["gc_pause"], values["gc_count"] = float(gc.group(1)), int(gc.group(2))
+        jit = re.search(r"JIT at failure ([0-9.]+) ms compiling in all, ([0-9]+) methods", line)
+        if jit:
+            values["jit_ms"], values["jit_methods"] = float(jit.group(1)), int(jit.group(2))
         before = re.search(r"([0-9]+) tokens before", line)
         if before:
             values["tokens_before"] = int(before.group(1))
@@ -632,7 +643,7 @@ PROXY_FIELDS = ["failed", "last", "handled", "built", "prefill_sent", "prefill_a
 ENGINE_FIELDS = ["arrived", "admitted", "kv_loaded", "prompt_done", "first_token"]
 
 
-def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, fin_ms, fin_peak_count, decode_names, prefill_names):
+def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, fin_ms, fin_peak_count, decode_names, prefill_names, fin_streams_closed_ms=float("nan")):
     """Where the stall of the migrated streams goes, per stream then summarised (ms): the proxy's migration
     timing line of each move joined, by the continuation's upstream request id, with the engine timing lines
     of its prefill and of the surviving decode, and, by the client's request id, with the client's first
@@ -708,10 +719,18 @@ def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, fin_ms, fin_pe
         rows.append(("proxy: first -> last failure taken up by the pipeline (spread)", len(gced), spread, spread, spread, spread))
         rows.append(("proxy: GC pause between those two (ms)", 1, pause, pause, pause, pause))
         rows.append(("proxy: GC collections between those two (count)", 1, collections, collections, collections, collections))
+    jitted = sorted((m["failed"] + m["handled"], m["jit_ms"], m["jit_methods"]) for m in moves.values() if "jit_ms" in m)
+    if len(jitted) > 1:
+        jit_ms, jit_methods = jitted[-1][1] - jitted[0][1], float(jitted[-1][2] - jitted[0][2])
+        rows.append(("proxy: JIT compiling time between those two (ms, all threads)", 1, jit_ms, jit_ms, jit_ms, jit_ms))
+        rows.append(("proxy: methods JIT-compiled between those two (count)", 1, jit_methods, jit_methods, jit_methods, jit_methods))
     for key, label in (("fin_first", "first"), ("fin_peak", f"most ({fin_peak_count})"), ("fin_closed", "all closed by the proxy: none")):
         if key in fin_ms:
             rows.append((f"kill -> proxy's connections to it in CLOSE_WAIT (FIN received, /proc/net/tcp): {label}", 1,
                          fin_ms[key], fin_ms[key], fin_ms[key], fin_ms[key]))
+    if fin_streams_closed_ms == fin_streams_closed_ms:
+        rows.append(("kill -> the proxy has closed as many of them as the killed decode had streams (CLOSE_WAIT count down by that)", 1,
+                     fin_streams_closed_ms, fin_streams_closed_ms, fin_streams_closed_ms, fin_streams_closed_ms))
     for name, values in steps.items():
         values = sorted(v for v in values if v == v)
         if values:
@@ -869,7 +888,7 @@ def main():
         print(f"| {name} | {value} | {target} | {('yes' if met else 'NO') if target else ''} |")
 
     phases = migration_phases(args.logs, kill["kill_wall"], kill["content_ms"], kill["victim_gone_ms"], kill["fin_ms"], kill["fin_peak_count"], ["decode-1"],
-                              [f"prefill-{i}" for i in range(len(prefill))])
+                              [f"prefill-{i}" for i in range(len(prefill))], kill["fin_streams_closed_ms"])
     if phases:
         print()
         print("Migrated streams, step by step (ms; per stream, consecutive steps from the proxy's migration timing and the engines' timing logs, joined by request id):")
