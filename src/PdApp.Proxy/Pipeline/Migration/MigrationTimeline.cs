@@ -29,6 +29,7 @@ public sealed class MigrationTimeline
         Handled = _created;
         (ThreadsAtFailure, QueuedAtFailure) = (ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount);
         (GcPauseAtFailure, GcCountAtFailure) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+        (JitTimeAtFailure, JitMethodsAtFailure) = (System.Runtime.JitInfo.GetCompilationTime(), System.Runtime.JitInfo.GetCompiledMethodCount());
     }
 
     /// <summary>Tokens the client had received before the move (the continuation's first is the next).</summary>
@@ -84,6 +85,15 @@ public sealed class MigrationTimeline
 
     /// <summary>Gen-0 (i.e. all) collections so far, then.</summary>
     public int GcCountAtFailure { get; }
+
+    /// <summary>
+    /// The process's total JIT compilation time when the pipeline took the failure up: the first moves of a
+    /// process's life compile the migration path (tier 0), which holds back the other relays' failures.
+    /// </summary>
+    public TimeSpan JitTimeAtFailure { get; }
+
+    /// <summary>Methods compiled so far, then.</summary>
+    public long JitMethodsAtFailure { get; }
 
     /// <summary>The failure in Unix milliseconds, to the tick (for lining up with other processes' clocks).</summary>
     public double FailedAtUnixMilliseconds =>

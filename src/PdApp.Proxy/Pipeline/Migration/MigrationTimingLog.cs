@@ -47,11 +47,13 @@ public static partial class MigrationTimingLog
             timeline.ThreadsAtFirstToken,
             timeline.QueuedAtFirstToken,
             timeline.GcPauseAtFailure.TotalMilliseconds,
-            timeline.GcCountAtFailure);
+            timeline.GcCountAtFailure,
+            timeline.JitTimeAtFailure.TotalMilliseconds,
+            timeline.JitMethodsAtFailure);
     }
 
     [LoggerMessage(EventId = 143, Level = LogLevel.Debug,
-        Message = "Request {RequestId} migration timing: upstream {UpstreamRequestId}, {From} -> {To}, {TokensBefore} tokens before, failed at {FailedAtUnixMs:0.0}; ms after the failure: last token {LastTokenMs:0.0}, handled {HandledMs:0.0}, built {BuiltMs:0.0}, prefill sent {PrefillSentMs:0.0}, prefill answered {PrefillAnsweredMs:0.0}, decode leased {DecodeLeasedMs:0.0}, decode sent {DecodeSentMs:0.0}, decode headers {DecodeHeadersMs:0.0}, first token {FirstTokenMs:0.0}; thread pool at failure {ThreadsAtFailure} threads {QueuedAtFailure} queued, at first token {ThreadsAtFirstToken} threads {QueuedAtFirstToken} queued; GC at failure {GcPauseMs:0.0} ms paused in all, {GcCollections} collections")]
+        Message = "Request {RequestId} migration timing: upstream {UpstreamRequestId}, {From} -> {To}, {TokensBefore} tokens before, failed at {FailedAtUnixMs:0.0}; ms after the failure: last token {LastTokenMs:0.0}, handled {HandledMs:0.0}, built {BuiltMs:0.0}, prefill sent {PrefillSentMs:0.0}, prefill answered {PrefillAnsweredMs:0.0}, decode leased {DecodeLeasedMs:0.0}, decode sent {DecodeSentMs:0.0}, decode headers {DecodeHeadersMs:0.0}, first token {FirstTokenMs:0.0}; thread pool at failure {ThreadsAtFailure} threads {QueuedAtFailure} queued, at first token {ThreadsAtFirstToken} threads {QueuedAtFirstToken} queued; GC at failure {GcPauseMs:0.0} ms paused in all, {GcCollections} collections; JIT at failure {JitMs:0.0} ms compiling in all, {JitMethods} methods")]
     private static partial void Timing(
         ILogger logger,
         string requestId,
@@ -74,5 +76,7 @@ public static partial class MigrationTimingLog
         int threadsAtFirstToken,
         long queuedAtFirstToken,
         double gcPauseMs,
-        int gcCollections);
+        int gcCollections,
+        double jitMs,
+        long jitMethods);
 }
