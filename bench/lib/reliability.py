@@ -512,10 +512,12 @@ def fresh_burst_under_load(port, streams, output_len, burst, kill_after, filler_
 async def _start_staggered(count, ramp, make):
     """Starts `count` tasks `make(i)`, `ramp` s apart (the streams' own arrivals are spread, not a burst)."""
     tasks = []
+    begin = time.monotonic()
     for i in range(count):
         tasks.append(asyncio.ensure_future(make(i)))
         if ramp > 0:
-            await asyncio.sleep(ramp)
+            # Against the schedule, not after the last start: a late wake-up does not stretch the ramp.
+            await asyncio.sleep(max(0.0, begin + (i + 1) * ramp - time.monotonic()))
     return tasks
 
 
