@@ -7,7 +7,7 @@ PID and prints one JSON line {"at", "wall", "sent"} (monotonic and wall clock ju
 just after); then it polls until PORT refuses connections (the process's sockets are closed: the kernel
 closes them once every thread has exited) and follows the loopback connections to PORT in /proc/net/tcp:
 when the first and the most were in CLOSE_WAIT (their peer's FIN received), when none was left (the
-proxy read the end and closed them), and each change of their count ("series": [monotonic, count]; idle pooled
+proxy read the end and closed them), counted above those already in CLOSE_WAIT before the kill ("baseline"), and each change of their count ("series": [monotonic, count]; idle pooled
 connections stay in CLOSE_WAIT until the proxy's pool drops them). It prints a second JSON line with those monotonic times and exits.
 """
 import json
@@ -38,11 +38,14 @@ def close_wait_count(port):
 def main():
     pid, port = int(sys.argv[1]), int(sys.argv[2])
     sys.stdin.readline()
+    # Connections to PORT already in CLOSE_WAIT before the kill (idle pooled ones the instance closed earlier)
+    # are not the kill's: the FIN rows count from this baseline.
+    baseline = close_wait_count(port)
     at, wall = time.monotonic(), time.time()
     os.kill(pid, signal.SIGKILL)
     sent = time.monotonic()
     print(json.dumps({"at": at, "wall": wall, "sent": sent}), flush=True)
-    found = {}
+    found = {"baseline": baseline}
     deadline = time.monotonic() + 10
     peak, seen = 0, False
     while time.monotonic() < deadline:
@@ -54,7 +57,7 @@ def main():
                 found["gone"] = time.monotonic()
             except OSError:
                 pass
-        count = close_wait_count(port)
+        count = max(0, close_wait_count(port) - baseline)
         if not found.get("series") or found["series"][-1][1] != count:
             found.setdefault("series", []).append((now, count))
         if count and not seen:
