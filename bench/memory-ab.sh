@@ -3,7 +3,8 @@
 # pair (memory.sh's settings), then ROUNDS rounds of [baseline, variant 1, variant 2, ...], each a
 # fresh process measured for its RSS cold (before any request), warm (after 200 short requests) and
 # peak (sampled every 0.5 s while MEM_STREAMS streams of MEM_OUTPUT_LEN tokens run at once), plus the
-# anonymous / file-backed / shared (JIT memfd) split at the peak sample.
+# anonymous / file-backed / shared (JIT memfd) split at the peak sample, and the held RSS (the median
+# while the streams are held, less noisy than the one highest sample).
 #
 # Usage: bench/memory-ab.sh 'label|ENV=v ENV=v|proxy.dll' ...
 #   label     - the row's name;
@@ -67,12 +68,16 @@ measure() {
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   peak=$(sort -t$'\t' -k1,1n "$OUT/rss-$label-r$round.tsv" | tail -1)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$label" "$(jq '.runs[0].completed' "$OUT/streams-$label-r$round.json")" \
+  # Held: the median RSS over the middle half (in time) of the samples within 40 MB of the peak, i.e.
+  # while the streams are held; less sensitive than the single highest sample to where the burst's GCs fall.
+  held=$(awk -F'\t' -v p="${peak%%$'\t'*}" '$1 > p - 40960 { v[++n] = $1 } END { for (i = int(n / 4) + 1; i <= int(3 * n / 4) || i == 1; i++) print v[i] }' \
+    "$OUT/rss-$label-r$round.tsv" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$label" "$(jq '.runs[0].completed' "$OUT/streams-$label-r$round.json")" \
     "$(jq '.runs[0].failed' "$OUT/streams-$label-r$round.json")" "$cold" "$warm" "$peak" "$(status_kb "$pid" VmHWM)" \
-    "$load_start-$(load1)" >>"$OUT/results.tsv"
+    "$held" "$load_start-$(load1)" >>"$OUT/results.tsv"
 }
 
-printf 'round\tlabel\tcompleted\tfailed\tcold_kb\twarm_kb\tpeak_kb\tpeak_anon_kb\tpeak_file_kb\tpeak_shmem_kb\thwm_kb\tload\n' >"$OUT/results.tsv"
+printf 'round\tlabel\tcompleted\tfailed\tcold_kb\twarm_kb\tpeak_kb\tpeak_anon_kb\tpeak_file_kb\tpeak_shmem_kb\thwm_kb\theld_kb\tload\n' >"$OUT/results.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   # The baseline first in every round, fresh, as proxy-vs-baseline.sh starts it.
   port_free "$BASELINE_PORT" || die "port $BASELINE_PORT is in use"
@@ -98,13 +103,12 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 stop_started
 
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 {
-  echo "| round | setting | cold | warm | peak (anon / file / shmem) | VmHWM | baseline peak (same round) | load 1 min | completed / failed |"
-  echo "|---:|---|---:|---:|---|---:|---:|---|---:|"
-  awk -F'\t' 'NR > 1 { if ($2 == "baseline") b[$1] = $7; row[NR] = $0 }
+  echo "| round | setting | cold | warm | peak (anon / file / shmem) | held | VmHWM | baseline peak / held (same round) | load 1 min | completed / failed |"
+  echo "|---:|---|---:|---:|---|---:|---:|---|---|---:|"
+  awk -F'\t' 'NR > 1 { if ($2 == "baseline") { b[$1] = $7; bh[$1] = $12 } row[NR] = $0 }
     END { for (i = 2; i <= NR; i++) { split(row[i], f, "\t")
-      printf "| %s | %s | %.1f | %.1f | **%.1f** (%.1f / %.1f / %.1f) | %.1f | %.1f | %s | %s / %s |\n", f[1], f[2], f[5] / 1024, f[6] / 1024,
-        f[7] / 1024, f[8] / 1024, f[9] / 1024, f[10] / 1024, f[11] / 1024, b[f[1]] / 1024, f[12], f[3], f[4] } }' "$OUT/results.tsv"
+      printf "| %s | %s | %.1f | %.1f | **%.1f** (%.1f / %.1f / %.1f) | %.1f | %.1f | %.1f / %.1f | %s | %s / %s |\n", f[1], f[2], f[5] / 1024, f[6] / 1024,
+        f[7] / 1024, f[8] / 1024, f[9] / 1024, f[10] / 1024, f[12] / 1024, f[11] / 1024, b[f[1]] / 1024, bh[f[1]] / 1024, f[13], f[3], f[4] } }' "$OUT/results.tsv"
 } | tee "$OUT/summary.md"
 log "done: $OUT/summary.md"
