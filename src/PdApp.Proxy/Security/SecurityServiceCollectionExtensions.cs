@@ -29,7 +29,13 @@ public static class SecurityServiceCollectionExtensions
         services.AddOptions<ApiKeyOptions>().Configure(o => ApiKeyOptions.Bind(o, configuration)).ValidateOnStart();
         services.AddSingleton<ApiKeys>();
         // No default scheme: only endpoints that name a policy pay for reading the key.
-        services.AddAuthentication()
+        // AddAuthenticationCore rather than AddAuthentication: the latter also adds data protection,
+        // whose hosted service reads (or creates and writes) a key ring under ~/.aspnet at start-up,
+        // loading XML, cryptography and OpenSSL (~10 MB resident) for no scheme here needs them
+        // (bench/RESULTS.md 4.14). The handler needs only the scheme provider and a UrlEncoder.
+        services.AddAuthenticationCore();
+        services.AddWebEncoders();
+        new AuthenticationBuilder(services)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(PdAccess.Scheme, configureOptions: null);
         services.AddAuthorizationBuilder()
             .AddPolicy(PdAccess.ClientPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: false)))

@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
+using PdApp.Protocol;
+using PdApp.Proxy;
+using PdApp.Tests.Proxy.Infrastructure;
+
+namespace PdApp.Tests.Proxy;
+
+/// <summary>
+/// What the proxy does not build when nothing needs it (bench/RESULTS.md 4.14): each of these loaded
+/// code and data into every proxy process for no user.
+/// </summary>
+public sealed class ProxyFootprintTests
+{
+    [Fact]
+    public async Task BearerKeyScheme_NeedsNoDataProtectionKeyRing()
+    {
+        // Data protection's hosted service would read, or create and write, a key ring under
+        // ~/.aspnet at start-up (XML, cryptography, OpenSSL); the bearer-key scheme encrypts nothing.
+        await using var app = ProxyApp.Create([.. Settings(), $"--{PdProxySettings.ApiKey}=client-secret"]);
+
+        Assert.Null(app.Services.GetService<IDataProtectionProvider>());
+        Assert.DoesNotContain(app.Services.GetServices<IHostedService>(), s => s.GetType().Namespace?.StartsWith("Microsoft.AspNetCore.DataProtection", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task WithoutOtlpEndpoint_NoOpenTelemetryLogger_WithOne_OpenTelemetryLogger()
+    {
+        // Without an exporter an OpenTelemetry logger would copy every log record for nobody.
+        await using var without = ProxyApp.Create(Settings());
+        await using var with = ProxyApp.Create([.. Settings(), $"--OTEL_EXPORTER_OTLP_ENDPOINT={Upstream.Dead("otlp").Address}"]);
+
+        Assert.DoesNotContain(without.Services.GetServices<ILoggerProvider>(), p => p is OpenTelemetryLoggerProvider);
+        Assert.Contains(with.Services.GetServices<ILoggerProvider>(), p => p is OpenTelemetryLoggerProvider);
+    }
+
+    private static string[] Settings() =>
+    [
+        "--urls=http://127.0.0.1:0",
+        $"--{PdProxySettings.Connector}={KvConnectorNames.SharedStorage}",
+        "--Logging:LogLevel:Default=Warning",
+        "--Pd:Proxy:Health:Enabled=false",
+        "--Pd:Proxy:LoadScrape:Enabled=false",
+        $"--{PdProxySettings.Instances}:0:Name=prefill-0",
+        $"--{PdProxySettings.Instances}:0:Role=Prefill",
+        $"--{PdProxySettings.Instances}:0:Address=http://127.0.0.1:1",
+        $"--{PdProxySettings.Instances}:1:Name=decode-0",
+        $"--{PdProxySettings.Instances}:1:Role=Decode",
+        $"--{PdProxySettings.Instances}:1:Address=http://127.0.0.1:2",
+    ];
+}
