@@ -28,13 +28,15 @@ public static class SecurityServiceCollectionExtensions
 
         services.AddOptions<ApiKeyOptions>().Configure(o => ApiKeyOptions.Bind(o, configuration)).ValidateOnStart();
         services.AddSingleton<ApiKeys>();
-        // No default scheme: only endpoints that name a policy pay for reading the key.
+        // No default scheme (not even the automatic one of a single scheme): only endpoints that name
+        // a policy pay for reading the key.
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(PdAccess.Scheme, configureOptions: null);
         services.AddAuthorizationBuilder()
             .AddPolicy(PdAccess.ClientPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: false)))
             .AddPolicy(PdAccess.AdminPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: true)))
             .AddPolicy(PdAccess.MetricsPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdMetricsRequirement()));
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, PolicyOnlySchemeProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, PdAccessHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, PdMetricsAccessHandler>());
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PdAccessDeniedResponses>();
