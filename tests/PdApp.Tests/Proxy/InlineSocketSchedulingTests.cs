@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
+using PdApp.Proxy.Pipeline.Options;
 using PdApp.Tests.Proxy.Infrastructure;
 
 namespace PdApp.Tests.Proxy;
@@ -18,7 +19,7 @@ public sealed class InlineSocketSchedulingTests
         var prefill = await SimulatorInstance.StartAsync("prefill-0");
         var decode = await SimulatorInstance.StartAsync("decode-0");
         await using var proxy = await ProxyFixture.StartAsync(
-            KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)], setting is null ? [] : [$"Pd:Proxy:InlineSocketScheduling={setting}"]);
+            KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)], setting is null ? [] : [$"{ProxyOptions.Section}:{nameof(ProxyOptions.InlineSocketScheduling)}={setting}"]);
 
         using var response = await proxy.PostAsync(
             "/v1/completions", Bodies.Completion(maxTokens: 8, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
