@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Memory;
 using PdApp.Proxy.Security;
@@ -34,6 +35,11 @@ public static class ProxyApp
         builder.Services.AddOptions<KestrelServerOptions>()
             .Configure<Microsoft.Extensions.Options.IOptions<PdApp.Proxy.Pipeline.Options.ProxyOptions>>(
                 (kestrel, proxy) => RequestHeaderLimitMiddleware.ConfigureKestrel(kestrel, proxy.Value));
+
+        // Off unless Pd:Proxy:InlineSocketScheduling asks (ProxyOptions documents why).
+        builder.Services.AddOptions<SocketTransportOptions>()
+            .Configure<Microsoft.Extensions.Options.IOptions<PdApp.Proxy.Pipeline.Options.ProxyOptions>>(
+                (sockets, proxy) => sockets.UnsafePreferInlineScheduling = proxy.Value.InlineSocketScheduling);
 
         var app = builder.Build();
         app.UseMiddleware<RequestIdMiddleware>();

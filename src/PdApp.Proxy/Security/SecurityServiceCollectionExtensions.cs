@@ -28,7 +28,8 @@ public static class SecurityServiceCollectionExtensions
 
         services.AddOptions<ApiKeyOptions>().Configure(o => ApiKeyOptions.Bind(o, configuration)).ValidateOnStart();
         services.AddSingleton<ApiKeys>();
-        // No default scheme: only endpoints that name a policy pay for reading the key.
+        // No default scheme (not even the automatic one of a single scheme, see PolicyOnlySchemeProvider):
+        // only endpoints that name a policy pay for reading the key.
         // AddAuthenticationCore rather than AddAuthentication: the latter also adds data protection,
         // whose hosted service reads (or creates and writes) a key ring under ~/.aspnet at start-up,
         // loading XML, cryptography and OpenSSL (~10 MB resident) for no scheme here needs them
@@ -41,6 +42,7 @@ public static class SecurityServiceCollectionExtensions
             .AddPolicy(PdAccess.ClientPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: false)))
             .AddPolicy(PdAccess.AdminPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdAccessRequirement(Admin: true)))
             .AddPolicy(PdAccess.MetricsPolicy, policy => policy.AddAuthenticationSchemes(PdAccess.Scheme).AddRequirements(new PdMetricsRequirement()));
+        services.Replace(ServiceDescriptor.Singleton<IAuthenticationSchemeProvider, PolicyOnlySchemeProvider>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, PdAccessHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, PdMetricsAccessHandler>());
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PdAccessDeniedResponses>();

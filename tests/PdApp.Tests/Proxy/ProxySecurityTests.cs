@@ -1,6 +1,8 @@
 using System.ClientModel;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
 using PdApp.Protocol;
@@ -109,5 +111,67 @@ public sealed class ProxySecurityTests
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
             return proxy.Client.SendAsync(request);
         }
+    }
+
+    [Fact]
+    public async Task NoClientKey_OpenRoutesAreServedWithoutRunningTheKeyScheme()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        var decode = await SimulatorInstance.StartAsync("decode-0");
+        await using var proxy = await ProxyFixture.StartAsync(KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)]);
+        using var authentications = new AuthenticationCounter(proxy.Services);
+
+        using var completion = await proxy.PostAsync("/v1/completions", Bodies.Completion());
+        using var models = await proxy.Client.GetAsync("/v1/models");
+
+        Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+        Assert.Equal(0, authentications.Count);
+    }
+
+    [Fact]
+    public async Task ClientApiKeySet_EachRequestIsAuthenticatedOnce()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        var decode = await SimulatorInstance.StartAsync("decode-0");
+        await using var proxy = await ProxyFixture.StartAsync(
+            KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)], [$"{PdProxySettings.ApiKey}={ClientKey}"]);
+        using var authentications = new AuthenticationCounter(proxy.Services);
+
+        using var completion = await proxy.PostAsync(
+            "/v1/completions", Bodies.Completion(), r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ClientKey));
+        using var health = await proxy.Client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal(1, authentications.Count);
+    }
+
+    // Counts the authentications of one proxy (ASP.NET Core's authentication meter, from that proxy's meter factory).
+    private sealed class AuthenticationCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private int _count;
+
+        public AuthenticationCounter(IServiceProvider services)
+        {
+            var factory = services.GetRequiredService<IMeterFactory>();
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, factory)
+                    && instrument.Meter.Name == "Microsoft.AspNetCore.Authentication"
+                    && instrument.Name.Contains("authenticate", StringComparison.Ordinal))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref _count));
+            _listener.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref _count));
+            _listener.Start();
+        }
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
     }
 }

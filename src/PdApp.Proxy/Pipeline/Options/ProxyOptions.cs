@@ -50,6 +50,17 @@ public sealed class ProxyOptions
     public double EffectiveShutdownDrainDelaySeconds =>
         ShutdownDrainDelaySeconds ?? Math.Min(DefaultShutdownDrainDelaySeconds, Math.Max(0, ShutdownTimeoutSeconds));
 
+    /// <summary>
+    /// <c>Pd:Proxy:InlineSocketScheduling</c>: Kestrel runs the proxy's request code on the socket thread
+    /// that read the request instead of queueing it to the thread pool (Kestrel's
+    /// <c>SocketTransportOptions.UnsafePreferInlineScheduling</c>), one thread-pool hop less per read.
+    /// Off by default: the request path is asynchronous throughout, but the socket threads are few (one
+    /// on small machines) and shared by every connection, so CPU-heavy request work (parsing large bodies,
+    /// KV-aware tokenization) would delay every other connection; bench/RESULTS.md 4.13 has the measurement.
+    /// For the upstream connections' side set the runtime's <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>.
+    /// </summary>
+    public bool InlineSocketScheduling { get; set; }
+
     /// <summary><c>Pd:Proxy:Timeouts</c>.</summary>
     public TimeoutOptions Timeouts { get; set; } = new();
 
