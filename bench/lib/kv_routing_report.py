@@ -99,7 +99,7 @@ def table(workload, results, policies, rates, duration):
         cap = capacity(rr_all)
         if cap:
             lines.append(f"- round robin's capacity (most completed per second at any rate): {cap:.2f} req/s; at {rate} req/s no policy's "
-                         f"throughput can exceed {rate / cap:.2f}x round robin's (no policy completes more than is offered)")
+                         f"throughput can exceed {float(rate) / cap:.2f}x round robin's (no policy completes more than is offered)")
 
         def check(name, ratio, target):
             met = ratio is not None and ratio >= target
