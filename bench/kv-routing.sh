@@ -187,6 +187,10 @@ for workload in $WORKLOADS; do
       offset=$(( offset + $(jq '.completed + .failed' "$OUT/$name.json") ))
     done
     echo "$before_split -> $(served_split)" >"$OUT/$workload-$policy.prefill-split"
+    # The proxy's KV index counters: events applied by type (BlockRemoved = evictions seen) and KvAware's
+    # decisions by role and outcome (cache_hit, cache_miss, holder_kept, fallback reasons).
+    curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" 2>/dev/null | grep -E '^pdapp_proxy_kvcache_(events|decisions)' \
+      >"$OUT/$workload-$policy.proxy-metrics" || true
     stop_started
     cp "$OUT/logs/proxy.log" "$OUT/logs/proxy-$workload-$policy.log" 2>/dev/null || true
   done
