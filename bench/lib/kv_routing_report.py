@@ -98,8 +98,9 @@ def table(workload, results, policies, rates, duration):
         lines.append("")
         cap = capacity(rr_all)
         if cap:
-            lines.append(f"- round robin's capacity (most completed per second at any rate): {cap:.2f} req/s; at {rate} req/s no policy's "
-                         f"throughput can exceed {float(rate) / cap:.2f}x round robin's (no policy completes more than is offered)")
+            lines.append(f"- round robin's capacity (most completed per second at any rate): {cap:.2f} req/s; at {rate} req/s a policy's "
+                         f"throughput ratio to round robin is capped near {float(rate) / cap:.2f}x (no policy completes more than is offered; "
+                         f"the capacity counts the drain, so the cap is approximate)")
 
         def check(name, ratio, target):
             met = ratio is not None and ratio >= target
