@@ -19,8 +19,8 @@
 # Saturation (where issue 13's targets are checked): the lowest rate at which round robin's request
 # throughput (completed / run length, the drain included) stops following the offered rate, i.e. falls
 # under 90% of it; above that rate round robin's queue grows for as long as arrivals last, so its TTFT
-# grows with DURATION (the report prints round robin's capacity, the most it completed per second at
-# any rate, and the cap rate / capacity that no policy's throughput ratio can exceed at that rate). The cache hit rate is the prefill
+# grows with DURATION, and no policy's output can exceed round robin's by more than offered / completed
+# there (the report prints both, and round robin's capacity: the most it completed per second at any rate). The cache hit rate is the prefill
 # instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over each measured run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #

@@ -96,11 +96,10 @@ def table(workload, results, policies, rates, duration):
     if kv and rr:
         lines.append(f"Targets at {rate} req/s (round robin's saturation: the lowest rate where its throughput falls under 90% of the offered rate, else the highest):")
         lines.append("")
-        cap = capacity(rr_all)
-        if cap:
-            lines.append(f"- round robin's capacity (most completed per second at any rate): {cap:.2f} req/s; at {rate} req/s a policy's "
-                         f"throughput ratio to round robin is capped near {float(rate) / cap:.2f}x (no policy completes more than is offered; "
-                         f"the capacity counts the drain, so the cap is approximate)")
+        cap, k = capacity(rr_all), kept_up(rr, duration)
+        if cap and k:
+            lines.append(f"- round robin completed {100 * k:.0f}% of the offered rate here (its most at any rate: {cap:.2f} req/s); a policy that "
+                         f"keeps up completes at most the offered rate, so the output ratio to round robin is capped near {1 / k:.2f}x at this rate")
 
         def check(name, ratio, target):
             met = ratio is not None and ratio >= target
