@@ -8,18 +8,25 @@
 #   multi   multi-turn conversations sharing a few system prompts, each turn extending the last.
 # Policies: RoundRobin (both roles), PrefixAffinity (today's default: bounded-load hash of the
 # prompt's first 512 characters for prefill, least outstanding for decode), KvAware (both roles,
-# on the engines' KV events). The simulators start once; the proxy is restarted per workload and
-# policy with a seed of its own (fresh prefixes and system prompts: no policy profits from another's
-# cache entries, which only take LRU space); an unmeasured warm-up of WARMUP_SECONDS at the lowest
-# rate fills the caches as a running service's are, then the rates run in ascending order, each
+# on the engines' KV events). Every policy starts from the same state: the simulators (empty prefix
+# caches, zeroed counters) and the proxy are restarted per workload and policy, every policy of a
+# workload gets the same seed (the same prompts in the same order), and the policy order rotates by
+# one per workload (ORDER=fixed keeps POLICIES' order), so no policy always runs first or last on a
+# shared machine. An unmeasured warm-up of WARMUP_SECONDS at the lowest rate fills the caches as a
+# running service's are, then the rates run in ascending order, each
 # for DURATION seconds of Poisson arrivals, each starting past the prompts sent so far
-# (--prompt-offset: same prefixes, no prompt ever repeated); a full run takes ~21 min (5 rates), QUICK=1 ~2 min. The cache hit rate is the prefill
+# (--prompt-offset: same prefixes, no prompt ever repeated); a full run takes ~25 min (5 rates), QUICK=1 ~3 min.
+# Saturation (where issue 13's targets are checked): the lowest rate at which round robin's request
+# throughput (completed / run length, the drain included) stops following the offered rate, i.e. falls
+# under 90% of it; above that rate round robin's queue grows for as long as arrivals last, so its TTFT
+# grows with DURATION, and no policy's output can exceed round robin's by more than offered / completed
+# there (the report prints both, and round robin's capacity: the most it completed per second at any rate). The cache hit rate is the prefill
 # instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over each measured run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
 #
 # Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
-# POLICIES ("RoundRobin PrefixAffinity KvAware"), WORKLOADS ("prefix multi"), RATES ("2 3 4 5 6",
-# requests/s), DURATION (30 s of arrivals per rate), WARMUP_SECONDS (10), RUN_TIMEOUT (120 s per run), SLO_TTFT_MS (2000),
+# POLICIES ("RoundRobin PrefixAffinity KvAware"), ORDER (rotate | fixed), SEED (1), WORKLOADS ("prefix multi"), RATES ("2 3 4 5 6",
+# requests/s), DURATION (30 s of arrivals per rate), WARMUP_SECONDS (10), RUN_TIMEOUT (4 x DURATION per run), SLO_TTFT_MS (2000),
 # SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
 # MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
 # KV_REPLAY_PORT (5580..5587); SKIP_BUILD, OUT.
@@ -37,7 +44,9 @@ WORKLOADS="${WORKLOADS:-prefix multi}"
 RATES="${RATES:-2 3 4 5 6}"
 DURATION="${DURATION:-30}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-10}"
-RUN_TIMEOUT="${RUN_TIMEOUT:-120}"
+RUN_TIMEOUT="${RUN_TIMEOUT:-$(( DURATION * 4 ))}"
+ORDER="${ORDER:-rotate}"
+SEED="${SEED:-1}"
 SLO_TTFT_MS="${SLO_TTFT_MS:-2000}"
 SLO_TPOT_MS="${SLO_TPOT_MS:-100}"
 PREFILL_MS_PER_TOKEN="${PREFILL_MS_PER_TOKEN:-1.0}"
@@ -132,7 +141,7 @@ served_split() {
 
 init_run kv-routing
 build_all
-{ echo "policies: $POLICIES"; echo "workloads: $WORKLOADS"; echo "rates: $RATES"; echo "arrivals per rate: ${DURATION}s"
+{ echo "policies: $POLICIES (order: $ORDER)"; echo "seed: $SEED (+ workload index)"; echo "workloads: $WORKLOADS"; echo "rates: $RATES"; echo "arrivals per rate: ${DURATION}s"
   echo "timing: prefill ${PREFILL_MS_PER_TOKEN} ms/token (contended), ttft ${TTFT_MS} ms, itl ${ITL_MS} ms, kv cache ${KV_CACHE_BLOCKS} blocks of 16, max-num-seqs ${MAX_NUM_SEQS}"; } >"$OUT/config.txt"
 
 # bench_run <name> <workload> <rate> <seconds> <seed> <offset> [extra bench flags]
@@ -145,17 +154,27 @@ bench_run() {
     --save-result --result-dir "$OUT" --result-filename "$name.json" "$@" >"$OUT/$name.txt"
 }
 
-start_simulators
-seed=0
+# policy_order <workload index>: POLICIES, rotated left by the index unless ORDER=fixed.
+policy_order() {
+  local -a list; read -ra list <<<"$POLICIES"
+  local n=${#list[@]} shift=0 i
+  [[ "$ORDER" == fixed ]] || shift=$(( $1 % n ))
+  for (( i = 0; i < n; i++ )); do printf '%s ' "${list[$(( (i + shift) % n ))]}"; done
+}
+
+w=0
 for workload in $WORKLOADS; do
-  for policy in $POLICIES; do
+  # The same seed for every policy of a workload: the same prefixes, conversations and arrival times.
+  seed=$(( SEED + w ))
+  for policy in $(policy_order "$w"); do
+    # A fresh start for every policy: empty caches, zeroed counters, nothing left over from the policy before.
+    start_simulators
     start_router "$policy"
+    log "$workload / $policy (seed $seed)"
+    echo "$workload $policy seed=$seed start=$(date -u +%H:%M:%S) load=$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/order.txt"
     before_split="$(served_split)"
-    # One seed per workload and policy: fresh prefixes / system prompts (no run profits from another
-    # policy's cache entries, which only take LRU space). An unmeasured warm-up at the lowest rate
-    # fills the caches as a running service's are; each measured run then starts past the prompts
-    # sent so far (--prompt-offset), so no prompt is ever repeated.
-    seed=$(( seed + 1 ))
+    # An unmeasured warm-up at the lowest rate fills the caches as a running service's are; each measured
+    # run then starts past the prompts sent so far (--prompt-offset), so no prompt is ever repeated.
     offset=0
     bench_run "$workload-$policy-warmup" "$workload" "${RATES%% *}" "$WARMUP_SECONDS" "$seed" "$offset"
     offset=$(( offset + $(jq '.completed + .failed' "$OUT/$workload-$policy-warmup.json") ))
@@ -168,9 +187,14 @@ for workload in $WORKLOADS; do
       offset=$(( offset + $(jq '.completed + .failed' "$OUT/$name.json") ))
     done
     echo "$before_split -> $(served_split)" >"$OUT/$workload-$policy.prefill-split"
-    stop_pid "$PROXY_PID"
+    # The proxy's KV index counters: events applied by type (BlockRemoved = evictions seen) and KvAware's
+    # decisions by role and outcome (cache_hit, cache_miss, holder_kept, fallback reasons).
+    curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" 2>/dev/null | grep -E '^pdapp_proxy_kvcache_(events|decisions)' \
+      >"$OUT/$workload-$policy.proxy-metrics" || true
+    stop_started
     cp "$OUT/logs/proxy.log" "$OUT/logs/proxy-$workload-$policy.log" 2>/dev/null || true
   done
+  w=$(( w + 1 ))
 done
 stop_started
 

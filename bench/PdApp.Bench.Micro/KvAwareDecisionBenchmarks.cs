@@ -19,6 +19,7 @@ public class KvAwareDecisionBenchmarks
     private const int BlockSize = 16;
     private UpstreamInstance[] _instances = [];
     private KvAwarePolicy? _policy;
+    private KvAwarePolicy? _busyHolderPolicy;
     private int[] _prompt = [];
     private ulong[] _keys = [];
 
@@ -48,6 +49,11 @@ public class KvAwareDecisionBenchmarks
 
         var services = new KvAwareServices(index, Microsoft.Extensions.Options.Options.Create(options), new KvCacheMeter(new NoMeterFactory()));
         _policy = new KvAwarePolicy(services, PdRole.Prefill, new LeastOutstandingPolicy());
+
+        // A looser bound (4) keeps a holder with two calls in flight within it, so the estimated-prefill check runs too.
+        var loose = new KvCacheOptions { Enabled = true, BlockSize = BlockSize, HolderLoadFactor = 4 };
+        _busyHolderPolicy = new KvAwarePolicy(
+            new KvAwareServices(index, Microsoft.Extensions.Options.Options.Create(loose), new KvCacheMeter(new NoMeterFactory())), PdRole.Prefill, new LeastOutstandingPolicy());
         _keys = KvBlockHasher.HashBlocks(_prompt, BlockSize);
     }
 
@@ -59,6 +65,26 @@ public class KvAwareDecisionBenchmarks
     [Benchmark]
     public string? Choose() =>
         _policy!.Choose(new SelectionRequest(_instances, new RoutingContext("r", null) { KvBlockKeys = _keys, KvPromptTokens = _prompt.Length }, DateTimeOffset.UtcNow))?.Name;
+
+    /// <summary>
+    /// The choice with the holder (instance 1) running two calls, so the score prefers another instance and
+    /// the holder rule's checks (<c>HolderLoadFactor</c> 4, so both run) keep it there: the slowest path of a decision.
+    /// </summary>
+    [Benchmark]
+    public string? ChooseBusyHolder()
+    {
+        _instances[1].Acquire();
+        _instances[1].Acquire();
+        try
+        {
+            return _busyHolderPolicy!.Choose(new SelectionRequest(_instances, new RoutingContext("r", null) { KvBlockKeys = _keys, KvPromptTokens = _prompt.Length }, DateTimeOffset.UtcNow))?.Name;
+        }
+        finally
+        {
+            _instances[1].Release();
+            _instances[1].Release();
+        }
+    }
 
     private sealed class NoMeterFactory : IMeterFactory
     {

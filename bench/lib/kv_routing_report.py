@@ -37,16 +37,27 @@ def load(out, workload, policy, rate):
     }
 
 
+def kept_up(run, duration):
+    """Completed requests per second (over the run, the drain included) against the offered rate (the
+    requests that arrived over `duration` s): 1 while a policy's throughput follows the offered rate."""
+    return duration / run["duration"] if run and run["duration"] else None
+
+
 def saturation_rate(results, rates, duration):
-    """The lowest rate where round robin no longer keeps up: its run (arrivals over `duration` s, then
-    the drain) lasts more than duration / 0.9, i.e. it completes under 90% of the offered rate; else
-    the highest rate."""
+    """The rate where round robin saturates: the lowest rate at which its throughput stops following the
+    offered rate (it completes under 90% of what arrives, kept_up < 0.9); from there its queue grows for as
+    long as arrivals last, so its TTFT grows with the run length. Else the highest rate."""
     rr = results.get("RoundRobin", {})
     for rate in rates:
-        r = rr.get(rate)
-        if r and r["duration"] > duration / 0.9:
+        k = kept_up(rr.get(rate), duration)
+        if k is not None and k < 0.9:
             return rate
     return rates[-1] if rates else None
+
+
+def capacity(runs):
+    """The most requests per second a policy completed at any rate of the sweep."""
+    return max((r["rps"] for r in runs.values() if r), default=0.0)
 
 
 def fmt(value, digits=0):
@@ -73,7 +84,8 @@ def table(workload, results, policies, rates, duration):
         if kv and rr and kv["p90"]:
             # Round robin's completions per second against the offered rate: the saturation test
             # (under 90%), and the cap on the throughput ratio (no policy delivers more than offered).
-            kept = f"{100 * duration / rr['duration']:.0f}%" if rr["duration"] else "-"
+            k = kept_up(rr, duration)
+            kept = "-" if k is None else f"{100 * k:.0f}%"
             ratios.append(f"| {rate} | {fmt(rr['p90'] / kv['p90'], 1)}x | {fmt(pa['p90'] / kv['p90'], 1) + 'x' if pa else '-'} | "
                           f"{fmt(kv['output'] / rr['output'], 2) + 'x' if rr['output'] else '-'} | {fmt(rr['duration'], 1)} s | {kept} |")
     if ratios:
@@ -82,8 +94,12 @@ def table(workload, results, policies, rates, duration):
     rate = saturation_rate(results, rates, duration)
     kv, rr, pa = kv_all.get(rate), rr_all.get(rate), pa_all.get(rate)
     if kv and rr:
-        lines.append(f"Targets at {rate} req/s (the lowest rate where round robin completes under 90% of the offered rate, else the highest):")
+        lines.append(f"Targets at {rate} req/s (round robin's saturation: the lowest rate where its throughput falls under 90% of the offered rate, else the highest):")
         lines.append("")
+        cap, k = capacity(rr_all), kept_up(rr, duration)
+        if cap and k:
+            lines.append(f"- round robin completed {100 * k:.0f}% of the offered rate here (its most at any rate: {cap:.2f} req/s); a policy that "
+                         f"keeps up completes at most the offered rate, so the output ratio to round robin is capped near {1 / k:.2f}x at this rate")
 
         def check(name, ratio, target):
             met = ratio is not None and ratio >= target

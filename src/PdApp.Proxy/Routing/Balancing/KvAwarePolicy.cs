@@ -27,6 +27,13 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// not push it away, while a few long uncached prompts do. Waiting is the engine's scraped
 /// <c>vllm:num_requests_waiting</c> (other proxies' requests too); KV usage its
 /// <c>vllm:kv_cache_usage_perc</c>. Ties go to fewer outstanding requests.
+/// The holder, the one instance caching more of the prompt than any other (a conversation's history, a
+/// prefix only it computed), keeps the prompt unless it is clearly overloaded (<c>HolderLoadFactor</c>):
+/// more outstanding requests than that factor times the mean including this one (consistent hashing
+/// with bounded loads, as <see cref="PrefixAffinityPolicy"/>), or an estimated prefill (work in flight
+/// plus this prompt's uncached part) that factor times the best other instance's. Without it the score
+/// moved conversations whenever load differences outweighed their cached share, and each move
+/// recomputes a history (<c>bench/RESULTS.md</c> §7.7).
 /// The chosen instance counts as holding the prompt's blocks for <c>PendingSeconds</c>
 /// (<see cref="KvBlockIndex.NotePending"/>), so requests sharing a prefix follow the first one
 /// before its prefill is done and its events arrive.
@@ -63,6 +70,9 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
 
         var eligible = 0;
         var fresh = 0;
+        var holder = -1;
+        var holderMatched = 0;
+        var runnerUpMatched = 0;
         double totalWork = 0;
         long totalOutstanding = 0;
         var why = "events_absent";
@@ -80,6 +90,14 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
             if (kvCache.IsFresh(instance, request.Now, out var reason))
             {
                 fresh++;
+                if (matched[i] > holderMatched)
+                {
+                    (runnerUpMatched, holderMatched, holder) = (holderMatched, matched[i], i);
+                }
+                else if (matched[i] > runnerUpMatched)
+                {
+                    runnerUpMatched = matched[i];
+                }
             }
             else
             {
@@ -131,15 +149,53 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
             }
         }
 
+        var kept = false;
+        if (best is not null && holder >= 0 && holderMatched > runnerUpMatched && !ReferenceEquals(best, instances[holder])
+            && !HolderOverloaded(request, instances[holder], matched, holder, eligible, totalOutstanding, decode, promptTokens, promptBlocks))
+        {
+            best = instances[holder];
+            bestCached = Math.Min(promptTokens, holderMatched * blockSize);
+            kept = true;
+        }
+
         if (best is not null)
         {
             work = decode ? new InstanceWork(0, promptBlocks) : new InstanceWork(promptTokens - bestCached, 0);
             kvCache.Index.NoteRouted(best.Name, request.Now);
             kvCache.Index.NotePending(best.Name, keySpan, request.Now);
-            kvCache.Meter.Decision(_roleLabel, bestCached > 0 ? "cache_hit" : "cache_miss");
+            kvCache.Meter.Decision(_roleLabel, kept ? "holder_kept" : bestCached > 0 ? "cache_hit" : "cache_miss");
         }
 
         return best;
+    }
+
+    // Clearly overloaded: above the bounded-load limit on requests, or its estimated prefill (work in flight plus
+    // this prompt's uncached part; for decode, blocks) above the factor times the best other eligible instance's.
+    private bool HolderOverloaded(
+        in SelectionRequest request, UpstreamInstance holder, ReadOnlySpan<int> matched, int holderIndex, int eligible, long totalOutstanding,
+        bool decode, int promptTokens, int promptBlocks)
+    {
+        var factor = kvCache.Options.HolderLoadFactor;
+        if (factor <= 0 || holder.Outstanding + 1 > Math.Ceiling(factor * (totalOutstanding + 1) / eligible))
+        {
+            return true;
+        }
+
+        var blockSize = kvCache.Index.BlockSize;
+        double Cost(UpstreamInstance instance, int matchedBlocks) => Work(instance, decode, promptTokens, promptBlocks)
+            + (decode ? promptBlocks - Math.Min(promptBlocks, matchedBlocks) : promptTokens - Math.Min(promptTokens, matchedBlocks * blockSize));
+
+        var holderCost = Cost(holder, matched[holderIndex]);
+        var instances = request.Instances;
+        for (var i = 0; i < instances.Count; i++)
+        {
+            if (i != holderIndex && request.IsEligible(instances[i]) && holderCost > factor * Cost(instances[i], matched[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // The work in flight on the instance, in the role's measure; calls without an estimate count as one such prompt.

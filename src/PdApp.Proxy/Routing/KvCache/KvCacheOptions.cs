@@ -106,6 +106,17 @@ public sealed class KvCacheOptions
     public double RequestWeight { get; set; } = 0.5;
 
     /// <summary>
+    /// <c>Pd:Proxy:KvCache:HolderLoadFactor</c>: keeps a prompt on its holder, the one instance caching more of
+    /// it than any other (a conversation's history), unless that instance is clearly overloaded: its outstanding
+    /// requests above this factor times the mean (counting this one, as consistent hashing with bounded loads),
+    /// or its estimated prefill work (work in flight plus this prompt's uncached part) above this factor times
+    /// the best other instance's. The score alone moves a conversation as soon as load differences outweigh its
+    /// cached share, and every move recomputes its history (<c>bench/RESULTS.md</c> §7.7). Default 1.5;
+    /// 0 = off (the score alone decides).
+    /// </summary>
+    public double HolderLoadFactor { get; set; } = 1.5;
+
+    /// <summary>
     /// <c>Pd:Proxy:KvCache:WaitingWeight</c>: weight of each request queued in the engine's scheduler
     /// (scraped <c>vllm:num_requests_waiting</c>; it also counts other proxies' requests, which
     /// <see cref="LoadWeight"/> does not see) in the same units (default 0.25).
@@ -238,7 +249,7 @@ internal sealed class KvCacheOptionsValidator : IValidateOptions<KvCacheOptions>
         foreach (var (label, weight) in new[]
         {
             ("CacheWeight", options.CacheWeight), ("LoadWeight", options.LoadWeight), ("RequestWeight", options.RequestWeight),
-            ("WaitingWeight", options.WaitingWeight),
+            ("HolderLoadFactor", options.HolderLoadFactor), ("WaitingWeight", options.WaitingWeight),
             ("KvUsageWeight", options.KvUsageWeight),
         })
         {

@@ -50,6 +50,48 @@ public sealed class KvAwarePolicyTests
         Assert.NotSame(_instances[0], Choose(policy, request));
     }
 
+    [Theory]
+    [InlineData(null, true)] // the default HolderLoadFactor (1.5)
+    [InlineData(0.0, false)] // off: the score alone moves the turn to the less loaded p1
+    public void ConversationsNextTurn_StaysOnTheHolder_UntilItIsClearlyOverloaded_OrEvicted(double? holderLoadFactor, bool kept)
+    {
+        var (policy, index) = Create(o =>
+        {
+            o.PendingSeconds = 0; // the index alone: a choice must not count as a holding
+            o.HolderLoadFactor = holderLoadFactor ?? o.HolderLoadFactor;
+        });
+        var system = Prompt(8); // the system prompt every instance holds
+        var history = system.Concat(Prompt(2, first: 5000)).ToArray(); // the conversation so far, on p0 only
+        foreach (var instance in _instances)
+        {
+            index.Apply(instance.Name, Stored(instance == _instances[0] ? history : system));
+        }
+
+        var nextTurn = history.Concat(Prompt(2, first: 6000)).ToArray(); // 10 of 12 blocks on p0, 8 elsewhere
+
+        // p0 runs 3 calls, p1 and p2 two each: p0 is busier, not overloaded (within 1.5x the mean requests,
+        // and waiting there beats recomputing two blocks elsewhere by less than 1.5x).
+        LeaseTimes(_instances[0], 3);
+        LeaseTimes(_instances[1], 2);
+        LeaseTimes(_instances[2], 2);
+        Assert.Equal(kept, ReferenceEquals(_instances[0], Choose(policy, nextTurn)));
+        if (!kept)
+        {
+            return;
+        }
+
+        // Two more calls on p0: above the bounded-load limit (ceil(1.5 x 10 / 3) = 5 with this one), so it moves.
+        LeaseTimes(_instances[0], 2);
+        Assert.NotSame(_instances[0], Choose(policy, nextTurn));
+
+        // Back to three calls, but p0 evicted the history: no holder, the least loaded instance takes it.
+        _instances[0].Release();
+        _instances[0].Release();
+        Assert.Same(_instances[0], Choose(policy, nextTurn));
+        index.Apply("p0", Removed(history, block: 8));
+        Assert.NotSame(_instances[0], Choose(policy, nextTurn));
+    }
+
     [Fact]
     public void RequestsSharingANewPrefix_FollowTheFirstBeforeItsEventsArrive_UntilPendingSecondsPass()
     {
@@ -271,6 +313,14 @@ public sealed class KvAwarePolicyTests
     }
 
     private static void Lease(UpstreamInstance instance) => instance.Acquire();
+
+    private static void LeaseTimes(UpstreamInstance instance, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            instance.Acquire();
+        }
+    }
 
     private UpstreamInstance? Choose(IBalancingPolicy policy, int[] prompt) =>
         policy.Choose(new SelectionRequest(_instances, new RoutingContext("r", null) { KvBlockKeys = Keys(prompt), KvPromptTokens = prompt.Length }, _clock.GetUtcNow()));

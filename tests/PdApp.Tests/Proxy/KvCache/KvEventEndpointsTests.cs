@@ -49,4 +49,14 @@ public sealed class KvEventEndpointsTests
 
         Assert.Contains("Pd:Proxy:KvCache:RequestWeight", result.FailureMessage, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(-1.0)]
+    [InlineData(double.PositiveInfinity)]
+    public void InvalidHolderLoadFactor_IsRefusedNamingTheSetting(double factor)
+    {
+        var result = new KvCacheOptionsValidator().Validate(null, new KvCacheOptions { HolderLoadFactor = factor });
+
+        Assert.Contains("Pd:Proxy:KvCache:HolderLoadFactor", result.FailureMessage, StringComparison.Ordinal);
+    }
 }
