@@ -105,9 +105,10 @@ public sealed class AppHostStartTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
 
-        // An unusual base port keeps clear of anything else on the machine that speaks vLLM's default 5557.
+        // An unusual base port keeps clear of anything else on the machine that speaks vLLM's default 5557, and
+        // stays below Linux's ephemeral range (32768-60999), where any outgoing connection may hold it for a moment.
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.PdApp_AppHost>(
-            ["Pd:Backend=simulator", "Pd:Prefill:Count=2", "Pd:Proxy:Balancing:Prefill=KvAware", "Pd:KvEvents:BasePort=47557"], timeout.Token);
+            ["Pd:Backend=simulator", "Pd:Prefill:Count=2", "Pd:Proxy:Balancing:Prefill=KvAware", "Pd:KvEvents:BasePort=25557"], timeout.Token);
         await using var app = await builder.BuildAsync(timeout.Token);
         await app.StartAsync(timeout.Token);
         foreach (var name in new[] { "proxy", "prefill-0", "prefill-1", "decode-0" })
@@ -118,8 +119,8 @@ public sealed class AppHostStartTests
         // The dashboard shows each engine's event endpoints and ports.
         var prefill1 = await app.ResourceNotifications.WaitForResourceAsync(
             "prefill-1", e => e.Snapshot.Urls.Any(u => u.Name == PdApp.Hosting.VllmResource.KvEventsEndpointName), timeout.Token);
-        Assert.Contains(prefill1.Snapshot.Urls, u => u.Url.StartsWith("tcp://", StringComparison.Ordinal) && u.Url.EndsWith(":47559", StringComparison.Ordinal));
-        Assert.Equal("47559 (replay 47560)", prefill1.Snapshot.Properties.Single(p => p.Name == "pd.kv-events").Value?.ToString());
+        Assert.Contains(prefill1.Snapshot.Urls, u => u.Url.StartsWith("tcp://", StringComparison.Ordinal) && u.Url.EndsWith(":25559", StringComparison.Ordinal));
+        Assert.Equal("25559 (replay 25560)", prefill1.Snapshot.Properties.Single(p => p.Name == "pd.kv-events").Value?.ToString());
 
         // A prompt of many KV blocks: its prefill stores blocks, whose events reach the proxy's index. The proxy's
         // /metrics wants the admin key the dashboard's commands use.
