@@ -1,6 +1,7 @@
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Pipeline.Migration;
+using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
 
@@ -246,9 +247,10 @@ public sealed partial class PdRequestPipeline
         }
     }
 
-    // Pd:Proxy:Migration:DecodeAloneBelowTokens: a short continuation skips the prefill instance and the KV hand-off.
+    // Pd:Proxy:Migration:DecodeAloneBelowTokens: a short continuation skips the prefill instance and the KV hand-off
+    // (unset: the default, where the connector lets decode prefill alone; flow.CanSkipPrefill says whether it does).
     private bool ContinuesOnDecodeAlone(CompletionRequest continuation) =>
-        options.Value.Migration.DecodeAloneBelowTokens is var below and > 0
+        (options.Value.Migration.DecodeAloneBelowTokens ?? MigrationOptions.DefaultDecodeAloneBelowTokens) is var below and > 0
         && continuation.EstimatedPromptTokens < below
         && flow.CanSkipPrefill;
 

@@ -42,17 +42,22 @@ public sealed class MigrationOptions
     /// <summary>The key of <see cref="DecodeAloneBelowTokens"/>.</summary>
     public const string DecodeAloneBelowTokensKey = Section + ":" + nameof(DecodeAloneBelowTokens);
 
+    /// <summary>The default of <see cref="DecodeAloneBelowTokens"/> where the connector lets decode prefill alone.</summary>
+    public const int DefaultDecodeAloneBelowTokens = 512;
+
     /// <summary>
     /// <c>Pd:Proxy:Migration:DecodeAloneBelowTokens</c>: a disaggregated request's continuation whose
     /// extended prompt (the original prompt plus the text already relayed) is estimated shorter than
     /// this goes to the surviving decode instance alone, which computes that prompt itself, instead of
-    /// through a prefill instance and a KV hand-off (0, the default, turns it off: the continuation
-    /// takes the same PD decision as a new request). A decode instance's death turns all its streams
-    /// into continuations at once; on the prefill path each one waits for a prefill slot among the
-    /// others, a second HTTP call and a KV transfer, while the decode instance would fold a short
-    /// prompt into its running batch (vLLM's chunked prefill). Measured in <c>bench/RESULTS.md</c> 5.3.
-    /// The estimate is <see cref="DisaggregationOptions.SkipPrefillBelowTokens"/>'s. Only for
-    /// connectors where D can prefill alone (not PyNccl, P2pNccl).
+    /// through a prefill instance and a KV hand-off; 0 turns it off (the continuation takes the same PD
+    /// decision as a new request). A decode instance's death turns all its streams into continuations at
+    /// once; on the prefill path each one waits for a prefill slot among the others, a second HTTP call
+    /// and a KV transfer, while the decode instance folds a short prompt into its running batch (vLLM's
+    /// chunked prefill): in <c>bench/RESULTS.md</c> 5.3-5.4 it halved the stall at the migration point.
+    /// Unset, it is <see cref="DefaultDecodeAloneBelowTokens"/> where the connector lets decode prefill
+    /// alone and off where it does not (PyNccl, P2pNccl, whose decode waits for KV); a value above 0 set
+    /// with those connectors is refused at start-up. The estimate is
+    /// <see cref="DisaggregationOptions.SkipPrefillBelowTokens"/>'s.
     /// </summary>
-    public int DecodeAloneBelowTokens { get; set; }
+    public int? DecodeAloneBelowTokens { get; set; }
 }

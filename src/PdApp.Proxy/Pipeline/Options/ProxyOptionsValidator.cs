@@ -59,7 +59,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
         Positive(options.Admission.RateLimitMaxWaitSeconds, AdmissionOptions.RateLimitMaxWaitSecondsKey);
         NonNegative(options.Migration.MaxAttempts, MigrationOptions.MaxAttemptsKey);
         NonNegative(options.Migration.MaxNonStreamingTokens, MigrationOptions.MaxNonStreamingTokensKey);
-        NonNegative(options.Migration.DecodeAloneBelowTokens, MigrationOptions.DecodeAloneBelowTokensKey);
+        NonNegative(options.Migration.DecodeAloneBelowTokens ?? 0, MigrationOptions.DecodeAloneBelowTokensKey);
 
         var body = options.RequestBody;
         Positive(body.TimeoutSeconds, $"{RequestBodyOptions.Section}:TimeoutSeconds");
@@ -86,6 +86,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
                 failures.Add($"{S}:Disaggregation:SkipPrefillBelowTokens must be 0 with {pd.Connector}: its decode instance waits for KV from a prefill instance.");
             }
 
+            // Only a value set here is refused: unset, it is off for these connectors.
             if (options.Migration.DecodeAloneBelowTokens > 0 && !connector.DecodeCanSkipPrefill)
             {
                 failures.Add($"{MigrationOptions.DecodeAloneBelowTokensKey} must be 0 with {pd.Connector}: its decode instance waits for KV from a prefill instance.");

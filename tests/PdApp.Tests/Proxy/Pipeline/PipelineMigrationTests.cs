@@ -21,7 +21,9 @@ public sealed class PipelineMigrationTests
     [Fact]
     public async Task Nixl_DecodeSilentMidStream_PrefillsTheExtendedPromptAndDecodeGetsFreshParameters()
     {
-        using var harness = new PipelineHarness(KvConnectorNames.Nixl, o => o.Timeouts.DecodeIdleSeconds = 0.2).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
+        // The prefill path: decode-alone continuations (on by default for short prompts) switched off.
+        using var harness = new PipelineHarness(KvConnectorNames.Nixl, o => (o.Timeouts.DecodeIdleSeconds, o.Migration.DecodeAloneBelowTokens) = (0.2, 0))
+            .With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
         var prefills = 0;
         var decodes = 0;
         harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
@@ -49,6 +51,42 @@ public sealed class PipelineMigrationTests
         Assert.Equal(2, second.RootElement.GetProperty("max_tokens").GetInt32());
         Assert.Equal(2, second.RootElement.GetProperty("kv_transfer_params").GetProperty("remote_block_ids")[0].GetInt32());
         Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
+    }
+
+    [Theory]
+    [InlineData(KvConnectorNames.Nixl, 1)]          // unset: a short continuation goes to the surviving decode alone
+    [InlineData(KvConnectorNames.SharedStorage, 1)]
+    [InlineData(KvConnectorNames.P2pNccl, 2)]       // unset: off where decode waits for KV, so prefill runs again
+    public async Task ShortContinuation_ByDefault_GoesToDecodeAloneWhereTheConnectorAllowsIt(string connector, int expectedPrefills)
+    {
+        using var harness = new PipelineHarness(connector, o => o.Timeouts.DecodeIdleSeconds = 0.2).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
+        var decodes = 0;
+        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
+            ? ScriptedUpstream.Json("""{"id":"p","usage":{"prompt_tokens":9},"kv_transfer_params":{"remote_engine_id":"e1","remote_block_ids":[1],"remote_host":"10.1.1.1","remote_port":5600}}""")
+            : Interlocked.Increment(ref decodes) == 1
+                ? ScriptedUpstream.EventStream(new StallingStream(FirstEvents))
+                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(Continuation))));
+
+        var result = await harness.RunAsync(Bodies.Completion(maxTokens: 4, stream: true));
+
+        // The client sees the same continuous stream either way.
+        Assert.Equal(200, result.Status);
+        Assert.DoesNotContain("error", result.Body);
+        Assert.Equal(4, CountOccurrences(result.Body, "\"id\":\"cmpl-1\""));
+        Assert.Equal(1, CountOccurrences(result.Body, "[DONE]"));
+        Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
+
+        // Upstream: the continuation's prefill is skipped only where decode may prefill alone.
+        Assert.Equal(expectedPrefills, result.Prefills.Count());
+        var decodeCalls = result.Decodes.ToList();
+        Assert.Equal(2, decodeCalls.Count);
+        Assert.NotEqual(decodeCalls[0].Instance, decodeCalls[1].Instance);
+        using var second = JsonDocument.Parse(decodeCalls[1].Body);
+        Assert.Equal("The capital of France is a city that a b", second.RootElement.GetProperty("prompt").GetString());
+        if (expectedPrefills == 1)
+        {
+            Assert.False(second.RootElement.TryGetProperty("kv_transfer_params", out _), "A decode-alone continuation waits for no KV.");
+        }
     }
 
     [Fact]
@@ -89,7 +127,7 @@ public sealed class PipelineMigrationTests
     {
         using var logs = new CapturingLoggerProvider();
         using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        using var harness = new PipelineHarness(KvConnectorNames.SharedStorage, o => o.Timeouts.DecodeIdleSeconds = 0.2, timingLogger: factory.CreateLogger<MigrationTimeline>())
+        using var harness = new PipelineHarness(KvConnectorNames.SharedStorage, o => (o.Timeouts.DecodeIdleSeconds, o.Migration.DecodeAloneBelowTokens) = (0.2, 0), timingLogger: factory.CreateLogger<MigrationTimeline>())
             .With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
         var decodes = 0;
         harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
