@@ -20,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import event_loop_client
+from kill_watch import close_wait_count  # one reader of /proc/net/tcp{,6} for both
 
 HOST = "127.0.0.1"
 MODEL = os.environ.get("MODEL", "/data/dp7b/")
@@ -260,22 +261,6 @@ def proxy_metric_lines(port, prefix):
     except (OSError, http.client.HTTPException):
         return []
     return [line for line in text.splitlines() if line.startswith(prefix)]
-
-
-def close_wait_count(port):
-    """Loopback TCP sockets whose peer is `port` and that received the peer's FIN (CLOSE_WAIT, state 08 in
-    /proc/net/tcp and /proc/net/tcp6, where .NET's dual-mode sockets are listed): the proxy's connections to a
-    dead instance, until the proxy reads the end and closes them."""
-    peer = f":{port:04X}"
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                count += sum(1 for fields in map(str.split, f) if fields[2].endswith(peer) and fields[3] == "08")
-        except OSError:
-            pass
-    return count
 
 
 def watch_exit(port, into):

@@ -24,22 +24,7 @@ public sealed class PipelineMigrationTests
         // The prefill path: decode-alone continuations (on by default for short prompts) switched off.
         using var harness = new PipelineHarness(KvConnectorNames.Nixl, o => (o.Timeouts.DecodeIdleSeconds, o.Migration.DecodeAloneBelowTokens) = (0.2, 0))
             .With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
-        var prefills = 0;
-        var decodes = 0;
-        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
-            ? ScriptedUpstream.Json($$$"""{"id":"p","usage":{"prompt_tokens":9},"kv_transfer_params":{"remote_engine_id":"e1","remote_block_ids":[{{{Interlocked.Increment(ref prefills)}}}],"remote_host":"10.1.1.1","remote_port":5600}}""")
-            : Interlocked.Increment(ref decodes) == 1
-                ? ScriptedUpstream.EventStream(new StallingStream(FirstEvents))
-                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(Continuation))));
-
-        var result = await harness.RunAsync(Bodies.Completion(maxTokens: 4, stream: true));
-
-        // The client: one stream, the cut third event never shown, the continuation under the first id.
-        Assert.Equal(200, result.Status);
-        Assert.DoesNotContain("error", result.Body);
-        Assert.Equal(5, CountOccurrences(result.Body, "data: "));
-        Assert.Equal(4, CountOccurrences(result.Body, "\"id\":\"cmpl-1\""));
-        Assert.Equal(1, CountOccurrences(result.Body, "[DONE]"));
+        var result = await RunStalledThenContinuedAsync(harness);
 
         // Upstream: a second prefill of the extended prompt, and D2 gets its fresh parameters.
         Assert.Equal(2, result.Prefills.Count());
@@ -60,20 +45,7 @@ public sealed class PipelineMigrationTests
     public async Task ShortContinuation_ByDefault_GoesToDecodeAloneWhereTheConnectorAllowsIt(string connector, int expectedPrefills)
     {
         using var harness = new PipelineHarness(connector, o => o.Timeouts.DecodeIdleSeconds = 0.2).With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
-        var decodes = 0;
-        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
-            ? ScriptedUpstream.Json("""{"id":"p","usage":{"prompt_tokens":9},"kv_transfer_params":{"remote_engine_id":"e1","remote_block_ids":[1],"remote_host":"10.1.1.1","remote_port":5600}}""")
-            : Interlocked.Increment(ref decodes) == 1
-                ? ScriptedUpstream.EventStream(new StallingStream(FirstEvents))
-                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(Continuation))));
-
-        var result = await harness.RunAsync(Bodies.Completion(maxTokens: 4, stream: true));
-
-        // The client sees the same continuous stream either way.
-        Assert.Equal(200, result.Status);
-        Assert.DoesNotContain("error", result.Body);
-        Assert.Equal(4, CountOccurrences(result.Body, "\"id\":\"cmpl-1\""));
-        Assert.Equal(1, CountOccurrences(result.Body, "[DONE]"));
+        var result = await RunStalledThenContinuedAsync(harness);
         Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
 
         // Upstream: the continuation's prefill is skipped only where decode may prefill alone.
@@ -153,6 +125,29 @@ public sealed class PipelineMigrationTests
         Assert.True(steps[0] <= 0, line.Message);
         Assert.Equal(steps.Skip(1).Order(), steps.Skip(1));
         Assert.True(steps[^1] >= 0, line.Message);
+    }
+
+    // P answers with NIXL-style parameters (a new block id per prefill), the first D stalls after two events
+    // (cut mid-event), the second D finishes; the client must see one stream: the cut third event never shown,
+    // the continuation under the first id.
+    private static async Task<PipelineResult> RunStalledThenContinuedAsync(PipelineHarness harness)
+    {
+        var prefills = 0;
+        var decodes = 0;
+        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
+            ? ScriptedUpstream.Json($$$"""{"id":"p","usage":{"prompt_tokens":9},"kv_transfer_params":{"remote_engine_id":"e1","remote_block_ids":[{{{Interlocked.Increment(ref prefills)}}}],"remote_host":"10.1.1.1","remote_port":5600}}""")
+            : Interlocked.Increment(ref decodes) == 1
+                ? ScriptedUpstream.EventStream(new StallingStream(FirstEvents))
+                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(Continuation))));
+
+        var result = await harness.RunAsync(Bodies.Completion(maxTokens: 4, stream: true));
+
+        Assert.Equal(200, result.Status);
+        Assert.DoesNotContain("error", result.Body);
+        Assert.Equal(5, CountOccurrences(result.Body, "data: "));
+        Assert.Equal(4, CountOccurrences(result.Body, "\"id\":\"cmpl-1\""));
+        Assert.Equal(1, CountOccurrences(result.Body, "[DONE]"));
+        return result;
     }
 
     private static int CountOccurrences(string text, string value)
