@@ -512,6 +512,22 @@ async def _all_first_tokens(counter, streams, limit=120):
         await asyncio.sleep(0.005)
 
 
+async def _counted_stream(port, payload, firsts):
+    """One event-loop stream that adds 1 to firsts[0] once: at its first event, or when it ends without one
+    (so _all_first_tokens never waits for a stream that failed)."""
+    seen = [False]
+
+    def on_event(n):
+        if n == 1:
+            seen[0] = True
+            firsts[0] += 1
+
+    r = await event_loop_client.stream(port, payload, on_event=on_event, timeout=120)
+    if not seen[0]:
+        firsts[0] += 1
+    return r
+
+
 async def migration_under_kill_loop(port, streams, output_len, victim_pid, victim_port, kill_after, new_requests, ramp):
     """migration_under_kill with the event-loop client: the same streams, rows and figures; the kill is sent,
     timestamped and followed (port refusal, CLOSE_WAIT) by kill_watch.py, a process of its own."""
@@ -522,16 +538,7 @@ async def migration_under_kill_loop(port, streams, output_len, victim_pid, victi
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
 
     async def one(i):
-        seen = [False]
-
-        def on_event(n):
-            if n == 1:
-                seen[0] = True
-                firsts[0] += 1
-
-        r = await event_loop_client.stream(port, migration_body(i, output_len), on_event=on_event, timeout=120)
-        if not seen[0]:
-            firsts[0] += 1
+        r = await _counted_stream(port, migration_body(i, output_len), firsts)
         return stream_row(r["status"], r["headers"], r["events"], r["arrivals"], r["error"], r["began"], r["ended"], output_len)
 
     tasks = await _start_staggered(streams, ramp, one)
@@ -561,18 +568,8 @@ async def fresh_burst_under_load_loop(port, streams, output_len, burst, kill_aft
         return (content[0] - r["began"]) if r["status"] == 200 and not r["error"] and content else float("nan")
 
     async def one_background(i):
-        seen = [False]
-
-        def on_event(n):
-            if n == 1:
-                seen[0] = True
-                firsts[0] += 1
-
         payload = body(prompt=f"Reference {i}: tell a long story about rivers", max_tokens=output_len, stream=True, seed=i)
-        r = await event_loop_client.stream(port, payload, on_event=on_event, timeout=120)
-        if not seen[0]:
-            firsts[0] += 1
-        return ttft(r)
+        return ttft(await _counted_stream(port, payload, firsts))
 
     async def one_fresh(i):
         prompt = f"Reference {streams + i}: tell a long story about rivers" + " word" * filler_words
