@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Aspire.Hosting.Publishing;
 using Aspire.Hosting;
+using Aspire.Hosting.Publishing;
 using PdApp.Protocol;
 
 namespace PdApp.Hosting.Manifest;

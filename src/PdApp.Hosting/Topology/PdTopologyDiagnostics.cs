@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PdApp.Protocol;
