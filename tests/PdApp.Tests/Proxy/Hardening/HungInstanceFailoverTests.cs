@@ -52,7 +52,9 @@ public sealed class HungInstanceFailoverTests
         // Round robin sends one of two requests to the frozen instance.
         var started = Stopwatch.GetTimestamp();
         var requests = Enumerable.Range(0, 2).Select(_ => proxy.PostAsync("/v1/completions", Bodies.Completion())).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // Marked unhealthy only once its call is in flight there (admitted, waiting out the fault), so the test is about
+        // in-flight calls, not routing around an instance already known to be down.
+        Assert.Equal(1, await frozen.WaitForMetricAsync("vllm:num_requests_running", 1, TimeSpan.FromSeconds(15)));
         using (var admin = new HttpClient { BaseAddress = frozen.BaseAddress })
         {
             using var marked = await admin.PostAsync(new Uri("/pdsim/health?healthy=false", UriKind.Relative), null);
