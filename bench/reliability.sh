@@ -7,7 +7,8 @@
 #   - request migration (issue 14): decode-0 killed (SIGKILL) while MIGRATION_STREAMS seeded streams of
 #     OUTPUT_LEN tokens run, KILL_AFTER s after every one has its first token: streams served to the
 #     end vs cut, the killed decode's streams migrated vs cut, the added stall at the migration point
-#     against TTFT, pdapp_proxy_migrations_total; then the longest wait of 20 new requests. Two TTFT
+#     (longest gap minus the stream's median gap) against TTFT, beside the raw gap (the longest gap itself)
+#     and the median inter-token gap, pdapp_proxy_migrations_total; then the longest wait of 20 new requests. Two TTFT
 #     references: (a) the streams' own TTFT (staggered starts) and (b) a burst of MIGRATION_STREAMS/2 fresh
 #     streams released at once under the same MIGRATION_STREAMS running streams, nothing killed (measured
 #     first). With TIMING_LOGS (1) the proxy logs each move's steps and the simulators each request's engine

@@ -9,6 +9,7 @@ using PdApp.Proxy.Pipeline.Admission;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Flows.LMCache;
 using PdApp.Proxy.Pipeline.Forwarding;
+using PdApp.Proxy.Pipeline.Migration;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 
@@ -58,6 +59,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<RequestBodyGate>();
         services.AddSingleton<ShutdownDeadline>();
         services.AddHostedService<ShutdownDrainDelay>();
+        services.AddHostedService<MigrationWarmUp>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AdmissionController>();
         services.TryAddSingleton<IProxyObserver>(NullRequestObserver.Instance);

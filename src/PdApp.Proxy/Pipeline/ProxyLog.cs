@@ -48,6 +48,10 @@ internal static partial class ProxyLog
         Message = "Request {RequestId} cannot migrate from decode {Instance} after {Cause}: {Reason}; it ends as without migration")]
     public static partial void MigrationRefused(ILogger logger, string requestId, string instance, string cause, string reason);
 
+    [LoggerMessage(EventId = 144, Level = LogLevel.Warning,
+        Message = "The migration warm-up failed; the first migration will compile its path when it comes")]
+    public static partial void MigrationWarmUpFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 142, Level = LogLevel.Warning,
         Message = "Request {RequestId} failed to migrate from decode {Instance} after {Cause}: {Reason}")]
     public static partial void MigrationFailed(ILogger logger, string requestId, string instance, string cause, string reason);

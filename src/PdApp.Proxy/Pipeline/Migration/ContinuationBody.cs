@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PdApp.Proxy.Pipeline.Requests;
@@ -69,6 +70,21 @@ public static class ContinuationBody
             body["min_tokens"] = Math.Max(0, minimum - progress.Tokens);
         }
 
-        return JsonSerializer.SerializeToUtf8Bytes(body);
+        return Write(body);
+    }
+
+    // JsonNode.WriteTo with a plain writer: JsonSerializer.SerializeToUtf8Bytes(node) would go through the
+    // reflection-based default resolver, whose first use (a process's first migration, when a decode
+    // dies under load) builds every default converter and emits IL, ~100 ms on a loaded 2-core machine,
+    // while the other failed streams' reads wait for the thread pool (RESULTS.md 5.5).
+    private static byte[] Write(JsonObject body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            body.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 }
