@@ -63,11 +63,7 @@ public static class ProxyApp
         // authentication and authorization; open ones (/v1 without a key, health probes) skip both
         // middlewares, their per-request state and the HttpContext.Items dictionary the authorization
         // middleware creates to mark itself as run (bench/RESULTS.md 4.16).
-        app.UseWhen(ProxyHostDefaults.NamesAuthorizationPolicy, secured =>
-        {
-            secured.UseAuthentication();
-            secured.UseAuthorization();
-        });
+        ProxyHostDefaults.UseAuthorizationWhereNamed(app);
         app.MapDefaultEndpoints(mapPrometheus: false);
 
         // /metrics names every instance: behind a key once keys are configured (Pd:MetricsAccess).

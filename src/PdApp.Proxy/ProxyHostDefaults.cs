@@ -14,6 +14,11 @@ internal static class ProxyHostDefaults
     /// <summary>The host-filtering setting of the full builder (<c>AllowedHosts</c>, hosts separated by <c>;</c>).</summary>
     public const string AllowedHostsKey = "AllowedHosts";
 
+    // The application properties by which WebApplicationBuilder tells that the app added the
+    // authentication and authorization middlewares itself (ASP.NET Core 8+).
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+    private const string AuthorizationMiddlewareSetKey = "__AuthorizationMiddlewareSet";
+
     /// <summary>Adds HTTPS endpoint configuration, the EventSource logger, HTTP/3 where asked for and host filtering where set.</summary>
     /// <param name="builder">The slim builder.</param>
     public static void Apply(WebApplicationBuilder builder)
@@ -43,6 +48,29 @@ internal static class ProxyHostDefaults
         {
             app.UseHostFiltering();
         }
+    }
+
+    /// <summary>
+    /// Adds authentication and authorization in a branch taken only by requests whose endpoint
+    /// names a policy (<see cref="NamesAuthorizationPolicy"/>).
+    /// </summary>
+    /// <param name="app">The application, after <c>UseRouting</c>.</param>
+    public static void UseAuthorizationWhereNamed(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseWhen(NamesAuthorizationPolicy, secured =>
+        {
+            secured.UseAuthentication();
+            secured.UseAuthorization();
+        });
+
+        // A branch's builder copies the application's properties on write, so the marks the two
+        // middlewares leave there do not reach the application: without them WebApplication would
+        // add both again, unconditionally, at the start of the pipeline (it does so for any app that
+        // registers authentication and does not call them itself).
+        var properties = ((IApplicationBuilder)app).Properties;
+        properties[AuthenticationMiddlewareSetKey] = true;
+        properties[AuthorizationMiddlewareSetKey] = true;
     }
 
     /// <summary>
