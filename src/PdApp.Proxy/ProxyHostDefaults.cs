@@ -1,11 +1,12 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.Extensions.Logging.Console;
 
 namespace PdApp.Proxy;
 
 /// <summary>
-/// What <see cref="WebApplication.CreateBuilder(string[])"/> adds that users of the proxy can see,
+/// What <see cref="WebApplication.CreateBuilder(string[])"/> offers that users of the proxy can see,
 /// added back to the slim builder <see cref="ProxyApp"/> uses, each only where it is configured
 /// (so its code is not loaded otherwise).
 /// </summary>
@@ -13,6 +14,9 @@ internal static class ProxyHostDefaults
 {
     /// <summary>The host-filtering setting of the full builder (<c>AllowedHosts</c>, hosts separated by <c>;</c>).</summary>
     public const string AllowedHostsKey = "AllowedHosts";
+
+    /// <summary>The console logger's settings (<c>FormatterName</c>, <c>FormatterOptions</c>, ...).</summary>
+    public const string ConsoleLoggingSection = "Logging:Console";
 
     // The application properties by which WebApplicationBuilder tells that the app added the
     // authentication and authorization middlewares itself (ASP.NET Core 8+).
@@ -28,6 +32,10 @@ internal static class ProxyHostDefaults
         // Kestrel:Endpoints:*:Url=https://..., Kestrel:Certificates:Default, Kestrel:EndpointDefaults.
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Logging.AddEventSourceLogger();
+
+        // The slim builder's console logger fixes its formatter to "simple"; the full builder's reads
+        // Logging:Console:FormatterName (json, systemd), so bind that section again, after it.
+        builder.Services.Configure<ConsoleLoggerOptions>(builder.Configuration.GetSection(ConsoleLoggingSection));
         if (AsksForHttp3(builder.Configuration))
         {
             UseQuic(builder);

@@ -9,6 +9,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy;
 
@@ -90,6 +92,17 @@ public sealed class ProxyHostDefaultsTests
         Assert.Equal(HttpStatusCode.Unauthorized, admin.StatusCode);
         Assert.Equal(HttpStatusCode.OK, keyed.StatusCode);
         await app.StopAsync();
+    }
+
+    [Theory]
+    [InlineData(null, "simple")]
+    [InlineData("json", "json")]
+    [InlineData("systemd", "systemd")]
+    public async Task ConsoleFormatter_IsChosenByConfiguration_AsWithTheFullBuilder(string? setting, string expected)
+    {
+        await using var app = ProxyApp.Create([.. Settings(), .. setting is null ? Array.Empty<string>() : [$"--Logging:Console:FormatterName={setting}"]]);
+
+        Assert.Equal(expected, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
     }
 
     [Fact]
