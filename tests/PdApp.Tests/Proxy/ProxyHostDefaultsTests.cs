@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -103,6 +104,16 @@ public sealed class ProxyHostDefaultsTests
         await using var app = ProxyApp.Create([.. Settings(), .. setting is null ? Array.Empty<string>() : [$"--Logging:Console:FormatterName={setting}"]]);
 
         Assert.Equal(expected, app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName);
+    }
+
+    [Fact]
+    public async Task Http3Transport_IsAddedOnlyWhenAnEndpointAsksForIt()
+    {
+        await using var plain = ProxyApp.Create(Settings());
+        await using var http3 = ProxyApp.Create([.. Settings(), "--Kestrel:EndpointDefaults:Protocols=Http1AndHttp2AndHttp3"]);
+
+        Assert.Empty(plain.Services.GetServices<IMultiplexedConnectionListenerFactory>());
+        Assert.NotEmpty(http3.Services.GetServices<IMultiplexedConnectionListenerFactory>());
     }
 
     [Fact]
