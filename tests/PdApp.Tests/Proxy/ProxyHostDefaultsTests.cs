@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Quic;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Authentication;
@@ -112,8 +113,11 @@ public sealed class ProxyHostDefaultsTests
         await using var plain = ProxyApp.Create(Settings());
         await using var http3 = ProxyApp.Create([.. Settings(), "--Kestrel:EndpointDefaults:Protocols=Http1AndHttp2AndHttp3"]);
 
+        // Kestrel registers its QUIC transport only where the OS has msquic (as the full builder does).
+        var quic = (OperatingSystem.IsLinux() || OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()) && QuicListener.IsSupported;
+
         Assert.Empty(plain.Services.GetServices<IMultiplexedConnectionListenerFactory>());
-        Assert.NotEmpty(http3.Services.GetServices<IMultiplexedConnectionListenerFactory>());
+        Assert.Equal(quic ? 1 : 0, http3.Services.GetServices<IMultiplexedConnectionListenerFactory>().Count());
     }
 
     [Fact]
