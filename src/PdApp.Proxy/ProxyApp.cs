@@ -22,8 +22,8 @@ public static class ProxyApp
         // The slim builder leaves out what the proxy does not use and every process would map: IIS
         // integration, HTTP/3 over QUIC, regex route constraints, the debug logger (bench/RESULTS.md 4.16).
         // What users configure keeps working: the same configuration sources (appsettings, environment,
-        // command line), logging (console, from Logging:*; EventSource for dotnet-trace and
-        // dotnet-monitor), HTTPS endpoints and certificates from Kestrel:*, HTTP/3 where an endpoint
+        // command line), logging (console with its formatter, from Logging:*; EventSource for dotnet-trace
+        // and dotnet-monitor), HTTPS endpoints and certificates from Kestrel:*, HTTP/3 where an endpoint
         // asks for it, AllowedHosts.
         var builder = WebApplication.CreateSlimBuilder(args);
         ProxyHostDefaults.Apply(builder);
@@ -61,8 +61,8 @@ public static class ProxyApp
 
         // Only endpoints that name a policy (admin, /metrics with keys, /v1 with a client key) run
         // authentication and authorization; open ones (/v1 without a key, health probes) skip both
-        // middlewares, their per-request state and the HttpContext.Items dictionary the authorization
-        // middleware creates to mark itself as run (bench/RESULTS.md 4.16).
+        // middlewares, their per-request state, the request's DI scope and the authorization middleware's
+        // mark in HttpContext.Items (bench/RESULTS.md 4.16).
         ProxyHostDefaults.UseAuthorizationWhereNamed(app);
         app.MapDefaultEndpoints(mapPrometheus: false);
 
