@@ -19,7 +19,14 @@ public static class ProxyApp
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">A setting is invalid (the message names it).</exception>
     public static WebApplication Create(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The slim builder leaves out what the proxy does not use and every process would map: IIS
+        // integration, HTTP/3 over QUIC, regex route constraints, the debug logger (bench/RESULTS.md 4.16).
+        // What users configure keeps working: the same configuration sources (appsettings, environment,
+        // command line), logging (console with its formatter, from Logging:*; EventSource for dotnet-trace
+        // and dotnet-monitor), HTTPS endpoints and certificates from Kestrel:*, HTTP/3 where an endpoint
+        // asks for it, AllowedHosts.
+        var builder = WebApplication.CreateSlimBuilder(args);
+        ProxyHostDefaults.Apply(builder);
         builder.AddServiceDefaults([.. ObservabilityServiceCollectionExtensions.MeterNames]);
         builder.Services.AddPdProxy(builder.Configuration);
         builder.Services.AddPdRouting(builder.Configuration);
@@ -42,6 +49,7 @@ public static class ProxyApp
                 (sockets, proxy) => sockets.UnsafePreferInlineScheduling = proxy.Value.InlineSocketScheduling);
 
         var app = builder.Build();
+        ProxyHostDefaults.UseHostFiltering(app);
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseMiddleware<RequestHeaderLimitMiddleware>();
 
@@ -50,8 +58,12 @@ public static class ProxyApp
 
         // After the request id (refusals carry it too), before the endpoints that name a policy.
         app.UseRouting();
-        app.UseAuthentication();
-        app.UseAuthorization();
+
+        // Only endpoints that name a policy (admin, /metrics with keys, /v1 with a client key) run
+        // authentication and authorization; open ones (/v1 without a key, health probes) skip both
+        // middlewares, their per-request state, the request's DI scope and the authorization middleware's
+        // mark in HttpContext.Items (bench/RESULTS.md 4.16).
+        ProxyHostDefaults.UseAuthorizationWhereNamed(app);
         app.MapDefaultEndpoints(mapPrometheus: false);
 
         // /metrics names every instance: behind a key once keys are configured (Pd:MetricsAccess).

@@ -8,6 +8,7 @@ using PdApp.Proxy.Pipeline.Admission;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Proxy.Endpoints;
 
@@ -22,6 +23,7 @@ public sealed class CompletionHandler(
     IProxyObserver observability,
     IOptions<ProxyOptions> proxyOptions,
     IOptions<DeploymentOptions> pdOptions,
+    IOptions<BalancingOptions> balancing,
     InFlightRequests inFlight,
     ILogger<CompletionHandler> logger)
 {
@@ -98,7 +100,7 @@ public sealed class CompletionHandler(
         }
 
         var servedModel = pdOptions.Value.Model;
-        if (!CompletionRequestParser.TryParse(route, body, string.IsNullOrEmpty(servedModel) ? null : servedModel, out var request, out var invalid))
+        if (!CompletionRequestParser.TryParse(route, body, string.IsNullOrEmpty(servedModel) ? null : servedModel, out var request, out var invalid, balancing.Value.AffinityKeyLength))
         {
             await invalid!.WriteAsync(context.Response, context.RequestAborted);
             return;

@@ -6,6 +6,7 @@ using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Tests.Proxy;
 
@@ -199,6 +200,35 @@ public sealed class DisaggregationFlowTests
             OpenAiRoute.ChatCompletions);
 
         Assert.Equal("system: S\nuser: firstsecond\nassistant: A\nuser: last\n", request.PromptText);
+    }
+
+    [Theory]
+    [InlineData(OpenAiRoute.ChatCompletions, """{"model":"m","messages":[{"role":"system","content":"S"},{"role":"user","content":[{"type":"text","text":"first"},{"type":"text","text":"second"}]}]}""")]
+    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":"a long prompt whose start alone is the affinity key"}""")]
+    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":["first prompt","second prompt"]}""")]
+    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":[[101,102,103],[104,105]]}""")]
+    public void PromptText_IsKeptOnlyAsFarAsAsked_TheEstimateCountsTheWholePrompt(OpenAiRoute route, string json)
+    {
+        using var whole = Parse(json, route);
+        foreach (var length in new[] { 0, 1, 9 })
+        {
+            Assert.True(CompletionRequestParser.TryParse(route, Encoding.UTF8.GetBytes(json), null, out var bounded, out var error, promptTextLength: length), error?.Message);
+            using (bounded)
+            {
+                Assert.Equal(whole.PromptText[..Math.Min(length, whole.PromptText.Length)], bounded!.PromptText);
+                Assert.Equal(whole.EstimatedPromptTokens, bounded.EstimatedPromptTokens);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(BalancingPolicyKind.PrefixAffinity, BalancingPolicyKind.LeastOutstanding, 512)]
+    [InlineData(BalancingPolicyKind.RoundRobin, BalancingPolicyKind.PrefixAffinity, 512)]
+    [InlineData(BalancingPolicyKind.KvAware, BalancingPolicyKind.LeastOutstanding, 0)]
+    [InlineData(BalancingPolicyKind.LoadAware, BalancingPolicyKind.PowerOfTwoChoices, 0)]
+    public void AffinityKeyLength_IsThePrefixLengthOnlyWhenARoleBalancesByPrefix(BalancingPolicyKind prefill, BalancingPolicyKind decode, int expected)
+    {
+        Assert.Equal(expected, new BalancingOptions { Prefill = prefill, Decode = decode }.AffinityKeyLength);
     }
 
     [Fact]

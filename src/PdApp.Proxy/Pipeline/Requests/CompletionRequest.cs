@@ -41,7 +41,11 @@ public sealed class CompletionRequest : IDisposable
     /// <summary>Whether the client asked for a server-sent event stream.</summary>
     public bool Stream { get; }
 
-    /// <summary>The whole rendered prompt (all chat messages): the prefix-affinity key. Never logged at Information.</summary>
+    /// <summary>
+    /// The rendered prompt (all chat messages in order), as far as the prefix-affinity key reads it:
+    /// the parser keeps only the characters it was asked for (none when no policy uses the key), so
+    /// a long prompt is not held as text for the whole stream. Never logged at Information.
+    /// </summary>
     public string PromptText { get; }
 
     /// <summary>A cheap estimate of the prompt's token count (see <see cref="PromptAnalysis"/>).</summary>

@@ -20,14 +20,21 @@ public static class CompletionRequestParser
     /// <param name="servedModel">The only model accepted (Pd:Model), or null to let the instances judge.</param>
     /// <param name="request">The parsed request (the caller disposes it).</param>
     /// <param name="error">Why it was refused.</param>
+    /// <param name="promptTextLength">
+    /// The characters of the rendered prompt to keep as <see cref="CompletionRequest.PromptText"/>
+    /// (the affinity key's length: <see cref="Routing.Options.BalancingOptions.AffinityKeyLength"/>);
+    /// the whole prompt by default.
+    /// </param>
     /// <returns>True when valid.</returns>
     public static bool TryParse(
         OpenAiRoute route,
         ReadOnlyMemory<byte> body,
         string? servedModel,
         out CompletionRequest? request,
-        out RequestValidationError? error)
+        out RequestValidationError? error,
+        int promptTextLength = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(promptTextLength);
         request = null;
 
         // JSON must be UTF-8 (RFC 8259 section 8.1); the parser would only notice inside GetString.
@@ -53,7 +60,7 @@ public static class CompletionRequestParser
         PromptAnalysis prompt;
         try
         {
-            error = Validate(route, document.RootElement, servedModel, out model, out stream, out prompt);
+            error = Validate(route, document.RootElement, servedModel, promptTextLength, out model, out stream, out prompt);
         }
         catch (InvalidOperationException)
         {
@@ -78,6 +85,7 @@ public static class CompletionRequestParser
         OpenAiRoute route,
         JsonElement root,
         string? servedModel,
+        int promptTextLength,
         out string? model,
         out bool stream,
         out PromptAnalysis prompt)
@@ -132,7 +140,7 @@ public static class CompletionRequestParser
         }
 
         return route == OpenAiRoute.Completions
-            ? PromptAnalysis.TryCompletionPrompt(root, out prompt)
-            : PromptAnalysis.TryChatMessages(root, out prompt);
+            ? PromptAnalysis.TryCompletionPrompt(root, out prompt, promptTextLength)
+            : PromptAnalysis.TryChatMessages(root, out prompt, promptTextLength);
     }
 }

@@ -8,9 +8,13 @@ namespace PdApp.Proxy.Pipeline.Requests;
 /// key, so it covers the whole prompt in order (every chat message, not only the first): two
 /// requests sharing a prefix share a prefix of this text. The estimate is not a tokenizer: token
 /// id prompts count exactly, text counts as characters / 4 rounded up (about right for English
-/// with BPE vocabularies; only used for the skip-prefill threshold).
+/// with BPE vocabularies; only used for the skip-prefill threshold). Only the first
+/// <c>maxTextLength</c> characters of the text are kept (the affinity key's length, or none when
+/// no policy reads it): a request holds its <see cref="CompletionRequest"/> for the whole stream,
+/// and a 2k-token prompt rendered whole is ~16 KB per stream (bench/RESULTS.md 4.16). The estimate
+/// counts the whole prompt either way.
 /// </summary>
-/// <param name="Text">The rendered prompt.</param>
+/// <param name="Text">The rendered prompt's first characters (at most the length asked for).</param>
 /// <param name="EstimatedTokens">The estimate.</param>
 public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
 {
@@ -19,9 +23,11 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
     /// <summary>Reads <c>prompt</c> of a completions body: a string, strings, token ids, or lists of token ids.</summary>
     /// <param name="root">The body.</param>
     /// <param name="prompt">The analysis.</param>
+    /// <param name="maxTextLength">The characters of the rendered prompt to keep in <see cref="Text"/>.</param>
     /// <returns>Null, or the error naming <c>prompt</c>.</returns>
-    public static RequestValidationError? TryCompletionPrompt(JsonElement root, out PromptAnalysis prompt)
+    public static RequestValidationError? TryCompletionPrompt(JsonElement root, out PromptAnalysis prompt, int maxTextLength = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTextLength);
         prompt = default;
         if (!root.TryGetProperty("prompt", out var element))
         {
@@ -32,11 +38,11 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
         {
             // The common case: the text is the prompt itself.
             var single = element.GetString()!;
-            prompt = new PromptAnalysis(single, Estimate(single.Length));
+            prompt = new PromptAnalysis(single.Length <= maxTextLength ? single : single[..maxTextLength], Estimate(single.Length));
             return null;
         }
 
-        var text = new StringBuilder();
+        var text = new BoundedText(maxTextLength);
         var tokenIds = 0;
         switch (element.ValueKind)
         {
@@ -49,7 +55,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
                             text.Append(item.GetString()).Append('\n');
                             break;
                         case JsonValueKind.Number:
-                            text.Append(item.GetRawText()).Append(' ');
+                            text.AppendNumber(item);
                             tokenIds++;
                             break;
                         case JsonValueKind.Array:
@@ -60,7 +66,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
                                     return Invalid();
                                 }
 
-                                text.Append(id.GetRawText()).Append(' ');
+                                text.AppendNumber(id);
                                 tokenIds++;
                             }
 
@@ -76,8 +82,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
                 return Invalid();
         }
 
-        var rendered = text.ToString();
-        prompt = new PromptAnalysis(rendered, tokenIds > 0 ? tokenIds : Estimate(rendered.Length));
+        prompt = new PromptAnalysis(text.ToString(), tokenIds > 0 ? tokenIds : Estimate(text.Length));
         return null;
 
         static RequestValidationError Invalid() => RequestValidationError.Invalid(
@@ -87,9 +92,11 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
     /// <summary>Reads <c>messages</c> of a chat body and renders every message as <c>role: content</c>.</summary>
     /// <param name="root">The body.</param>
     /// <param name="prompt">The analysis.</param>
+    /// <param name="maxTextLength">The characters of the rendered prompt to keep in <see cref="Text"/>.</param>
     /// <returns>Null, or the error naming <c>messages</c>.</returns>
-    public static RequestValidationError? TryChatMessages(JsonElement root, out PromptAnalysis prompt)
+    public static RequestValidationError? TryChatMessages(JsonElement root, out PromptAnalysis prompt, int maxTextLength = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTextLength);
         prompt = default;
         if (!root.TryGetProperty("messages", out var messages))
         {
@@ -101,7 +108,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
             return RequestValidationError.Invalid("'messages' must be a non-empty array.", "messages");
         }
 
-        var text = new StringBuilder();
+        var text = new BoundedText(maxTextLength);
         foreach (var message in messages.EnumerateArray())
         {
             if (message.ValueKind != JsonValueKind.Object
@@ -122,12 +129,11 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
             text.Append('\n');
         }
 
-        var rendered = text.ToString();
-        prompt = new PromptAnalysis(rendered, Estimate(rendered.Length));
+        prompt = new PromptAnalysis(text.ToString(), Estimate(text.Length));
         return null;
     }
 
-    private static bool AppendContent(StringBuilder text, JsonElement content)
+    private static bool AppendContent(BoundedText text, JsonElement content)
     {
         switch (content.ValueKind)
         {
@@ -161,5 +167,47 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
         }
     }
 
-    private static int Estimate(int characters) => (characters + CharactersPerToken - 1) / CharactersPerToken;
+    private static int Estimate(long characters) => (int)Math.Min(int.MaxValue, (characters + CharactersPerToken - 1) / CharactersPerToken);
+
+    /// <summary>
+    /// The rendered prompt as it is appended: its whole length is counted, its first
+    /// <c>limit</c> characters are kept (no builder at all for a limit of 0).
+    /// </summary>
+    private sealed class BoundedText(int limit)
+    {
+        private StringBuilder? _kept;
+
+        /// <summary>The length of the whole rendered prompt.</summary>
+        public long Length { get; private set; }
+
+        public BoundedText Append(string? value) => Append(value.AsSpan());
+
+        public BoundedText Append(char value) => Append(new ReadOnlySpan<char>(in value));
+
+        public BoundedText Append(ReadOnlySpan<char> value)
+        {
+            var room = limit - Math.Min(Length, limit);
+            if (room > 0 && !value.IsEmpty)
+            {
+                (_kept ??= new StringBuilder()).Append(value[..(int)Math.Min(room, value.Length)]);
+            }
+
+            Length += value.Length;
+            return this;
+        }
+
+        /// <summary>
+        /// A token id and its separator. Past the limit the id is not read as text at all: a prompt
+        /// with token ids is estimated by counting them, so its rendered length is not needed.
+        /// </summary>
+        public void AppendNumber(JsonElement id)
+        {
+            if (Length < limit)
+            {
+                Append(id.GetRawText()).Append(' ');
+            }
+        }
+
+        public override string ToString() => _kept?.ToString() ?? string.Empty;
+    }
 }

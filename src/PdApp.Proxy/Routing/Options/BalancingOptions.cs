@@ -32,6 +32,14 @@ public sealed class BalancingOptions
     /// </summary>
     public int PrefixLength { get; set; } = 512;
 
+    /// <summary>
+    /// The characters of a request's rendered prompt that balancing reads: <see cref="PrefixLength"/>
+    /// when a role balances by <see cref="BalancingPolicyKind.PrefixAffinity"/>, otherwise 0 (no
+    /// policy reads the prompt text, so none is kept).
+    /// </summary>
+    public int AffinityKeyLength =>
+        Prefill == BalancingPolicyKind.PrefixAffinity || Decode == BalancingPolicyKind.PrefixAffinity ? PrefixLength : 0;
+
     /// <summary><c>Pd:Proxy:Balancing:VirtualNodes</c>: ring points per instance, default 160 (spreads keys within a few percent).</summary>
     public int VirtualNodes { get; set; } = 160;
 
