@@ -38,8 +38,10 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
         UpstreamHeaders.Apply(proxyRequest, call.UpstreamRequestId, upstreamApiKey);
         proxyRequest.Options.Set(UpstreamDeadlineHandler.WatchdogKey, watchdog);
         proxyRequest.Options.Set(UpstreamDeadlineHandler.OutageKey, call.Instance.OutageToken);
-        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
-            destinationPrefix, OpenAiRoutes.PathOf(call.Route), httpContext.Request.QueryString);
+        var query = httpContext.Request.QueryString;
+        proxyRequest.RequestUri = query.HasValue
+            ? RequestUtilities.MakeDestinationAddress(destinationPrefix, OpenAiRoutes.PathOf(call.Route), query)
+            : call.Instance.AddressOf(OpenAiRoutes.PathOf(call.Route));
         return ValueTask.CompletedTask;
     }
 
