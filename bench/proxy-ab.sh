@@ -6,8 +6,9 @@
 #      by request with direct (--pd-direct), targets alternating run by run; the added p50 per run and
 #      their median.
 #   2. Saturation: ROUNDS rounds of CPU_REQUESTS requests at SAT_CONCURRENCY streams, targets
-#      alternating; CPU ms/request from /proc/PID/stat (utime+stime), requests/s, and the ratios to the
-#      baseline. Round 1 is reported but left out of the means (tier-up JIT).
+#      alternating, their order rotating from round to round; CPU ms/request from /proc/PID/stat
+#      (utime+stime), requests/s, and the ratios to the baseline. Round 1 is reported but left out of
+#      the means (tier-up JIT).
 #
 # Environment: PROXY_A_DLL (default: this tree's Release build), PROXY_B_DLL (default: PROXY_A_DLL),
 # PROXY_A_ENV / PROXY_B_ENV ("NAME=value ..."), PROXY_A_ARGS / PROXY_B_ARGS (extra --Key=Value words),
@@ -82,8 +83,12 @@ for run in $(seq 1 "$TTFT_RUNS"); do
 done
 
 printf 'round\ttarget\trequests\tfailed\treq_per_s\tticks\tload1\n' >"$OUT/saturation.tsv"
+ORDER=(A B baseline)
 for round in $(seq 1 "$ROUNDS"); do
-  for t in A B baseline; do
+  # The order rotates from round to round: at high load whoever runs second or third in every round is
+  # measured under different conditions than the first (bench/RESULTS.md 4.17).
+  shift_by=$(((round - 1) % 3))
+  for t in "${ORDER[@]:shift_by}" "${ORDER[@]:0:shift_by}"; do
     m0=$(cpu_ticks "${PID[$t]}")
     run_bench "$RUN_TIMEOUT" --base-url "${URL[$t]}" "${WORKLOAD[@]}" --max-concurrency "$SAT_CONCURRENCY" \
       --num-prompts "$CPU_REQUESTS" --warmup 0 --output-json "$OUT/sat-$t-$round.json" >"$OUT/sat-$t-$round.txt"

@@ -25,6 +25,10 @@ public sealed class UpstreamInstance
     // Replaced after each outage, never disposed: calls may still hold the old token.
     private CancellationTokenSource _outage = new();
 
+    // Made on first use (see DestinationPrefix and AddressOf).
+    private string? _destinationPrefix;
+    private (string Path, Uri Address)[] _addresses = [];
+
     /// <summary>Creates an instance.</summary>
     /// <param name="name">Unique name (the app host's resource name, e.g. <c>prefill-0</c>, or the registered address).</param>
     /// <param name="role">Role in the PD pair.</param>
@@ -53,6 +57,36 @@ public sealed class UpstreamInstance
 
     /// <summary>Where the instance came from.</summary>
     public InstanceSource Source { get; }
+
+    /// <summary>
+    /// <see cref="BaseAddress"/> without its trailing slash (YARP's destination prefix), made once
+    /// rather than on every call.
+    /// </summary>
+    public string DestinationPrefix => _destinationPrefix ??= BaseAddress.AbsoluteUri.TrimEnd('/');
+
+    /// <summary>
+    /// The absolute address of <paramref name="path"/> (an API path such as <c>/v1/completions</c>) on
+    /// this instance, parsed once per path: every request to the instance shares the immutable <see cref="Uri"/>.
+    /// </summary>
+    /// <param name="path">The path, starting with <c>/</c>.</param>
+    /// <returns>The address.</returns>
+    public Uri AddressOf(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var known = Volatile.Read(ref _addresses);
+        foreach (var (knownPath, address) in known)
+        {
+            if (string.Equals(knownPath, path, StringComparison.Ordinal))
+            {
+                return address;
+            }
+        }
+
+        // A handful of paths per instance: copy on write, and a lost race only parses twice.
+        var added = new Uri(DestinationPrefix + path, UriKind.Absolute);
+        Volatile.Write(ref _addresses, [.. known, (path, added)]);
+        return added;
+    }
 
     /// <summary>KV address <c>host:port</c> (P2pNccl ZMQ address, an LMCache receiver's init address), if known.</summary>
     public string? KvAddress { get; }

@@ -25,7 +25,7 @@ public sealed class RequestObserver : IRequestObserver
     private readonly ProxyObserver _owner;
     private readonly HttpContext _context;
     private readonly long _started = Stopwatch.GetTimestamp();
-    private readonly Action<SseDataKind> _onData;
+    private Action<SseDataKind>? _onData;
     private SseChunkScanner? _scanner;
     private AdmissionSpan? _admission;
     private PrefillSpan? _prefill;
@@ -46,7 +46,6 @@ public sealed class RequestObserver : IRequestObserver
         Connector = connector;
         RequestId = requestId;
         OperationName = route == OpenAiRoutes.ChatCompletionsPath ? "chat" : "text_completion";
-        _onData = OnData;
     }
 
     /// <summary>The route path.</summary>
@@ -233,7 +232,8 @@ public sealed class RequestObserver : IRequestObserver
     {
         if (_scanning)
         {
-            (_scanner ??= new SseChunkScanner()).Scan(bytes, _onData);
+            // Made on first use: a stream relayed by the event relay is never scanned.
+            (_scanner ??= new SseChunkScanner()).Scan(bytes, _onData ??= OnData);
         }
     }
 

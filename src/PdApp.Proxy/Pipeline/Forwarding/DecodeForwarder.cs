@@ -62,7 +62,7 @@ public sealed class DecodeForwarder(
             call, UpstreamKeyPolicy.KeyFor(call.Instance, pdOptions.Value.UpstreamApiKey, adminOptions?.Value.SendUpstreamKey == true), watchdog, timeouts, observer);
         observer.DecodeStarted(call);
         var error = await forwarder.SendAsync(
-            context, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress), channel.Invoker, UpstreamChannel.DecodeConfig, transformer);
+            context, call.Instance.DestinationPrefix, channel.Invoker, UpstreamChannel.DecodeConfig, transformer);
         observer.DecodeEnded(error, context.RequestAborted.IsCancellationRequested);
 
         if (error == ForwarderError.None)

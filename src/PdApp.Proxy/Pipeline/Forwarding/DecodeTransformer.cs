@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.Net.Http.Headers;
 using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Migration;
@@ -20,22 +21,45 @@ internal sealed class DecodeTransformer(DecodeCall call, string? upstreamApiKey,
     private bool _eventStream;
     private CancellationToken _clientAborted;
 
-    public override async ValueTask TransformRequestAsync(
+    public override ValueTask TransformRequestAsync(
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
-        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
-        UpstreamHeaders.RemoveDisallowed(proxyRequest);
+        // Not YARP's copy of every client header followed by removing all but a few: only the allowed
+        // ones are copied, and the body (the proxy's own, DecodeForwarder put it on the request) is
+        // described by its type and length alone.
+        var request = httpContext.Request;
+        if (proxyRequest.Content is { } content)
+        {
+            content.Headers.ContentLength = request.ContentLength;
+            content.Headers.TryAddWithoutValidation(HeaderNames.ContentType, request.ContentType);
+        }
+
+        UpstreamHeaders.CopyAllowed(request.Headers, proxyRequest);
         UpstreamHeaders.Apply(proxyRequest, call.UpstreamRequestId, upstreamApiKey);
         proxyRequest.Options.Set(UpstreamDeadlineHandler.WatchdogKey, watchdog);
         proxyRequest.Options.Set(UpstreamDeadlineHandler.OutageKey, call.Instance.OutageToken);
-        proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(
-            destinationPrefix, OpenAiRoutes.PathOf(call.Route), httpContext.Request.QueryString);
+        var query = httpContext.Request.QueryString;
+        proxyRequest.RequestUri = query.HasValue
+            ? RequestUtilities.MakeDestinationAddress(destinationPrefix, OpenAiRoutes.PathOf(call.Route), query)
+            : call.Instance.AddressOf(OpenAiRoutes.PathOf(call.Route));
+        return ValueTask.CompletedTask;
     }
 
-    public override async ValueTask<bool> TransformResponseAsync(
+    public override ValueTask<bool> TransformResponseAsync(
         HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
-        var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        // YARP's header copy completes synchronously: no state machine unless it ever does not.
+        var copied = base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        return copied.IsCompletedSuccessfully
+            ? new ValueTask<bool>(ShapeResponse(httpContext, proxyResponse, copied.Result))
+            : ShapeResponseAsync(copied, httpContext, proxyResponse);
+    }
+
+    private async ValueTask<bool> ShapeResponseAsync(ValueTask<bool> copied, HttpContext httpContext, HttpResponseMessage? proxyResponse) =>
+        ShapeResponse(httpContext, proxyResponse, await copied);
+
+    private bool ShapeResponse(HttpContext httpContext, HttpResponseMessage? proxyResponse, bool copyBody)
+    {
         if (proxyResponse is null)
         {
             return copyBody;

@@ -42,7 +42,7 @@ public sealed class PrefillClient(
         var firstByte = timeouts.PrefillFirstByte < timeouts.PrefillTotal;
         timeout.CancelAfter(timeouts.PrefillFirstByte);
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, UpstreamChannel.DestinationPrefix(instance.BaseAddress) + OpenAiRoutes.PathOf(route))
+        using var request = new HttpRequestMessage(HttpMethod.Post, instance.AddressOf(OpenAiRoutes.PathOf(route)))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,

@@ -58,8 +58,20 @@ internal sealed class SseEventRelayStream : ReadOnlyRelayStream
     }
 
     /// <inheritdoc />
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        // YARP waits for every chunk with a zero-byte read: with nothing to hand out, D's stream
+        // answers it directly (no state machine of the relay's own per token).
+        if (buffer.IsEmpty && !_ended && (_ready is null || _readyOffset == _ready.WrittenCount))
+        {
+            return _inner.ReadAsync(buffer, cancellationToken);
+        }
+
+        return ReadCoreAsync(buffer, cancellationToken);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -21,10 +21,6 @@ internal static class UpstreamHeaders
     public static readonly FrozenSet<string> ForwardedClientHeaders =
         FrozenSet.ToFrozenSet<string>(["Accept", "Accept-Language", "User-Agent"], StringComparer.OrdinalIgnoreCase);
 
-    // The body is the proxy's (re-serialized or rewritten): only its type and length describe it.
-    private static readonly FrozenSet<string> KeptContentHeaders =
-        FrozenSet.ToFrozenSet<string>(["Content-Type", "Content-Length"], StringComparer.OrdinalIgnoreCase);
-
     public static void Apply(HttpRequestMessage request, string upstreamRequestId, string? upstreamApiKey)
     {
         request.Headers.Remove(PdHeaders.RequestId);
@@ -62,57 +58,5 @@ internal static class UpstreamHeaders
                 request.Headers.TryAddWithoutValidation(name, values.ToString());
             }
         }
-    }
-
-    /// <summary>Removes every header YARP copied from the client that is not allowed (decode).</summary>
-    public static void RemoveDisallowed(HttpRequestMessage request)
-    {
-        List<string>? remove = null;
-        var keepTraceContext = Activity.Current is null;
-        // NonValidated: enumerating the headers themselves would parse and copy every value.
-        foreach (var header in request.Headers.NonValidated)
-        {
-            if (!ForwardedClientHeaders.Contains(header.Key) && !(keepTraceContext && IsTraceContext(header.Key)))
-            {
-                (remove ??= []).Add(header.Key);
-            }
-        }
-
-        foreach (var name in remove ?? [])
-        {
-            request.Headers.Remove(name);
-        }
-
-        if (request.Content is { } content)
-        {
-            remove = null;
-            foreach (var header in content.Headers.NonValidated)
-            {
-                if (!KeptContentHeaders.Contains(header.Key))
-                {
-                    (remove ??= []).Add(header.Key);
-                }
-            }
-
-            foreach (var name in remove ?? [])
-            {
-                content.Headers.Remove(name);
-            }
-        }
-
-        request.Headers.Host = null;
-    }
-
-    private static bool IsTraceContext(string name)
-    {
-        foreach (var field in DistributedContextPropagator.Current.Fields)
-        {
-            if (string.Equals(field, name, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

@@ -36,4 +36,27 @@ public sealed class UpstreamHeaderTests
             Assert.Equal("pdapp-test/1.0", call.Headers["user-agent"]);
         });
     }
+
+    [Fact]
+    public async Task UpstreamBodies_AreDescribedByTheirOwnTypeAndLength_NotByTheClientsFraming()
+    {
+        using var harness = new PipelineHarness(KvConnectorNames.SharedStorage).With(PdRole.Prefill, 1).With(PdRole.Decode, 1);
+
+        // The client's framing and content headers describe its own body, not the ones the proxy sends.
+        var result = await harness.RunAsync(Bodies.Completion(), configure: request =>
+        {
+            request.Headers.TransferEncoding = "chunked";
+            request.Headers.ContentLanguage = "en";
+        });
+
+        Assert.Equal(200, result.Status);
+        Assert.Equal(2, result.Calls.Count);
+        Assert.All(result.Calls, call =>
+        {
+            Assert.Equal("application/json", call.Headers["content-type"]);
+            Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(call.Body).ToString(System.Globalization.CultureInfo.InvariantCulture), call.Headers["content-length"]);
+            Assert.False(call.Headers.ContainsKey("transfer-encoding"), call.Instance);
+            Assert.False(call.Headers.ContainsKey("content-language"), call.Instance);
+        });
+    }
 }

@@ -196,6 +196,37 @@ public sealed class SseEventRelayStreamTests
         Assert.Equal(("ab", 2), (progress.Text, progress.Tokens));
     }
 
+    [Fact]
+    public async Task Relay_ReadLikeYarp_WaitsOnDsStreamWithZeroByteReads_AndRelaysTheSameBytes()
+    {
+        var events = Event("""{"id":"cmpl-1","created":5,"choices":[{"text":"one"}]}""")
+            + Event("""{"id":"cmpl-1","created":5,"choices":[{"text":" two"}]}""")
+            + "data: [DONE]\n\n";
+        var bytes = Encoding.UTF8.GetBytes(events);
+        var progress = new StreamProgress();
+        var inner = new TrickleStream(bytes, 9);
+
+        // YARP's StreamCopier: a zero-byte read (wait for data), then a read into its 64 KiB buffer.
+        await using var relay = new SseEventRelayStream(inner, progress);
+        using var output = new MemoryStream();
+        var buffer = new byte[65536];
+        while (true)
+        {
+            Assert.Equal(0, await relay.ReadAsync(Memory<byte>.Empty));
+            var read = await relay.ReadAsync(buffer);
+            if (read == 0)
+            {
+                break;
+            }
+
+            output.Write(buffer, 0, read);
+        }
+
+        Assert.Equal(bytes, output.ToArray());
+        Assert.Equal(("one two", 2, true), (progress.Text, progress.Tokens, progress.Done));
+        Assert.True(inner.ZeroByteReads > 0, "a zero-byte read should reach D's stream");
+    }
+
     private static async Task<byte[]> ReadAllAsync(Stream stream, int readSize = 64)
     {
         using var output = new MemoryStream();
@@ -211,7 +242,12 @@ public sealed class SseEventRelayStreamTests
 
     private sealed class TrickleStream(byte[] data, int chunk) : MemoryStream(data)
     {
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
+        public int ZeroByteReads { get; private set; }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            ZeroByteReads += buffer.IsEmpty ? 1 : 0;
+            return base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
+        }
     }
 }
