@@ -133,11 +133,12 @@ start_router() {
   wait_ready "http://$HOST:$PROXY_PORT/health" 120
 }
 
-# prefix_cache_counters: "<hits> <queries>" summed over the prefill instances.
+# prefix_cache_counters [base port]: "<hits> <queries>" summed over the prefill instances (or those from the base port:
+# DECODE_PORT for the decode instances, whose lookups are those of decode-alone requests under KvAware+PD).
 prefix_cache_counters() {
-  local i hits=0 queries=0 h q
+  local i hits=0 queries=0 h q base="${1:-$PREFILL_PORT}"
   for (( i = 0; i < INSTANCES; i++ )); do
-    read -r h q < <(curl -fsS --max-time 5 "http://$HOST:$(( PREFILL_PORT + i ))/metrics" \
+    read -r h q < <(curl -fsS --max-time 5 "http://$HOST:$(( base + i ))/metrics" \
       | awk '/^vllm:prefix_cache_hits_total/ { h += $NF } /^vllm:prefix_cache_queries_total/ { q += $NF } END { printf "%d %d\n", h, q }')
     hits=$(( hits + h )); queries=$(( queries + q ))
   done
@@ -203,10 +204,13 @@ for workload in $WORKLOADS; do
       name="$workload-$policy-$rate"
       read -r h0 q0 < <(prefix_cache_counters)
       d0="$(decode_alone)"
+      read -r dh0 dq0 < <(prefix_cache_counters "$DECODE_PORT")
       bench_run "$name" "$workload" "$rate" "$DURATION" "$seed" "$offset" --metadata "policy=$policy" "workload=$workload"
       read -r h1 q1 < <(prefix_cache_counters)
       echo "$(( h1 - h0 )) $(( q1 - q0 ))" >"$OUT/$name.cache"
       echo "$(( $(decode_alone) - d0 ))" >"$OUT/$name.pd"
+      read -r dh1 dq1 < <(prefix_cache_counters "$DECODE_PORT")
+      echo "$(( dh1 - dh0 )) $(( dq1 - dq0 ))" >"$OUT/$name.dcache"
       offset=$(( offset + $(jq '.completed + .failed' "$OUT/$name.json") ))
     done
     echo "$before_split -> $(served_split)" >"$OUT/$workload-$policy.prefill-split"

@@ -25,11 +25,7 @@ def load(out, workload, policy, rate):
         return None
     with open(path) as f:
         run = json.load(f)
-    hit_rate = None
-    cache = os.path.join(out, name + ".cache")
-    if os.path.exists(cache):
-        hits, queries = (int(x) for x in open(cache).read().split())
-        hit_rate = hits / queries if queries else None
+    hit_rate = read_hit_rate(os.path.join(out, name + ".cache"))
     return {
         "p50": run.get("median_ttft_ms", 0.0), "p90": run.get("p90_ttft_ms", 0.0), "p99": run.get("p99_ttft_ms", 0.0),
         "tpot": run.get("median_tpot_ms", 0.0), "output": run.get("output_throughput", 0.0),
@@ -37,7 +33,16 @@ def load(out, workload, policy, rate):
         "completed": run.get("completed", 0), "failed": run.get("failed", 0), "hit": hit_rate,
         "aborted": (run.get("pdapp") or {}).get("aborted", False), "duration": run.get("duration", 0.0),
         "decode_alone": read_count(os.path.join(out, name + ".pd")),
+        "decode_hit": read_hit_rate(os.path.join(out, name + ".dcache")),
     }
+
+
+def read_hit_rate(path):
+    """Hit tokens / queried tokens from "<hits> <queries>" in <path>, or None."""
+    if not os.path.exists(path):
+        return None
+    hits, queries = (int(x) for x in open(path).read().split())
+    return hits / queries if queries else None
 
 
 def read_count(path):
@@ -132,16 +137,19 @@ def pd_lines(results, rates, duration, saturation):
     pd_all, rr_all, pa_all = (results.get(p, {}) for p in (KV_PD, "RoundRobin", "PrefixAffinity"))
     if not pd_all:
         return []
-    lines = [f"{KV_PD} (KvAware plus the cache-aware PD decision), per rate:", "",
-             "| rate | requests sent to decode alone | TTFT p90 RR / KV+PD (>= 5x) | TTFT p90 prefix hash / KV+PD (>= 1.5x) | output KV+PD / RR (>= 1.5x) |",
-             "|---:|---:|---:|---:|---:|"]
+    lines = [f"{KV_PD} (KvAware plus the cache-aware PD decision), per rate (the table's prefix cache hit rate is the prefill "
+             "instances'; requests sent to decode alone are looked up on the decode instances, whose rate is shown here; it also "
+             "counts the decode's own lookups of prefilled requests before their KV arrives):", "",
+             "| rate | requests sent to decode alone | decode instances' prefix cache hit rate | TTFT p90 RR / KV+PD (>= 5x) | TTFT p90 prefix hash / KV+PD (>= 1.5x) | output KV+PD / RR (>= 1.5x) |",
+             "|---:|---:|---:|---:|---:|---:|"]
     for rate in rates:
         pd, rr, pa = pd_all.get(rate), rr_all.get(rate), pa_all.get(rate)
         if not pd:
             continue
         done = pd["completed"] + pd["failed"]
         alone = "-" if pd["decode_alone"] is None else f"{pd['decode_alone']} ({100 * pd['decode_alone'] / done:.0f}%)" if done else str(pd["decode_alone"])
-        lines.append(f"| {rate} | {alone} | {fmt(rr['p90'] / pd['p90'], 1) + 'x' if rr and pd['p90'] else '-'} | "
+        dhit = "-" if pd["decode_hit"] is None else f"{100 * pd['decode_hit']:.0f}%"
+        lines.append(f"| {rate} | {alone} | {dhit} | {fmt(rr['p90'] / pd['p90'], 1) + 'x' if rr and pd['p90'] else '-'} | "
                      f"{fmt(pa['p90'] / pd['p90'], 1) + 'x' if pa and pd['p90'] else '-'} | "
                      f"{fmt(pd['output'] / rr['output'], 2) + 'x' if rr and rr['output'] else '-'} |")
     lines.append("")
@@ -177,7 +185,8 @@ def capacity_lines(results, policies, rates, duration):
     if not rows:
         return []
     return [f"Capacity: output throughput at {top} req/s, the highest swept rate (offered more than a policy serves when it completes "
-            f"under 90% of the offered rate there), and its ratio to round robin's (llm-d's \"x throughput against round robin\"):", "",
+            f"under 90% of the offered rate there), and its ratio to round robin's (llm-d's \"x throughput against round robin\"); "
+            f"for a policy not saturated there the ratio is a lower bound of its capacity's:", "",
             f"| policy | output at {top} req/s (tok/s) | completed / offered | output / round robin's | requests completed (req/s) | most output at any rate (tok/s) |",
             "|---|---:|---:|---:|---:|---:|"] + rows + [""]
 
