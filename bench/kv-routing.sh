@@ -33,7 +33,7 @@
 # POLICIES ("RoundRobin PrefixAffinity KvAware KvAware+PD"), SKIP_PREFILL_BELOW_UNCACHED (384 tokens), ORDER (rotate | fixed), SEED (1), WORKLOADS ("prefix multi"), RATES ("2 3 4 5 6",
 # requests/s), DURATION (30 s of arrivals per rate), WARMUP_SECONDS (10), RUN_TIMEOUT (4 x DURATION per run), SLO_TTFT_MS (2000),
 # SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
-# MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
+# MAX_NUM_SEQS (64), SIMULATOR_ARGS (extra simulator flags); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
 # KV_REPLAY_PORT (5580..5587); SKIP_BUILD, OUT.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -115,6 +115,9 @@ kv_events() {
 start_simulators() {
   local i timing=(--prefill-contention --prefill-time-per-token "$PREFILL_MS_PER_TOKEN" --time-to-first-token "$TTFT_MS"
     --inter-token-latency "$ITL_MS" --kv-cache-size "$KV_CACHE_BLOCKS" --max-num-seqs "$MAX_NUM_SEQS" --block-size 16)
+  # SIMULATOR_ARGS: extra simulator flags for every instance (e.g. --no-prefill-interference for an A/B).
+  # shellcheck disable=SC2206 # separate words
+  timing+=(${SIMULATOR_ARGS:-})
   for (( i = 0; i < INSTANCES; i++ )); do
     start_simulator "prefill-$i" $(( PREFILL_PORT + i )) kv_producer "${timing[@]}" --kv-events-config "$(kv_events "$i")"
     start_simulator "decode-$i" $(( DECODE_PORT + i )) kv_consumer "${timing[@]}" --kv-events-config "$(kv_events $(( INSTANCES + i )))"
