@@ -8,7 +8,10 @@
 #   multi   multi-turn conversations sharing a few system prompts, each turn extending the last.
 # Policies: RoundRobin (both roles), PrefixAffinity (today's default: bounded-load hash of the
 # prompt's first 512 characters for prefill, least outstanding for decode), KvAware (both roles,
-# on the engines' KV events). Every policy starts from the same state: the simulators (empty prefix
+# on the engines' KV events), KvAware+PD (KvAware plus the cache-aware PD decision: a request whose
+# prompt a decode instance already holds but for fewer than SKIP_PREFILL_BELOW_UNCACHED tokens goes to
+# that decode alone, which prefills the rest itself; Pd:Proxy:Disaggregation:SkipPrefillBelowUncachedTokens).
+# Every policy starts from the same state: the simulators (empty prefix
 # caches, zeroed counters) and the proxy are restarted per workload and policy, every policy of a
 # workload gets the same seed (the same prompts in the same order), and the policy order rotates by
 # one per workload (ORDER=fixed keeps POLICIES' order), so no policy always runs first or last on a
@@ -22,13 +25,15 @@
 # grows with DURATION, and no policy's output can exceed round robin's by more than offered / completed
 # there (the report prints both, and round robin's capacity: the most it completed per second at any rate). The cache hit rate is the prefill
 # instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over each measured run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
-# throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages).
+# throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages). Capacity: each
+# policy's output throughput at the highest swept rate, where every policy is offered more than it can
+# serve (sweep one such rate, e.g. 8 req/s), and its ratio to round robin's (how llm-d states "2.3x throughput").
 #
 # Environment: QUICK=1 (smoke test: RoundRobin and KvAware, the prefix workload, one rate, 8 s),
-# POLICIES ("RoundRobin PrefixAffinity KvAware"), ORDER (rotate | fixed), SEED (1), WORKLOADS ("prefix multi"), RATES ("2 3 4 5 6",
+# POLICIES ("RoundRobin PrefixAffinity KvAware KvAware+PD"), SKIP_PREFILL_BELOW_UNCACHED (384 tokens), ORDER (rotate | fixed), SEED (1), WORKLOADS ("prefix multi"), RATES ("2 3 4 5 6",
 # requests/s), DURATION (30 s of arrivals per rate), WARMUP_SECONDS (10), RUN_TIMEOUT (4 x DURATION per run), SLO_TTFT_MS (2000),
 # SLO_TPOT_MS (100), timing model: PREFILL_MS_PER_TOKEN (1.0), TTFT_MS (10), ITL_MS (10), KV_CACHE_BLOCKS (400),
-# MAX_NUM_SEQS (64); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
+# MAX_NUM_SEQS (64), SIMULATOR_ARGS (extra simulator flags); ports: PROXY_PORT, PREFILL_PORT, DECODE_PORT, KV_EVENTS_PORT (5560..5567),
 # KV_REPLAY_PORT (5580..5587); SKIP_BUILD, OUT.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -39,7 +44,7 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   DURATION="${DURATION:-8}"
   WARMUP_SECONDS="${WARMUP_SECONDS:-4}"
 fi
-POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware}"
+POLICIES="${POLICIES:-RoundRobin PrefixAffinity KvAware KvAware+PD}"
 WORKLOADS="${WORKLOADS:-prefix multi}"
 RATES="${RATES:-2 3 4 5 6}"
 DURATION="${DURATION:-30}"
@@ -54,6 +59,14 @@ TTFT_MS="${TTFT_MS:-10}"
 ITL_MS="${ITL_MS:-10}"
 KV_CACHE_BLOCKS="${KV_CACHE_BLOCKS:-400}"
 MAX_NUM_SEQS="${MAX_NUM_SEQS:-64}"
+# The cache-aware PD threshold of KvAware+PD: a multi-turn turn's new content is the previous answer (64)
+# and the new message (192) plus the tags and the previous prompt's partial last block (< 16), ~280
+# tokens, so 384 sends every next turn whose history the decode holds to that decode alone, while a
+# prompt the decode does not hold (a new system prompt: 512 + 192) still goes through prefill. Each
+# token a decode computes stalls its running streams (the simulator's prefill interference), at 1
+# ms/token here 0.38 s at most per decode-alone request, inside the 100 ms TPOT SLO over 32-64 tokens
+# unless several land on one decode at once (goodput shows it).
+SKIP_PREFILL_BELOW_UNCACHED="${SKIP_PREFILL_BELOW_UNCACHED:-384}"
 KV_EVENTS_PORT="${KV_EVENTS_PORT:-5560}"
 KV_REPLAY_PORT="${KV_REPLAY_PORT:-5580}"
 INSTANCES=4
@@ -78,6 +91,7 @@ policy_args() {
   case "$1" in
     RoundRobin) echo "--Pd:Proxy:Balancing:Prefill=RoundRobin --Pd:Proxy:Balancing:Decode=RoundRobin" ;;
     PrefixAffinity) echo "--Pd:Proxy:Balancing:Prefill=PrefixAffinity --Pd:Proxy:Balancing:Decode=LeastOutstanding" ;;
+    KvAware+PD) echo "$(policy_args KvAware) --Pd:Proxy:Disaggregation:SkipPrefillBelowUncachedTokens=$SKIP_PREFILL_BELOW_UNCACHED" ;;
     KvAware)
       local args="--Pd:Proxy:Balancing:Prefill=KvAware --Pd:Proxy:Balancing:Decode=KvAware" i
       for (( i = 0; i < INSTANCES; i++ )); do
@@ -101,6 +115,9 @@ kv_events() {
 start_simulators() {
   local i timing=(--prefill-contention --prefill-time-per-token "$PREFILL_MS_PER_TOKEN" --time-to-first-token "$TTFT_MS"
     --inter-token-latency "$ITL_MS" --kv-cache-size "$KV_CACHE_BLOCKS" --max-num-seqs "$MAX_NUM_SEQS" --block-size 16)
+  # SIMULATOR_ARGS: extra simulator flags for every instance (e.g. --no-prefill-interference for an A/B).
+  # shellcheck disable=SC2206 # separate words
+  timing+=(${SIMULATOR_ARGS:-})
   for (( i = 0; i < INSTANCES; i++ )); do
     start_simulator "prefill-$i" $(( PREFILL_PORT + i )) kv_producer "${timing[@]}" --kv-events-config "$(kv_events "$i")"
     start_simulator "decode-$i" $(( DECODE_PORT + i )) kv_consumer "${timing[@]}" --kv-events-config "$(kv_events $(( INSTANCES + i )))"
@@ -119,15 +136,22 @@ start_router() {
   wait_ready "http://$HOST:$PROXY_PORT/health" 120
 }
 
-# prefix_cache_counters: "<hits> <queries>" summed over the prefill instances.
+# prefix_cache_counters [base port]: "<hits> <queries>" summed over the prefill instances (or those from the base port:
+# DECODE_PORT for the decode instances, whose lookups are those of decode-alone requests under KvAware+PD).
 prefix_cache_counters() {
-  local i hits=0 queries=0 h q
+  local i hits=0 queries=0 h q base="${1:-$PREFILL_PORT}"
   for (( i = 0; i < INSTANCES; i++ )); do
-    read -r h q < <(curl -fsS --max-time 5 "http://$HOST:$(( PREFILL_PORT + i ))/metrics" \
+    read -r h q < <(curl -fsS --max-time 5 "http://$HOST:$(( base + i ))/metrics" \
       | awk '/^vllm:prefix_cache_hits_total/ { h += $NF } /^vllm:prefix_cache_queries_total/ { q += $NF } END { printf "%d %d\n", h, q }')
     hits=$(( hits + h )); queries=$(( queries + q ))
   done
   echo "$hits $queries"
+}
+
+# decode_alone: requests the proxy sent to a decode instance alone so far (cache-aware PD decisions).
+decode_alone() {
+  curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" 2>/dev/null \
+    | awk '/^pdapp_proxy_kvcache_pd_decisions_total/ && /decode_holds_prompt/ { s += $NF } END { printf "%d\n", s }'
 }
 
 # served_split: requests each prefill instance served (vllm:request_success_total), space-separated.
@@ -142,7 +166,8 @@ served_split() {
 init_run kv-routing
 build_all
 { echo "policies: $POLICIES (order: $ORDER)"; echo "seed: $SEED (+ workload index)"; echo "workloads: $WORKLOADS"; echo "rates: $RATES"; echo "arrivals per rate: ${DURATION}s"
-  echo "timing: prefill ${PREFILL_MS_PER_TOKEN} ms/token (contended), ttft ${TTFT_MS} ms, itl ${ITL_MS} ms, kv cache ${KV_CACHE_BLOCKS} blocks of 16, max-num-seqs ${MAX_NUM_SEQS}"; } >"$OUT/config.txt"
+  echo "cache-aware PD threshold (KvAware+PD): ${SKIP_PREFILL_BELOW_UNCACHED} uncached tokens"
+  echo "timing: prefill ${PREFILL_MS_PER_TOKEN} ms/token (contended; decode steps carry the prefill chunk owed, --max-num-batched-tokens 2048), ttft ${TTFT_MS} ms, itl ${ITL_MS} ms, kv cache ${KV_CACHE_BLOCKS} blocks of 16, max-num-seqs ${MAX_NUM_SEQS}"; } >"$OUT/config.txt"
 
 # bench_run <name> <workload> <rate> <seconds> <seed> <offset> [extra bench flags]
 bench_run() {
@@ -181,15 +206,20 @@ for workload in $WORKLOADS; do
     for rate in $RATES; do
       name="$workload-$policy-$rate"
       read -r h0 q0 < <(prefix_cache_counters)
+      d0="$(decode_alone)"
+      read -r dh0 dq0 < <(prefix_cache_counters "$DECODE_PORT")
       bench_run "$name" "$workload" "$rate" "$DURATION" "$seed" "$offset" --metadata "policy=$policy" "workload=$workload"
       read -r h1 q1 < <(prefix_cache_counters)
       echo "$(( h1 - h0 )) $(( q1 - q0 ))" >"$OUT/$name.cache"
+      echo "$(( $(decode_alone) - d0 ))" >"$OUT/$name.pd"
+      read -r dh1 dq1 < <(prefix_cache_counters "$DECODE_PORT")
+      echo "$(( dh1 - dh0 )) $(( dq1 - dq0 ))" >"$OUT/$name.dcache"
       offset=$(( offset + $(jq '.completed + .failed' "$OUT/$name.json") ))
     done
     echo "$before_split -> $(served_split)" >"$OUT/$workload-$policy.prefill-split"
     # The proxy's KV index counters: events applied by type (BlockRemoved = evictions seen) and KvAware's
     # decisions by role and outcome (cache_hit, cache_miss, holder_kept, fallback reasons).
-    curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" 2>/dev/null | grep -E '^pdapp_proxy_kvcache_(events|decisions)' \
+    curl -fsS --max-time 5 "http://$HOST:$PROXY_PORT/metrics" 2>/dev/null | grep -E '^pdapp_proxy_kvcache_(events|decisions|pd_decisions)' \
       >"$OUT/$workload-$policy.proxy-metrics" || true
     stop_started
     cp "$OUT/logs/proxy.log" "$OUT/logs/proxy-$workload-$policy.log" 2>/dev/null || true

@@ -12,7 +12,9 @@ import math
 import os
 
 TARGETS = {"vs_round_robin_ttft_p90": 5.0, "vs_prefix_hash_ttft_p90": 1.5, "vs_round_robin_output": 1.5}
-COLORS = {"RoundRobin": "#d62728", "PrefixAffinity": "#1f77b4", "KvAware": "#2ca02c"}
+COLORS = {"RoundRobin": "#d62728", "PrefixAffinity": "#1f77b4", "KvAware": "#2ca02c", "KvAware+PD": "#9467bd"}
+# KvAware with the cache-aware PD decision (bench/kv-routing.sh): checked against the same targets, after KvAware.
+KV_PD = "KvAware+PD"
 WORKLOAD_TITLES = {"prefix": "shared prefixes (prefix_repetition)", "multi": "multi-turn conversations"}
 
 
@@ -23,18 +25,32 @@ def load(out, workload, policy, rate):
         return None
     with open(path) as f:
         run = json.load(f)
-    hit_rate = None
-    cache = os.path.join(out, name + ".cache")
-    if os.path.exists(cache):
-        hits, queries = (int(x) for x in open(cache).read().split())
-        hit_rate = hits / queries if queries else None
+    hit_rate = read_hit_rate(os.path.join(out, name + ".cache"))
     return {
         "p50": run.get("median_ttft_ms", 0.0), "p90": run.get("p90_ttft_ms", 0.0), "p99": run.get("p99_ttft_ms", 0.0),
         "tpot": run.get("median_tpot_ms", 0.0), "output": run.get("output_throughput", 0.0),
         "goodput": run.get("request_goodput") or 0.0, "rps": run.get("request_throughput", 0.0),
         "completed": run.get("completed", 0), "failed": run.get("failed", 0), "hit": hit_rate,
         "aborted": (run.get("pdapp") or {}).get("aborted", False), "duration": run.get("duration", 0.0),
+        "decode_alone": read_count(os.path.join(out, name + ".pd")),
+        "decode_hit": read_hit_rate(os.path.join(out, name + ".dcache")),
     }
+
+
+def read_hit_rate(path):
+    """Hit tokens / queried tokens from "<hits> <queries>" in <path>, or None."""
+    if not os.path.exists(path):
+        return None
+    hits, queries = (int(x) for x in open(path).read().split())
+    return hits / queries if queries else None
+
+
+def read_count(path):
+    """The integer in <path> (requests sent to a decode instance alone during a run), or None."""
+    if not os.path.exists(path):
+        return None
+    text = open(path).read().strip()
+    return int(text) if text else None
 
 
 def kept_up(run, duration):
@@ -110,7 +126,69 @@ def table(workload, results, policies, rates, duration):
             lines.append(check("TTFT p90, prefix hash / kv-aware", pa["p90"] / kv["p90"] if kv["p90"] else None, TARGETS["vs_prefix_hash_ttft_p90"]))
         lines.append(check("output throughput, kv-aware / round robin", kv["output"] / rr["output"] if rr["output"] else None, TARGETS["vs_round_robin_output"]))
         lines.append("")
+    lines += pd_lines(results, rates, duration, rate)
+    lines += capacity_lines(results, policies, rates, duration)
     return lines
+
+
+def pd_lines(results, rates, duration, saturation):
+    """KvAware+PD (KvAware with the cache-aware PD decision): its share of decode-alone requests, its ratios
+    per rate, and the same targets at round robin's saturation rate."""
+    pd_all, rr_all, pa_all = (results.get(p, {}) for p in (KV_PD, "RoundRobin", "PrefixAffinity"))
+    if not pd_all:
+        return []
+    lines = [f"{KV_PD} (KvAware plus the cache-aware PD decision), per rate (the table's prefix cache hit rate is the prefill "
+             "instances'; requests sent to decode alone are looked up on the decode instances, whose rate is shown here; it also "
+             "counts the decode's own lookups of prefilled requests before their KV arrives):", "",
+             "| rate | requests sent to decode alone | decode instances' prefix cache hit rate | TTFT p90 RR / KV+PD (>= 5x) | TTFT p90 prefix hash / KV+PD (>= 1.5x) | output KV+PD / RR (>= 1.5x) |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for rate in rates:
+        pd, rr, pa = pd_all.get(rate), rr_all.get(rate), pa_all.get(rate)
+        if not pd:
+            continue
+        done = pd["completed"] + pd["failed"]
+        alone = "-" if pd["decode_alone"] is None else f"{pd['decode_alone']} ({100 * pd['decode_alone'] / done:.0f}%)" if done else str(pd["decode_alone"])
+        dhit = "-" if pd["decode_hit"] is None else f"{100 * pd['decode_hit']:.0f}%"
+        lines.append(f"| {rate} | {alone} | {dhit} | {fmt(rr['p90'] / pd['p90'], 1) + 'x' if rr and pd['p90'] else '-'} | "
+                     f"{fmt(pa['p90'] / pd['p90'], 1) + 'x' if pa and pd['p90'] else '-'} | "
+                     f"{fmt(pd['output'] / rr['output'], 2) + 'x' if rr and rr['output'] else '-'} |")
+    lines.append("")
+    pd, rr, pa = pd_all.get(saturation), rr_all.get(saturation), pa_all.get(saturation)
+    if pd and rr and pd["p90"]:
+        lines.append(f"Targets for {KV_PD} at {saturation} req/s (the same saturation rate):")
+        lines.append("")
+        for name, ratio, target in [
+                ("TTFT p90, round robin / kv-aware+PD", rr["p90"] / pd["p90"], TARGETS["vs_round_robin_ttft_p90"]),
+                ("TTFT p90, prefix hash / kv-aware+PD", pa["p90"] / pd["p90"] if pa else None, TARGETS["vs_prefix_hash_ttft_p90"]),
+                ("output throughput, kv-aware+PD / round robin", pd["output"] / rr["output"] if rr["output"] else None, TARGETS["vs_round_robin_output"])]:
+            if ratio is not None:
+                lines.append(f"- {name}: {fmt(ratio, 2)}x (target >= {target}x): {'met' if ratio >= target else 'NOT met'}")
+        lines.append("")
+    return lines
+
+
+def capacity_lines(results, policies, rates, duration):
+    """Each policy's capacity: its output throughput at the highest swept rate (offered more than it serves,
+    when it completes under 90% of the offered rate there), with the ratio to round robin's: how llm-d
+    states its "2.3x throughput" against round robin."""
+    top = rates[-1] if rates else None
+    rr = results.get("RoundRobin", {}).get(top)
+    rows = []
+    for policy in policies:
+        r = results.get(policy, {}).get(top)
+        if not r:
+            continue
+        k = kept_up(r, duration)
+        most = max((x["output"] for x in results.get(policy, {}).values() if x), default=0.0)
+        rows.append(f"| {policy} | {fmt(r['output'])} | {'-' if k is None else f'{100 * k:.0f}%'}{'' if k is None or k < 0.9 else ' (not saturated)'} | "
+                    f"{fmt(r['output'] / rr['output'], 2) + 'x' if rr and rr['output'] else '-'} | {fmt(r['rps'], 2)} | {fmt(most)} |")
+    if not rows:
+        return []
+    return [f"Capacity: output throughput at {top} req/s, the highest swept rate (offered more than a policy serves when it completes "
+            f"under 90% of the offered rate there), and its ratio to round robin's (llm-d's \"x throughput against round robin\"); "
+            f"for a policy not saturated there the ratio is a lower bound of its capacity's:", "",
+            f"| policy | output at {top} req/s (tok/s) | completed / offered | output / round robin's | requests completed (req/s) | most output at any rate (tok/s) |",
+            "|---|---:|---:|---:|---:|---:|"] + rows + [""]
 
 
 def svg(path, all_results, policies, workloads, rates):

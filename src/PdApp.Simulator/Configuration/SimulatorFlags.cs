@@ -28,6 +28,11 @@ internal static class SimulatorFlags
 
     public static VllmFlag PrefillContention { get; } = new("--prefill-contention", VllmFlagArity.None);
 
+    /// <summary>vLLM's step token budget, honoured by the simulator (vLLM lists it as engine-only).</summary>
+    public static VllmFlag MaxNumBatchedTokens { get; } = new("--max-num-batched-tokens", VllmFlagArity.One);
+
+    public static VllmFlag NoPrefillInterference { get; } = new("--no-prefill-interference", VllmFlagArity.None);
+
     public static VllmFlag FailureInjectionRate { get; } = new("--failure-injection-rate", VllmFlagArity.One);
 
     public static VllmFlag FailureTypes { get; } = new("--failure-types", VllmFlagArity.Many);
@@ -47,6 +52,7 @@ internal static class SimulatorFlags
     [
         InstanceName, TimeToFirstToken, PrefillTimePerToken, InterTokenLatency, KvCacheTransferLatency,
         KvCacheTransferTimePerToken, KvTransferWaitTimeout, TimeFactorUnderLoad, KvCacheSize, PrefillContention,
+        MaxNumBatchedTokens, NoPrefillInterference,
         FailureInjectionRate, FailureTypes, FaultAddedLatency, FaultAbortAfterTokens, FaultErrorAfterTokens,
         FaultSlowStart, FaultUnhealthy,
     ];

@@ -102,6 +102,24 @@ public sealed record TimingOptions
     /// vLLM's scheduler fills each step's token budget; off, each prefill takes its own time.
     /// </summary>
     public bool PrefillContention { get; init; }
+
+    /// <summary>
+    /// <c>--max-num-batched-tokens</c>: the tokens one engine step computes (vLLM's chunked-prefill
+    /// budget; default 2048, vLLM's default for the OpenAI server on most GPUs). With
+    /// <see cref="PrefillContention"/> and <see cref="PrefillInterference"/> it sizes the prefill
+    /// chunk that rides in each decode step.
+    /// </summary>
+    public int MaxNumBatchedTokens { get; init; } = 2048;
+
+    /// <summary>
+    /// Prefill and decode share the engine's steps, as in vLLM's batches with chunked prefill: while
+    /// the instance owes prefill compute, each decode step also computes a chunk of up to
+    /// <see cref="MaxNumBatchedTokens"/> prompt tokens and takes that much longer, and each prefill
+    /// chunk waits for the running decode sequences' step. On by default (vLLM has no other
+    /// mode); only with <see cref="PrefillContention"/> (the shared compute it rides on);
+    /// <c>--no-prefill-interference</c> turns it off (decode steps ignore prefills, as before).
+    /// </summary>
+    public bool PrefillInterference { get; init; } = true;
 }
 
 /// <summary>Fault injection settings.</summary>

@@ -37,7 +37,7 @@ internal static class SimulatorOptionsParser
         var parsed = VllmCommandLine.Split(args, ArityOf);
         foreach (var flag in parsed.FlagNames)
         {
-            if (IgnoredVllmFlags.ContainsKey(flag))
+            if (IgnoredVllmFlags.ContainsKey(flag) && !HonouredFlags.ContainsKey(flag))
             {
                 logMessages.Add($"Ignoring engine-only vLLM flag {flag} {string.Join(' ', parsed.Values(flag))}".TrimEnd());
             }
@@ -68,6 +68,8 @@ internal static class SimulatorOptionsParser
             TimeFactorUnderLoad = Double(parsed, SimulatorFlags.TimeFactorUnderLoad.Name, timing.TimeFactorUnderLoad, min: 1),
             KvCacheSizeBlocks = Int(parsed, SimulatorFlags.KvCacheSize.Name, timing.KvCacheSizeBlocks, min: 1),
             PrefillContention = Switch(parsed, SimulatorFlags.PrefillContention.Name),
+            MaxNumBatchedTokens = Int(parsed, SimulatorFlags.MaxNumBatchedTokens.Name, timing.MaxNumBatchedTokens, min: 1),
+            PrefillInterference = !Switch(parsed, SimulatorFlags.NoPrefillInterference.Name),
         };
 
         var faults = new FaultOptions

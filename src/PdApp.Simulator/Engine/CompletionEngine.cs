@@ -20,6 +20,7 @@ internal sealed partial class CompletionEngine(
     EngineScheduler scheduler,
     PrefixCache prefixCache,
     TimingModel timing,
+    PrefillCompute compute,
     IKvConnectorSimulation connector,
     InstanceIdentity identity,
     SimulatorMetrics metrics,
@@ -161,6 +162,9 @@ internal sealed partial class CompletionEngine(
         var matcher = new StopStringMatcher(job.Stop);
         var faults = options.Faults;
 
+        // Past its first token a sequence is in the instance's decode batch: prefills there pay its steps.
+        using var decoding = limit > 1 ? compute.EnterDecode() : null;
+
         // Deadlines accumulate from the first token so timer slack (about a millisecond per wait) does
         // not add up over a long stream; after a stall longer than a step the debt is dropped instead
         // of bursting tokens out faster than an engine could step.
@@ -169,7 +173,7 @@ internal sealed partial class CompletionEngine(
         {
             if (index > 0)
             {
-                var step = timing.DecodeStep(scheduler.Running);
+                var step = timing.DecodeStepWithPrefill(scheduler.Running);
                 due += step;
                 var elapsed = time.GetElapsedTime(firstToken);
                 var wait = due - elapsed;

@@ -12,25 +12,65 @@ namespace PdApp.Simulator.Scheduling;
 /// With step time linear in the tokens computed, the size of the step budget does not change when
 /// a prompt finishes, only this queueing does, so the model keeps a single "busy until" instant.
 /// Without contention (the default) each prefill takes its own time as if it ran alone.
+/// With <see cref="TimingOptions.PrefillInterference"/> (default) decode shares the same steps: the
+/// instance counts its decoding sequences (<see cref="EnterDecode"/>), and a decode step carries the
+/// prefill chunk owed at that moment (<see cref="ChunkInNextStep"/>), as vLLM's mixed batches do.
 /// </summary>
 internal sealed class PrefillCompute(SimulatorOptions options, TimeProvider time)
 {
     private readonly object _gate = new();
     private readonly bool _enabled = options.Timing.PrefillContention;
     private readonly double _perTokenMs = options.Timing.PrefillTimePerTokenMs;
+    private readonly bool _interference = options.Timing.PrefillContention && options.Timing.PrefillInterference;
+    private readonly TimeSpan _maxChunk = TimeSpan.FromMilliseconds(options.Timing.PrefillTimePerTokenMs * options.Timing.MaxNumBatchedTokens);
     private long _busyUntil;
+    private int _decoding;
 
     /// <summary>Whether prefills share the budget.</summary>
     public bool Enabled => _enabled;
+
+    /// <summary>Whether decode steps and prefill chunks share the engine's steps (contention and interference on).</summary>
+    public bool Interference => _interference;
+
+    /// <summary>Sequences decoding on this instance now (past their first token, more to generate).</summary>
+    public int Decoding => Volatile.Read(ref _decoding);
+
+    /// <summary>A sequence starts decoding; dispose the result when it stops.</summary>
+    public DecodingScope EnterDecode()
+    {
+        Interlocked.Increment(ref _decoding);
+        return new DecodingScope(this);
+    }
+
+    /// <summary>
+    /// The prefill compute the next decode step carries: the compute owed now, at most one step's
+    /// budget (<c>--max-num-batched-tokens</c> x <c>--prefill-time-per-token</c>); zero without interference.
+    /// </summary>
+    public TimeSpan ChunkInNextStep()
+    {
+        if (!_interference)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var backlog = Backlog;
+        return backlog < _maxChunk ? backlog : _maxChunk;
+    }
 
     /// <summary>
     /// Queues <paramref name="tokens"/> uncached prompt tokens and returns how long until they are
     /// computed: their own compute time, plus, with contention, the compute still owed to prompts
     /// queued earlier.
     /// </summary>
-    public TimeSpan Reserve(int tokens)
+    public TimeSpan Reserve(int tokens) => Reserve(tokens, TimeSpan.Zero);
+
+    /// <summary>
+    /// As <see cref="Reserve(int)"/>, with <paramref name="overhead"/> more compute owed (the decode
+    /// part of the steps the prompt's chunks ride in).
+    /// </summary>
+    public TimeSpan Reserve(int tokens, TimeSpan overhead)
     {
-        var own = TimeSpan.FromMilliseconds(_perTokenMs * Math.Max(0, tokens));
+        var own = TimeSpan.FromMilliseconds(_perTokenMs * Math.Max(0, tokens)) + overhead;
         if (!_enabled)
         {
             return own;
@@ -66,4 +106,21 @@ internal sealed class PrefillCompute(SimulatorOptions options, TimeProvider time
 
     private TimeSpan ToTimeSpan(long timestampDelta) =>
         TimeSpan.FromTicks((long)Math.Round(timestampDelta * (double)TimeSpan.TicksPerSecond / time.TimestampFrequency));
+
+    /// <summary>Ends one sequence's decoding once.</summary>
+    public sealed class DecodingScope : IDisposable
+    {
+        private PrefillCompute? _compute;
+
+        internal DecodingScope(PrefillCompute compute) => _compute = compute;
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _compute, null) is { } compute)
+            {
+                Interlocked.Decrement(ref compute._decoding);
+            }
+        }
+    }
 }

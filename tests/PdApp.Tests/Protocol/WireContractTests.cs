@@ -79,8 +79,10 @@ public sealed class WireContractTests
     public void EngineArguments_TheSimulatorKnowsEveryDefinedFlag()
     {
         var ignored = new List<string>();
-        string[] switches = [.. VllmEngineArguments.EngineOnly.Where(f => f.Arity == VllmFlagArity.None).SelectMany(f => f.Aliases.Prepend(f.Name))];
-        string[] valued = [.. VllmEngineArguments.EngineOnly.Where(f => f.Arity != VllmFlagArity.None).SelectMany(f => f.Aliases.Prepend(f.Name)).SelectMany(f => new[] { f, "1" })];
+        // Engine-only flags the simulator models itself (--max-num-batched-tokens: its step budget) are honoured, not ignored.
+        var engineOnly = VllmEngineArguments.EngineOnly.Where(f => !SimulatorFlags.All.Any(s => s.Name == f.Name)).ToArray();
+        string[] switches = [.. engineOnly.Where(f => f.Arity == VllmFlagArity.None).SelectMany(f => f.Aliases.Prepend(f.Name))];
+        string[] valued = [.. engineOnly.Where(f => f.Arity != VllmFlagArity.None).SelectMany(f => f.Aliases.Prepend(f.Name)).SelectMany(f => new[] { f, "1" })];
 
         SimulatorOptionsParser.Parse(["serve", "m", .. switches, .. valued], ignored);
 

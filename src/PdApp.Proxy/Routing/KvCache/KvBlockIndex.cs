@@ -27,7 +27,7 @@ internal sealed class KvBlockIndex
     private readonly KvCacheMeter? _meter;
     private readonly ConcurrentDictionary<string, long> _routedAt = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ulong, Pending> _pending = new();
-    private readonly ConcurrentQueue<(ulong Key, long ExpiresAt)> _pendingExpiry = new();
+    private readonly ConcurrentQueue<(ulong[] Keys, long ExpiresAt)> _pendingExpiry = new();
     private readonly long _pendingTicks;
     private ulong _usedSlots;
 
@@ -75,10 +75,14 @@ internal sealed class KvBlockIndex
     /// from <paramref name="now"/>: the request just sent there will compute or receive them, and
     /// its KV events only arrive once it has. Only instances that have published events are
     /// noted (the others are not routed on their caches at all). Expired notes are dropped here.
+    /// The index keeps a reference to <paramref name="keys"/> (a request's block keys, never changed
+    /// after hashing) until the notes expire, so a decision allocates nothing for keys already noted:
+    /// one expiry entry per call holds the array, and a key's note is updated in place.
     /// </summary>
-    public void NotePending(string instance, ReadOnlySpan<ulong> keys, DateTimeOffset now)
+    public void NotePending(string instance, ulong[] keys, DateTimeOffset now)
     {
-        if (_pendingTicks <= 0 || !_tables.TryGetValue(instance, out var table))
+        ArgumentNullException.ThrowIfNull(keys);
+        if (_pendingTicks <= 0 || keys.Length == 0 || !_tables.TryGetValue(instance, out var table))
         {
             return;
         }
@@ -86,10 +90,13 @@ internal sealed class KvBlockIndex
         var nowTicks = now.UtcTicks;
         while (_pendingExpiry.TryPeek(out var oldest) && oldest.ExpiresAt <= nowTicks && _pendingExpiry.TryDequeue(out oldest))
         {
-            // Removed only when not refreshed since (the stored note's expiry is the dequeued one).
-            if (_pending.TryGetValue(oldest.Key, out var note) && note.ExpiresAt <= nowTicks)
+            foreach (var key in oldest.Keys)
             {
-                _pending.TryRemove(KeyValuePair.Create(oldest.Key, note));
+                // Removed only when not refreshed since (a refreshed note expires later).
+                if (_pending.TryGetValue(key, out var note) && note.ExpiresAt <= nowTicks)
+                {
+                    _pending.TryRemove(KeyValuePair.Create(key, note));
+                }
             }
         }
 
@@ -97,13 +104,18 @@ internal sealed class KvBlockIndex
         var expires = nowTicks + _pendingTicks;
         foreach (var key in keys)
         {
-            _pending.AddOrUpdate(
-                key,
-                static (_, state) => new Pending(state.Bit, state.Expires),
-                static (_, note, state) => new Pending((note.ExpiresAt > state.Now ? note.Holders : 0) | state.Bit, state.Expires),
-                (Bit: bit, Expires: expires, Now: nowTicks));
-            _pendingExpiry.Enqueue((key, expires));
+            if (_pending.TryGetValue(key, out var note))
+            {
+                note.Refresh(bit, expires, nowTicks);
+            }
+            else
+            {
+                _pending.GetOrAdd(key, static (_, state) => new Pending(state.Bit, state.Expires), (Bit: bit, Expires: expires))
+                    .Refresh(bit, expires, nowTicks);
+            }
         }
+
+        _pendingExpiry.Enqueue((keys, expires));
     }
 
     /// <summary>Applies a batch from <paramref name="instance"/>.</summary>
@@ -220,8 +232,39 @@ internal sealed class KvBlockIndex
         }
     }
 
-    /// <summary>Instances (bits) a request was just sent to with a block, until <see cref="ExpiresAt"/> (UTC ticks).</summary>
-    private readonly record struct Pending(ulong Holders, long ExpiresAt);
+    /// <summary>
+    /// Instances (bits) a request was just sent to with a block, until <see cref="ExpiresAt"/> (UTC ticks);
+    /// updated in place. The two fields are written without a lock: a reader may see a new holder with
+    /// the old expiry or the reverse for an instant, which at worst misses or keeps one pending note
+    /// for one decision (notes are a hint until the instance's own events arrive).
+    /// </summary>
+    private sealed class Pending(ulong holders, long expiresAt)
+    {
+        private long _holders = (long)holders;
+        private long _expiresAt = expiresAt;
+
+        public ulong Holders => (ulong)Volatile.Read(ref _holders);
+
+        public long ExpiresAt => Volatile.Read(ref _expiresAt);
+
+        /// <summary>Adds <paramref name="bit"/> (dropping holders whose note had expired by <paramref name="now"/>) and extends the expiry.</summary>
+        public void Refresh(ulong bit, long expires, long now)
+        {
+            if (ExpiresAt <= now)
+            {
+                Volatile.Write(ref _holders, (long)bit);
+            }
+            else
+            {
+                Interlocked.Or(ref _holders, (long)bit);
+            }
+
+            Volatile.Write(ref _expiresAt, Math.Max(expires, ExpiresAt));
+        }
+
+        /// <summary>Drops <paramref name="bit"/> (the instance's own events supersede the note).</summary>
+        public void Clear(ulong bit) => Interlocked.And(ref _holders, ~(long)bit);
+    }
 
     private InstanceBlockTable? GetOrAddTable(string instance)
     {
@@ -290,7 +333,7 @@ internal sealed class KvBlockIndex
     {
         if (_pending.TryGetValue(key, out var note) && (note.Holders & (1UL << slot)) != 0)
         {
-            _pending.TryUpdate(key, note with { Holders = note.Holders & ~(1UL << slot) }, note);
+            note.Clear(1UL << slot);
         }
     }
 

@@ -114,6 +114,33 @@ public sealed class KvBlockIndexTests
         Assert.Equal([0, 0], Lengths(index, Keys(Prompt(3, first: 0))));
     }
 
+    [Fact]
+    public void PendingNote_RefreshedByALaterRequest_OutlivesTheFirstRequestsExpiry_ThenExpires()
+    {
+        var clock = new ManualClock();
+        var index = Index(clock, o => o.PendingSeconds = 5);
+        index.Apply("a", Stored(Prompt(1, first: 1)));
+        index.Apply("b", Stored(Prompt(1, first: 2)));
+        var prompt = Keys(Prompt(3, first: 500));
+
+        index.NotePending("a", prompt, clock.GetUtcNow());
+        Assert.Equal([3, 0], Lengths(index, prompt));
+        clock.Advance(TimeSpan.FromSeconds(3));
+        index.NotePending("b", prompt, clock.GetUtcNow()); // a's note still runs: both hold it until 8 s
+        clock.Advance(TimeSpan.FromSeconds(3));
+
+        // Past the first note's expiry (5 s): the next note's clean-up must keep the refreshed keys.
+        var other = Keys(Prompt(2, first: 900));
+        index.NotePending("a", other, clock.GetUtcNow());
+        Assert.Equal([3, 3], Lengths(index, prompt));
+        Assert.Equal(5, index.PendingKeys);
+
+        clock.Advance(TimeSpan.FromSeconds(3)); // 9 s: every note has expired
+        Assert.Equal([0, 0], Lengths(index, prompt));
+        index.NotePending("b", Keys(Prompt(1, first: 1200)), clock.GetUtcNow());
+        Assert.Equal(2 + 1, index.PendingKeys); // the expired prompt's notes are dropped; the 6 s note (2 keys) and this one remain
+    }
+
     private int[] Lengths(PdApp.Proxy.Routing.KvCache.KvBlockIndex index, ulong[] keys)
     {
         var matched = new int[2];
