@@ -162,7 +162,8 @@ public sealed partial class PdRequestPipeline(
         {
             routing = await kvCache.PrepareAsync(routing, request.Document.RootElement, request.Route == OpenAiRoute.ChatCompletions, time.GetUtcNow(), cancellationToken);
             if (flow.CanSkipPrefill
-                && kvCache.TrySkipPrefill(routing, disaggregation.SkipPrefillBelowUncachedTokens, time.GetUtcNow(), out var holderOnly))
+                && kvCache.TrySkipPrefill(
+                    routing, disaggregation.SkipPrefillBelowUncachedTokens, disaggregation.SkipPrefillMaxDecodeBacklogTokens, time.GetUtcNow(), out var holderOnly))
             {
                 return new PdDecision(holderOnly, DecodeAlone: true);
             }

@@ -17,4 +17,12 @@ public sealed record RoutingContext(string RequestId, string? AffinityKey, IRead
 
     /// <summary>The prompt's token count as the engine tokenized it, when <see cref="KvBlockKeys"/> is set.</summary>
     public int KvPromptTokens { get; init; }
+
+    /// <summary>
+    /// Prompt tokens the decode instance computes itself for this request: a decode-alone request's
+    /// uncached remainder, as the cache-aware PD decision estimated it. Charged to the chosen decode
+    /// instance's <see cref="UpstreamInstance.PendingPrefillTokens"/> while the call runs, so the next
+    /// decision sees that decode's backlog (0: decode only decodes, or the estimate is unknown).
+    /// </summary>
+    public int DecodePrefillTokens { get; init; }
 }

@@ -155,6 +155,19 @@ public sealed class DisaggregationOptions
     public int SkipPrefillBelowUncachedTokens { get; set; }
 
     /// <summary>
+    /// <c>Pd:Proxy:Disaggregation:SkipPrefillMaxDecodeBacklogTokens</c>: the cache-aware decision sends
+    /// a prompt to the decode instance holding it only while the prompt tokens that instance computes
+    /// for this proxy's decode-alone calls in flight, this prompt's included, stay at or under this
+    /// (default 2048, a step's worth of vLLM's chunked prefill); past it, P prefills (reason
+    /// <c>decode_busy</c>). A decode that prefills slows every stream it runs, so without a bound a busy
+    /// holder of many conversations gets ever more of them and its streams stall. 0 = no bound.
+    /// </summary>
+    public int SkipPrefillMaxDecodeBacklogTokens { get; set; } = DefaultSkipPrefillMaxDecodeBacklogTokens;
+
+    /// <summary>The default of <see cref="SkipPrefillMaxDecodeBacklogTokens"/>.</summary>
+    public const int DefaultSkipPrefillMaxDecodeBacklogTokens = 2048;
+
+    /// <summary>
     /// <c>Pd:Proxy:Disaggregation:MaxPrefillResponseBytes</c>: P's response is read whole (it is one
     /// token plus <c>kv_transfer_params</c>); larger ones are treated as a prefill failure. Default 1 MiB.
     /// </summary>

@@ -43,6 +43,7 @@ internal sealed class ProxyOptionsValidator(IOptions<DeploymentOptions> pdOption
 
         NonNegative(options.Disaggregation.SkipPrefillBelowTokens, $"{S}:Disaggregation:SkipPrefillBelowTokens");
         NonNegative(options.Disaggregation.SkipPrefillBelowUncachedTokens, $"{S}:Disaggregation:SkipPrefillBelowUncachedTokens");
+        NonNegative(options.Disaggregation.SkipPrefillMaxDecodeBacklogTokens, $"{S}:Disaggregation:SkipPrefillMaxDecodeBacklogTokens");
         Positive(options.Disaggregation.MaxPrefillResponseBytes, $"{S}:Disaggregation:MaxPrefillResponseBytes");
 
         Positive(options.Admission.MaxConcurrentRequests, $"{S}:Admission:MaxConcurrentRequests");

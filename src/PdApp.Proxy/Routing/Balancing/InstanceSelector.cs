@@ -59,7 +59,18 @@ public sealed class InstanceSelector : IInstanceSelector
             _ => _both,
         };
         var chosen = policy.Choose(new SelectionRequest(_registry.GetInstances(role), context, _time.GetUtcNow()), out var work);
-        return chosen is null ? null : new InstanceLease(chosen, _outcomes, work);
+        if (chosen is null)
+        {
+            return null;
+        }
+
+        // A decode that prefills alone carries that prompt work too, whichever policy chose it.
+        if (role == PdRole.Decode && context.DecodePrefillTokens > 0)
+        {
+            work = (work ?? default) with { PrefillTokens = (work?.PrefillTokens ?? 0) + context.DecodePrefillTokens };
+        }
+
+        return new InstanceLease(chosen, _outcomes, work);
     }
 
     /// <inheritdoc />

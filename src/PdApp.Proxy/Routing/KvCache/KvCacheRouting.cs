@@ -55,14 +55,23 @@ public sealed class KvCacheRouting
     /// Whether the request should skip prefill: some available decode instance with fresh events (not
     /// one <see cref="RoutingContext.Exclude"/> names, such as a migrated request's failed decode) holds
     /// the prompt's leading blocks so that fewer than <paramref name="belowUncachedTokens"/> tokens
-    /// remain to compute. Counted by reason (<c>pdapp.proxy.kvcache.pd_decisions</c>).
+    /// remain to compute, and that instance is not already computing more than
+    /// <paramref name="maxDecodeBacklogTokens"/> prompt tokens for this proxy's decode-alone calls
+    /// (a decode that prefills streams slower for it: sending it every prompt it holds would stall its
+    /// streams). Counted by reason (<c>pdapp.proxy.kvcache.pd_decisions</c>).
     /// </summary>
     /// <param name="routing">The request's routing facts (with keys).</param>
     /// <param name="belowUncachedTokens">The threshold; 0 disables.</param>
+    /// <param name="maxDecodeBacklogTokens">
+    /// The most prompt tokens of decode-alone calls in flight on the holder, this one's included; 0 = no bound.
+    /// </param>
     /// <param name="now">The time availability is judged at.</param>
-    /// <param name="decodeRouting">Routing that leaves only that decode instance eligible.</param>
+    /// <param name="decodeRouting">
+    /// Routing that leaves only that decode instance eligible and charges it the uncached remainder
+    /// (<see cref="RoutingContext.DecodePrefillTokens"/>).
+    /// </param>
     /// <returns>True to send the request to decode alone.</returns>
-    public bool TrySkipPrefill(RoutingContext routing, int belowUncachedTokens, DateTimeOffset now, out RoutingContext decodeRouting)
+    public bool TrySkipPrefill(RoutingContext routing, int belowUncachedTokens, int maxDecodeBacklogTokens, DateTimeOffset now, out RoutingContext decodeRouting)
     {
         ArgumentNullException.ThrowIfNull(routing);
         decodeRouting = routing;
@@ -119,6 +128,13 @@ public sealed class KvCacheRouting
             return false;
         }
 
+        var remainder = Math.Max(uncached, 0);
+        if (maxDecodeBacklogTokens > 0 && holder.PendingPrefillTokens + remainder > maxDecodeBacklogTokens)
+        {
+            _kvCache.Meter.PdDecision("decode_busy");
+            return false;
+        }
+
         _kvCache.Meter.PdDecision("decode_holds_prompt");
         var others = new HashSet<UpstreamInstance>(decode.Where(d => !ReferenceEquals(d, holder)));
         if (routing.Exclude is { } excluded)
@@ -126,7 +142,7 @@ public sealed class KvCacheRouting
             others.UnionWith(excluded);
         }
 
-        decodeRouting = routing with { Exclude = others };
+        decodeRouting = routing with { Exclude = others, DecodePrefillTokens = remainder };
         return true;
     }
 
