@@ -23,7 +23,9 @@
 # throughput (completed / run length, the drain included) stops following the offered rate, i.e. falls
 # under 90% of it; above that rate round robin's queue grows for as long as arrivals last, so its TTFT
 # grows with DURATION, and no policy's output can exceed round robin's by more than offered / completed
-# there (the report prints both, and round robin's capacity: the most it completed per second at any rate). The cache hit rate is the prefill
+# there (the report prints both, and round robin's capacity: the most it completed per second at any rate).
+# Beside it the report checks the same targets at the lowest rate where round robin completes at most 67% of the
+# offered rate (1 / the 1.5x output target): still saturated, but with room for a 1.5x throughput ratio. The cache hit rate is the prefill
 # instances' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over each measured run. Output: $OUT/summary.md (table) and $OUT/kv-routing.svg (TTFT p90 and output
 # throughput against the rate), from bench/lib/kv_routing_report.py (python3, no packages). Capacity: each
 # policy's output throughput at the highest swept rate, where every policy is offered more than it can
