@@ -37,18 +37,5 @@ public sealed class ProxyFootprintTests
         Assert.Contains(with.Services.GetServices<ILoggerProvider>(), p => p is OpenTelemetryLoggerProvider);
     }
 
-    private static string[] Settings() =>
-    [
-        "--urls=http://127.0.0.1:0",
-        $"--{PdProxySettings.Connector}={KvConnectorNames.SharedStorage}",
-        "--Logging:LogLevel:Default=Warning",
-        "--Pd:Proxy:Health:Enabled=false",
-        "--Pd:Proxy:LoadScrape:Enabled=false",
-        $"--{PdProxySettings.Instances}:0:Name=prefill-0",
-        $"--{PdProxySettings.Instances}:0:Role=Prefill",
-        $"--{PdProxySettings.Instances}:0:Address=http://127.0.0.1:1",
-        $"--{PdProxySettings.Instances}:1:Name=decode-0",
-        $"--{PdProxySettings.Instances}:1:Role=Decode",
-        $"--{PdProxySettings.Instances}:1:Address=http://127.0.0.1:2",
-    ];
+    private static string[] Settings() => StandaloneProxySettings.Create();
 }

@@ -15,6 +15,7 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using PdApp.Protocol;
 using PdApp.Proxy;
+using PdApp.Tests.Proxy.Infrastructure;
 
 namespace PdApp.Tests.Proxy;
 
@@ -147,19 +148,5 @@ public sealed class ProxyHostDefaultsTests
         return certificate.Export(X509ContentType.Pfx, password);
     }
 
-    private static string[] Settings() =>
-    [
-        "--urls=http://127.0.0.1:0",
-        $"--{PdProxySettings.Connector}={KvConnectorNames.SharedStorage}",
-        "--Logging:LogLevel:Default=Warning",
-        "--Pd:Proxy:Health:Enabled=false",
-        "--Pd:Proxy:LoadScrape:Enabled=false",
-        "--Pd:Proxy:ShutdownDrainDelaySeconds=0",
-        $"--{PdProxySettings.Instances}:0:Name=prefill-0",
-        $"--{PdProxySettings.Instances}:0:Role=Prefill",
-        $"--{PdProxySettings.Instances}:0:Address=http://127.0.0.1:1",
-        $"--{PdProxySettings.Instances}:1:Name=decode-0",
-        $"--{PdProxySettings.Instances}:1:Role=Decode",
-        $"--{PdProxySettings.Instances}:1:Address=http://127.0.0.1:2",
-    ];
+    private static string[] Settings() => StandaloneProxySettings.Create();
 }
