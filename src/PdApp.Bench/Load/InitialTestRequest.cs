@@ -42,11 +42,12 @@ internal sealed class InitialTestRequest
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(request);
         var started = _time.GetTimestamp();
+        var last = false;
         for (var attempt = 0; ; attempt++)
         {
             var outcome = await target.SendAsync(request, observer: null, cancellationToken).ConfigureAwait(false);
             var remaining = readyTimeout - _time.GetElapsedTime(started);
-            if (outcome.Succeeded || !ErrorKinds.IsNotReady(outcome.ErrorKind) || remaining <= TimeSpan.Zero)
+            if (outcome.Succeeded || !ErrorKinds.IsNotReady(outcome.ErrorKind) || last || remaining <= TimeSpan.Zero)
             {
                 return outcome;
             }
@@ -56,7 +57,10 @@ internal sealed class InitialTestRequest
                 onWaiting?.Invoke(outcome);
             }
 
-            await Task.Delay(remaining < RetryInterval ? remaining : RetryInterval, _time, cancellationToken).ConfigureAwait(false);
+            // The try after a wait for the rest of the timeout is the last one: a timer that fires a
+            // moment early must not turn the end of the timeout into a burst of tries.
+            last = remaining <= RetryInterval;
+            await Task.Delay(last ? remaining : RetryInterval, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 }
