@@ -35,6 +35,26 @@ def close_wait_count(port):
     return count
 
 
+class FinTracker:
+    """Follows how many of the proxy's connections to the killed instance are in CLOSE_WAIT, recording into a
+    dict when the first and the most had the peer's FIN (fin_first; fin_peak, fin_peak_count) and when the proxy
+    had closed them all (fin_closed)."""
+
+    def __init__(self, into):
+        self.into, self.peak, self.seen = into, 0, False
+
+    def update(self, count, now):
+        """Records `count` connections in CLOSE_WAIT at `now`; True once all that had the FIN are closed."""
+        if count and not self.seen:
+            self.seen, self.into["fin_first"] = True, now
+        if count > self.peak:
+            self.peak, self.into["fin_peak"], self.into["fin_peak_count"] = count, now, count
+        if self.seen and count == 0:
+            self.into["fin_closed"] = now
+            return True
+        return False
+
+
 def main():
     pid, port = int(sys.argv[1]), int(sys.argv[2])
     sys.stdin.readline()
@@ -47,7 +67,7 @@ def main():
     print(json.dumps({"at": at, "wall": wall, "sent": sent}), flush=True)
     found = {"baseline": baseline}
     deadline = time.monotonic() + 10
-    peak, seen = 0, False
+    fins = FinTracker(found)
     while time.monotonic() < deadline:
         now = time.monotonic()
         if "gone" not in found:
@@ -60,14 +80,7 @@ def main():
         count = max(0, close_wait_count(port) - baseline)
         if not found.get("series") or found["series"][-1][1] != count:
             found.setdefault("series", []).append((now, count))
-        if count and not seen:
-            seen, found["fin_first"] = True, now
-        if count > peak:
-            peak, found["fin_peak"], found["fin_peak_count"] = count, now, count
-        if seen and count == 0:
-            found["fin_closed"] = now
-            break
-        if seen and now - found["fin_first"] > 2:
+        if fins.update(count, now) or (fins.seen and now - found["fin_first"] > 2):
             break
         time.sleep(0.001)
     print(json.dumps(found), flush=True)

@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import event_loop_client
-from kill_watch import close_wait_count  # one reader of /proc/net/tcp{,6} for both
+from kill_watch import FinTracker, close_wait_count  # one reader of /proc/net/tcp{,6} and one FIN tracker for both
 
 HOST = "127.0.0.1"
 MODEL = os.environ.get("MODEL", "/data/dp7b/")
@@ -278,17 +278,10 @@ def watch_exit(port, into):
         except OSError:
             pass
         time.sleep(0.001)
-    peak, seen = 0, False
+    fins = FinTracker(into)
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
-        count = close_wait_count(port)
-        now = time.monotonic()
-        if count and not seen:
-            seen, into["fin_first"] = True, now
-        if count > peak:
-            peak, into["fin_peak"], into["fin_peak_count"] = count, now, count
-        if seen and count == 0:
-            into["fin_closed"] = now
+        if fins.update(close_wait_count(port), time.monotonic()):
             return
         time.sleep(0.002)
 
