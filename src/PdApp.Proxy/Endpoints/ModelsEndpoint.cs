@@ -36,7 +36,7 @@ public static class ModelsEndpoint
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
                 timeout.CancelAfter(UpstreamTimeout);
-                using var request = new HttpRequestMessage(HttpMethod.Get, UpstreamChannel.DestinationPrefix(lease.Instance.BaseAddress) + OpenAiRoutes.ModelsPath);
+                using var request = new HttpRequestMessage(HttpMethod.Get, lease.Instance.AddressOf(OpenAiRoutes.ModelsPath));
                 UpstreamHeaders.Apply(request, context.GetRequestId(), pd.UpstreamApiKey);
                 try
                 {

@@ -40,7 +40,7 @@ internal sealed class ContinuationForwarder(UpstreamChannel channel, UpstreamTim
         var aborted = context.RequestAborted;
 
         using var watchdog = timeouts.StartDecode(stream: true);
-        using var request = new HttpRequestMessage(HttpMethod.Post, UpstreamChannel.DestinationPrefix(call.Instance.BaseAddress) + OpenAiRoutes.PathOf(call.Route))
+        using var request = new HttpRequestMessage(HttpMethod.Post, call.Instance.AddressOf(OpenAiRoutes.PathOf(call.Route)))
         {
             Version = System.Net.HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,

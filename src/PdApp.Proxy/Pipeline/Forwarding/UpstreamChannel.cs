@@ -68,15 +68,6 @@ public sealed class UpstreamChannel : IDisposable
         };
     }
 
-    /// <summary>The base address of <paramref name="baseAddress"/> without a trailing slash (YARP's destination prefix).</summary>
-    /// <param name="baseAddress">An instance's base address.</param>
-    /// <returns>The prefix.</returns>
-    public static string DestinationPrefix(Uri baseAddress)
-    {
-        ArgumentNullException.ThrowIfNull(baseAddress);
-        return baseAddress.AbsoluteUri.TrimEnd('/');
-    }
-
     /// <inheritdoc />
     public void Dispose() => Invoker.Dispose();
 }
