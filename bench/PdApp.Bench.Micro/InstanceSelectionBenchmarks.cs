@@ -35,7 +35,7 @@ public class InstanceSelectionBenchmarks
 
         var options = Microsoft.Extensions.Options.Options.Create(new BalancingOptions { Prefill = Policy });
         _selector = new InstanceSelector(registry, new IgnoredOutcomes(), options, TimeProvider.System);
-        _contexts = [.. Enumerable.Range(0, 256).Select(i => new RoutingContext($"req-{i}", $"system prompt {i % 16} " + new string('x', 600)))];
+        _contexts = [.. Enumerable.Range(0, 256).Select(i => new RoutingContext($"req-{i}", StableHash.PrefixKey($"system prompt {i % 16} " + new string('x', 600), 512)))];
     }
 
     /// <summary>One selection and release.</summary>

@@ -53,11 +53,12 @@ public static class ProxyApp
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseMiddleware<RequestHeaderLimitMiddleware>();
 
-        // Bodiless 404/405 (no route, wrong method) and other bare errors get OpenAI's shape.
-        app.UseStatusCodePages(OpenAiStatusCodePages.WriteAsync);
-
         // After the request id (refusals carry it too), before the endpoints that name a policy.
         app.UseRouting();
+
+        // Bodiless 404/405 (no route, wrong method) and other bare errors get OpenAI's shape; after routing,
+        // so the completion routes, which write every error themselves, skip it (bench/RESULTS.md 4.20).
+        OpenAiStatusCodePages.UseWhereNeeded(app);
 
         // Only endpoints that name a policy (admin, /metrics with keys, /v1 with a client key) run
         // authentication and authorization; open ones (/v1 without a key, health probes) skip both

@@ -51,7 +51,7 @@ public sealed partial class PdRequestPipeline(
             MigrationEligibility.IsReproducible(request));
         observer.RequestParsed(request);
 
-        var decision = await DecideAsync(request, new RoutingContext(requestId, request.PromptText), context.RequestAborted);
+        var decision = await DecideAsync(request, new RoutingContext(requestId, request.AffinityKey), context.RequestAborted);
         var run = new Run(context, request, requestId, decision.Routing, exchange, observer, migration);
         if (decision.DecodeAlone)
         {

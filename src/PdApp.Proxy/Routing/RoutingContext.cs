@@ -3,11 +3,13 @@ namespace PdApp.Proxy.Routing;
 /// <summary>What a balancing policy may look at to choose an instance for one request.</summary>
 /// <param name="RequestId">The request id.</param>
 /// <param name="AffinityKey">
-/// Text identifying the prompt's prefix for prefix affinity: the whole rendered prompt (all chat
-/// messages, not only the first), or null when the request has none.
+/// The prompt's prefix-affinity key: the stable hash of the rendered prompt's (all chat messages in
+/// order, not only the first) first <c>Pd:Proxy:Balancing:PrefixLength</c> characters, computed once
+/// when the request is parsed, so no prompt text is held for the stream's lifetime; null when the
+/// request has none or no policy reads it.
 /// </param>
 /// <param name="Exclude">Instances not to choose (e.g. the prefill that just failed, on retry).</param>
-public sealed record RoutingContext(string RequestId, string? AffinityKey, IReadOnlySet<UpstreamInstance>? Exclude = null)
+public sealed record RoutingContext(string RequestId, ulong? AffinityKey, IReadOnlySet<UpstreamInstance>? Exclude = null)
 {
     /// <summary>
     /// The prompt's block keys (<c>PdApp.Protocol.KvEvents.KvBlockHasher</c> over its token ids), for

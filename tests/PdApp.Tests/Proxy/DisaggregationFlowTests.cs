@@ -6,6 +6,7 @@ using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
+using PdApp.Proxy.Routing.Balancing;
 using PdApp.Proxy.Routing.Options;
 
 namespace PdApp.Tests.Proxy;
@@ -199,26 +200,62 @@ public sealed class DisaggregationFlowTests
             """{"model":"m","messages":[{"role":"system","content":"S"},{"role":"user","content":[{"type":"text","text":"first"},{"type":"text","text":"second"}]},{"role":"assistant","content":"A"},{"role":"user","content":"last"}]}""",
             OpenAiRoute.ChatCompletions);
 
-        Assert.Equal("system: S\nuser: firstsecond\nassistant: A\nuser: last\n", request.PromptText);
+        Assert.Equal(StableHash.Hash("system: S\nuser: firstsecond\nassistant: A\nuser: last\n"), request.AffinityKey);
     }
 
+    // The key is the hash of the rendering's first characters, computed once at parse time (no prompt text is
+    // held for the stream): the same value the policy used to compute from the kept text, so replicas of an
+    // older and a newer proxy place every prefix alike.
     [Theory]
-    [InlineData(OpenAiRoute.ChatCompletions, """{"model":"m","messages":[{"role":"system","content":"S"},{"role":"user","content":[{"type":"text","text":"first"},{"type":"text","text":"second"}]}]}""")]
-    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":"a long prompt whose start alone is the affinity key"}""")]
-    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":["first prompt","second prompt"]}""")]
-    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":[[101,102,103],[104,105]]}""")]
-    public void PromptText_IsKeptOnlyAsFarAsAsked_TheEstimateCountsTheWholePrompt(OpenAiRoute route, string json)
+    [InlineData(OpenAiRoute.ChatCompletions, """{"model":"m","messages":[{"role":"system","content":"S"},{"role":"user","content":[{"type":"text","text":"first"},{"type":"text","text":"second"}]}]}""", "system: S\nuser: firstsecond\n")]
+    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":"a long prompt whose start alone is the affinity key"}""", "a long prompt whose start alone is the affinity key")]
+    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":["first prompt","second prompt"]}""", "first prompt\nsecond prompt\n")]
+    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":[[101,102,103],[104,105]]}""", "101 102 103 \n104 105 \n")]
+    public void AffinityKey_IsTheHashOfTheRenderingsFirstCharacters_TheEstimateCountsTheWholePrompt(OpenAiRoute route, string json, string rendering)
     {
         using var whole = Parse(json, route);
-        foreach (var length in new[] { 0, 1, 9 })
+        Assert.Equal(StableHash.Hash(rendering), whole.AffinityKey);
+        foreach (var length in new[] { 0, 1, 9, 512 })
         {
             Assert.True(CompletionRequestParser.TryParse(route, Encoding.UTF8.GetBytes(json), null, out var bounded, out var error, promptTextLength: length), error?.Message);
             using (bounded)
             {
-                Assert.Equal(whole.PromptText[..Math.Min(length, whole.PromptText.Length)], bounded!.PromptText);
+                Assert.Equal(length == 0 ? null : StableHash.Hash(rendering.AsSpan(0, Math.Min(length, rendering.Length))), bounded!.AffinityKey);
+                Assert.Equal(StableHash.PrefixKey(rendering, length), bounded.AffinityKey);
                 Assert.Equal(whole.EstimatedPromptTokens, bounded.EstimatedPromptTokens);
             }
         }
+    }
+
+    [Fact]
+    public void AffinityKey_IsEqualForPromptsSharingTheKeyedPrefix_AndDiffersOtherwise()
+    {
+        const int length = 512;
+        var system = new string('s', length);
+        ulong? KeyOf(string user)
+        {
+            var json = $$"""{"model":"m","messages":[{"role":"system","content":"{{system}}"},{"role":"user","content":"{{user}}"}]}""";
+            Assert.True(CompletionRequestParser.TryParse(OpenAiRoute.ChatCompletions, Encoding.UTF8.GetBytes(json), null, out var request, out var error, length), error?.Message);
+            using (request)
+            {
+                return request!.AffinityKey;
+            }
+        }
+
+        // Both renderings start with "system: " + 504 of the system prompt's characters: the turns past them do not count.
+        Assert.Equal(KeyOf("first question"), KeyOf("a different question"));
+        Assert.NotNull(KeyOf("first question"));
+        Assert.NotEqual(
+            StableHash.PrefixKey($"system: {system}", length),
+            StableHash.PrefixKey($"system: {system[1..]}x", length));
+    }
+
+    [Fact]
+    public void EmptyRendering_HasNoAffinityKey()
+    {
+        using var request = Parse("""{"model":"m","prompt":""}""");
+
+        Assert.Null(request.AffinityKey);
     }
 
     [Theory]

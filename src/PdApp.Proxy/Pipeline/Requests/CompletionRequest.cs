@@ -14,7 +14,7 @@ public sealed class CompletionRequest : IDisposable
         JsonDocument document,
         string? model,
         bool stream,
-        string promptText,
+        ulong? affinityKey,
         int estimatedPromptTokens)
     {
         Route = route;
@@ -22,7 +22,7 @@ public sealed class CompletionRequest : IDisposable
         Document = document;
         Model = model;
         Stream = stream;
-        PromptText = promptText;
+        AffinityKey = affinityKey;
         EstimatedPromptTokens = estimatedPromptTokens;
     }
 
@@ -42,11 +42,11 @@ public sealed class CompletionRequest : IDisposable
     public bool Stream { get; }
 
     /// <summary>
-    /// The rendered prompt (all chat messages in order), as far as the prefix-affinity key reads it:
-    /// the parser keeps only the characters it was asked for (none when no policy uses the key), so
-    /// a long prompt is not held as text for the whole stream. Never logged at Information.
+    /// The prefix-affinity key: the stable hash of the rendered prompt's (all chat messages in order)
+    /// first characters, as many as the prefix-affinity policy reads; null when no policy uses it.
+    /// Hashed once at parse time, so no prompt text is held for the whole stream.
     /// </summary>
-    public string PromptText { get; }
+    public ulong? AffinityKey { get; }
 
     /// <summary>A cheap estimate of the prompt's token count (see <see cref="PromptAnalysis"/>).</summary>
     public int EstimatedPromptTokens { get; }

@@ -21,9 +21,8 @@ public static class CompletionRequestParser
     /// <param name="request">The parsed request (the caller disposes it).</param>
     /// <param name="error">Why it was refused.</param>
     /// <param name="promptTextLength">
-    /// The characters of the rendered prompt to keep as <see cref="CompletionRequest.PromptText"/>
-    /// (the affinity key's length: <see cref="Routing.Options.BalancingOptions.AffinityKeyLength"/>);
-    /// the whole prompt by default.
+    /// The characters of the rendered prompt that <see cref="CompletionRequest.AffinityKey"/> covers
+    /// (<see cref="Routing.Options.BalancingOptions.AffinityKeyLength"/>); the whole prompt by default.
     /// </param>
     /// <returns>True when valid.</returns>
     public static bool TryParse(
@@ -77,7 +76,7 @@ public static class CompletionRequestParser
             return false;
         }
 
-        request = new CompletionRequest(route, body, document, model, stream, prompt.Text, prompt.EstimatedTokens);
+        request = new CompletionRequest(route, body, document, model, stream, prompt.AffinityKey, prompt.EstimatedTokens);
         return true;
     }
 

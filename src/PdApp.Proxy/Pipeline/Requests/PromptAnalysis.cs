@@ -1,29 +1,32 @@
-using System.Text;
 using System.Text.Json;
+using PdApp.Proxy.Routing.Balancing;
 
 namespace PdApp.Proxy.Pipeline.Requests;
 
 /// <summary>
-/// The rendered prompt of a request and a cheap token estimate. The text is the prefix-affinity
-/// key, so it covers the whole prompt in order (every chat message, not only the first): two
-/// requests sharing a prefix share a prefix of this text. The estimate is not a tokenizer: token
-/// id prompts count exactly, text counts as characters / 4 rounded up (about right for English
-/// with BPE vocabularies; only used for the skip-prefill threshold). Only the first
-/// <c>maxTextLength</c> characters of the text are kept (the affinity key's length, or none when
-/// no policy reads it): a request holds its <see cref="CompletionRequest"/> for the whole stream,
-/// and a 2k-token prompt rendered whole is ~16 KB per stream (bench/RESULTS.md 4.16). The estimate
-/// counts the whole prompt either way.
+/// The prefix-affinity key of a request's rendered prompt and a cheap token estimate. The rendering
+/// covers the whole prompt in order (every chat message, not only the first): two requests sharing a
+/// prefix share a prefix of it. The estimate is not a tokenizer: token id prompts count exactly, text
+/// counts as characters / 4 rounded up (about right for English with BPE vocabularies; only used for
+/// the skip-prefill threshold). The rendering is never kept as text: its first <c>maxTextLength</c>
+/// characters (the affinity key's length, or none when no policy reads it) are hashed as they are
+/// produced, since a request holds its <see cref="CompletionRequest"/> for the whole stream and even
+/// 512 characters are ~1 KB per stream (bench/RESULTS.md 4.16, 4.20). The estimate counts the whole
+/// prompt either way.
 /// </summary>
-/// <param name="Text">The rendered prompt's first characters (at most the length asked for).</param>
+/// <param name="AffinityKey">
+/// <see cref="StableHash"/> of the rendering's first characters (at most the length asked for), or null
+/// when none were asked for or the rendering is empty.
+/// </param>
 /// <param name="EstimatedTokens">The estimate.</param>
-public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
+public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTokens)
 {
     private const int CharactersPerToken = 4;
 
     /// <summary>Reads <c>prompt</c> of a completions body: a string, strings, token ids, or lists of token ids.</summary>
     /// <param name="root">The body.</param>
     /// <param name="prompt">The analysis.</param>
-    /// <param name="maxTextLength">The characters of the rendered prompt to keep in <see cref="Text"/>.</param>
+    /// <param name="maxTextLength">The characters of the rendered prompt that <see cref="AffinityKey"/> covers.</param>
     /// <returns>Null, or the error naming <c>prompt</c>.</returns>
     public static RequestValidationError? TryCompletionPrompt(JsonElement root, out PromptAnalysis prompt, int maxTextLength = int.MaxValue)
     {
@@ -38,7 +41,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
         {
             // The common case: the text is the prompt itself.
             var single = element.GetString()!;
-            prompt = new PromptAnalysis(single.Length <= maxTextLength ? single : single[..maxTextLength], Estimate(single.Length));
+            prompt = new PromptAnalysis(StableHash.PrefixKey(single, maxTextLength), Estimate(single.Length));
             return null;
         }
 
@@ -82,7 +85,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
                 return Invalid();
         }
 
-        prompt = new PromptAnalysis(text.ToString(), tokenIds > 0 ? tokenIds : Estimate(text.Length));
+        prompt = new PromptAnalysis(text.Key, tokenIds > 0 ? tokenIds : Estimate(text.Length));
         return null;
 
         static RequestValidationError Invalid() => RequestValidationError.Invalid(
@@ -92,7 +95,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
     /// <summary>Reads <c>messages</c> of a chat body and renders every message as <c>role: content</c>.</summary>
     /// <param name="root">The body.</param>
     /// <param name="prompt">The analysis.</param>
-    /// <param name="maxTextLength">The characters of the rendered prompt to keep in <see cref="Text"/>.</param>
+    /// <param name="maxTextLength">The characters of the rendered prompt that <see cref="AffinityKey"/> covers.</param>
     /// <returns>Null, or the error naming <c>messages</c>.</returns>
     public static RequestValidationError? TryChatMessages(JsonElement root, out PromptAnalysis prompt, int maxTextLength = int.MaxValue)
     {
@@ -129,7 +132,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
             text.Append('\n');
         }
 
-        prompt = new PromptAnalysis(text.ToString(), Estimate(text.Length));
+        prompt = new PromptAnalysis(text.Key, Estimate(text.Length));
         return null;
     }
 
@@ -170,15 +173,18 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
     private static int Estimate(long characters) => (int)Math.Min(int.MaxValue, (characters + CharactersPerToken - 1) / CharactersPerToken);
 
     /// <summary>
-    /// The rendered prompt as it is appended: its whole length is counted, its first
-    /// <c>limit</c> characters are kept (no builder at all for a limit of 0).
+    /// The rendered prompt as it is appended: its whole length is counted, its first <c>limit</c>
+    /// characters are hashed (nothing is hashed for a limit of 0), none is kept.
     /// </summary>
     private sealed class BoundedText(int limit)
     {
-        private StringBuilder? _kept;
+        private StableHash.Hasher _hasher;
 
         /// <summary>The length of the whole rendered prompt.</summary>
         public long Length { get; private set; }
+
+        /// <summary>The hash of the first <c>limit</c> characters, or null when there were none.</summary>
+        public ulong? Key => _hasher.IsEmpty ? null : _hasher.Finish();
 
         public BoundedText Append(string? value) => Append(value.AsSpan());
 
@@ -189,7 +195,7 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
             var room = limit - Math.Min(Length, limit);
             if (room > 0 && !value.IsEmpty)
             {
-                (_kept ??= new StringBuilder()).Append(value[..(int)Math.Min(room, value.Length)]);
+                _hasher.Append(value[..(int)Math.Min(room, value.Length)]);
             }
 
             Length += value.Length;
@@ -207,7 +213,5 @@ public readonly record struct PromptAnalysis(string Text, int EstimatedTokens)
                 Append(id.GetRawText()).Append(' ');
             }
         }
-
-        public override string ToString() => _kept?.ToString() ?? string.Empty;
     }
 }

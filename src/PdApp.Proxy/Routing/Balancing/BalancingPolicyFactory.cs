@@ -22,7 +22,7 @@ internal static class BalancingPolicyFactory
         BalancingPolicyKind.LeastOutstanding => new LeastOutstandingPolicy(),
         BalancingPolicyKind.PowerOfTwoChoices => new PowerOfTwoChoicesPolicy(random),
         BalancingPolicyKind.PrefixAffinity => new PrefixAffinityPolicy(
-            options.PrefixLength, options.VirtualNodes, options.PrefixAffinityLoadFactor, new LeastOutstandingPolicy()),
+            options.VirtualNodes, options.PrefixAffinityLoadFactor, new LeastOutstandingPolicy()),
         BalancingPolicyKind.LoadAware => new LoadAwarePolicy(TimeSpan.FromSeconds(options.LoadStaleSeconds), new LeastOutstandingPolicy()),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Unknown balancing policy {kind}."),
     };

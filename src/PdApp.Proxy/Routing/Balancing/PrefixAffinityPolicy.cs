@@ -1,15 +1,15 @@
 namespace PdApp.Proxy.Routing.Balancing;
 
 /// <summary>
-/// Prefix affinity for prefill: the first <c>PrefixLength</c> characters of the prompt
-/// (<see cref="RoutingContext.AffinityKey"/>) pick a point on a consistent-hash ring, so a repeated
+/// Prefix affinity for prefill: the hash of the prompt's first <c>PrefixLength</c> characters
+/// (<see cref="RoutingContext.AffinityKey"/>) picks a point on a consistent-hash ring, so a repeated
 /// prefix reaches the instance whose vLLM prefix cache already holds its KV blocks. Walking the
 /// ring skips ineligible instances and, following consistent hashing with bounded loads
 /// (Mirrokni, Thorup, Zadimoghaddam 2016), instances above <c>LoadFactor</c> times the mean
 /// outstanding load, so a hot prefix spills over instead of queueing on one instance. Requests
 /// without a key use <paramref name="fallback"/>.
 /// </summary>
-internal sealed class PrefixAffinityPolicy(int prefixLength, int virtualNodes, double loadFactor, IBalancingPolicy fallback)
+internal sealed class PrefixAffinityPolicy(int virtualNodes, double loadFactor, IBalancingPolicy fallback)
     : IBalancingPolicy
 {
     private volatile ConsistentHashRing? _ring;
@@ -17,7 +17,7 @@ internal sealed class PrefixAffinityPolicy(int prefixLength, int virtualNodes, d
     public UpstreamInstance? Choose(in SelectionRequest request)
     {
         var key = request.Context.AffinityKey;
-        if (string.IsNullOrEmpty(key) || request.Instances.Count == 0)
+        if (key is not { } point || request.Instances.Count == 0)
         {
             return fallback.Choose(request);
         }
@@ -25,7 +25,7 @@ internal sealed class PrefixAffinityPolicy(int prefixLength, int virtualNodes, d
         var ring = GetRing(request.Instances);
         var bound = LoadBound(request);
         UpstreamInstance? firstEligible = null;
-        foreach (var candidate in ring.Walk(StableHash.Hash(key.AsSpan(0, Math.Min(prefixLength, key.Length)))))
+        foreach (var candidate in ring.Walk(point))
         {
             if (!request.IsEligible(candidate))
             {

@@ -34,8 +34,8 @@ public sealed class BalancingOptions
 
     /// <summary>
     /// The characters of a request's rendered prompt that balancing reads: <see cref="PrefixLength"/>
-    /// when a role balances by <see cref="BalancingPolicyKind.PrefixAffinity"/>, otherwise 0 (no
-    /// policy reads the prompt text, so none is kept).
+    /// when a role balances by <see cref="BalancingPolicyKind.PrefixAffinity"/> (the request's affinity
+    /// key is their hash), otherwise 0 (no policy reads the prompt, so nothing is hashed).
     /// </summary>
     public int AffinityKeyLength =>
         Prefill == BalancingPolicyKind.PrefixAffinity || Decode == BalancingPolicyKind.PrefixAffinity ? PrefixLength : 0;

@@ -273,7 +273,7 @@ public sealed class KvAwarePolicyTests
         var failed = Select(selector, Prompt(5, first: 3000));
         var cancelled = Select(selector, Prompt(3, first: 4000));
         var decode = selector.Select(PdApp.Protocol.PdRole.Decode, Context(Prompt(6, first: 5000)))!;
-        var withoutKeys = selector.Select(PdApp.Protocol.PdRole.Prefill, new RoutingContext("r", "text"))!; // the fallback estimates nothing
+        var withoutKeys = selector.Select(PdApp.Protocol.PdRole.Prefill, new RoutingContext("r", PdApp.Proxy.Routing.Balancing.StableHash.Hash("text")))!; // the fallback estimates nothing
         Assert.Equal(32, _instances.Sum(i => i.PendingPrefillTokens));
         Assert.Equal(6, _decodes.Sum(i => i.PendingBlocks));
 

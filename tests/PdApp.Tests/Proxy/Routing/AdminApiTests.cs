@@ -113,7 +113,7 @@ public sealed class AdminApiTests
         Assert.Equal(InstanceSource.Admin, added.Source);
         Assert.Equal(new Uri("http://127.0.0.1:18109/"), added.BaseAddress);
         Assert.Equal("127.0.0.1:21009", added.KvAddress);
-        using var lease = host.Selector.Select(PdRole.Prefill, new RoutingContext("r", "prompt"));
+        using var lease = host.Selector.Select(PdRole.Prefill, new RoutingContext("r", PdApp.Proxy.Routing.Balancing.StableHash.Hash("prompt")));
         Assert.Same(added, lease?.Instance);
 
         using var get = await host.Client.SendAsync(Request(HttpMethod.Get, "/admin/instances/prefill-9"));

@@ -52,7 +52,7 @@ public sealed class BalancingPolicyTests
         instances[0].IsHealthy = false;
         instances[1].IsDraining = true;
 
-        Assert.Null(fixture.Selector.Select(PdRole.Prefill, new RoutingContext("r", "prompt")));
+        Assert.Null(fixture.Selector.Select(PdRole.Prefill, new RoutingContext("r", PdApp.Proxy.Routing.Balancing.StableHash.Hash("prompt"))));
         Assert.False(fixture.Selector.HasAvailable(PdRole.Prefill));
     }
 

@@ -102,7 +102,7 @@ public sealed class PrefixAffinityTests
         // near 1.5 x the mean instead of queueing all 12 there.
         for (var i = 0; i < 12; i++)
         {
-            held.Add(fixture.Selector.Select(PdRole.Prefill, new RoutingContext($"r{i}", prompt))!);
+            held.Add(fixture.Selector.Select(PdRole.Prefill, new RoutingContext($"r{i}", fixture.Key(prompt)))!);
         }
 
         var perInstance = held.GroupBy(l => l.Instance.Name).ToDictionary(g => g.Key, g => g.Count());
@@ -119,9 +119,9 @@ public sealed class PrefixAffinityTests
     public void RequestWithoutAffinityKey_UsesLeastOutstanding()
     {
         var fixture = CreateFixture(instances: 2);
-        using var busy = fixture.Selector.Select(PdRole.Prefill, new RoutingContext("r", Prompts[0]));
+        using var busy = fixture.Selector.Select(PdRole.Prefill, new RoutingContext("r", fixture.Key(Prompts[0])));
 
-        var picks = Enumerable.Range(0, 10).Select(_ => fixture.Pick(PdRole.Prefill, affinityKey: null)).Distinct().ToList();
+        var picks = Enumerable.Range(0, 10).Select(_ => fixture.Pick(PdRole.Prefill, prompt: null)).Distinct().ToList();
 
         Assert.Equal([fixture.Registry.GetInstances(PdRole.Prefill).Single(i => i != busy!.Instance).Name], picks);
     }

@@ -15,12 +15,16 @@ internal sealed class SelectorFixture
     {
         var options = new BalancingOptions { Prefill = prefill, Decode = decode };
         configure?.Invoke(options);
+        PrefixLength = options.PrefixLength;
         Registry = new InstanceRegistry(NullLogger<InstanceRegistry>.Instance);
         Tracker = new PassiveHealthTracker(Options.Create(ejection ?? new EjectionOptions()), Clock, NullLogger<PassiveHealthTracker>.Instance);
         Selector = new InstanceSelector(Registry, Tracker, Options.Create(options), Clock, new Random(1234));
     }
 
     public ManualClock Clock { get; } = new();
+
+    /// <summary>The characters of a prompt that its affinity key covers (<see cref="BalancingOptions.PrefixLength"/>).</summary>
+    public int PrefixLength { get; }
 
     public InstanceRegistry Registry { get; }
 
@@ -41,10 +45,13 @@ internal sealed class SelectorFixture
         return added;
     }
 
+    /// <summary>The affinity key the proxy's parser gives a request whose rendered prompt is <paramref name="prompt"/>.</summary>
+    public ulong? Key(string? prompt) => prompt is null ? null : StableHash.PrefixKey(prompt, PrefixLength);
+
     /// <summary>Selects and immediately releases, returning the chosen instance's name.</summary>
-    public string? Pick(PdRole role, string? affinityKey = null, IReadOnlySet<UpstreamInstance>? exclude = null)
+    public string? Pick(PdRole role, string? prompt = null, IReadOnlySet<UpstreamInstance>? exclude = null)
     {
-        using var lease = Selector.Select(role, new RoutingContext("req", affinityKey, exclude));
+        using var lease = Selector.Select(role, new RoutingContext("req", Key(prompt), exclude));
         return lease?.Instance.Name;
     }
 }
