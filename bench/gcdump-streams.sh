@@ -70,20 +70,20 @@ for spec in "$@"; do
   stop_pid "$pid"
 done
 
-# report lines: "  <size>  <count>  <type>"; per-type diff against the first label, per stream.
+# report lines: "<bytes per object> <count> <type>"; per-type totals (bytes x count) diffed against the first label, per stream.
+totals() { awk '$1 ~ /^[0-9,]+$/ && $2 ~ /^[0-9,]+$/ { s = $1; c = $2; gsub(",", "", s); gsub(",", "", c); $1 = ""; $2 = ""; printf "%d\t%d\t%s\n", s * c, c, substr($0, 3) }' "$1"; }
 ref="${labels[0]}"
+for label in "${labels[@]}"; do
+  totals "$OUT/report-$label.txt" | awk -F'\t' -v l="$label" '{ b += $1; o += $2 } END { printf "%s\theap %d B\t%d objects\n", l, b, o }' >>"$OUT/heaps.txt"
+done
 for label in "${labels[@]:1}"; do
-  awk -v n="$GCDUMP_STREAMS" '
-    FNR == 1 { file++ }
-    $1 ~ /^[0-9,]+$/ && $2 ~ /^[0-9,]+$/ {
-      size = $1; count = $2; gsub(",", "", size); gsub(",", "", count)
-      $1 = ""; $2 = ""; type = substr($0, 3)
-      if (file == 1) { rs[type] = size; rc[type] = count } else { bs[type] = size; bc[type] = count }
-      seen[type] = 1
-    }
+  { totals "$OUT/report-$ref.txt"; echo "--"; totals "$OUT/report-$label.txt"; } | awk -F'\t' -v n="$GCDUMP_STREAMS" '
+    $0 == "--" { second = 1; next }
+    { if (second) { bb[$3] += $1; bc[$3] += $2 } else { rb[$3] += $1; rc[$3] += $2 }; seen[$3] = 1 }
     END {
-      for (t in seen) { d = bs[t] - rs[t]; if (d * d >= (8 * n) * (8 * n)) printf "%+10.1f B/stream\t%+8.2f obj/stream\t%s\n", d / n, (bc[t] - rc[t]) / n, t }
-    }' "$OUT/report-$ref.txt" "$OUT/report-$label.txt" | sort -g >"$OUT/diff-$ref-vs-$label.txt"
+      for (t in seen) { d = bb[t] - rb[t]; if (d >= 16 * n || d <= -16 * n) printf "%+10.1f B/stream\t%+8.2f obj/stream\t%s\n", d / n, (bc[t] - rc[t]) / n, t; total += d }
+      printf "%+10.1f B/stream\t\ttotal (all types)\n", total / n
+    }' | sort -g >"$OUT/diff-$ref-vs-$label.txt"
   log "diff $ref -> $label: $OUT/diff-$ref-vs-$label.txt"
 done
 log "done"
