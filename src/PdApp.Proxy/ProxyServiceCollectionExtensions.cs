@@ -56,6 +56,7 @@ public static class ProxyServiceCollectionExtensions
         services.AddSingleton<PdRequestPipeline>();
         services.AddSingleton<CompletionHandler>();
         services.TryAddSingleton<InFlightRequests>();
+        services.TryAddSingleton<RequestLogScopes>();
         services.AddSingleton<RequestBodyGate>();
         services.AddSingleton<ShutdownDeadline>();
         services.AddHostedService<ShutdownDrainDelay>();

@@ -4,17 +4,24 @@ namespace PdApp.Proxy.Endpoints;
 
 /// <summary>
 /// Accepts the client's <c>X-Request-Id</c> (1-128 visible ASCII characters) or makes one, returns
-/// it on the response, and opens a logging scope with it. The id is forwarded to both instances.
+/// it on the response, and opens a logging scope with it while a logger provider reads scopes
+/// (<see cref="RequestLogScopes"/>; the proxy's own log lines about a request name its id in the
+/// message either way). The id is forwarded to both instances.
 /// </summary>
-internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdMiddleware> logger)
+internal sealed class RequestIdMiddleware(RequestDelegate next, RequestLogScopes scopes, ILogger<RequestIdMiddleware> logger)
 {
     private const int MaxLength = 128;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var requestId = Accept(context.Request.Headers[PdHeaders.RequestId].ToString()) ?? Guid.NewGuid().ToString("N");
         context.Features.Set(new RequestIdFeature(requestId));
         context.Response.Headers[PdHeaders.RequestId] = requestId;
+        return scopes.AreRead ? InvokeInScopeAsync(context, requestId) : next(context);
+    }
+
+    private async Task InvokeInScopeAsync(HttpContext context, string requestId)
+    {
         using (logger.BeginScope(new RequestIdLogScope(requestId)))
         {
             await next(context);

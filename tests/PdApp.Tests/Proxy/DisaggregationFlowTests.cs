@@ -231,8 +231,7 @@ public sealed class DisaggregationFlowTests
     public void AffinityKey_IsEqualForPromptsSharingTheKeyedPrefix_AndDiffersOtherwise()
     {
         const int length = 512;
-        var system = new string('s', length);
-        ulong? KeyOf(string user)
+        ulong? KeyOf(string system, string user)
         {
             var json = $$"""{"model":"m","messages":[{"role":"system","content":"{{system}}"},{"role":"user","content":"{{user}}"}]}""";
             Assert.True(CompletionRequestParser.TryParse(OpenAiRoute.ChatCompletions, Encoding.UTF8.GetBytes(json), null, out var request, out var error, length), error?.Message);
@@ -243,11 +242,12 @@ public sealed class DisaggregationFlowTests
         }
 
         // Both renderings start with "system: " + 504 of the system prompt's characters: the turns past them do not count.
-        Assert.Equal(KeyOf("first question"), KeyOf("a different question"));
-        Assert.NotNull(KeyOf("first question"));
-        Assert.NotEqual(
-            StableHash.PrefixKey($"system: {system}", length),
-            StableHash.PrefixKey($"system: {system[1..]}x", length));
+        var system = new string('s', length);
+        Assert.NotNull(KeyOf(system, "first question"));
+        Assert.Equal(KeyOf(system, "first question"), KeyOf(system, "a different question"));
+
+        // A difference inside the keyed prefix (its last character) gives another key.
+        Assert.NotEqual(KeyOf(system, "q"), KeyOf(system[..503] + "t" + system[504..], "q"));
     }
 
     [Fact]
