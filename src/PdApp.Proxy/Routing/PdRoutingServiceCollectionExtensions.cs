@@ -89,12 +89,15 @@ public static class PdRoutingServiceCollectionExtensions
         // diagnostics can reach the same objects (e.g. the P2pNccl registry's bound port).
         services.TryAddSingleton<ConfigurationInstanceSource>();
         services.TryAddSingleton<DnsInstanceSource>();
-        services.TryAddSingleton<P2pNcclRegistryService>();
         services.TryAddSingleton<ActiveHealthChecker>();
         services.TryAddSingleton<DrainedInstanceReaper>();
         services.AddHostedService(sp => sp.GetRequiredService<ConfigurationInstanceSource>());
         services.AddHostedService(sp => sp.GetRequiredService<DnsInstanceSource>());
-        services.AddHostedService(sp => sp.GetRequiredService<P2pNcclRegistryService>());
+        if (P2pNcclRegistryOptions.IsEnabled(configuration))
+        {
+            AddP2pNcclRegistry(services);
+        }
+
         services.AddHostedService(sp => sp.GetRequiredService<ActiveHealthChecker>());
         services.AddHostedService(sp => sp.GetRequiredService<DrainedInstanceReaper>());
 
@@ -107,5 +110,15 @@ public static class PdRoutingServiceCollectionExtensions
         // own failures (which that category would also have carried) under its own category.
         services.AddLogging(logging => logging.AddFilter(HealthCheckServiceLogCategory, LogLevel.Critical));
         return services;
+    }
+
+    // A method of its own, not inlined, and called only when the registry runs: compiling a method loads the
+    // types it names, and the registry's base type is generic over a NetMQ socket, so naming it loads NetMQ
+    // (bench/RESULTS.md 4.14, 4.20).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void AddP2pNcclRegistry(IServiceCollection services)
+    {
+        services.TryAddSingleton<P2pNcclRegistryService>();
+        services.AddHostedService(sp => sp.GetRequiredService<P2pNcclRegistryService>());
     }
 }

@@ -37,5 +37,23 @@ public sealed class ProxyFootprintTests
         Assert.Contains(with.Services.GetServices<ILoggerProvider>(), p => p is OpenTelemetryLoggerProvider);
     }
 
+    [Theory]
+    [InlineData(null, null, false, false)]
+    [InlineData(KvConnectorNames.P2pNccl, null, true, false)]
+    [InlineData(KvConnectorNames.LMCacheV1, null, false, true)]
+    [InlineData(null, "Pd:Registry:Port=0", true, false)]
+    [InlineData(null, "Pd:LMCache:NotificationPort=0", false, true)]
+    public async Task ZeroMqServices_AreBuiltOnlyWhenAConnectorOrAPortAsksForThem(string? connector, string? setting, bool registry, bool listener)
+    {
+        // Their base type is generic over a NetMQ socket: building them loads NetMQ into every proxy.
+        string[] args = [.. Settings(), .. connector is null ? Array.Empty<string>() : [$"--{PdProxySettings.Connector}={connector}"], .. setting is null ? Array.Empty<string>() : ["--" + setting]];
+        await using var app = ProxyApp.Create(args);
+
+        var hosted = app.Services.GetServices<IHostedService>().ToList();
+        Assert.Equal(registry, hosted.OfType<PdApp.Proxy.Routing.P2pNccl.P2pNcclRegistryService>().Any());
+        Assert.Equal(listener, hosted.OfType<PdApp.Proxy.Pipeline.Flows.LMCache.KvReadyListener>().Any());
+        Assert.Equal(registry, app.Services.GetService<PdApp.Proxy.Routing.P2pNccl.P2pNcclRegistryService>() is not null);
+    }
+
     private static string[] Settings() => StandaloneProxySettings.Create();
 }

@@ -57,6 +57,22 @@ public sealed class P2pNcclRegistryOptions
 
     internal int EffectivePort => Port ?? DefaultPort;
 
+    /// <summary>
+    /// <see cref="Enabled"/> as <see cref="Configure"/> will set it, read from the configuration before the
+    /// options exist, so the registry's service (and the ZeroMQ code it loads) is registered only when it runs.
+    /// </summary>
+    /// <param name="configuration">The configuration holding the <c>Pd</c> section.</param>
+    /// <returns>Whether the registry runs.</returns>
+    internal static bool IsEnabled(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var options = new P2pNcclRegistryOptions
+        {
+            Port = string.IsNullOrEmpty(configuration.GetSection(SectionName)[nameof(Port)]) ? null : DefaultPort,
+        };
+        Configure(options, configuration[PdProxySettings.Connector], ConnectorSettings.ChildConnectors(configuration));
+        return options.Enabled;
+    }
+
     internal static void Configure(P2pNcclRegistryOptions options, string? connector, IEnumerable<string> childConnectors) =>
         options.Enabled = options.Port is not null
             || (ConnectorCatalog.TryResolve(connector, childConnectors, out var resolved) && resolved.NeedsRegistry);

@@ -51,6 +51,22 @@ public sealed class LMCacheOptions
 
     internal int EffectivePort => NotificationPort ?? DefaultNotificationPort;
 
+    /// <summary>
+    /// <see cref="Enabled"/> as <see cref="Configure"/> will set it, read from the configuration before the
+    /// options exist, so the listener (and the ZeroMQ code it loads) is registered only when it runs.
+    /// </summary>
+    /// <param name="configuration">The configuration holding the <c>Pd</c> section.</param>
+    /// <returns>Whether the notification socket runs.</returns>
+    internal static bool IsEnabled(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var options = new LMCacheOptions
+        {
+            NotificationPort = string.IsNullOrEmpty(configuration.GetSection(SectionName)[nameof(NotificationPort)]) ? null : DefaultNotificationPort,
+        };
+        Configure(options, configuration[PdProxySettings.Connector], Routing.Options.ConnectorSettings.ChildConnectors(configuration));
+        return options.Enabled;
+    }
+
     internal static void Configure(LMCacheOptions options, string? connector, IEnumerable<string> childConnectors) =>
         options.Enabled = options.NotificationPort is not null
             || (ConnectorCatalog.TryResolve(connector, childConnectors, out var resolved) && resolved.PrefillNotifiesProxy);
