@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using PdApp.Proxy.Endpoints;
+using PdApp.ServiceDefaults.Metrics;
 using PdApp.Proxy.Memory;
 using PdApp.Proxy.Security;
 
@@ -67,7 +68,7 @@ public static class ProxyApp
         app.MapDefaultEndpoints(mapPrometheus: false);
 
         // /metrics names every instance: behind a key once keys are configured (Pd:MetricsAccess).
-        app.MapPrometheusScrapingEndpoint(HealthEndpoints.MetricsPath).RequireAuthorization(PdAccess.MetricsPolicy);
+        app.MapPrometheusMetrics(HealthEndpoints.MetricsPath).RequireAuthorization(PdAccess.MetricsPolicy);
         app.MapPdCompletions();
         app.MapPdModels();
         app.MapPdAdmin();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using PdApp.ServiceDefaults.Metrics;
 using OpenTelemetry.Trace;
 using PdApp.Proxy.Observability.Metrics;
 using PdApp.Proxy.Observability.Requests;
@@ -19,12 +20,9 @@ public static class ObservabilityServiceCollectionExtensions
     /// <summary>The proxy's meters: the request path's, the instances', and the KV cache index's.</summary>
     public static IReadOnlyList<string> MeterNames { get; } = [ProxyMeter.MeterName, InstanceMetrics.MeterName, KvCacheMeter.MeterName];
 
-    private static readonly double[] EndToEndLatencyBuckets =
-        [0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
-
     /// <summary>
     /// Adds the <c>PdApp.Proxy</c> activity source and the <c>pdapp.proxy</c> and
-    /// <c>pdapp.instance</c> meters to OpenTelemetry, the <see cref="IProxyObserver"/> the request
+    /// <c>pdapp.instance</c> meters to the Prometheus exporter and OpenTelemetry (OTLP), the <see cref="IProxyObserver"/> the request
     /// pipeline reports to, the <see cref="IRoutingObserver"/> the routing layer reports to, and the
     /// instance load scraper. Requires <c>AddPdRouting</c> (the instance registry).
     /// </summary>
@@ -41,13 +39,8 @@ public static class ObservabilityServiceCollectionExtensions
         services.TryAddSingleton<ProxyObserver>();
         services.Replace(ServiceDescriptor.Singleton<IProxyObserver>(sp => sp.GetRequiredService<ProxyObserver>()));
         services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
-        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics
-            .AddMeter([.. MeterNames])
-
-            // pdapp.proxy.request.duration (the end-to-end latency) declares no bucket advice, and
-            // OpenTelemetry's default buckets (0, 5, 10, 25 ... ms read as seconds) would put every
-            // request in one bucket: give it vLLM's e2e latency buckets (vllm/v1/metrics/loggers.py).
-            .AddView(ProxyMeter.RequestDurationInstrument, new ExplicitBucketHistogramConfiguration { Boundaries = EndToEndLatencyBuckets }));
+        services.AddPrometheusMetrics(metrics => metrics.Meters.UnionWith(MeterNames));
+        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter([.. MeterNames]));
         return services.AddPdInstanceLoadScraper(configuration);
     }
 
@@ -79,6 +72,7 @@ public static class ObservabilityServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<InstanceLoadScraper>());
 
         // Gauges are observable: create the meter with the host, not on the first scrape.
+        services.AddPrometheusMetrics(metrics => metrics.Meters.Add(InstanceMetrics.MeterName));
         services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter(InstanceMetrics.MeterName));
         return services;
     }
