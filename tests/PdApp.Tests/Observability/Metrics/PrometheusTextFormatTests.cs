@@ -269,4 +269,28 @@ public sealed class PrometheusTextFormatTests
         Assert.Contains($"pdapp_test_concurrent_seconds_count{{{Scope(meter)},worker=\"1\"}} 40000\n", text, StringComparison.Ordinal);
         Assert.Contains($"pdapp_test_concurrent_seconds_sum{{{Scope(meter)},worker=\"1\"}} 40000\n", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void KnownTagSet_RecordsWithoutAllocating()
+    {
+        var (collector, meter) = Create();
+        using var _ = collector;
+        using var __ = meter;
+        var counter = meter.CreateCounter<long>("pdapp.test.hot");
+        var histogram = meter.CreateHistogram<double>("pdapp.test.hot_seconds", "s");
+        var route = new KeyValuePair<string, object?>("route", "/v1/completions");
+        var status = new KeyValuePair<string, object?>("status", "200");
+        counter.Add(1, route, status);
+        histogram.Record(0.2, status, route);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            counter.Add(1, route, status);
+            histogram.Record(0.2, status, route);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Contains($"pdapp_test_hot_total{{{Scope(meter)},route=\"/v1/completions\",status=\"200\"}} 1001\n", collector.WriteToString(), StringComparison.Ordinal);
+    }
 }
