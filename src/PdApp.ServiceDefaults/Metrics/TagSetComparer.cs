@@ -22,15 +22,20 @@ internal sealed class TagSetComparer : IEqualityComparer<TagSet>, IAlternateEqua
     {
         var stored = other.Tags;
         var count = 0;
-        foreach (var tag in alternate)
+        for (var i = 0; i < alternate.Length; i++)
         {
+            var tag = alternate[i];
             if (tag.Value is null)
             {
                 continue;
             }
 
+            // Callers pass their tags in one order, the order the series was created with: try that position first.
+            var matched = count < stored.Length && string.Equals(stored[count].Key, tag.Key, StringComparison.Ordinal)
+                ? Equals(stored[count].Value, tag.Value)
+                : Contains(stored, tag);
             count++;
-            if (!Contains(stored, tag))
+            if (!matched)
             {
                 return false;
             }
@@ -42,13 +47,14 @@ internal sealed class TagSetComparer : IEqualityComparer<TagSet>, IAlternateEqua
     /// <inheritdoc />
     public int GetHashCode(ReadOnlySpan<KeyValuePair<string, object?>> alternate)
     {
-        // A sum of per-tag hashes: the same for any order of the same tags.
+        // A sum over the tags, so any order of the same tags hashes alike. Keys count by their length only (one
+        // string hash per tag, not two): equality compares them in full.
         var hash = 0;
         foreach (var tag in alternate)
         {
-            if (tag.Value is not null)
+            if (tag.Value is { } value)
             {
-                hash += HashCode.Combine(StringComparer.Ordinal.GetHashCode(tag.Key), tag.Value);
+                hash += (value.GetHashCode() * 31) ^ tag.Key.Length;
             }
         }
 
