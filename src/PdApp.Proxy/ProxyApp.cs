@@ -1,9 +1,9 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using PdApp.Proxy.Endpoints;
-using PdApp.ServiceDefaults.Metrics;
 using PdApp.Proxy.Memory;
 using PdApp.Proxy.Security;
+using PdApp.ServiceDefaults.Metrics;
 
 namespace PdApp.Proxy;
 
