@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using PdApp.Proxy.Endpoints;
 using PdApp.Proxy.Memory;
 using PdApp.Proxy.Security;
+using PdApp.ServiceDefaults.Metrics;
 
 namespace PdApp.Proxy;
 
@@ -68,7 +69,7 @@ public static class ProxyApp
         app.MapDefaultEndpoints(mapPrometheus: false);
 
         // /metrics names every instance: behind a key once keys are configured (Pd:MetricsAccess).
-        app.MapPrometheusScrapingEndpoint(HealthEndpoints.MetricsPath).RequireAuthorization(PdAccess.MetricsPolicy);
+        app.MapPrometheusMetrics(HealthEndpoints.MetricsPath).RequireAuthorization(PdAccess.MetricsPolicy);
         app.MapPdCompletions();
         app.MapPdModels();
         app.MapPdAdmin();

@@ -9,13 +9,14 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using PdApp.ServiceDefaults.Metrics;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Aspire service defaults shared by the proxy and the simulator: OpenTelemetry (logs and metrics;
-/// traces and OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set), health checks, service
-/// discovery. Outgoing <see cref="System.Net.Http.HttpClient"/>s get service discovery only:
+/// Aspire service defaults shared by the proxy and the simulator: metrics on Prometheus <c>/metrics</c>
+/// (the lean exporter in <c>Metrics/</c>), OpenTelemetry logs, traces and metrics over OTLP when
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, health checks, service discovery. Outgoing <see cref="System.Net.Http.HttpClient"/>s get service discovery only:
 /// the standard resilience handler's 10 s attempt timeout would cut token streams, so callers
 /// that want it opt in with <c>AddStandardResilienceHandler</c>.
 /// </summary>
@@ -46,7 +47,14 @@ public static class ServiceDefaultsExtensions
     public static IReadOnlyList<string> PerOperationInstruments { get; } =
         ["aspnetcore.memory_pool.*", "http.client.open_connections", "http.client.request.time_in_queue"];
 
-    /// <summary>Configures logging, metrics and tracing through OpenTelemetry.</summary>
+    /// <summary>
+    /// Configures metrics, and with an OTLP endpoint logging and tracing through OpenTelemetry.
+    /// <c>/metrics</c> always comes from the lean Prometheus exporter (<see cref="PrometheusMetricsCollector"/>, a
+    /// <see cref="System.Diagnostics.Metrics.MeterListener"/> over <paramref name="meterNames"/> and the framework
+    /// meters OpenTelemetry's ASP.NET Core, HttpClient and runtime instrumentations enable), so the Prometheus
+    /// text has one owner. OpenTelemetry's SDK is registered only for an OTLP endpoint (the Aspire dashboard):
+    /// it then exports the same instruments over OTLP, next to the lean exporter (bench/RESULTS.md 4.19).
+    /// </summary>
     /// <typeparam name="TBuilder">The host application builder.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <param name="meterNames">Extra meters and activity sources to export.</param>
@@ -56,47 +64,54 @@ public static class ServiceDefaultsExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(meterNames);
-        var openTelemetry = builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics =>
+        builder.Services.AddPrometheusMetrics(options =>
+        {
+            options.Meters.UnionWith(meterNames);
+
+            // Instruments updated on every buffer rent or connection state change rather than per request
+            // (bench/RESULTS.md 4.9). Dropped instruments are never enabled, so they cost nothing.
+            foreach (var instrument in PerOperationInstruments)
             {
-                metrics.AddAspNetCoreInstrumentation()
-                    .AddHttpClientInstrumentation()
-                    .AddRuntimeInstrumentation()
-                    .AddMeter(meterNames)
-                    .AddPrometheusExporter();
+                options.DroppedInstruments.Add(instrument);
+            }
+        });
 
-                // Instruments updated on every buffer rent or connection state change rather than
-                // per request; each update is a tag-set lookup in the SDK (bench/RESULTS.md 4.9).
-                // Dropped instruments are never enabled, so they cost nothing.
-                foreach (var instrument in PerOperationInstruments)
-                {
-                    metrics.AddView(instrument, MetricStreamConfiguration.Drop);
-                }
-            });
-
-        // Spans and log records are built only for an exporter: without one, a tracer provider
-        // would sample and tag every server and client span of every request for nobody
-        // (bench/RESULTS.md 4.4), and an OpenTelemetry logger would copy every record for nobody.
-        // W3C trace context still flows without it: ASP.NET Core keeps the caller's traceparent
-        // on the request's activity and HttpClient injects it into every upstream call.
+        // Spans, log records and OTLP metrics are built only for an exporter: without one, a tracer provider
+        // would sample and tag every server and client span of every request for nobody (bench/RESULTS.md 4.4),
+        // an OpenTelemetry logger would copy every record for nobody, and the metrics SDK would hold ~16 MB of
+        // data points for a second copy of what /metrics serves (4.19). W3C trace context still flows without
+        // it: ASP.NET Core keeps the caller's traceparent on the request's activity and HttpClient injects it
+        // into every upstream call.
         if (HasOtlpEndpoint(builder.Configuration))
         {
-            AddOtlpExport(builder, openTelemetry, meterNames);
+            AddOtlpExport(builder, meterNames);
         }
 
         return builder;
     }
 
     // A method of its own, not inlined: compiling a method loads every assembly its calls name, so
-    // the OTLP exporter's assembly is loaded only when an endpoint is configured (bench/RESULTS.md 4.14).
+    // OpenTelemetry's SDK and the OTLP exporter are loaded only when an endpoint is configured (bench/RESULTS.md 4.14).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void AddOtlpExport<TBuilder>(TBuilder builder, IOpenTelemetryBuilder openTelemetry, string[] meterNames)
+    private static void AddOtlpExport<TBuilder>(TBuilder builder, string[] meterNames)
         where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
+        });
+        var openTelemetry = builder.Services.AddOpenTelemetry();
+        openTelemetry.WithMetrics(metrics =>
+        {
+            metrics.AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(meterNames);
+            foreach (var instrument in PerOperationInstruments)
+            {
+                metrics.AddView(instrument, MetricStreamConfiguration.Drop);
+            }
         });
         openTelemetry.WithTracing(tracing =>
         {
@@ -151,13 +166,13 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// Maps <c>/health</c> (all checks), <c>/alive</c> (live checks) and the Prometheus
-    /// <c>/metrics</c> endpoint. Unlike Aspire's template these are mapped in every environment:
+    /// <c>/metrics</c> endpoint (the lean exporter, <see cref="PrometheusMetricsEndpoint"/>). Unlike Aspire's template these are mapped in every environment:
     /// vLLM answers <c>/health</c> in production too and orchestrators probe it.
     /// </summary>
     /// <param name="app">The web application.</param>
     /// <param name="mapPrometheus">
-    /// Whether to map OpenTelemetry's Prometheus exporter on <c>/metrics</c>; the simulator
-    /// serves vLLM's own metric text there instead.
+    /// Whether to map the Prometheus exporter on <c>/metrics</c>; the simulator serves vLLM's own
+    /// metric text there instead (its collector is then never created, so nothing listens).
     /// </param>
     /// <returns>The application, for chaining.</returns>
     public static WebApplication MapDefaultEndpoints(this WebApplication app, bool mapPrometheus = true)
@@ -171,7 +186,7 @@ public static class ServiceDefaultsExtensions
         });
         if (mapPrometheus)
         {
-            app.MapPrometheusScrapingEndpoint(HealthEndpoints.MetricsPath);
+            app.MapPrometheusMetrics(HealthEndpoints.MetricsPath);
         }
 
         return app;

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -10,6 +12,7 @@ using PdApp.Proxy.Pipeline.Flows;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.KvCache;
 using PdApp.Proxy.Routing.Load;
+using PdApp.ServiceDefaults.Metrics;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -19,12 +22,9 @@ public static class ObservabilityServiceCollectionExtensions
     /// <summary>The proxy's meters: the request path's, the instances', and the KV cache index's.</summary>
     public static IReadOnlyList<string> MeterNames { get; } = [ProxyMeter.MeterName, InstanceMetrics.MeterName, KvCacheMeter.MeterName];
 
-    private static readonly double[] EndToEndLatencyBuckets =
-        [0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
-
     /// <summary>
     /// Adds the <c>PdApp.Proxy</c> activity source and the <c>pdapp.proxy</c> and
-    /// <c>pdapp.instance</c> meters to OpenTelemetry, the <see cref="IProxyObserver"/> the request
+    /// <c>pdapp.instance</c> meters to the Prometheus exporter and OpenTelemetry (OTLP), the <see cref="IProxyObserver"/> the request
     /// pipeline reports to, the <see cref="IRoutingObserver"/> the routing layer reports to, and the
     /// instance load scraper. Requires <c>AddPdRouting</c> (the instance registry).
     /// </summary>
@@ -40,14 +40,12 @@ public static class ObservabilityServiceCollectionExtensions
         services.TryAddSingleton<ProxyMeter>();
         services.TryAddSingleton<ProxyObserver>();
         services.Replace(ServiceDescriptor.Singleton<IProxyObserver>(sp => sp.GetRequiredService<ProxyObserver>()));
-        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
-        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics
-            .AddMeter([.. MeterNames])
+        services.AddPrometheusMetrics(metrics => metrics.Meters.UnionWith(MeterNames));
+        if (ServiceDefaultsExtensions.HasOtlpEndpoint(configuration))
+        {
+            AddToOpenTelemetry(services);
+        }
 
-            // pdapp.proxy.request.duration (the end-to-end latency) declares no bucket advice, and
-            // OpenTelemetry's default buckets (0, 5, 10, 25 ... ms read as seconds) would put every
-            // request in one bucket: give it vLLM's e2e latency buckets (vllm/v1/metrics/loggers.py).
-            .AddView(ProxyMeter.RequestDurationInstrument, new ExplicitBucketHistogramConfiguration { Boundaries = EndToEndLatencyBuckets }));
         return services.AddPdInstanceLoadScraper(configuration);
     }
 
@@ -79,7 +77,16 @@ public static class ObservabilityServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<InstanceLoadScraper>());
 
         // Gauges are observable: create the meter with the host, not on the first scrape.
-        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter(InstanceMetrics.MeterName));
+        services.AddPrometheusMetrics(metrics => metrics.Meters.Add(InstanceMetrics.MeterName));
         return services;
+    }
+
+    // OpenTelemetry's SDK runs only for an OTLP endpoint (ServiceDefaults); a method of its own, not inlined,
+    // so its API assemblies are not even loaded without one (bench/RESULTS.md 4.14, 4.19).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddToOpenTelemetry(IServiceCollection services)
+    {
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ProxyTracing.SourceName));
+        services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter([.. MeterNames]));
     }
 }

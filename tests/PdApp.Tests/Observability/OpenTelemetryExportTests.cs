@@ -14,8 +14,8 @@ namespace PdApp.Tests.Observability;
 
 /// <summary>
 /// What the proxy's OpenTelemetry SDK (the one <c>AddServiceDefaults</c> configures and the dashboard
-/// receives over OTLP) exports: the PD spans are registered, probes are not traced. (Its metrics are
-/// checked through the same SDK's Prometheus exporter in <see cref="ProxyTelemetryTests"/>.)
+/// receives over OTLP) exports: the PD spans are registered, probes are not traced. (<c>/metrics</c> comes from
+/// the lean exporter whether or not this SDK runs: <see cref="ProxyTelemetryTests"/>.)
 /// </summary>
 public sealed class OpenTelemetryExportTests
 {

@@ -7,6 +7,7 @@ using PdApp.Proxy.Observability.Tracing;
 using PdApp.Proxy.Routing.Load;
 using PdApp.Tests.Observability.Infrastructure;
 using PdApp.Tests.Proxy.Infrastructure;
+using PdApp.Tests.Proxy.Routing;
 
 namespace PdApp.Tests.Observability;
 
@@ -170,7 +171,7 @@ public sealed class ProxyTelemetryTests
             "/v1/completions", Bodies.Completion(maxTokens: 6, stream: true), completion: HttpCompletionOption.ResponseHeadersRead);
         await SseEvents.ReadAllAsync(response);
 
-        // OpenTelemetry's Prometheus exporter: dots become underscores, "s" adds _seconds, unit "1" on a gauge adds _ratio.
+        // OpenTelemetry's Prometheus naming: dots become underscores, "s" adds _seconds, counters end in _total.
         string[] expected =
         [
             "pdapp_proxy_time_to_first_token_seconds_bucket",
@@ -211,6 +212,40 @@ public sealed class ProxyTelemetryTests
         Assert.Contains(samples, s => s.Name == "pdapp_proxy_time_to_first_token_seconds_count" && s.Label("mode") == "pd" && s.Value == 1);
 
         // The end-to-end latency gets vLLM's buckets instead of OpenTelemetry's defaults.
+        Assert.Contains(samples, s => s.Name == "pdapp_proxy_request_duration_seconds_bucket" && s.Label("le") == "0.3");
+    }
+
+    [Fact]
+    public async Task PrometheusEndpoint_NegotiatesOpenMetrics_AsPrometheusAsksForIt()
+    {
+        await using var proxy = await StartAsync();
+        using var completion = await proxy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 2));
+        Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+
+        // Prometheus' own Accept header: OpenMetrics first, the text format as a fallback. ASP.NET Core records a
+        // request's duration once its response has finished, which can be after the client has read it: poll.
+        string text = string.Empty;
+        string? mediaType = null;
+        IReadOnlyList<PrometheusSample> samples = [];
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            request.Headers.TryAddWithoutValidation("Accept",
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+            using var openMetrics = await proxy.Client.SendAsync(request);
+            mediaType = openMetrics.Content.Headers.ContentType?.MediaType;
+            text = await openMetrics.Content.ReadAsStringAsync();
+            samples = PrometheusTextParser.Parse(text).Samples;
+            return samples.Any(s => s.Name == "http_server_request_duration_seconds_count" && s.Label("http_route") == "/v1/completions");
+        }), text);
+        using var plain = await proxy.Client.GetAsync(new Uri("/metrics", UriKind.Relative));
+
+        Assert.Equal("application/openmetrics-text", mediaType);
+        Assert.Equal("text/plain", plain.Content.Headers.ContentType?.MediaType);
+        Assert.EndsWith("# EOF\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE pdapp_proxy_requests counter\n", text, StringComparison.Ordinal);
+        Assert.Contains(samples, s => s.Name == "pdapp_proxy_requests_total" && s.Label("route") == "/v1/completions" && s.Label("status") == "200" && s.Value == 1);
+        Assert.Contains(samples, s => s.Name == "http_server_request_duration_seconds_count" && s.Label("otel_scope_name") == "Microsoft.AspNetCore.Hosting");
         Assert.Contains(samples, s => s.Name == "pdapp_proxy_request_duration_seconds_bucket" && s.Label("le") == "0.3");
     }
 }

@@ -55,5 +55,18 @@ public sealed class ProxyFootprintTests
         Assert.Equal(registry, app.Services.GetService<PdApp.Proxy.Routing.P2pNccl.P2pNcclRegistryService>() is not null);
     }
 
+    [Fact]
+    public async Task WithoutOtlpEndpoint_NoOpenTelemetryMetricsSdk_WithOne_MeterProviderForOtlp()
+    {
+        // /metrics comes from the lean exporter either way; OpenTelemetry's SDK (its up-front data points per
+        // metric stream, bench/RESULTS.md 4.19) is built only to export over OTLP.
+        await using var without = ProxyApp.Create(Settings());
+        await using var with = ProxyApp.Create([.. Settings(), $"--OTEL_EXPORTER_OTLP_ENDPOINT={Upstream.Dead("otlp").Address}"]);
+
+        Assert.Null(without.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
+        Assert.NotNull(with.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
+        Assert.NotNull(without.Services.GetService<PdApp.ServiceDefaults.Metrics.PrometheusMetricsCollector>());
+    }
+
     private static string[] Settings() => StandaloneProxySettings.Create();
 }

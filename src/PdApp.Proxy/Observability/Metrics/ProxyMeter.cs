@@ -16,7 +16,7 @@ public sealed class ProxyMeter
     /// <summary>The meter name.</summary>
     public const string MeterName = "pdapp.proxy";
 
-    /// <summary>The end-to-end request duration (its buckets are set by a view: it declares none).</summary>
+    /// <summary>The end-to-end request duration.</summary>
     public const string RequestDurationInstrument = "pdapp.proxy.request.duration";
 
     /// <summary>The name of the migrations counter (outcome, reason).</summary>
@@ -29,6 +29,11 @@ public sealed class ProxyMeter
 
     private static readonly double[] LatencyBuckets =
         [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0];
+
+    // vLLM's e2e latency buckets: OpenTelemetry's defaults (0, 5, 10, 25 ... meant for ms, read as seconds)
+    // would put every request in one bucket.
+    private static readonly double[] EndToEndLatencyBuckets =
+        [0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
 
     private static readonly double[] TtftBuckets =
         [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0];
@@ -68,7 +73,8 @@ public sealed class ProxyMeter
         var tpot = new InstrumentAdvice<double> { HistogramBucketBoundaries = TpotBuckets };
 
         _requests = Meter.CreateCounter<long>("pdapp.proxy.requests", "{request}", "Completed client requests by route, status and connector.");
-        _duration = Meter.CreateHistogram<double>(RequestDurationInstrument, "s", "Client request duration (until the last byte was relayed).");
+        _duration = Meter.CreateHistogram(RequestDurationInstrument, "s", "Client request duration (until the last byte was relayed).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = EndToEndLatencyBuckets });
         _prefillDuration = Meter.CreateHistogram<double>("pdapp.proxy.prefill.duration", "s", "Prefill calls: from sending to P until its whole response was read (a floor for the user's time to first token).");
         _transfersExpected = Meter.CreateCounter<long>("pdapp.proxy.kv_transfers.expected", "{transfer}", "Decode requests sent after a successful prefill, which should find the KV.");
         _transfersConfirmed = Meter.CreateCounter<long>("pdapp.proxy.kv_transfers.confirmed", "{transfer}", "Transfers confirmed by D (simulator header) or by P's kv_transfer_params (Nixl).");
