@@ -36,6 +36,8 @@ internal static class MovePathPrecompiler
         typeof(ContinuationEventRewriter),
         typeof(PassiveHealthTracker),
         typeof(UpstreamInstance),
+        typeof(InstanceLease),
+        typeof(DecodeCall),
         typeof(RoutingContext),
         typeof(UpstreamFailureText),
         typeof(ProxyLog),
@@ -150,6 +152,10 @@ internal static class MovePathPrecompiler
 
         try
         {
+            // A method that was never called may have no entry point yet, and PrepareMethod only compiles
+            // a method whose entry point leads to the prestub (without this, virtual methods, e.g. interface
+            // implementations such as PassiveHealthTracker.OnFailure, were left to their first call).
+            _ = method.MethodHandle.GetFunctionPointer();
             RuntimeHelpers.PrepareMethod(method.MethodHandle);
             prepared.Add(method);
         }
