@@ -1,7 +1,5 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using PdApp.Proxy.Observability.Metrics;
-using PdApp.Proxy.Observability.Requests;
 using PdApp.Proxy.Pipeline.Forwarding;
 using PdApp.Proxy.Routing;
 using PdApp.Proxy.Routing.Health;
@@ -11,9 +9,9 @@ namespace PdApp.Proxy.Pipeline.Migration;
 /// <summary>
 /// Compiles the code of a move that <see cref="MigrationWarmUp"/>'s rehearsal cannot run without a
 /// real request and a second decode (the pipeline's and the continuation forwarder's async state
-/// machines, the ejection of the failed instance and its log, the move's metrics, span event and log
-/// lines), with <see cref="RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>: the code the JIT would
-/// otherwise compile at the first failure (its first tier, so tiering still optimises what runs hot).
+/// machines, the ejection of the failed instance and its log, the move's log lines), with
+/// <see cref="RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>: the code the JIT would otherwise compile
+/// at the first failure (its first tier, so tiering still optimises what runs hot).
 /// Without it the first move of the process compiles about 50-70 methods while the other streams'
 /// failures, which need the same methods, wait for each of them (RESULTS.md 5.6, 5.7). Nothing is run.
 /// </summary>
@@ -24,6 +22,8 @@ internal static class MovePathPrecompiler
 
     // The types whose code a move runs, with their nested types (async state machines, lambdas'
     // closures, generated logging helpers); the code shared with every request is compiled already.
+    // The observability layer's few small methods of a move (metric, span event) are left to their first
+    // call: naming them here would make the pipeline depend on that layer, which depends on the pipeline.
     private static readonly Type[] MovePath =
     [
         typeof(PdRequestPipeline),
@@ -41,10 +41,6 @@ internal static class MovePathPrecompiler
         typeof(RoutingContext),
         typeof(UpstreamFailureText),
         typeof(ProxyLog),
-        typeof(RequestObserver),
-        typeof(DecodeSpan),
-        typeof(ProxyMeter),
-        typeof(InstanceMetrics),
     ];
 
     /// <summary>Compiles the move path's methods; a method that cannot be prepared is skipped.</summary>
