@@ -64,6 +64,11 @@ public sealed class UpstreamChannel : IDisposable
             ConnectTimeout = timeouts.Connect,
             // Instances come and go (scaling, registry); do not pin DNS answers forever.
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            // A response given up before its end is not read on to save its connection: the rest of a
+            // token stream is the engine generating on, and a decode that died mid-stream would fail
+            // the drain's read a second time (one more exception per stream, in the instant all its
+            // streams migrate; RESULTS.md 5.7). Its connection closes instead.
+            MaxResponseDrainSize = 0,
             ActivityHeadersPropagator = DistributedContextPropagator.Current,
         };
     }

@@ -50,11 +50,31 @@ internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, ILogger<Mi
             ProxyLog.MigrationWarmUpFailed(logger, ex);
         }
 
+        // The rest of the move's code is compiled off the start-up path (a few hundred methods at the
+        // first tier, ~0.1 s of one thread), so the proxy listens as soon as before.
+        Precompiled = Task.Run(PrecompileMovePath, CancellationToken.None);
         return Task.CompletedTask;
     }
 
+    /// <summary>The compilation of the move path (<see cref="MovePathPrecompiler"/>): how many methods it prepared, 0 when off or failed.</summary>
+    internal Task<int> Precompiled { get; private set; } = Task.FromResult(0);
+
+
     /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private int PrecompileMovePath()
+    {
+        try
+        {
+            return MovePathPrecompiler.Run().Count;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            ProxyLog.MigrationWarmUpFailed(logger, ex);
+            return 0;
+        }
+    }
 
     // A decode's death also fails the requests that were still waiting for its answer, and their failure is
     // logged (and added to HttpClient's activity) with its stack trace: the process's first formatted stack

@@ -66,11 +66,21 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The count and the ejection are decided under the instance's lock; what an ejection sets off
+    /// (failing the calls that follow the instance's outage token, the observer, the log line) runs
+    /// after it is released. A dying instance fails all its calls in the same instant (a decode's
+    /// streams, each reporting here before it migrates): work done under the lock would hold every
+    /// other failure of that instance, and with it every other stream's move, behind one thread
+    /// (RESULTS.md 5.7).
+    /// </remarks>
     public void OnFailure(UpstreamInstance instance)
     {
         ArgumentNullException.ThrowIfNull(instance);
         var state = _states.GetValue(instance, static _ => new State());
         var now = _time.GetUtcNow();
+        TimeSpan duration;
+        int ejections;
         lock (state)
         {
             if (instance.EjectedUntil is { } until && until > now)
@@ -94,13 +104,16 @@ public sealed partial class PassiveHealthTracker : IInstanceOutcomeSink
             var seconds = Math.Min(
                 _options.BaseEjectionSeconds * Math.Pow(2, Math.Min(state.Ejections - 1, 30)),
                 _options.MaxEjectionSeconds);
-            var duration = TimeSpan.FromSeconds(seconds);
+            duration = TimeSpan.FromSeconds(seconds);
             instance.EjectedUntil = now + duration;
             state.LastEjectionEnd = now + duration;
-            instance.SignalOutage();
-            _observer?.InstanceEjected(instance);
-            LogEjected(instance.Name, _options.ConsecutiveFailures, duration.TotalSeconds, state.Ejections);
+            ejections = state.Ejections;
         }
+
+        // Set once per ejection (the failures that follow see EjectedUntil and return above).
+        instance.SignalOutage();
+        _observer?.InstanceEjected(instance);
+        LogEjected(instance.Name, _options.ConsecutiveFailures, duration.TotalSeconds, ejections);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Instance {Name} ejected for {Seconds} s after {Failures} consecutive failed calls (ejection {Ejections} in a row)")]

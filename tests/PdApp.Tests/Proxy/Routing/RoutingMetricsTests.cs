@@ -31,6 +31,27 @@ public sealed class RoutingMetricsTests
     }
 
     [Fact]
+    public void WhileAnEjectionIsReported_OtherCallsOutcomesOnTheSameInstanceAreNotHeld()
+    {
+        // A dying decode fails all its streams at once; each reports here before it migrates. The
+        // ejection's side effects (outage token, observer, log) must not hold the others' reports.
+        var clock = new ManualClock();
+        var decode = new UpstreamInstance("decode-0", PdRole.Decode, new Uri("http://127.0.0.1:2/"), InstanceSource.Configuration);
+        var observer = new ReportingDuringEjectionObserver();
+        var tracker = new PassiveHealthTracker(Options.Create(new EjectionOptions { ConsecutiveFailures = 1 }), clock, NullLogger<PassiveHealthTracker>.Instance, observer);
+        observer.Report = () =>
+        {
+            tracker.OnFailure(decode);
+            tracker.OnSuccess(decode);
+        };
+
+        tracker.OnFailure(decode);
+
+        Assert.True(observer.OtherReportsReturned, "another thread's OnFailure/OnSuccess for the instance waited for the ejection's report to end");
+        Assert.Equal(clock.GetUtcNow().AddSeconds(new EjectionOptions().BaseEjectionSeconds), decode.EjectedUntil);
+    }
+
+    [Fact]
     public void InstanceMetrics_CountsEachRoutingEventPerInstanceAndRole()
     {
         using var provider = new ServiceCollection().AddMetrics().BuildServiceProvider();
@@ -61,6 +82,29 @@ public sealed class RoutingMetricsTests
         Assert.Equal(
             [("pdapp.instance.ejections", 1L, "prefill-0", "prefill"), ("pdapp.instance.unhealthy_transitions", 1L, "prefill-0", "prefill")],
             measurements);
+    }
+
+    // Reports other outcomes for the ejected instance from another thread while the ejection is being reported.
+    private sealed class ReportingDuringEjectionObserver : IRoutingObserver
+    {
+        public Action? Report { get; set; }
+
+        public bool OtherReportsReturned { get; private set; }
+
+        public void InstanceEjected(UpstreamInstance instance) =>
+            OtherReportsReturned = Task.Run(Report!).Wait(TimeSpan.FromSeconds(10));
+
+        public void InstanceTurnedUnhealthy(UpstreamInstance instance)
+        {
+        }
+
+        public void LoadScraped(UpstreamInstance instance, double seconds)
+        {
+        }
+
+        public void LoadScrapeFailed(UpstreamInstance instance, string reason)
+        {
+        }
     }
 
     private sealed class RecordingRoutingObserver : IRoutingObserver
