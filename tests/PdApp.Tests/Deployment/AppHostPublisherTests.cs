@@ -11,7 +11,8 @@ public sealed class AppHostPublisherTests
     [Fact]
     public async Task PublisherCompose_WritesComposeAndEnvFilesAndExitsZero()
     {
-        var output = Directory.CreateTempSubdirectory("pdapp-apphost-compose-").FullName;
+        using var folder = TempFolder.Create("pdapp-apphost-compose-");
+        var output = folder.Path;
 
         var (exitCode, log) = await PdApp.Tests.AppHost.AppHostProcess.RunAsync("--publisher", "compose", "--output-path", output, "--PdConfig", "examples/p2pnccl.json");
 
@@ -24,7 +25,8 @@ public sealed class AppHostPublisherTests
     [Fact]
     public async Task PublisherKubernetes_WritesTheManifestAndExitsZero()
     {
-        var output = Directory.CreateTempSubdirectory("pdapp-apphost-k8s-").FullName;
+        using var folder = TempFolder.Create("pdapp-apphost-k8s-");
+        var output = folder.Path;
 
         var (exitCode, log) = await PdApp.Tests.AppHost.AppHostProcess.RunAsync("--publisher", "kubernetes", "--output-path", output, "--Pd:Kubernetes:Namespace=pd-test");
 

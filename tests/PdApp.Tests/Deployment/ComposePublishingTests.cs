@@ -11,7 +11,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task SharedStorage1P1D_EachEngineCarriesTheModelsImageCommandAndRuntimeOptions()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.SharedStorage1P1D);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.SharedStorage1P1D);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         Assert.Equal(["prefill-0", "decode-0", "proxy"], compose.ServiceNames);
@@ -53,7 +53,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task SharedStorage2P2D_EachInstanceReservesItsOwnGpuAsAQuotedString()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.SharedStorage2P2D);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.SharedStorage2P2D);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         Assert.Equal(["prefill-0", "prefill-1", "decode-0", "decode-1", "proxy"], compose.ServiceNames);
@@ -78,7 +78,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task SharedStorage2P2D_ProxyWaitsForEveryEngineAndReachesThemByServiceName()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.SharedStorage2P2D);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.SharedStorage2P2D);
         var proxy = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("proxy");
 
         Assert.Equal(PdApp.Hosting.Deployment.DeploymentDefaults.ProxyImage, proxy.Scalar("image"));
@@ -100,7 +100,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task PdProxySettings_OfTheAppHost_AreInTheProxyServicesEnvironment()
     {
-        var published = await DeploymentPublishing.PublishAsync(
+        using var published = await DeploymentPublishing.PublishAsync(
             ComposeWriter.PublisherName, "--Pd:Proxy:Timeouts:DecodeIdleSeconds=42", "--Pd:Proxy:Admission:MaxQueueLength=9");
         var environment = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("proxy").Map("environment");
 
@@ -112,7 +112,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task AmdGpus_EnginesGetTheRocmDevicesAndTheirOwnHipVisibleDevicesInsteadOfAnNvidiaReservation()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, "--Pd:GpuVendor=Amd");
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, "--Pd:GpuVendor=Amd");
         var decode = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("decode-0");
 
         Assert.Equal(["/dev/kfd", "/dev/dri"], decode.Strings("devices"));
@@ -124,7 +124,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task P2pNccl2P2DOnHostNetwork_EveryServiceUsesTheHostNetworkAndLoopbackAddresses()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.P2pNccl2P2D);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.P2pNccl2P2D);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         foreach (var (name, gpu, kvPort) in new[] { ("prefill-0", "0", 21001), ("prefill-1", "1", 21002), ("decode-0", "2", 22001), ("decode-1", "3", 22002) })
@@ -152,7 +152,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task P2pNcclOnBridgeNetwork_EnginesReachTheProxysPublishedRegistryThroughTheHostGateway()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.P2pNcclBridge1P1D);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.P2pNcclBridge1P1D);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         var prefill = compose.Service("prefill-0");
@@ -172,7 +172,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task PyNccl1P1D_EnginesArePrivilegedWithCapabilitiesAndHostIndicesAsVisibleDevices()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.PyNccl1P1D);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topologies.PyNccl1P1D);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         foreach (var (name, gpu) in new[] { ("prefill-0", "0"), ("decode-0", "1") })
@@ -195,7 +195,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task Secrets_AreOnlyReferencedInComposeAndListedInTheEnvFile()
     {
-        var published = await DeploymentPublishing.PublishAsync(
+        using var published = await DeploymentPublishing.PublishAsync(
             ComposeWriter.PublisherName, [.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets, "--Parameters:vllm-api-key=configured-api-key-value"]);
         var composeText = published.Read(ComposeWriter.ComposeFileName);
         Assert.DoesNotContain("configured-api-key-value", composeText, StringComparison.Ordinal);
@@ -221,7 +221,7 @@ public sealed class ComposePublishingTests
     [Fact]
     public async Task HealthCheck_ProbesHealthWithPythonAfterTheConfiguredStartPeriod()
     {
-        var published = await DeploymentPublishing.PublishAsync(
+        using var published = await DeploymentPublishing.PublishAsync(
             ComposeWriter.PublisherName, "--Pd:Compose:HealthCheckStartPeriodSeconds=900", "--Pd:Compose:ProxyImage=registry.example/pd/proxy:1.2");
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
@@ -247,7 +247,7 @@ public sealed class ComposePublishingTests
         var docker = FindOnPath("docker-compose");
         foreach (var topology in new[] { Topologies.SharedStorage2P2D, Topologies.P2pNccl2P2D, Topologies.PyNccl1P1D, Topologies.Nixl2P2D, Topologies.LMCache1P1D, Topologies.Multi1P1D, [.. Topologies.P2pNcclBridge1P1D, .. Topologies.WithSecrets] })
         {
-            var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, topology);
+            using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, topology);
             var text = published.Read(ComposeWriter.ComposeFileName);
             if (docker is null)
             {
@@ -274,7 +274,7 @@ public sealed class ComposePublishingTests
     public async Task DockerComposeConfig_RefusesAnEmptySecret()
     {
         var docker = FindOnPath("docker-compose");
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets]);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.SharedStorage1P1D, .. Topologies.WithSecrets]);
         if (docker is null)
         {
             // The file alone: every reference to a secret is the failing form.

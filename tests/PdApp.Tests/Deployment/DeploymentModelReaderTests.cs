@@ -85,7 +85,7 @@ public sealed class DeploymentModelReaderTests
     [Fact]
     public async Task ExternalBackend_ComposeHoldsOnlyTheProxyPointedAtTheExternalUrls()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, "--PdConfig=examples/external.json", "--Pd:Backend=external");
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, "--PdConfig=examples/external.json", "--Pd:Backend=external");
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         Assert.Equal(["proxy"], compose.ServiceNames);

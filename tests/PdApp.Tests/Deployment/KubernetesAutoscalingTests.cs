@@ -131,7 +131,7 @@ public sealed class KubernetesAutoscalingTests
 
     private static async Task<(string Text, List<IKubernetesObject<V1ObjectMeta>> Objects)> PublishAsync(string[] settings)
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, settings);
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, settings);
         var text = published.Read(KubernetesWriter.ManifestFileName);
         return (text, [.. KubernetesYaml.LoadAllFromString(text).Cast<IKubernetesObject<V1ObjectMeta>>()]);
     }

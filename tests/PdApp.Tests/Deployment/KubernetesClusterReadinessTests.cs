@@ -18,7 +18,7 @@ public sealed class KubernetesClusterReadinessTests
     [MemberData(nameof(Examples))]
     public async Task EveryObject_RoundTripsThroughTheTypedModelsWithStrictUnknownFieldDetection(string example)
     {
-        var published = await DeploymentPublishing.PublishAsync(
+        using var published = await DeploymentPublishing.PublishAsync(
             KubernetesWriter.PublisherName,
             $"--PdConfig=examples/{example}.json", "--Pd:UseHuggingFaceToken=true", "--Pd:UseApiKey=true", "--Pd:Kubernetes:IngressHost=llm.example.com",
             "--Pd:Kubernetes:ImagePullSecrets:0=registry-cred", "--Pd:Kubernetes:NodeSelector:nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3",
@@ -175,7 +175,7 @@ public sealed class KubernetesClusterReadinessTests
     [Fact]
     public async Task Compose_DownloadsAHuggingFaceModelOnceIntoAPersistentVolumeBeforeTheEnginesStart()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.Nixl2P2D, .. Topologies.WithSecrets]);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.Nixl2P2D, .. Topologies.WithSecrets]);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         var download = compose.Service("model-download");
@@ -199,7 +199,7 @@ public sealed class KubernetesClusterReadinessTests
 
     private static async Task<List<IKubernetesObject<V1ObjectMeta>>> PublishAsync(string[] settings)
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, settings);
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, settings);
         return [.. KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName)).Cast<IKubernetesObject<V1ObjectMeta>>()];
     }
 

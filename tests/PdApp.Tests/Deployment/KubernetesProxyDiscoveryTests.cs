@@ -18,7 +18,7 @@ public sealed class KubernetesProxyDiscoveryTests
     [Fact]
     public async Task PublishedConfigMap_ProxyDiscoversEveryPodOfEachRoleOnTheRolesPortAndFollowsScaling()
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, Topologies.SharedStorage2P2D);
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, Topologies.SharedStorage2P2D);
         var configMap = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName)).OfType<V1ConfigMap>().Single();
 
         // Environment variable names as configuration keys (Pd__Discovery__Dns__Prefill -> Pd:Discovery:Dns:Prefill).

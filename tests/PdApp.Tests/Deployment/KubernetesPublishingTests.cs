@@ -417,7 +417,7 @@ public sealed class KubernetesPublishingTests
 
     private static async Task<(DeploymentPublishing.Published Published, List<IKubernetesObject<V1ObjectMeta>> Objects)> PublishAsync(string[] settings)
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, settings);
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, settings);
         var objects = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName))
             .Cast<IKubernetesObject<V1ObjectMeta>>()
             .ToList();

@@ -34,7 +34,7 @@ public sealed class KvBindAddressTests
     [MemberData(nameof(Connectors))]
     public async Task Compose_BoundAddressesAreTheEnginesOwnIpsAndPeersConnectToTheEngineThatBinds(string connector)
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topology(connector));
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, Topology(connector));
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
         var engines = compose.ServiceNames.Where(n => n != "proxy").ToList();
         var bound = new Dictionary<string, (string Service, string Value)>(StringComparer.Ordinal);
@@ -91,7 +91,7 @@ public sealed class KvBindAddressTests
     [MemberData(nameof(Connectors))]
     public async Task Kubernetes_BoundAddressesAreThePodIpAndPeersConnectThroughTheReceiversService(string connector)
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, Topology(connector));
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, Topology(connector));
         var objects = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName));
         var templates = objects.OfType<V1Deployment>().Where(d => d.Metadata.Name != "proxy").Select(d => (d.Metadata.Name, d.Spec.Template.Spec))
             .Concat(objects.OfType<V1StatefulSet>().Select(s => (s.Metadata.Name, s.Spec.Template.Spec)))

@@ -23,7 +23,7 @@ public sealed class KvEventsPublishingTests
     [Fact]
     public async Task Compose_EachEnginePublishesItsEventPorts_AndTheProxyReachesThemByServiceName()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, KvAware2P2D);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, KvAware2P2D);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
         var proxy = compose.Service("proxy").Map("environment");
 
@@ -43,7 +43,7 @@ public sealed class KvEventsPublishingTests
     [Fact]
     public async Task Compose_HostNetwork_TheProxyReachesTheEventsOnTheHost()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.P2pNccl2P2D, "--Pd:Proxy:Balancing:Decode=KvAware"]);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, [.. Topologies.P2pNccl2P2D, "--Pd:Proxy:Balancing:Decode=KvAware"]);
         var proxy = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("proxy").Map("environment");
 
         Assert.Equal("tcp://127.0.0.1:5561", proxy["Pd__Proxy__KvCache__Endpoints__decode-0__Endpoint"]);
@@ -52,7 +52,7 @@ public sealed class KvEventsPublishingTests
     [Fact]
     public async Task Kubernetes_PodsOfARoleShareTheTemplatesPorts_AndTheProxySubscribesToEveryDiscoveredPod()
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, KvAware2P2D);
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, KvAware2P2D);
         var objects = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName)).ToList();
         var configMap = objects.OfType<V1ConfigMap>().Single();
 

@@ -9,7 +9,7 @@ public sealed class ProxyImageTests
     [Fact]
     public async Task Compose_BuildsTheProxyFromTheRepositorysDockerfileUnderAFixedTag()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName);
         var proxy = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("proxy");
 
         Assert.Equal(DeploymentDefaults.ProxyImage, proxy.Scalar("image"));
@@ -26,7 +26,7 @@ public sealed class ProxyImageTests
     [Fact]
     public async Task Compose_WithoutSources_LeavesBuildOutAndPullsTheImage()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, "--Pd:Compose:ProxySourceRoot=", "--Pd:Compose:ProxyImage=registry.example/pd/proxy:1.2");
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, "--Pd:Compose:ProxySourceRoot=", "--Pd:Compose:ProxyImage=registry.example/pd/proxy:1.2");
         var proxy = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName)).Service("proxy");
 
         Assert.False(proxy.Has("build"));

@@ -85,7 +85,7 @@ public sealed class ProxyKeyParameterTests : IDisposable
     [Fact]
     public async Task Compose_ReferencesTheKeysAndListsThemEmptyInTheEnvFile()
     {
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, WithProxyKeys);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, WithProxyKeys);
         var composeText = published.Read(ComposeWriter.ComposeFileName);
         var envText = published.Read(ComposeWriter.EnvFileName);
         foreach (var value in new[] { ClientKeyValue, AdminKeyValue })
@@ -104,7 +104,7 @@ public sealed class ProxyKeyParameterTests : IDisposable
     [Fact]
     public async Task Kubernetes_ProxyReadsTheKeysFromTheSecret()
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, WithProxyKeys);
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, WithProxyKeys);
         var text = published.Read(KubernetesWriter.ManifestFileName);
         Assert.DoesNotContain(ClientKeyValue, text, StringComparison.Ordinal);
         Assert.DoesNotContain(AdminKeyValue, text, StringComparison.Ordinal);
@@ -130,7 +130,7 @@ public sealed class ProxyKeyParameterTests : IDisposable
     public async Task Kubernetes_AnnotationScrapeOfAProxyWithKeys_OpensMetricsRatherThanGetting401(bool keys, bool annotations, string? expected)
     {
         // Prometheus' annotation scrape sends no bearer token; a key-protected /metrics would answer it 401.
-        var published = await DeploymentPublishing.PublishAsync(
+        using var published = await DeploymentPublishing.PublishAsync(
             KubernetesWriter.PublisherName, [.. keys ? WithProxyKeys : [], $"--Pd:Kubernetes:PrometheusAnnotations={annotations}"]);
         var objects = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName)).Cast<IKubernetesObject<V1ObjectMeta>>().ToList();
 

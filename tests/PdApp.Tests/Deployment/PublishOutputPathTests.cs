@@ -12,7 +12,8 @@ public sealed class PublishOutputPathTests
     [Fact]
     public async Task RelativeOutputPath_IsResolvedAgainstTheInvokingShellsDirectory()
     {
-        var invocation = Directory.CreateTempSubdirectory("pdapp-pwd-").FullName;
+        using var folder = TempFolder.Create("pdapp-pwd-");
+        var invocation = folder.Path;
         var projectDirectory = Path.GetDirectoryName(Projects.PdApp_AppHost.ProjectPath)!;
         var dll = Path.Combine(AppContext.BaseDirectory, "PdApp.AppHost.dll");
 

@@ -17,7 +17,7 @@ public sealed class ShutdownAndRestartTests
     public async Task Compose_ProxyStopGracePeriodExceedsItsDrainAndEveryServiceRestarts(string? drain, int drainSeconds)
     {
         string[] settings = drain is null ? [] : [$"--Pd:Proxy:ShutdownTimeoutSeconds={drain}"];
-        var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, settings);
+        using var published = await DeploymentPublishing.PublishAsync(ComposeWriter.PublisherName, settings);
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 
         var grace = compose.Service("proxy").Scalar("stop_grace_period");
@@ -32,7 +32,7 @@ public sealed class ShutdownAndRestartTests
     [Fact]
     public async Task Kubernetes_ProxyPausesBeforeSigtermAndItsGracePeriodCoversPauseAndDrain()
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, "--Pd:Kubernetes:PreStopSeconds=7");
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, "--Pd:Kubernetes:PreStopSeconds=7");
         var proxy = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName))
             .OfType<V1Deployment>().Single(d => d.Metadata.Name == "proxy").Spec.Template.Spec;
 
@@ -45,7 +45,7 @@ public sealed class ShutdownAndRestartTests
     [Fact]
     public async Task Kubernetes_WithoutPreStop_TheGracePeriodStillExceedsTheDrain()
     {
-        var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, "--Pd:Kubernetes:PreStopSeconds=0");
+        using var published = await DeploymentPublishing.PublishAsync(KubernetesWriter.PublisherName, "--Pd:Kubernetes:PreStopSeconds=0");
         var proxy = KubernetesYaml.LoadAllFromString(published.Read(KubernetesWriter.ManifestFileName))
             .OfType<V1Deployment>().Single(d => d.Metadata.Name == "proxy").Spec.Template.Spec;
 

@@ -111,7 +111,7 @@ public sealed class PdEngineEnvironmentTests
     [Fact]
     public async Task ComposeOutput_CarriesTheVariables()
     {
-        var published = await DeploymentPublishing.PublishAsync(
+        using var published = await DeploymentPublishing.PublishAsync(
             ComposeWriter.PublisherName, "--Pd:Environment:VLLM_USE_MODELSCOPE=True", "--Pd:Decode:Environment:NCCL_DEBUG=INFO");
         var compose = ComposeDocument.Parse(published.Read(ComposeWriter.ComposeFileName));
 

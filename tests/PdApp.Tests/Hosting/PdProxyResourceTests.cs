@@ -110,7 +110,8 @@ public sealed class PdProxyResourceTests
     [Fact]
     public async Task AddPdProxy_PdConfigFileSettings_ReachTheProxyAndTheCommandLineStillWins()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory("pdapp-proxy-config-").FullName, "pd.json");
+        using var folder = TempFolder.Create("pdapp-proxy-config-");
+        var file = Path.Combine(folder.Path, "pd.json");
         await File.WriteAllTextAsync(
             file,
             """{ "Pd": { "Connector": "NixlConnector", "Proxy": { "Timeouts": { "ConnectSeconds": 3, "PrefillSeconds": 90 } } } }""");
