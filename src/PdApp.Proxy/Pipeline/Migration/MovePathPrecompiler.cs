@@ -77,7 +77,7 @@ internal static class MovePathPrecompiler
             }
         }
 
-        if (type.IsValueType && typeof(IAsyncStateMachine).IsAssignableFrom(type))
+        if (typeof(IAsyncStateMachine).IsAssignableFrom(type))
         {
             PrepareBuilderFor(type, prepared);
         }
@@ -88,8 +88,9 @@ internal static class MovePathPrecompiler
         }
     }
 
-    // An async method's builder is generic over its state machine (a struct in a release build): its
-    // Start and its awaits are compiled per state machine, at the method's first call and first real await.
+    // An async method's builder is generic over its state machine: its Start and its awaits are compiled
+    // per state machine (a struct in a release build, so code of its own; a class in a debug build, so the
+    // shared code for reference types), at the method's first call and first real await.
     private static void PrepareBuilderFor(Type stateMachine, List<MethodBase> prepared)
     {
         var builder = stateMachine.GetField("<>t__builder", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)?.FieldType;
