@@ -22,12 +22,7 @@ GCDUMP="${GCDUMP:-$(command -v dotnet-gcdump || echo "$HOME/.dotnet/tools/dotnet
 init_run gcdump-streams
 build_all
 PREFILL="http://$HOST:$PREFILL_PORT" DECODE="http://$HOST:$DECODE_PORT"
-start_simulator prefill-0 "$PREFILL_PORT" kv_producer --time-to-first-token 5 --inter-token-latency "$MEM_ITL_MS" \
-  --prefill-time-per-token 0 --time-factor-under-load 1 --max-num-seqs $(( GCDUMP_STREAMS * 2 )) --kv-cache-size 1000000
-start_simulator decode-0 "$DECODE_PORT" kv_consumer --time-to-first-token 5 --inter-token-latency "$MEM_ITL_MS" \
-  --prefill-time-per-token 0 --time-factor-under-load 1 --max-num-seqs $(( GCDUMP_STREAMS * 2 )) --kv-cache-size 1000000
-wait_ready "$PREFILL/health"
-wait_ready "$DECODE/health"
+start_stream_pair "$MEM_ITL_MS" "$GCDUMP_STREAMS"
 
 labels=()
 for spec in "$@"; do

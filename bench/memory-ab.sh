@@ -36,14 +36,8 @@ fi
 [[ -f "$BASELINE_DLL" ]] || die "missing $BASELINE_DLL"
 
 PREFILL="http://$HOST:$PREFILL_PORT" DECODE="http://$HOST:$DECODE_PORT"
-start_simulator prefill-0 "$PREFILL_PORT" kv_producer --time-to-first-token 5 --inter-token-latency "$MEM_ITL_MS" \
-  --prefill-time-per-token 0 --time-factor-under-load 1 --max-num-seqs $(( MEM_STREAMS * 2 )) --kv-cache-size 1000000
-start_simulator decode-0 "$DECODE_PORT" kv_consumer --time-to-first-token 5 --inter-token-latency "$MEM_ITL_MS" \
-  --prefill-time-per-token 0 --time-factor-under-load 1 --max-num-seqs $(( MEM_STREAMS * 2 )) --kv-cache-size 1000000
-wait_ready "$PREFILL/health"
-wait_ready "$DECODE/health"
+start_stream_pair "$MEM_ITL_MS" "$MEM_STREAMS"
 
-status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 # sample <pid>: VmRSS, RssAnon, RssFile, RssShmem (kB), tab-separated.
 sample() { printf '%s\t%s\t%s\t%s\n' "$(status_kb "$1" VmRSS)" "$(status_kb "$1" RssAnon)" "$(status_kb "$1" RssFile)" "$(status_kb "$1" RssShmem)"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }

@@ -24,17 +24,11 @@ SETTLE_SECONDS="${SETTLE_SECONDS:-0}"
 init_run memory
 build_all
 
-SIM_FLAGS=(--time-to-first-token 5 --inter-token-latency "$ITL_MS" --prefill-time-per-token 0
-  --time-factor-under-load 1 --max-num-seqs $(( CONCURRENCY * 2 )) --kv-cache-size 1000000)
-start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"
-start_simulator decode-0 "$DECODE_PORT" kv_consumer "${SIM_FLAGS[@]}"
-wait_ready "http://$HOST:$PREFILL_PORT/health"
-wait_ready "http://$HOST:$DECODE_PORT/health"
+start_stream_pair "$ITL_MS" "$CONCURRENCY"
 start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" \
   --Pd:Proxy:Admission:MaxConcurrentRequests=$(( CONCURRENCY * 2 )) --Pd:Proxy:Admission:MaxQueueLength=$(( CONCURRENCY * 2 ))
 wait_ready "http://$HOST:$PROXY_PORT/health"
 
-status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 # phase <name>: the proxy's resident memory split (anonymous vs file-backed pages) and thread count, to phases.tsv.
 phase() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$(status_kb "$PROXY_PID" VmRSS)" "$(status_kb "$PROXY_PID" RssAnon)" \
   "$(status_kb "$PROXY_PID" RssFile)" "$(status_kb "$PROXY_PID" Threads)" >>"$OUT/phases.tsv"; }

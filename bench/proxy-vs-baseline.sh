@@ -95,7 +95,6 @@ allocated_bytes() {
     *) echo 0 ;;
   esac
 }
-status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 target_args() {
   case "$1" in
     direct) echo "--pd-direct $PREFILL $DECODE" ;;

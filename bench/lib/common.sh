@@ -157,6 +157,22 @@ wait_ready() {
   done
 }
 
+# start_stream_pair <inter-token ms> <streams>: prefill-0 and decode-0 simulators on PREFILL_PORT/DECODE_PORT
+# that hold <streams> streams at once (no prompt cost, no slow-down under load, a KV cache that never
+# evicts), so a memory run measures the proxy and not the engines; ready on return.
+start_stream_pair() {
+  local itl_ms="$1" streams="$2"
+  local flags=(--time-to-first-token 5 --inter-token-latency "$itl_ms" --prefill-time-per-token 0
+    --time-factor-under-load 1 --max-num-seqs $(( streams * 2 )) --kv-cache-size 1000000)
+  start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${flags[@]}"
+  start_simulator decode-0 "$DECODE_PORT" kv_consumer "${flags[@]}"
+  wait_ready "http://$HOST:$PREFILL_PORT/health"
+  wait_ready "http://$HOST:$DECODE_PORT/health"
+}
+
+# status_kb <pid> <field>: a field of /proc/<pid>/status in kB (VmRSS, RssAnon, RssFile, Threads...).
+status_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
+
 # run_bench <seconds> <bench args...>: the bench CLI under a hard time limit (SIGINT first, so
 # it still writes its partial results, then SIGKILL 10 s later).
 run_bench() {
