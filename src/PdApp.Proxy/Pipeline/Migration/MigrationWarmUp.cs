@@ -59,7 +59,6 @@ internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, ILogger<Mi
     /// <summary>The compilation of the move path (<see cref="MovePathPrecompiler"/>): how many methods it prepared, 0 when off or failed.</summary>
     internal Task<int> Precompiled { get; private set; } = Task.FromResult(0);
 
-
     /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
