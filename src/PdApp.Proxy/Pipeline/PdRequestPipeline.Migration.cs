@@ -26,6 +26,11 @@ public sealed partial class PdRequestPipeline
         // P2pNccl names D in a fresh request id, so it can.
         !flow.Capabilities.DecodeRetryIsSafe && !flow.SelectsDecodeBeforePrefill ? MigrationReasons.Connector : null;
 
+    // With one decode instance a failed decode has nowhere to go (the failed one is never chosen again):
+    // the request is refused up front, so its stream is relayed without the per-event tracking a move needs.
+    private string? NowhereToMove() =>
+        registry.GetInstances(PdRole.Decode).Count < 2 ? MigrationReasons.NoDecodeInstance : null;
+
     private async Task<(DecodeOutcome Outcome, DecodeCall Call)> MigrateAsync(Run run, DecodeCall call, DecodeOutcome outcome)
     {
         var (context, _, requestId, _, exchange, observer, migration) = run;

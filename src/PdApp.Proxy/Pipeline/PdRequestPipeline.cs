@@ -47,7 +47,8 @@ public sealed partial class PdRequestPipeline(
             options.Value.Migration.MaxAttempts,
             MigrationEligibility.RefusalFor(request)
                 ?? MigrationEligibility.SizeRefusalFor(request, options.Value.Migration.MaxNonStreamingTokens)
-                ?? ConnectorRefusal(),
+                ?? ConnectorRefusal()
+                ?? NowhereToMove(),
             MigrationEligibility.IsReproducible(request));
         observer.RequestParsed(request);
 

@@ -207,6 +207,22 @@ public sealed class ProxyMigrationTests
         Assert.Equal(1, await proxy.Metrics.WaitForAsync(ProxyMeter.MigrationsInstrument, 1, "reason", "disabled"));
     }
 
+    [Fact]
+    public async Task OneDecodeInstance_NowhereToMove_StreamEndsInBandWithTheReason()
+    {
+        var prefill = await SimulatorInstance.StartAsync("prefill-0");
+        var decode = await SimulatorInstance.StartAsync(Faulty, ["--fault-abort-after-tokens", "3"]);
+        await using var proxy = await ProxyFixture.StartAsync(KvConnectorNames.SharedStorage, [Upstream.Of(prefill)], [Upstream.Of(decode)]);
+
+        var stream = await StreamServedByAsync(proxy, "/v1/completions", Completion(maxTokens: 20), Faulty);
+
+        Assert.Equal(502, stream.ErrorCode);
+        Assert.Equal("[DONE]", stream.Events[^1]);
+        Assert.InRange(stream.ContentChunks, 1, 3);
+        Assert.Equal(1, await proxy.Metrics.WaitForAsync(ProxyMeter.MigrationsInstrument, 1, "reason", "no_decode_instance"));
+        Assert.Equal(1, proxy.Metrics.Sum(ProxyMeter.MigrationsInstrument, "outcome", "refused"));
+    }
+
     [Theory]
     [InlineData("logprobs", "1", "logprobs")]
     [InlineData("response_format", """{"type": "json_object"}""", "guided_decoding")]

@@ -52,7 +52,10 @@ public static class MigrationReasons
     /// <summary>Refused: a non-streaming response broke after its headers were relayed.</summary>
     public const string ResponseStarted = "response_started";
 
-    /// <summary>Refused or failed: no other healthy decode instance.</summary>
+    /// <summary>
+    /// Refused: only one decode instance was known when the request started (nowhere to move, so its
+    /// stream is not tracked); failed: no other healthy decode instance when it had to move.
+    /// </summary>
     public const string NoDecodeInstance = "no_decode_instance";
 
     /// <summary>Failed: the continuation's prefill failed and D cannot prefill alone.</summary>

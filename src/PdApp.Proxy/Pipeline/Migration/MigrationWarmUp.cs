@@ -1,21 +1,26 @@
 using System.Buffers;
 using Microsoft.Extensions.Options;
+using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Proxy.Routing;
 
 namespace PdApp.Proxy.Pipeline.Migration;
 
 /// <summary>
-/// Rehearses a move's data path once at start-up, on synthetic requests and nothing else (no
+/// Rehearses a move's data path once, on synthetic requests and nothing else (no
 /// instance is called): the continuation's body (<see cref="ContinuationBody"/>, which goes through
 /// <c>System.Text.Json.Nodes</c>, used nowhere else on the request path), its parse, a chunk's facts and
 /// the continuation's event rewrite, for completions and chat, and one exception's stack trace
 /// formatted (the failed requests' logs format theirs). A process's first migration comes when
 /// a decode dies, for all of that decode's streams in the same instant: without the rehearsal the first
 /// few moves compile that code while the thread pool's other threads, and so the other streams'
-/// failures, wait behind them (RESULTS.md 5.5). Off when migration is (<c>MaxAttempts</c> 0).
+/// failures, wait behind them (RESULTS.md 5.5). Off when migration is (<c>MaxAttempts</c> 0). It runs at
+/// start-up where two or more decode instances are known, or else once a second one joins (discovery,
+/// the admin API): with one decode instance no request can move, and the process does not load the
+/// code and the symbol readers the rehearsal would.
 /// </summary>
-internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, ILogger<MigrationWarmUp> logger) : IHostedService
+internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, InstanceRegistry registry, ILogger<MigrationWarmUp> logger) : IHostedService
 {
     private static readonly (OpenAiRoute Route, byte[] Body, byte[] Chunk)[] Rehearsals =
     [
@@ -27,12 +32,57 @@ internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, ILogger<Mi
             """{"id":"chatcmpl-warm-up","object":"chat.completion.chunk","created":1,"model":"warm-up","choices":[{"index":0,"delta":{"role":"assistant","content":" once"},"logprobs":null,"finish_reason":null}]}"""u8.ToArray()),
     ];
 
+    private int _started;
+
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.Migration.MaxAttempts <= 0)
         {
             return Task.CompletedTask;
+        }
+
+        // Subscribed before the count is read, so a second decode instance added in between is not missed.
+        registry.Changed += OnRegistryChanged;
+        if (CanMove())
+        {
+            registry.Changed -= OnRegistryChanged;
+            WarmUp();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        registry.Changed -= OnRegistryChanged;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The compilation of the move path (<see cref="MovePathPrecompiler"/>): how many methods it prepared, 0 when off, not yet started or failed.</summary>
+    internal Task<int> Precompiled { get; private set; } = Task.FromResult(0);
+
+    /// <summary>Whether the rehearsal ran (or is running).</summary>
+    internal bool Started => Volatile.Read(ref _started) != 0;
+
+    private bool CanMove() => registry.GetInstances(PdRole.Decode).Count >= 2;
+
+    // On the registry writer's thread: the check is quick, and the rehearsal runs on the thread pool.
+    private void OnRegistryChanged()
+    {
+        if (CanMove())
+        {
+            registry.Changed -= OnRegistryChanged;
+            _ = Task.Run(WarmUp, CancellationToken.None);
+        }
+    }
+
+    private void WarmUp()
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            return;
         }
 
         try
@@ -53,14 +103,7 @@ internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, ILogger<Mi
         // The rest of the move's code is compiled off the start-up path (a few hundred methods at the
         // first tier, ~0.1 s of one thread), so the proxy listens as soon as before.
         Precompiled = Task.Run(PrecompileMovePath, CancellationToken.None);
-        return Task.CompletedTask;
     }
-
-    /// <summary>The compilation of the move path (<see cref="MovePathPrecompiler"/>): how many methods it prepared, 0 when off or failed.</summary>
-    internal Task<int> Precompiled { get; private set; } = Task.FromResult(0);
-
-    /// <inheritdoc />
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private int PrecompileMovePath()
     {
