@@ -211,6 +211,9 @@ public sealed class DisaggregationFlowTests
     [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":"a long prompt whose start alone is the affinity key"}""", "a long prompt whose start alone is the affinity key")]
     [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":["first prompt","second prompt"]}""", "first prompt\nsecond prompt\n")]
     [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":[[101,102,103],[104,105]]}""", "101 102 103 \n104 105 \n")]
+    // Escapes and text beyond ASCII: the rendering is the unescaped text, as a string of it would be.
+    [InlineData(OpenAiRoute.Completions, """{"model":"m","prompt":"line\none \"quoted\" caf\u00e9 \ud83d\ude00 \u4e2d\u6587 中文"}""", "line\none \"quoted\" café 😀 中文 中文")]
+    [InlineData(OpenAiRoute.ChatCompletions, """{"model":"m","messages":[{"role":"us\u0065r","content":"tab\there é"}]}""", "user: tab\there é\n")]
     public void AffinityKey_IsTheHashOfTheRenderingsFirstCharacters_TheEstimateCountsTheWholePrompt(OpenAiRoute route, string json, string rendering)
     {
         using var whole = Parse(json, route);

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using PdApp.Proxy.Routing.Balancing;
 
@@ -40,8 +42,8 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
         if (element.ValueKind == JsonValueKind.String)
         {
             // The common case: the text is the prompt itself.
-            var single = element.GetString()!;
-            prompt = new PromptAnalysis(StableHash.PrefixKey(single, maxTextLength), Estimate(single.Length));
+            var single = new BoundedText(maxTextLength).AppendString(element);
+            prompt = new PromptAnalysis(single.Key, Estimate(single.Length));
             return null;
         }
 
@@ -55,7 +57,7 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
                     switch (item.ValueKind)
                     {
                         case JsonValueKind.String:
-                            text.Append(item.GetString()).Append('\n');
+                            text.AppendString(item).Append('\n');
                             break;
                         case JsonValueKind.Number:
                             text.AppendNumber(item);
@@ -120,7 +122,7 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
                 return RequestValidationError.Invalid("Each message must be an object with a string 'role'.", "messages");
             }
 
-            text.Append(role.GetString()).Append(": ");
+            text.AppendString(role).Append(": ");
             if (message.TryGetProperty("content", out var content))
             {
                 if (!AppendContent(text, content))
@@ -141,7 +143,7 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
         switch (content.ValueKind)
         {
             case JsonValueKind.String:
-                text.Append(content.GetString());
+                text.AppendString(content);
                 return true;
             case JsonValueKind.Null:
                 return true;
@@ -155,7 +157,7 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
 
                     if (part.TryGetProperty("text", out var partText) && partText.ValueKind == JsonValueKind.String)
                     {
-                        text.Append(partText.GetString());
+                        text.AppendString(partText);
                     }
                     else
                     {
@@ -200,6 +202,28 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
 
             Length += value.Length;
             return this;
+        }
+
+        /// <summary>
+        /// The text of a JSON string, unescaped from the body's UTF-8 into a pooled buffer: no string is
+        /// made of it (a prompt's string was the largest allocation of a request, bench/RESULTS.md 4.22).
+        /// </summary>
+        public BoundedText AppendString(JsonElement value)
+        {
+            var raw = JsonMarshal.GetRawUtf8Value(value);
+            var reader = new Utf8JsonReader(raw);
+            reader.Read();
+
+            // Unescaped UTF-16 is never longer than the escaped UTF-8 it comes from.
+            var buffer = ArrayPool<char>.Shared.Rent(Math.Max(raw.Length, 1));
+            try
+            {
+                return Append(buffer.AsSpan(0, reader.CopyString(buffer)));
+            }
+            finally
+            {
+                ArrayPool<char>.Shared.Return(buffer);
+            }
         }
 
         /// <summary>
