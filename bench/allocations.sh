@@ -36,22 +36,8 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
 fi
 [[ -f "$BASELINE_DLL" && -f "$SITES_DLL" ]] || die "missing the baseline or the allocation-sites build"
 
-SIM_FLAGS=(--time-to-first-token 5 --inter-token-latency 5 --prefill-time-per-token 0
-  --kv-cache-transfer-latency 1 --kv-cache-transfer-time-per-token 0 --time-factor-under-load 1 --max-num-seqs 1024)
-start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"
-start_simulator decode-0 "$DECODE_PORT" kv_consumer "${SIM_FLAGS[@]}"
-wait_ready "http://$HOST:$PREFILL_PORT/health"
-wait_ready "http://$HOST:$DECODE_PORT/health"
 read -ra extra <<<"${PROXY_ARGS:-}"
-start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" --Pd:Proxy:Admission:MaxConcurrentRequests=4096 \
-  --Pd:Proxy:Admission:MaxQueueLength=4096 "${extra[@]}"
-port_free "$BASELINE_PORT" || die "port $BASELINE_PORT is in use"
-dotnet "$BASELINE_DLL" --urls "http://$HOST:$BASELINE_PORT" --Prefill="http://$HOST:$PREFILL_PORT" \
-  --Decode="http://$HOST:$DECODE_PORT" >"$OUT/logs/baseline.log" 2>&1 &
-BASELINE_PID=$!
-STARTED_PIDS+=("$BASELINE_PID")
-wait_ready "http://$HOST:$PROXY_PORT/health"
-wait_ready "http://$HOST:$BASELINE_PORT/health"
+start_proxy_and_baseline "$BASELINE_DLL" --Pd:Proxy:Admission:MaxQueueLength=4096 "${extra[@]}"
 
 WORKLOAD=(--model "$MODEL" --dataset random --input-len 256 --output-len 32 --ignore-eos --seed 1 --max-concurrency "$CONCURRENCY")
 for target in $TARGETS; do

@@ -38,20 +38,7 @@ OUT="$(cd "$OUT" && pwd)"
 PROFILE_ROOT="$(mktemp -d /tmp/pdapp-profile-root.XXXXXX)"
 cd "$PROFILE_ROOT"
 export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0
-SIM_FLAGS=(--time-to-first-token 5 --inter-token-latency 5 --prefill-time-per-token 0
-  --kv-cache-transfer-latency 1 --kv-cache-transfer-time-per-token 0 --time-factor-under-load 1 --max-num-seqs 1024)
-start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${SIM_FLAGS[@]}"
-start_simulator decode-0 "$DECODE_PORT" kv_consumer "${SIM_FLAGS[@]}"
-wait_ready "http://$HOST:$PREFILL_PORT/health"
-wait_ready "http://$HOST:$DECODE_PORT/health"
-start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" --Pd:Proxy:Admission:MaxConcurrentRequests=4096
-port_free "$BASELINE_PORT" || die "port $BASELINE_PORT is in use"
-dotnet "$BASELINE_DLL" --urls "http://$HOST:$BASELINE_PORT" --Prefill="http://$HOST:$PREFILL_PORT" \
-  --Decode="http://$HOST:$DECODE_PORT" >"$OUT/logs/baseline.log" 2>&1 &
-BASELINE_PID=$!
-STARTED_PIDS+=("$BASELINE_PID")
-wait_ready "http://$HOST:$PROXY_PORT/health"
-wait_ready "http://$HOST:$BASELINE_PORT/health"
+start_proxy_and_baseline "$BASELINE_DLL"
 
 WORKLOAD=(--model "$MODEL" --dataset random --input-len 256 --output-len 32 --ignore-eos --seed 1 --max-concurrency "$CONCURRENCY")
 for target in $TARGETS; do

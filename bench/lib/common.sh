@@ -148,6 +148,28 @@ start_proxy() {
   log "started proxy on $HOST:$port (pid $PROXY_PID)"
 }
 
+# start_proxy_and_baseline <baseline.dll> [proxy --Key=Value ...]: one prefill/decode simulator pair at
+# 5 ms per token and no other modelled latency (profile.sh's and allocations.sh's settings), the proxy in
+# front of it (PROXY_PID, PROXY_PORT) and the baseline forwarder beside it (BASELINE_PID, BASELINE_PORT),
+# all answering /health when it returns.
+start_proxy_and_baseline() {
+  local baseline_dll="$1"; shift
+  local sim_flags=(--time-to-first-token 5 --inter-token-latency 5 --prefill-time-per-token 0
+    --kv-cache-transfer-latency 1 --kv-cache-transfer-time-per-token 0 --time-factor-under-load 1 --max-num-seqs 1024)
+  start_simulator prefill-0 "$PREFILL_PORT" kv_producer "${sim_flags[@]}"
+  start_simulator decode-0 "$DECODE_PORT" kv_consumer "${sim_flags[@]}"
+  wait_ready "http://$HOST:$PREFILL_PORT/health"
+  wait_ready "http://$HOST:$DECODE_PORT/health"
+  start_proxy "$PROXY_PORT" "$PREFILL_PORT" "$DECODE_PORT" --Pd:Proxy:Admission:MaxConcurrentRequests=4096 "$@"
+  port_free "$BASELINE_PORT" || die "port $BASELINE_PORT is in use"
+  dotnet "$baseline_dll" --urls "http://$HOST:$BASELINE_PORT" --Prefill="http://$HOST:$PREFILL_PORT" \
+    --Decode="http://$HOST:$DECODE_PORT" >"$OUT/logs/baseline.log" 2>&1 &
+  BASELINE_PID=$!
+  STARTED_PIDS+=("$BASELINE_PID")
+  wait_ready "http://$HOST:$PROXY_PORT/health"
+  wait_ready "http://$HOST:$BASELINE_PORT/health"
+}
+
 # wait_ready <url> [seconds]: polls GET <url> until 200.
 wait_ready() {
   local url="$1" limit="${2:-60}" start=$SECONDS
