@@ -231,6 +231,22 @@ public sealed class DisaggregationFlowTests
     }
 
     [Fact]
+    public void LargePrompt_BeyondThePooledBuffer_KeyAndEstimateAsForAString()
+    {
+        // 100 000 characters with escapes: unescaped into a buffer of its own rather than a pooled one.
+        var text = string.Concat(Enumerable.Repeat(@"caf\u00e9 \""x\""\n", 10_000));
+        var rendering = string.Concat(Enumerable.Repeat("café \"x\"\n", 10_000));
+        var json = $$"""{"model":"m","prompt":"{{text}}"}""";
+
+        Assert.True(CompletionRequestParser.TryParse(OpenAiRoute.Completions, Encoding.UTF8.GetBytes(json), null, out var request, out var error, promptTextLength: 512), error?.Message);
+        using (request)
+        {
+            Assert.Equal(StableHash.PrefixKey(rendering, 512), request!.AffinityKey);
+            Assert.Equal((rendering.Length + 3) / 4, request.EstimatedPromptTokens);
+        }
+    }
+
+    [Fact]
     public void AffinityKey_IsEqualForPromptsSharingTheKeyedPrefix_AndDiffersOtherwise()
     {
         const int length = 512;

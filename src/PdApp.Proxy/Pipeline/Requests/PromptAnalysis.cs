@@ -180,6 +180,9 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
     /// </summary>
     private sealed class BoundedText(int limit)
     {
+        // The largest string unescaped into a pooled buffer (64 K characters, 128 KB).
+        private const int MaxPooledChars = 64 * 1024;
+
         private StableHash.Hasher _hasher;
 
         /// <summary>The length of the whole rendered prompt.</summary>
@@ -214,15 +217,21 @@ public readonly record struct PromptAnalysis(ulong? AffinityKey, int EstimatedTo
             var reader = new Utf8JsonReader(raw);
             reader.Read();
 
-            // Unescaped UTF-16 is never longer than the escaped UTF-8 it comes from.
-            var buffer = ArrayPool<char>.Shared.Rent(Math.Max(raw.Length, 1));
+            // Unescaped UTF-16 is never longer than the escaped UTF-8 it comes from. A prompt past
+            // MaxPooledChars gets a buffer of its own, collected as its string was: the shared pool would
+            // keep a multi-MB array alive for the next large prompt.
+            var pooled = raw.Length <= MaxPooledChars;
+            var buffer = pooled ? ArrayPool<char>.Shared.Rent(Math.Max(raw.Length, 1)) : new char[raw.Length];
             try
             {
                 return Append(buffer.AsSpan(0, reader.CopyString(buffer)));
             }
             finally
             {
-                ArrayPool<char>.Shared.Return(buffer);
+                if (pooled)
+                {
+                    ArrayPool<char>.Shared.Return(buffer);
+                }
             }
         }
 
