@@ -49,7 +49,10 @@ for target in $TARGETS; do
     -o "$OUT/$target.nettrace" >"$OUT/logs/trace-$target.log" 2>&1 &
   trace_pid=$!
   sleep 2
+  started=$SECONDS
   run_bench 300 --base-url "http://$HOST:$port" "${WORKLOAD[@]}" --num-prompts "$REQUESTS" --output-json "$OUT/$target.json" >"$OUT/run-$target.txt"
+  # Requests served after the trace closed would be counted without their allocations.
+  (( SECONDS - started + 2 < TRACE_SECONDS )) || die "the run outlasted the trace: raise TRACE_SECONDS above $(( SECONDS - started + 2 ))"
   wait "$trace_pid" || die "dotnet-trace failed (see $OUT/logs/trace-$target.log)"
   served=$(jq '.runs[0].completed + .runs[0].failed' "$OUT/$target.json")
   dotnet "$SITES_DLL" "$OUT/$target.nettrace" "$served" 30 >"$OUT/sites-$target.txt"

@@ -29,7 +29,7 @@ public sealed partial class PdRequestPipeline
     // With one decode instance a failed decode has nowhere to go (the failed one is never chosen again):
     // the request is refused up front, so its stream is relayed without the per-event tracking a move needs.
     private string? NowhereToMove() =>
-        registry.GetInstances(PdRole.Decode).Count < 2 ? MigrationReasons.NoDecodeInstance : null;
+        MigrationEligibility.HasSomewhereToMove(registry) ? null : MigrationReasons.NoDecodeInstance;
 
     private async Task<(DecodeOutcome Outcome, DecodeCall Call)> MigrateAsync(Run run, DecodeCall call, DecodeOutcome outcome)
     {

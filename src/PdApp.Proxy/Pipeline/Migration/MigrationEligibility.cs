@@ -1,5 +1,7 @@
 using System.Text.Json;
+using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Requests;
+using PdApp.Proxy.Routing;
 
 namespace PdApp.Proxy.Pipeline.Migration;
 
@@ -11,6 +13,18 @@ public static class MigrationEligibility
 {
     private static readonly string[] GuidedFields =
         ["guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs", "guided_decoding_backend"];
+
+    /// <summary>
+    /// Whether a request could move at all: a failed decode instance is never chosen again for its
+    /// request, so moving needs a second decode instance (healthy or not: it may be back by then).
+    /// </summary>
+    /// <param name="registry">The known instances.</param>
+    /// <returns>True with two or more decode instances.</returns>
+    public static bool HasSomewhereToMove(IInstanceRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        return registry.GetInstances(PdRole.Decode).Count >= 2;
+    }
 
     /// <summary>Why <paramref name="request"/> cannot be migrated, or null when it can.</summary>
     /// <param name="request">The client's request.</param>

@@ -1,6 +1,5 @@
 using System.Buffers;
 using Microsoft.Extensions.Options;
-using PdApp.Protocol;
 using PdApp.Proxy.Pipeline.Options;
 using PdApp.Proxy.Pipeline.Requests;
 using PdApp.Proxy.Routing;
@@ -44,7 +43,7 @@ internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, InstanceRe
 
         // Subscribed before the count is read, so a second decode instance added in between is not missed.
         registry.Changed += OnRegistryChanged;
-        if (CanMove())
+        if (MigrationEligibility.HasSomewhereToMove(registry))
         {
             registry.Changed -= OnRegistryChanged;
             WarmUp();
@@ -66,12 +65,10 @@ internal sealed class MigrationWarmUp(IOptions<ProxyOptions> options, InstanceRe
     /// <summary>Whether the rehearsal ran (or is running).</summary>
     internal bool Started => Volatile.Read(ref _started) != 0;
 
-    private bool CanMove() => registry.GetInstances(PdRole.Decode).Count >= 2;
-
     // On the registry writer's thread: the check is quick, and the rehearsal runs on the thread pool.
     private void OnRegistryChanged()
     {
-        if (CanMove())
+        if (MigrationEligibility.HasSomewhereToMove(registry))
         {
             registry.Changed -= OnRegistryChanged;
             _ = Task.Run(WarmUp, CancellationToken.None);
