@@ -236,7 +236,9 @@ public sealed class ProxyTelemetryTests
             mediaType = openMetrics.Content.Headers.ContentType?.MediaType;
             text = await openMetrics.Content.ReadAsStringAsync();
             samples = PrometheusTextParser.Parse(text).Samples;
-            return samples.Any(s => s.Name == "http_server_request_duration_seconds_count" && s.Label("http_route") == "/v1/completions");
+            // The proxy counts the request when its pipeline ends, which can also be after the client read it.
+            return samples.Any(s => s.Name == "http_server_request_duration_seconds_count" && s.Label("http_route") == "/v1/completions")
+                && samples.Any(s => s.Name == "pdapp_proxy_requests_total" && s.Label("route") == "/v1/completions");
         }), text);
         using var plain = await proxy.Client.GetAsync(new Uri("/metrics", UriKind.Relative));
 
