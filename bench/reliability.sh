@@ -30,7 +30,8 @@
 # scavenging interval (the migration probe's ~200 connections to decode-1 were still open 68 s
 # after it and closed by 75 s).
 # Environment: FIRST_BYTE_SECONDS (5), STREAMS (1000), CONCURRENCY (200), CANCELS (20), SETTLE_SECONDS (90),
-# MIGRATION_STREAMS (200), OUTPUT_LEN (150), KILL_AFTER (0.5), MAX_ATTEMPTS (1), PREFILL_MS_PER_TOKEN (1), ONLY (all), SKIP_BUILD,
+# MIGRATION_STREAMS (200), OUTPUT_LEN (150), KILL_AFTER (0.5), MAX_ATTEMPTS (1), PREFILL_MS_PER_TOKEN (1), PROMPT_WORDS (0: words added to the migration probe's ~10-token prompts and its references'),
+# ONLY (all), SKIP_BUILD,
 # CLIENT (loop: the migration probe and its TTFT reference on one asyncio event loop that timestamps each read on
 # arrival, the kill sent and followed by lib/kill_watch.py in a process of its own; threads: the old client, one
 # thread per stream), RAMP_MS (2.5: ms between the loop client's stream starts), TIMING_LOGS (1), SIMULATOR_ENV (extra NAME=value words for the simulators, e.g. DOTNET_gcServer=0),
@@ -89,7 +90,7 @@ timeout --signal=INT --kill-after=10 "${RUN_TIMEOUT:-900}" python3 "$BENCH_DIR/l
   --prefill "$PREFILL_PORT:$P0,$((PREFILL_PORT + 1)):$P1" --decode "$DECODE_PORT:$D0,$((DECODE_PORT + 1)):$D1" \
   --first-byte-seconds "$FIRST_BYTE_SECONDS" --settle-seconds "${SETTLE_SECONDS:-$([[ "${ONLY:-all}" == all ]] && echo 90 || echo 0)}" --streams "$STREAMS" --concurrency "$CONCURRENCY" --cancels "$CANCELS" \
   --logs "$OUT/logs" --migration-streams "${MIGRATION_STREAMS:-200}" --output-len "${OUTPUT_LEN:-150}" --kill-after "${KILL_AFTER:-0.5}" --only "${ONLY:-all}" \
-  --client "${CLIENT:-loop}" --ramp-ms "${RAMP_MS:-2.5}" \
+  --client "${CLIENT:-loop}" --ramp-ms "${RAMP_MS:-2.5}" --prompt-words "${PROMPT_WORDS:-0}" \
   | tee "$OUT/summary.md"
 # A frozen instance must not stay stopped whatever happened above (cleanup then ends it).
 kill -CONT "$P0" 2>/dev/null || true

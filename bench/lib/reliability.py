@@ -339,9 +339,20 @@ def migration_under_kill(port, streams, output_len, victim_pid, victim_port, kil
     return summarise_kill(results, killed, streams)
 
 
+# Words added to every migration-probe and reference prompt (--prompt-words): the probe's own prompt is ~10
+# tokens, so a continuation's prompt is mostly the relayed text; longer prompts show the stall where the
+# prompt's compute, not the relayed text's, makes a request's TTFT.
+PROMPT_WORDS = 0
+
+
+def probe_prompt(kind, i, extra_words=0):
+    """The prompt of the migration probe's stream (`kind` "Stream") or a reference stream ("Reference") `i`."""
+    return f"{kind} {i}: tell a long story about rivers" + " word" * (PROMPT_WORDS + extra_words)
+
+
 def migration_body(i, output_len):
     """The migration probe's stream `i` (seeded, so a migrated stream's text can be compared)."""
-    return body(prompt=f"Stream {i}: tell a long story about rivers", max_tokens=output_len, stream=True, seed=i)
+    return body(prompt=probe_prompt("Stream", i), max_tokens=output_len, stream=True, seed=i)
 
 
 def stream_row(status, headers, events, arrivals, error, begin, end, output_len):
@@ -463,11 +474,11 @@ def fresh_burst_under_load(port, streams, output_len, burst, kill_after, filler_
         sink.append((firsts[0] - begin) if status == 200 and not error and firsts else float("nan"))
 
     def one_background(i):
-        ttft_of(body(prompt=f"Reference {i}: tell a long story about rivers", max_tokens=output_len, stream=True, seed=i), background)
+        ttft_of(body(prompt=probe_prompt("Reference", i), max_tokens=output_len, stream=True, seed=i), background)
 
     def one_fresh(i):
         go.wait(150)
-        prompt = f"Reference {streams + i}: tell a long story about rivers" + " word" * filler_words
+        prompt = probe_prompt("Reference", streams + i, filler_words)
         ttft_of(body(prompt=prompt, max_tokens=output_len, stream=True, seed=streams + i), fresh)
 
     fresh_threads = [threading.Thread(target=one_fresh, args=(i,), daemon=True) for i in range(burst)]
@@ -564,11 +575,11 @@ async def fresh_burst_under_load_loop(port, streams, output_len, burst, kill_aft
         return (content[0] - r["began"]) if r["status"] == 200 and not r["error"] and content else float("nan")
 
     async def one_background(i):
-        payload = body(prompt=f"Reference {i}: tell a long story about rivers", max_tokens=output_len, stream=True, seed=i)
+        payload = body(prompt=probe_prompt("Reference", i), max_tokens=output_len, stream=True, seed=i)
         return ttft(await _counted_stream(port, payload, firsts))
 
     async def one_fresh(i):
-        prompt = f"Reference {streams + i}: tell a long story about rivers" + " word" * filler_words
+        prompt = probe_prompt("Reference", streams + i, filler_words)
         return ttft(await event_loop_client.stream(port, body(prompt=prompt, max_tokens=output_len, stream=True, seed=streams + i), timeout=120))
 
     tasks = await _start_staggered(streams, ramp, one_background)
@@ -742,7 +753,11 @@ def main():
                         help="the migration probe's client: one asyncio event loop (timestamps each read on arrival) or one thread per stream (the old client)")
     parser.add_argument("--ramp-ms", type=float, default=2.5,
                         help="loop client: ms between the starts of the migration probe's streams (the threaded client's spread comes from starting its threads)")
+    parser.add_argument("--prompt-words", type=int, default=0,
+                        help="words added to the migration probe's and its references' prompts (each about a token)")
     args = parser.parse_args()
+    global PROMPT_WORDS
+    PROMPT_WORDS = args.prompt_words
     prefill = [tuple(map(int, p.split(":"))) for p in args.prefill.split(",")]
     decode = [tuple(map(int, p.split(":"))) for p in args.decode.split(",")]
     port = args.proxy_port
