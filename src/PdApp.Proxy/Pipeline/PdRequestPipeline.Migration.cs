@@ -11,7 +11,8 @@ namespace PdApp.Proxy.Pipeline;
 /// Request migration: a decode that fails after the stream started (or before it answered)
 /// continues on another decode instance, with the text already relayed appended to the prompt,
 /// up to <c>Pd:Proxy:Migration:MaxAttempts</c> times; the KV for the continuation comes the same
-/// way as the request's own (prefill again on P, fresh NIXL parameters, a new P2pNccl request id),
+/// way as the request's own (prefill again on P, preferably the P that prefilled the original prompt and
+/// holds it in its prefix cache, fresh NIXL parameters, a new P2pNccl request id),
 /// or from D alone where the request was served by D alone or where the PD decision for the
 /// extended prompt says so (the same one a new request takes: a decode instance's prefix cache holds
 /// all but <c>SkipPrefillBelowUncachedTokens</c> of it, or it is under <c>SkipPrefillBelowTokens</c>),
@@ -54,7 +55,7 @@ public sealed partial class PdRequestPipeline
             var timeline = timingLogger is { } timing && timing.IsEnabled(LogLevel.Debug)
                 ? new MigrationTimeline(progress!.FailedAt, progress.LastContentAt, tokens)
                 : null;
-            var leg = await PrepareContinuationAsync(run, progress!, timeline);
+            var leg = await PrepareContinuationAsync(run, progress!, call.PrefillInstance, timeline);
             if (leg.Failure is { } failure)
             {
                 if (failure == Canceled)
@@ -155,7 +156,8 @@ public sealed partial class PdRequestPipeline
         }
     }
 
-    private async Task<ContinuationLeg> PrepareContinuationAsync(Run run, StreamProgress progress, MigrationTimeline? timeline)
+    // prefixHolder: the prefill instance that prefilled the failed call, whose prefix cache holds the original prompt.
+    private async Task<ContinuationLeg> PrepareContinuationAsync(Run run, StreamProgress progress, UpstreamInstance? prefixHolder, MigrationTimeline? timeline)
     {
         var (context, request, requestId, routing, exchange, _, migration) = run;
         var body = ContinuationBody.Create(request, progress);
@@ -166,8 +168,10 @@ public sealed partial class PdRequestPipeline
 
         timeline?.MarkBuilt();
 
-        // The original prompt's block keys do not describe the continuation's: the decision takes its own.
-        var decodeRouting = routing with { Exclude = migration.FailedDecodes, KvBlockKeys = null, KvPromptTokens = 0 };
+        // The original prompt's block keys do not describe the continuation's: the decision takes its own. The
+        // continuation begins with the original prompt, so the prefill instance that computed it computes only the
+        // relayed text again (vLLM's prefix cache): it is chosen again where it can take the request.
+        var decodeRouting = routing with { Exclude = migration.FailedDecodes, KvBlockKeys = null, KvPromptTokens = 0, PrefixHolder = prefixHolder };
         InstanceLease? decode = null;
         PrefillStage? prefill = null;
         try

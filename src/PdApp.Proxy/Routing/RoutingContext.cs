@@ -27,4 +27,13 @@ public sealed record RoutingContext(string RequestId, ulong? AffinityKey, IReadO
     /// decision sees that decode's backlog (0: decode only decodes, or the estimate is unknown).
     /// </summary>
     public int DecodePrefillTokens { get; init; }
+
+    /// <summary>
+    /// An instance that computed this prompt's prefix and so holds it in its prefix cache: a migrated
+    /// request's continuation (the original prompt plus the text already relayed) names the prefill
+    /// instance that prefilled the original, so it computes only the relayed part again. Chosen over
+    /// the role's policy whenever it serves the role, is eligible and the policy does not weigh the
+    /// engines' KV caches itself (<c>KvAware</c> reads them from the engines' events); null: none known.
+    /// </summary>
+    public UpstreamInstance? PrefixHolder { get; init; }
 }

@@ -3,6 +3,12 @@ namespace PdApp.Proxy.Routing.Balancing;
 /// <summary>Chooses one eligible instance; implementations are thread-safe and lock-free.</summary>
 internal interface IBalancingPolicy
 {
+    /// <summary>
+    /// Whether the policy weighs what the instances' KV caches hold itself (from the engines' events), so a
+    /// request's <see cref="RoutingContext.PrefixHolder"/> is left to it rather than chosen before it.
+    /// </summary>
+    bool WeighsKvCache => false;
+
     /// <summary>Chooses an eligible instance, or null when none is.</summary>
     UpstreamInstance? Choose(in SelectionRequest request);
 

@@ -58,7 +58,9 @@ public sealed class InstanceSelector : IInstanceSelector
             PdRole.Decode => _decode,
             _ => _both,
         };
-        var chosen = policy.Choose(new SelectionRequest(_registry.GetInstances(role), context, _time.GetUtcNow()), out var work);
+        var selection = new SelectionRequest(_registry.GetInstances(role), context, _time.GetUtcNow());
+        InstanceWork? work = null;
+        var chosen = HeldPrefix(selection, policy) ?? policy.Choose(selection, out work);
         if (chosen is null)
         {
             return null;
@@ -71,6 +73,25 @@ public sealed class InstanceSelector : IInstanceSelector
         }
 
         return new InstanceLease(chosen, _outcomes, work);
+    }
+
+    // The instance known to hold the prompt's prefix, where it serves this role and may take the request now.
+    private static UpstreamInstance? HeldPrefix(in SelectionRequest selection, IBalancingPolicy policy)
+    {
+        if (selection.Context.PrefixHolder is not { } holder || policy.WeighsKvCache || !selection.IsEligible(holder))
+        {
+            return null;
+        }
+
+        foreach (var instance in selection.Instances)
+        {
+            if (ReferenceEquals(instance, holder))
+            {
+                return holder;
+            }
+        }
+
+        return null;
     }
 
     /// <inheritdoc />

@@ -45,6 +45,8 @@ internal sealed class KvAwarePolicy(KvAwareServices kvCache, PdRole role, IBalan
     private const int StackLimit = 128;
     private readonly string _roleLabel = role.ToConfigName();
 
+    public bool WeighsKvCache => true;
+
     public UpstreamInstance? Choose(in SelectionRequest request) => Choose(request, out _);
 
     public UpstreamInstance? Choose(in SelectionRequest request, out InstanceWork? work)

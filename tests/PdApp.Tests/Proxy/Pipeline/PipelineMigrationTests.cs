@@ -38,6 +38,21 @@ public sealed class PipelineMigrationTests
         Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
     }
 
+    [Fact]
+    public async Task ContinuationPrefill_GoesBackToThePrefillInstanceThatHoldsTheOriginalPrompt()
+    {
+        // Round robin (the harness's policy) would send the continuation's prefill to the next of three
+        // instances; the one that prefilled the original prompt holds it in its prefix cache.
+        using var harness = new PipelineHarness(KvConnectorNames.Nixl, o => (o.Timeouts.DecodeIdleSeconds, o.Migration.DecodeAloneBelowTokens) = (0.2, 0))
+            .With(PdRole.Prefill, 3).With(PdRole.Decode, 2);
+        var result = await RunStalledThenContinuedAsync(harness);
+
+        var prefills = result.Prefills.ToList();
+        Assert.Equal(2, prefills.Count);
+        Assert.Equal(prefills[0].Instance, prefills[1].Instance);
+        Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
+    }
+
     [Theory]
     [InlineData(KvConnectorNames.Nixl, 1)]          // unset: a short continuation goes to the surviving decode alone
     [InlineData(KvConnectorNames.SharedStorage, 1)]

@@ -169,6 +169,54 @@ public sealed class BalancingPolicyTests
         Assert.Equal("prefill-1", fixture.Pick(PdRole.Prefill));
     }
 
+    [Theory]
+    [MemberData(nameof(EveryPolicy))]
+    public void PrefixHolder_IsChosenWhileEligible_ThenThePolicyChoosesAgain(BalancingPolicyKind kind)
+    {
+        var fixture = new SelectorFixture(kind);
+        var instances = fixture.Add(PdRole.Prefill, 4);
+        var holder = instances[2];
+        string? Pick(IReadOnlySet<UpstreamInstance>? exclude = null)
+        {
+            using var lease = fixture.Selector.Select(PdRole.Prefill, new RoutingContext("req", fixture.Key("prompt"), exclude) { PrefixHolder = holder });
+            return lease?.Instance.Name;
+        }
+
+        var picks = Enumerable.Range(0, 8).Select(_ => Pick()).Distinct().ToList();
+        if (kind == BalancingPolicyKind.KvAware)
+        {
+            // KvAware weighs the engines' caches from their own events (none here: it spreads as without a holder).
+            Assert.True(picks.Count > 1, string.Join(", ", picks));
+            return;
+        }
+
+        Assert.Equal(["prefill-2"], picks);
+
+        // Excluded (its prefill failed), draining, ejected or gone: the policy chooses among the others.
+        Assert.NotEqual("prefill-2", Pick(new HashSet<UpstreamInstance> { holder }));
+        holder.IsDraining = true;
+        Assert.NotEqual("prefill-2", Pick());
+        holder.IsDraining = false;
+        holder.EjectedUntil = fixture.Clock.GetUtcNow().AddMinutes(1);
+        Assert.NotEqual("prefill-2", Pick());
+        holder.EjectedUntil = null;
+        fixture.Registry.Remove(holder.Name);
+        Assert.NotEqual("prefill-2", Pick());
+        Assert.NotNull(Pick());
+    }
+
+    [Fact]
+    public void PrefixHolder_OfAnotherRole_IsNotChosen()
+    {
+        var fixture = new SelectorFixture(BalancingPolicyKind.RoundRobin, BalancingPolicyKind.RoundRobin);
+        var prefill = fixture.Add(PdRole.Prefill, 1);
+        fixture.Add(PdRole.Decode, 2);
+
+        using var lease = fixture.Selector.Select(PdRole.Decode, new RoutingContext("req", null) { PrefixHolder = prefill[0] });
+
+        Assert.StartsWith("decode-", lease!.Instance.Name);
+    }
+
     [Fact]
     public void BothRoleInstance_ServesPrefillAndDecode()
     {
