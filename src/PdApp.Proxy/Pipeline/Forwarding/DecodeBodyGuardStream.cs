@@ -123,7 +123,14 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         if (disposing)
         {
             _relayRegistration.Dispose();
-            _inner.Dispose();
+            if (_call.StreamError is null)
+            {
+                _inner.Dispose();
+            }
+            else
+            {
+                CloseBrokenLater(_inner);
+            }
         }
 
         base.Dispose(disposing);
@@ -132,9 +139,38 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     public override async ValueTask DisposeAsync()
     {
         await _relayRegistration.DisposeAsync();
-        await _inner.DisposeAsync();
+        if (_call.StreamError is null)
+        {
+            await _inner.DisposeAsync();
+        }
+        else
+        {
+            CloseBrokenLater(_inner);
+        }
+
         GC.SuppressFinalize(this);
     }
+
+    // A failed stream's connection cannot be reused: closing it is a socket shutdown and close (tens of µs of
+    // kernel time each). When a decode dies all its streams fail in the same instant, and each one's move (its
+    // continuation, sent from this thread once the relay returns) should not wait behind the closes of the
+    // others' connections: they are left to the thread pool, queued after the failures already waiting there.
+    private static void CloseBrokenLater(Stream inner) =>
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static stream =>
+            {
+                try
+                {
+                    stream.Dispose();
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Closing a connection that already broke: nothing left to report, and a work item's
+                    // unhandled exception would end the process.
+                }
+            },
+            inner,
+            preferLocal: false);
 
     private void Fail(int status, string message, string? reason)
     {

@@ -53,6 +53,26 @@ public sealed class PipelineMigrationTests
         Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
     }
 
+    [Fact]
+    public async Task FailedDecodesResponse_IsClosedAfterTheMove()
+    {
+        // The failed stream's connection is closed off the move's path (on the thread pool), but it is closed.
+        using var harness = new PipelineHarness(KvConnectorNames.SharedStorage, o => o.Timeouts.DecodeIdleSeconds = 0.2)
+            .With(PdRole.Prefill, 1).With(PdRole.Decode, 2);
+        var stalled = new StallingStream(FirstEvents);
+        var decodes = 0;
+        harness.Upstream.Respond = (call, _) => Task.FromResult(call.ToPrefill
+            ? ScriptedUpstream.Json("""{"id":"p","usage":{"prompt_tokens":9}}""")
+            : Interlocked.Increment(ref decodes) == 1
+                ? ScriptedUpstream.EventStream(stalled)
+                : ScriptedUpstream.EventStream(new MemoryStream(Encoding.UTF8.GetBytes(Continuation))));
+
+        var result = await harness.RunAsync(Bodies.Completion(maxTokens: 4, stream: true));
+
+        Assert.Contains("DecodeMigration migrated idle_timeout", result.Events);
+        await stalled.Disposed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     [Theory]
     [InlineData(KvConnectorNames.Nixl, 1)]          // unset: a short continuation goes to the surviving decode alone
     [InlineData(KvConnectorNames.SharedStorage, 1)]

@@ -128,4 +128,13 @@ internal sealed class StallingStream(string first) : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <summary>Completes when the stream is disposed (the proxy closed this response).</summary>
+    public TaskCompletionSource Disposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    protected override void Dispose(bool disposing)
+    {
+        Disposed.TrySetResult();
+        base.Dispose(disposing);
+    }
 }
