@@ -10,11 +10,14 @@ namespace PdApp.ServiceDefaults.Metrics;
 /// value as OpenTelemetry's SDK with cumulative temporality would, and writing them in the Prometheus text
 /// format on demand. Replaces the OpenTelemetry metrics SDK and its Prometheus exporter for <c>/metrics</c>:
 /// no up-front data-point arrays per metric stream, no view or exemplar machinery per measurement
-/// (bench/RESULTS.md 4.19). Listening starts when the collector is created.
+/// (bench/RESULTS.md 4.19). Listening starts when the collector is created. Created with the host's
+/// <see cref="IMeterFactory"/>, it exports that host's meters and the process's unscoped (static) ones, not
+/// the meters of another host in the same process (the Aspire test host, tests that run several services).
 /// </summary>
 public sealed class PrometheusMetricsCollector : IDisposable
 {
     private readonly PrometheusMetricsOptions _options;
+    private readonly IMeterFactory? _scope;
     private readonly MeterListener _listener;
     private readonly Lock _instrumentsLock = new();
     private readonly Lock _scrapeLock = new();
@@ -24,12 +27,29 @@ public sealed class PrometheusMetricsCollector : IDisposable
 
     private const int RetainedTextCapacity = 256 * 1024;
 
-    /// <summary>Creates the collector and starts listening.</summary>
+    /// <summary>Creates the collector, listening to every meter of the configured names in the process.</summary>
     /// <param name="options">What to listen to.</param>
     public PrometheusMetricsCollector(IOptions<PrometheusMetricsOptions> options)
+        : this(scope: null, options)
+    {
+    }
+
+    /// <summary>
+    /// Creates the collector, listening to the configured meters that <paramref name="meterFactory"/> created
+    /// and to unscoped ones (runtime and static library meters), as one host's exporter should.
+    /// </summary>
+    /// <param name="options">What to listen to.</param>
+    /// <param name="meterFactory">The host's meter factory.</param>
+    public PrometheusMetricsCollector(IOptions<PrometheusMetricsOptions> options, IMeterFactory meterFactory)
+        : this(meterFactory ?? throw new ArgumentNullException(nameof(meterFactory)), options)
+    {
+    }
+
+    private PrometheusMetricsCollector(IMeterFactory? scope, IOptions<PrometheusMetricsOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
+        _scope = scope;
         _resourceLabels = ResourceLabels.Render(Environment.GetEnvironmentVariable);
         _listener = new MeterListener
         {
@@ -102,9 +122,12 @@ public sealed class PrometheusMetricsCollector : IDisposable
     /// <inheritdoc />
     public void Dispose() => _listener.Dispose();
 
+    // A meter another host's factory created belongs to that host's exporter.
+    private bool InScope(Meter meter) => _scope is null || meter.Scope is null || ReferenceEquals(meter.Scope, _scope);
+
     private void OnInstrumentPublished(Instrument instrument, MeterListener listener)
     {
-        if (!_options.Meters.Contains(instrument.Meter.Name) || _options.IsDropped(instrument.Name)
+        if (!_options.Meters.Contains(instrument.Meter.Name) || !InScope(instrument.Meter) || _options.IsDropped(instrument.Name)
             || InstrumentKinds.Describe(instrument, _options) is not { } metric)
         {
             return;

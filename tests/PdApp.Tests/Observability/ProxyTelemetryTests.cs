@@ -250,4 +250,24 @@ public sealed class ProxyTelemetryTests
         Assert.Contains(samples, s => s.Name == "http_server_request_duration_seconds_count" && s.Label("otel_scope_name") == "Microsoft.AspNetCore.Hosting");
         Assert.Contains(samples, s => s.Name == "pdapp_proxy_request_duration_seconds_bucket" && s.Label("le") == "0.3");
     }
+
+    [Fact]
+    public async Task PrometheusEndpoint_CountsThisProxysRequests_NotThoseOfAnotherProxyInTheProcess()
+    {
+        await using var busy = await StartAsync();
+        await using var idle = await StartAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            using var completion = await busy.PostAsync("/v1/completions", Bodies.Completion(maxTokens: 2));
+            Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+        }
+
+        // Both proxies create meters of the same names in one process; each exporter reports its own host's.
+        Assert.True(await Eventually.TrueAsync(async () => Completions(await busy.Client.GetStringAsync("/metrics")) == 3));
+        Assert.Equal(0, Completions(await idle.Client.GetStringAsync("/metrics")));
+
+        static double Completions(string text) => PrometheusTextParser.Parse(text).Samples
+            .Where(s => s.Name == "pdapp_proxy_requests_total" && s.Label("route") == "/v1/completions")
+            .Sum(s => s.Value);
+    }
 }

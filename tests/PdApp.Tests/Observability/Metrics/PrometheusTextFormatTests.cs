@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using PdApp.ServiceDefaults.Metrics;
 
@@ -292,5 +293,27 @@ public sealed class PrometheusTextFormatTests
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Contains($"pdapp_test_hot_total{{{Scope(meter)},route=\"/v1/completions\",status=\"200\"}} 1001\n", collector.WriteToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HostCollector_ExportsItsOwnFactorysMetersAndUnscopedOnes_NotAnotherHostsOfTheSameName()
+    {
+        var meterName = "test.prom." + Guid.NewGuid().ToString("N");
+        using var host = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var otherHost = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var options = new PrometheusMetricsOptions();
+        options.Meters.Clear();
+        options.Meters.Add(meterName);
+        using var collector = new PrometheusMetricsCollector(Options.Create(options), host.GetRequiredService<IMeterFactory>());
+        using var unscoped = new Meter(meterName);
+        var own = host.GetRequiredService<IMeterFactory>().Create(meterName).CreateCounter<long>("pdapp.test.decisions");
+        var other = otherHost.GetRequiredService<IMeterFactory>().Create(meterName).CreateCounter<long>("pdapp.test.decisions");
+        var shared = unscoped.CreateCounter<long>("pdapp.test.decisions");
+
+        own.Add(1);
+        other.Add(100);
+        shared.Add(10);
+
+        Assert.Contains($"pdapp_test_decisions_total{{otel_scope_name=\"{meterName}\"}} 11\n", collector.WriteToString(), StringComparison.Ordinal);
     }
 }
