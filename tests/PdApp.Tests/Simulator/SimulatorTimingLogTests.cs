@@ -37,7 +37,9 @@ public sealed class SimulatorTimingLogTests
             .Select(step => double.Parse(Regex.Match(line.Message, Regex.Escape(step) + " ([0-9.]+)").Groups[1].Value, CultureInfo.InvariantCulture))
             .ToList();
         Assert.Equal(steps.Order(), steps);
-        Assert.True(steps[1] - steps[0] >= 29, line.Message);
+        // The 30 ms prompt wait is a timer, which .NET schedules on Linux's coarse monotonic clock (a tick of up to
+        // 4 ms): measured with the precise clock of the log, it may end a few milliseconds early.
+        Assert.True(steps[1] - steps[0] >= 25, line.Message);
         Assert.Matches("arrived at [0-9]{13}", line.Message);
     }
 
