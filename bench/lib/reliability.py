@@ -689,8 +689,8 @@ def migration_phases(logs, kill_wall, content_ms, victim_gone_ms, fin_ms, fin_pe
             add("client: kill -> first continuation token", content[before])
             add("client: stall = gap before the first continuation token", content[before] - content[before - 1])
             if d:
-                # What the engine's modelled recompute of the prompt and the relayed tokens does not explain: the
-                # proxy's, the OS's and the engines' own CPU share of the stall (the part a router can shorten).
+                # What the engine's modelled recompute of the prompt and the relayed tokens does not explain: the time
+                # since the last token, the OS's, the proxy's and the engines' own share (where a router's work shows).
                 add("client: stall less D's simulated compute (the rest: since the last token, detection, take-up, hops, CPU queues)",
                     content[before] - content[before - 1] - (d["prompt_done"] - d["kv_loaded"]))
         if len(m["counts"]) > 3:
