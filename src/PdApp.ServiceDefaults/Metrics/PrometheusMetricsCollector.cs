@@ -27,29 +27,18 @@ public sealed class PrometheusMetricsCollector : IDisposable
 
     private const int RetainedTextCapacity = 256 * 1024;
 
-    /// <summary>Creates the collector, listening to every meter of the configured names in the process.</summary>
-    /// <param name="options">What to listen to.</param>
-    public PrometheusMetricsCollector(IOptions<PrometheusMetricsOptions> options)
-        : this(scope: null, options)
-    {
-    }
-
     /// <summary>
-    /// Creates the collector, listening to the configured meters that <paramref name="meterFactory"/> created
-    /// and to unscoped ones (runtime and static library meters), as one host's exporter should.
+    /// Creates the collector and starts listening: to the configured meters that <paramref name="meterFactory"/>
+    /// created and to unscoped ones (runtime and static library meters), as one host's exporter should; without a
+    /// factory, to every meter of the configured names in the process.
     /// </summary>
     /// <param name="options">What to listen to.</param>
-    /// <param name="meterFactory">The host's meter factory.</param>
-    public PrometheusMetricsCollector(IOptions<PrometheusMetricsOptions> options, IMeterFactory meterFactory)
-        : this(meterFactory ?? throw new ArgumentNullException(nameof(meterFactory)), options)
-    {
-    }
-
-    private PrometheusMetricsCollector(IMeterFactory? scope, IOptions<PrometheusMetricsOptions> options)
+    /// <param name="meterFactory">The host's meter factory, or null.</param>
+    public PrometheusMetricsCollector(IOptions<PrometheusMetricsOptions> options, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
-        _scope = scope;
+        _scope = meterFactory;
         _resourceLabels = ResourceLabels.Render(Environment.GetEnvironmentVariable);
         _listener = new MeterListener
         {

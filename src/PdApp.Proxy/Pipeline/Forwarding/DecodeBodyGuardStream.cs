@@ -123,13 +123,9 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
         if (disposing)
         {
             _relayRegistration.Dispose();
-            if (_call.StreamError is null)
+            if (!ClosedLaterIfBroken())
             {
                 _inner.Dispose();
-            }
-            else
-            {
-                CloseBrokenLater(_inner);
             }
         }
 
@@ -139,13 +135,9 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     public override async ValueTask DisposeAsync()
     {
         await _relayRegistration.DisposeAsync();
-        if (_call.StreamError is null)
+        if (!ClosedLaterIfBroken())
         {
             await _inner.DisposeAsync();
-        }
-        else
-        {
-            CloseBrokenLater(_inner);
         }
 
         GC.SuppressFinalize(this);
@@ -155,7 +147,14 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
     // kernel time each). When a decode dies all its streams fail in the same instant, and each one's move (its
     // continuation, sent from this thread once the relay returns) should not wait behind the closes of the
     // others' connections: they are left to the thread pool, queued after the failures already waiting there.
-    private static void CloseBrokenLater(Stream inner) =>
+    // True when the stream broke and its close was queued; false: the caller closes it in line.
+    private bool ClosedLaterIfBroken()
+    {
+        if (_call.StreamError is null)
+        {
+            return false;
+        }
+
         ThreadPool.UnsafeQueueUserWorkItem(
             static stream =>
             {
@@ -169,8 +168,10 @@ internal sealed class DecodeBodyGuardStream : ReadOnlyRelayStream
                     // unhandled exception would end the process.
                 }
             },
-            inner,
+            _inner,
             preferLocal: false);
+        return true;
+    }
 
     private void Fail(int status, string message, string? reason)
     {
